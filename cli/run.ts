@@ -1,0 +1,117 @@
+/**
+ * `deno task agent run <file>`: run a local file as an agent in a real cell,
+ * stream its output, optionally trace every syscall, and exit with the
+ * agent's exit code.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { capabilities as allCapabilities, type Capability } from "../kernel/process/table.ts";
+import { Runtime, type RuntimeEvent } from "../sandbox/runtime.ts";
+import { summarizeArgs } from "./summarize.ts";
+
+const usage = `usage: deno task agent run <file> [--allow fs.read,fs.write] [--wall-ms N] [--cpu-ms N]
+                              [--memory-mb N] [--output-bytes N] [--trace] [--json] [--data-dir DIR]`;
+
+/** Parse flags, run the agent, print, and return the process exit code. */
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      allow: { type: "string", default: "" },
+      "wall-ms": { type: "string" },
+      "cpu-ms": { type: "string" },
+      "memory-mb": { type: "string" },
+      "output-bytes": { type: "string" },
+      trace: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      "data-dir": { type: "string", default: "./data/cli" },
+    },
+  });
+  const file = positionals[0];
+  if (file === undefined) {
+    console.error(usage);
+    return 2;
+  }
+  const caps = values.allow.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const unknown = caps.filter((c) => !allCapabilities.includes(c as Capability));
+  if (unknown.length > 0) {
+    console.error(`unknown capability ${unknown.join(", ")}; known: ${allCapabilities.join(", ")}`);
+    return 2;
+  }
+  const limits = {
+    wallMs: int(values["wall-ms"]),
+    cpuMs: int(values["cpu-ms"]),
+    memoryMb: int(values["memory-mb"]),
+    outputBytes: int(values["output-bytes"]),
+  };
+  const code = await Deno.readTextFile(file);
+  const runtime = new Runtime({ dataDir: values["data-dir"], poolSize: 0 });
+  await runtime.start();
+  const encoder = new TextEncoder();
+  runtime.subscribe((event) => {
+    if (event.type === "output") {
+      (event.fd === 1 ? Deno.stdout : Deno.stderr).writeSync(encoder.encode(event.data));
+    } else if (values.trace) {
+      const line = traceLine(event);
+      if (line) Deno.stderr.writeSync(encoder.encode(line + "\n"));
+    }
+  });
+  try {
+    const result = await runtime.run({
+      code,
+      lang: file.endsWith(".ts") ? "ts" : "js",
+      capabilities: caps as Capability[],
+      limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+    });
+    if (values.json) {
+      const { state, reason, exitCode, result: value, usage } = result;
+      console.log(JSON.stringify({
+        state,
+        reason,
+        exitCode,
+        result: value,
+        message: result.message,
+        usage: { cpuMs: usage.cpuMs, wallMs: usage.wallMs, peakRssMb: usage.peakRssMb, syscalls: usage.syscalls },
+      }));
+    } else if (result.reason !== "exit") {
+      console.error(
+        `agent ended: ${result.reason} (exit ${result.exitCode})${result.message ? `: ${result.message}` : ""}`,
+      );
+    }
+    return result.exitCode;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** One trace line for an event, or undefined for events not traced. */
+export function traceLine(event: RuntimeEvent): string | undefined {
+  switch (event.type) {
+    case "syscall": {
+      if (event.call === "io.write") return undefined;
+      const outcome = event.errno === null ? "ok" : `${event.errno}${event.message ? ` (${event.message})` : ""}`;
+      return `[${event.pid}] ${event.call} ${summarizeArgs(event.args)} → ${outcome} ${event.latencyUs}µs`;
+    }
+    case "lifecycle":
+      return `[${event.pid}] ${event.from} → ${event.to}`;
+    case "exit":
+      return `[${event.pid}] exit reason=${event.reason} code=${event.exitCode}`;
+    case "denial":
+    case "output":
+      return undefined;
+    default: {
+      const never: never = event;
+      return String(never);
+    }
+  }
+}
+
+function int(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new TypeError(`expected an integer, got ${value}`);
+  return n;
+}

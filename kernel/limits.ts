@@ -1,0 +1,101 @@
+/**
+ * Every limit of the kernel, named with its unit last, in one place.
+ *
+ * Relations between limits are asserted at load so that a bad edit fails at
+ * start-up rather than at the first agent that hits it.
+ *
+ * @module
+ */
+
+/** Largest syscall frame (one line on the cell channel), checked before parsing. */
+export const frameBytesMax = 8 * 1024 * 1024;
+/** Most calls in one batched frame. */
+export const batchCallsMax = 4096;
+/** Most syscalls of one agent in flight at once (more answer `EAGAIN`). */
+export const inflightCallsMax = 8192;
+/** Longest workspace-relative path, in bytes of UTF-8. */
+export const pathBytesMax = 4096;
+/** Most path segments after normalisation. */
+export const pathSegmentsMax = 64;
+/** Largest single file read or write through `fs.*`. */
+export const fileBytesMax = 4 * 1024 * 1024;
+/** Most entries `fs.readDir` returns. */
+export const readDirEntriesMax = 10_000;
+/** Largest agent source accepted for spawn. */
+export const codeBytesMax = 1024 * 1024;
+/** Largest JSON result an agent may return from its default export. */
+export const resultBytesMax = 1024 * 1024;
+/** Highest pid before recycling starts from the lowest free one. */
+export const pidMax = 65_535;
+/** Most live (not yet reaped) processes in the table. */
+export const processesMax = 4096;
+/** Most zombie records kept for status queries before the oldest is reaped. */
+export const zombiesMax = 2048;
+
+/** Defaults of the per-agent limits (see `AgentLimits`). */
+export const agentLimitsDefault = {
+  /** V8 old-space cap of the agent's cell, MB. */
+  heapMb: 128,
+  /** Resident set cap of the agent's whole cell (heap + off-heap + runtime), MB. */
+  rssMb: 256,
+  /** Wall clock from start to forced kill, ms. */
+  wallMs: 30_000,
+  /** CPU time of the cell process, ms. */
+  cpuMs: 10_000,
+  /** stdout + stderr bytes before the agent is killed with reason `output`. */
+  outputBytes: 1024 * 1024,
+  /** Workspace disk quota, bytes. */
+  diskBytes: 64 * 1024 * 1024,
+  /** Syscalls per second (token bucket, burst = one second's worth). */
+  syscallsPerSec: 100_000,
+} as const;
+
+/** Ceilings no agent limit may exceed, whatever the caller asks. */
+export const agentLimitsMax = {
+  heapMb: 4096,
+  rssMb: 8192,
+  wallMs: 24 * 3600 * 1000,
+  cpuMs: 24 * 3600 * 1000,
+  outputBytes: 64 * 1024 * 1024,
+  diskBytes: 4 * 1024 * 1024 * 1024,
+  syscallsPerSec: 1_000_000,
+} as const;
+
+/** Floors below which an agent cannot even start. */
+export const agentLimitsMin = {
+  heapMb: 16,
+  rssMb: 64,
+  wallMs: 10,
+  cpuMs: 10,
+  outputBytes: 0,
+  diskBytes: 0,
+  syscallsPerSec: 1,
+} as const;
+
+/** Memory the cell runtime itself needs on top of the agent's heap, MB. */
+export const cellOverheadMb = 96;
+/** How often a cell samples its own CPU time and RSS, ms. */
+export const watchdogIntervalMs = 10;
+/** Grace between SIGTERM delivery and SIGKILL, ms. */
+export const termGraceMs = 2_000;
+/** How long a cell may take to report ready before it counts as crashed, ms. */
+export const cellStartMsMax = 10_000;
+/** Default size of the warm pool of pre-started cells. */
+export const warmPoolSizeDefault = 2;
+/** Largest warm pool. */
+export const warmPoolSizeMax = 256;
+
+function assertLimits(): void {
+  for (const key of Object.keys(agentLimitsDefault) as (keyof typeof agentLimitsDefault)[]) {
+    const value = agentLimitsDefault[key];
+    if (!(agentLimitsMin[key] <= value && value <= agentLimitsMax[key])) {
+      throw new Error(`limits: default ${key} outside [min, max]`);
+    }
+  }
+  if (agentLimitsDefault.rssMb < agentLimitsDefault.heapMb) {
+    throw new Error("limits: rssMb default below heapMb default");
+  }
+  if (fileBytesMax >= frameBytesMax) throw new Error("limits: a file must fit a frame");
+  if (resultBytesMax >= frameBytesMax) throw new Error("limits: a result must fit a frame");
+}
+assertLimits();

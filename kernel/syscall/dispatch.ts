@@ -1,0 +1,157 @@
+/**
+ * The one dispatch path every syscall takes:
+ *
+ *   lookup → rate → validate → capability → path → policy → handler → account → event
+ *
+ * Checks live here, never in handlers. A handler's exception becomes an error
+ * completion for that call only.
+ *
+ * @module
+ */
+
+import { type Errno, KernelError } from "../errno.ts";
+import { isLive } from "../process/lifecycle.ts";
+import type { Process } from "../process/table.ts";
+import type { CallFrame, Completion } from "./frame.ts";
+import type { CheckedPath, PathAccess, SyscallTable } from "./table.ts";
+
+/** The layer that refused a call. */
+export type DenialLayer = "capability" | "path" | "policy" | "rate" | "quota";
+
+/** The confinement layers the sandbox plugs into the kernel. */
+export interface Confinement {
+  /**
+   * Canonicalise `raw` beneath the agent's root.
+   *
+   * @throws {KernelError} `EACCES` on any escape, `EINVAL` on malformed paths
+   */
+  checkPath(proc: Process, raw: string, access: PathAccess): Promise<CheckedPath> | CheckedPath;
+  /** Decide a call on its resource; return an errno to deny (`EPERM`/`EAGAIN`). */
+  checkPolicy?(proc: Process, call: string, resource: string): Errno | null;
+}
+
+/** Receives one record per finished syscall. Must not throw. */
+export interface SyscallObserver {
+  syscall(
+    proc: Process,
+    call: string,
+    args: unknown,
+    errno: Errno | null,
+    latencyUs: number,
+    bytes: number,
+    message: string | null,
+  ): void;
+  denial(proc: Process, call: string, layer: DenialLayer, errno: Errno, message: string): void;
+}
+
+/** Dispatcher options. */
+export interface DispatcherOptions {
+  table: SyscallTable;
+  confinement: Confinement;
+  observer?: SyscallObserver;
+  /** Monotonic clock in ms (injected so tests control time). */
+  nowMs?: () => number;
+}
+
+/** Serves frames against the table. */
+export class Dispatcher {
+  #table: SyscallTable;
+  #confine: Confinement;
+  #observer: SyscallObserver | undefined;
+  #now: () => number;
+
+  /** @param options table, confinement, observer and clock */
+  constructor(options: DispatcherOptions) {
+    this.#table = options.table;
+    this.#confine = options.confinement;
+    this.#observer = options.observer;
+    this.#now = options.nowMs ?? (() => performance.now());
+  }
+
+  /**
+   * Serve one call for `proc`. Never throws; always resolves to a completion.
+   *
+   * @example
+   * ```ts
+   * const done = await dispatcher.dispatch(proc, { id: 1, call: "time.now", args: {} });
+   * ```
+   */
+  async dispatch(proc: Process, frame: CallFrame): Promise<Completion> {
+    const started = this.#now();
+    let bytes = 0;
+    let value: unknown;
+    try {
+      value = await this.#serve(proc, frame, (n) => bytes += n);
+    } catch (err) {
+      const { code, message: raw } = toErrno(err);
+      const message = raw.startsWith(frame.call) ? raw : `${frame.call.slice(0, 64)}: ${raw}`;
+      proc.usage.errors++;
+      this.#observer?.syscall(proc, frame.call, frame.args, code, this.#elapsedUs(started), bytes, message);
+      return { id: frame.id, ok: false, error: { code, message } };
+    }
+    this.#observer?.syscall(proc, frame.call, frame.args, null, this.#elapsedUs(started), bytes, null);
+    return { id: frame.id, ok: true, value: value ?? null };
+  }
+
+  async #serve(proc: Process, frame: CallFrame, addBytes: (n: number) => void): Promise<unknown> {
+    if (!isLive(proc.state)) throw new KernelError("ECANCELED", "agent is exiting");
+    const row = this.#table.get(frame.call);
+    proc.usage.syscalls++;
+    if (row === undefined) throw new KernelError("ENOSYS", `unknown syscall ${frame.call.slice(0, 64)}`);
+    if (!this.#takeTokens(proc, row.cost ?? 1)) {
+      this.#deny(proc, row.name, "rate", "EAGAIN", `${row.name}: over ${proc.limits.syscallsPerSec} syscalls/s`);
+    }
+    const parsed = row.args.safeParse(frame.args);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
+      throw new KernelError("EINVAL", `${row.name}: ${issue?.message ?? "invalid arguments"}${where}`);
+    }
+    const args = parsed.data;
+    if (row.capability !== null && !proc.capabilities.has(row.capability)) {
+      this.#deny(proc, row.name, "capability", "EACCES", `${row.name}: agent lacks capability ${row.capability}`);
+    }
+    const paths: CheckedPath[] = [];
+    for (const claim of row.paths?.(args) ?? []) {
+      try {
+        paths.push(await this.#confine.checkPath(proc, claim.path, claim.access));
+      } catch (err) {
+        const { code, message } = toErrno(err);
+        if (code !== "EACCES") throw err;
+        this.#deny(proc, row.name, "path", code, `${row.name}: ${message}`);
+      }
+    }
+    if (this.#confine.checkPolicy !== undefined) {
+      const resource = row.resource?.(args) ?? paths.join("\n");
+      const errno = this.#confine.checkPolicy(proc, row.name, resource);
+      if (errno !== null) this.#deny(proc, row.name, "policy", errno, `${row.name}: denied by policy`);
+    }
+    return await row.handler({ proc, args, paths, addBytes });
+  }
+
+  #deny(proc: Process, call: string, layer: DenialLayer, code: Errno, message: string): never {
+    proc.usage.denials++;
+    this.#observer?.denial(proc, call, layer, code, message);
+    throw new KernelError(code, message);
+  }
+
+  #takeTokens(proc: Process, cost: number): boolean {
+    const now = this.#now();
+    const rate = proc.limits.syscallsPerSec;
+    proc.tokens = Math.min(rate, proc.tokens + (now - proc.tokensAtMs) * rate / 1000);
+    proc.tokensAtMs = now;
+    if (proc.tokens < cost) return false;
+    proc.tokens -= cost;
+    return true;
+  }
+
+  #elapsedUs(startedMs: number): number {
+    return Math.round((this.#now() - startedMs) * 1000);
+  }
+}
+
+/** Map any thrown value to an errno and a guest-safe message (no host stack). */
+export function toErrno(err: unknown): { code: Errno; message: string } {
+  if (err instanceof KernelError) return { code: err.code, message: err.message };
+  return { code: "EIO", message: "internal error while serving the call" };
+}

@@ -1,0 +1,139 @@
+/**
+ * The syscall wire format: one JSON frame per line on a cell's channel.
+ *
+ * - a call: `{"id": 1, "call": "fs.readText", "args": {...}}`
+ * - a batch (the ring submission path): `{"batch": [call, call, ...]}`
+ * - a control frame from the cell runtime: `{"ctl": "ready" | "exit" | ...}`
+ *
+ * Completions: `{"id": 1, "ok": true, "value": ...}` or
+ * `{"id": 1, "ok": false, "error": {"code": "ENOENT", "message": "..."}}`,
+ * and `{"batch": [completion, ...]}` for a batch.
+ *
+ * Decoding never throws: the size is checked before parsing, objects come out
+ * with a null prototype, unknown keys are rejected and every failure is an
+ * errno the caller can answer with.
+ *
+ * @module
+ */
+
+import type { Errno } from "../errno.ts";
+import { batchCallsMax, frameBytesMax } from "../limits.ts";
+
+/** One decoded syscall. `args` is still unvalidated. */
+export interface CallFrame {
+  id: number;
+  call: string;
+  args: unknown;
+}
+
+/** The result of decoding one line. */
+export type Decoded =
+  | { kind: "call"; frame: CallFrame }
+  | { kind: "batch"; frames: CallFrame[] }
+  | { kind: "ctl"; ctl: string; body: Record<string, unknown> }
+  | { kind: "bad"; id: number | null; code: Errno; message: string };
+
+/** A completion as sent back to the guest. */
+export type Completion =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: { code: Errno; message: string } };
+
+const callNameBytesMax = 64;
+const idPrefix = /^\s*\{\s*"id"\s*:\s*(\d{1,15})\s*[,}]/;
+
+/**
+ * JSON.parse into null-prototype objects, so keys such as `__proto__` or
+ * `constructor` are plain data and can never reach a prototype.
+ */
+export function parseJsonNullProto(text: string): unknown {
+  return JSON.parse(text, (_key, value) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+    const out = Object.create(null);
+    for (const key of Object.keys(value)) {
+      Object.defineProperty(out, key, {
+        value: value[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  });
+}
+
+/**
+ * Decode one line from a cell. `byteLength` is the line's size on the wire,
+ * checked before any parsing.
+ *
+ * @example
+ * ```ts
+ * const d = decodeFrame('{"id":1,"call":"time.now","args":{}}', 37);
+ * if (d.kind === "call") console.log(d.frame.call);
+ * ```
+ */
+export function decodeFrame(line: string, byteLength: number): Decoded {
+  if (byteLength > frameBytesMax) {
+    const match = idPrefix.exec(line.slice(0, 64));
+    return bad(match ? Number(match[1]) : null, "E2BIG", `frame of ${byteLength} bytes over ${frameBytesMax}`);
+  }
+  let value: unknown;
+  try {
+    value = parseJsonNullProto(line);
+  } catch {
+    return bad(null, "EINVAL", "frame is not valid JSON");
+  }
+  if (!isRecord(value)) return bad(null, "EINVAL", "frame is not an object");
+  if ("batch" in value) return decodeBatch(value);
+  if ("ctl" in value) {
+    return typeof value.ctl === "string"
+      ? { kind: "ctl", ctl: value.ctl, body: value }
+      : bad(null, "EINVAL", "ctl must be a string");
+  }
+  const frame = toCall(value);
+  return typeof frame === "string"
+    ? bad(validId(value.id) ? value.id as number : null, "EINVAL", frame)
+    : { kind: "call", frame };
+}
+
+function decodeBatch(value: Record<string, unknown>): Decoded {
+  const list = value.batch;
+  if (Object.keys(value).length !== 1 || !Array.isArray(list)) {
+    return bad(null, "EINVAL", "batch must be {batch: [...]} only");
+  }
+  if (list.length > batchCallsMax) {
+    return bad(null, "E2BIG", `batch of ${list.length} calls over ${batchCallsMax}`);
+  }
+  const frames: CallFrame[] = [];
+  for (const item of list) {
+    const frame = isRecord(item) ? toCall(item) : "batch entry is not an object";
+    if (typeof frame === "string") {
+      const id = isRecord(item) && validId(item.id) ? item.id as number : null;
+      return bad(id, "EINVAL", frame);
+    }
+    frames.push(frame);
+  }
+  return { kind: "batch", frames };
+}
+
+function toCall(value: Record<string, unknown>): CallFrame | string {
+  for (const key of Object.keys(value)) {
+    if (key !== "id" && key !== "call" && key !== "args") return `unknown frame key "${key.slice(0, 32)}"`;
+  }
+  if (!validId(value.id)) return "id must be a non-negative integer";
+  if (typeof value.call !== "string" || value.call.length === 0 || value.call.length > callNameBytesMax) {
+    return "call must be a non-empty string of at most 64 characters";
+  }
+  return { id: value.id as number, call: value.call, args: value.args ?? Object.create(null) };
+}
+
+function validId(id: unknown): boolean {
+  return typeof id === "number" && Number.isSafeInteger(id) && id >= 0;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function bad(id: number | null, code: Errno, message: string): Decoded {
+  return { kind: "bad", id, code, message };
+}

@@ -1,0 +1,96 @@
+/**
+ * The syscall table: one row per call. Adding a syscall means adding a row;
+ * the dispatcher never switches on a concrete call.
+ *
+ * @module
+ */
+
+import type { z } from "zod";
+import type { Capability, Process } from "../process/table.ts";
+
+/** A path that passed confinement; only the confinement layer mints these. */
+export type CheckedPath = string & { readonly __brand: "CheckedPath" };
+
+/** How a call touches a path. */
+export type PathAccess = "read" | "write";
+
+/** A raw path a call names, before confinement. */
+export interface PathClaim {
+  path: string;
+  access: PathAccess;
+}
+
+/** What a handler gets: the validated args and the checked values. */
+export interface CallContext<A> {
+  readonly proc: Process;
+  readonly args: A;
+  /** The checked forms of the row's `paths(args)`, in the same order. */
+  readonly paths: readonly CheckedPath[];
+  /** Count bytes moved by this call (reported in events and usage). */
+  addBytes(bytes: number): void;
+}
+
+/** One row of the table. */
+export interface SyscallDef<A = unknown> {
+  /** Dotted name, e.g. `fs.readText`. */
+  readonly name: string;
+  /** zod schema the args must satisfy (strict: unknown keys are rejected). */
+  readonly args: z.ZodType<A>;
+  /** Capability required, or `null` for calls every agent may make. */
+  readonly capability: Capability | null;
+  /** Paths the call touches; each is confined before the handler runs. */
+  readonly paths?: (args: A) => PathClaim[];
+  /** The resource string the policy layer decides on (a host, a name). */
+  readonly resource?: (args: A) => string;
+  /** Rate-limit tokens one call costs (default 1). */
+  readonly cost?: number;
+  /** Performs the effect. Throw `KernelError` for an errno; anything else is `EIO`. */
+  readonly handler: (ctx: CallContext<A>) => unknown | Promise<unknown>;
+}
+
+/**
+ * Define a row with its args type inferred from the schema.
+ *
+ * @example
+ * ```ts
+ * const now = defineSyscall({
+ *   name: "time.now", args: z.strictObject({}), capability: null,
+ *   handler: () => Date.now(),
+ * });
+ * ```
+ */
+export function defineSyscall<S extends z.ZodType>(
+  def: Omit<SyscallDef<z.output<S>>, "args"> & { args: S },
+): SyscallDef<unknown> {
+  return def as unknown as SyscallDef<unknown>;
+}
+
+/** The set of rows the dispatcher serves. */
+export class SyscallTable {
+  #rows = new Map<string, SyscallDef>();
+
+  /** @param rows initial rows */
+  constructor(rows: Iterable<SyscallDef> = []) {
+    for (const row of rows) this.add(row);
+  }
+
+  /**
+   * Add a row.
+   *
+   * @throws {Error} on a duplicate name (programmer error)
+   */
+  add(row: SyscallDef): void {
+    if (this.#rows.has(row.name)) throw new Error(`syscall ${row.name} defined twice`);
+    this.#rows.set(row.name, row);
+  }
+
+  /** The row for `name`, if any. */
+  get(name: string): SyscallDef | undefined {
+    return this.#rows.get(name);
+  }
+
+  /** Every call name, sorted. */
+  names(): string[] {
+    return [...this.#rows.keys()].sort();
+  }
+}

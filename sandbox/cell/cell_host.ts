@@ -1,0 +1,217 @@
+/**
+ * The supervisor's handle on one cell subprocess: starts it with no
+ * permissions, frames its stdout into decoded syscall/control frames (the
+ * size cap is enforced while reading, before any parsing), writes lines to
+ * its stdin, and reports how it ended.
+ *
+ * @module
+ */
+
+import { type Decoded, decodeFrame } from "../../kernel/syscall/frame.ts";
+import { cellStartMsMax, frameBytesMax } from "../../kernel/limits.ts";
+
+/** How to start a cell. */
+export interface CellOptions {
+  /** V8 old-space cap for the cell's isolates, MB. */
+  heapMb: number;
+  /** Directory under which the cell gets its private throw-away DENO_DIR. */
+  scratchDir: string;
+}
+
+const cellMain = new URL("./cell_main.ts", import.meta.url).pathname;
+const stderrTailBytesMax = 8 * 1024;
+
+/** The Deno flags every cell runs with: no `--allow-*` flag, ever. */
+export function cellArgs(heapMb: number): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    "--cached-only",
+    "--no-remote",
+    "--no-npm",
+    "--no-config",
+    "--no-lock",
+    "--quiet",
+    "--unstable-worker-options",
+    `--v8-flags=--max-old-space-size=${heapMb}`,
+    cellMain,
+  ];
+}
+
+/** A running cell. */
+export class CellHost {
+  readonly heapMb: number;
+  readonly status: Promise<Deno.CommandStatus>;
+  /** Resolves after the process exited and every frame it wrote was delivered. */
+  readonly ended: Promise<Deno.CommandStatus>;
+  /** Receives every decoded frame from the cell once the cell is assigned. */
+  onFrame: (frame: Decoded) => void = () => {};
+  #child: Deno.ChildProcess;
+  #dir: string;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #out: string[] = [];
+  #writing = false;
+  #exited = false;
+  #stderrTail = "";
+  #encoder = new TextEncoder();
+
+  private constructor(child: Deno.ChildProcess, dir: string, heapMb: number) {
+    this.#child = child;
+    this.#dir = dir;
+    this.heapMb = heapMb;
+    this.#writer = child.stdin.getWriter();
+    this.status = child.status.then((s) => {
+      this.#exited = true;
+      return s;
+    });
+    const framesDone = this.#readFrames();
+    void this.#readStderr();
+    this.ended = Promise.all([this.status, framesDone]).then(([s]) => s);
+  }
+
+  /**
+   * Start a cell and wait until its agent Worker is ready for code.
+   *
+   * @throws {Error} if the cell dies or is not ready within `cellStartMsMax`
+   */
+  static async start(options: CellOptions): Promise<CellHost> {
+    const dir = `${options.scratchDir}/${crypto.randomUUID()}`;
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cellArgs(options.heapMb),
+      clearEnv: true,
+      env: { DENO_DIR: dir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+      cwd: dir,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const cell = new CellHost(child, dir, options.heapMb);
+    const ready = Promise.withResolvers<void>();
+    cell.onFrame = (frame) => {
+      if (frame.kind === "ctl" && frame.ctl === "ready") ready.resolve();
+    };
+    const timer = setTimeout(() => ready.reject(new Error("cell did not start in time")), cellStartMsMax);
+    cell.status.then((s) => ready.reject(new Error(`cell exited during start (code ${s.code}) ${cell.#stderrTail}`)));
+    try {
+      await ready.promise;
+    } catch (err) {
+      await cell.dispose();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    cell.onFrame = () => {};
+    return cell;
+  }
+
+  /** OS pid of the cell process. */
+  get osPid(): number {
+    return this.#child.pid;
+  }
+
+  /** Whether the process has exited. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /** The last bytes the cell wrote to stderr (for crash reports). */
+  get stderrTail(): string {
+    return this.#stderrTail;
+  }
+
+  /** Queue a line to the cell's stdin; lines are coalesced into few writes. */
+  send(line: string): void {
+    if (this.#exited) return;
+    this.#out.push(line);
+    if (!this.#writing) void this.#flush();
+  }
+
+  /** Send a signal to the cell process (no-op once it has exited). */
+  kill(signal: Deno.Signal = "SIGKILL"): void {
+    if (this.#exited) return;
+    try {
+      this.#child.kill(signal);
+    } catch { /* already gone */ }
+  }
+
+  /** Kill the cell, wait for it and remove its scratch directory. Idempotent. */
+  async dispose(): Promise<void> {
+    this.kill("SIGKILL");
+    await this.status;
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
+
+  async #flush(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#out.length > 0 && !this.#exited) {
+        const chunk = this.#out.join("\n") + "\n";
+        this.#out = [];
+        await this.#writer.write(this.#encoder.encode(chunk));
+      }
+    } catch {
+      // The cell died; its status tells the rest.
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #readFrames(): Promise<void> {
+    const decoder = new TextDecoder();
+    let parts: Uint8Array[] = [];
+    let partBytes = 0;
+    let oversize = false;
+    let head = "";
+    try {
+      for await (const chunk of this.#child.stdout) {
+        let start = 0;
+        while (start < chunk.length) {
+          const newline = chunk.indexOf(10, start);
+          const end = newline < 0 ? chunk.length : newline;
+          const piece = chunk.subarray(start, end);
+          if (!oversize) {
+            if (partBytes + piece.length > frameBytesMax) {
+              oversize = true;
+              head = decoder.decode((parts.length > 0 ? concat(parts, partBytes) : piece).subarray(0, 64));
+              parts = [];
+            } else {
+              parts.push(piece);
+            }
+          }
+          partBytes += piece.length;
+          if (newline < 0) break;
+          const total = partBytes;
+          const line = oversize ? head : decoder.decode(concat(parts, partBytes));
+          parts = [];
+          partBytes = 0;
+          oversize = false;
+          if (total > 0) this.onFrame(decodeFrame(line, total));
+          start = newline + 1;
+        }
+      }
+    } catch {
+      // Stream broke: the process is gone.
+    }
+  }
+
+  async #readStderr(): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of this.#child.stderr) {
+        this.#stderrTail = (this.#stderrTail + decoder.decode(chunk)).slice(-stderrTailBytesMax);
+      }
+    } catch { /* gone */ }
+  }
+}
+
+function concat(parts: Uint8Array[], bytes: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(bytes);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

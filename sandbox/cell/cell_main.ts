@@ -1,0 +1,149 @@
+/**
+ * Entry point of a cell: a `deno run` subprocess with no `--allow-*` flag at
+ * all. It hosts exactly one agent Worker (`permissions: "none"`), relays
+ * frames between that Worker and the supervisor over stdio, and is the
+ * agent's watchdog: it samples its own CPU time and RSS and exits itself when
+ * a limit is hit (the supervisor's wall-clock SIGKILL is the backstop).
+ *
+ * This file is trusted but unprivileged: it runs in the same process as the
+ * agent's Worker, so it holds nothing worth stealing.
+ *
+ * @module
+ */
+
+import { agentPrelude } from "./prelude.ts";
+import { cellExitCpu, cellExitOrphan, cellExitRss, type StartMessage } from "./protocol.ts";
+
+const watchdogIntervalMs = 10;
+const usageReportEvery = 10;
+
+const encoder = new TextEncoder();
+const stdout = Deno.stdout;
+let queue: string[] = [];
+let writing = false;
+
+/** Queue a line for the supervisor; lines are coalesced into few writes. */
+function send(line: string): void {
+  queue.push(line);
+  if (!writing) void flush();
+}
+
+let flushed: Promise<void> = Promise.resolve();
+
+function flush(): Promise<void> {
+  writing = true;
+  flushed = (async () => {
+    while (queue.length > 0) {
+      const chunk = queue.join("\n") + "\n";
+      queue = [];
+      const bytes = encoder.encode(chunk);
+      let offset = 0;
+      while (offset < bytes.length) offset += await stdout.write(bytes.subarray(offset));
+    }
+    writing = false;
+  })();
+  return flushed;
+}
+
+/** Deliver every queued line, then `line`, then exit: nothing is reordered. */
+async function sendLastAndExit(line: string, status: number): Promise<never> {
+  send(line);
+  await flushed;
+  Deno.exit(status);
+}
+
+function sendSync(line: string): void {
+  const bytes = encoder.encode((queue.length ? queue.join("\n") + "\n" : "") + line + "\n");
+  queue = [];
+  let offset = 0;
+  while (offset < bytes.length) offset += stdout.writeSync(bytes.subarray(offset));
+}
+
+const preludeUrl = `data:text/javascript;base64,${encoder.encode(`(${agentPrelude.toString()})();`).toBase64()}`;
+const worker = new Worker(preludeUrl, { type: "module", deno: { permissions: "none" } });
+let limits = { cpuMs: Infinity, rssMb: Infinity };
+let exiting = false;
+
+worker.onmessage = (event: MessageEvent) => {
+  const data = event.data;
+  if (typeof data === "string") {
+    if (!exiting) send(data);
+    return;
+  }
+  if (data?.t === "ready") {
+    send(JSON.stringify({ ctl: "ready" }));
+  } else if (data?.t === "exit" && !exiting) {
+    exiting = true;
+    const code = Number.isInteger(data.code) ? data.code : 1;
+    const body: Record<string, unknown> = { ctl: "exit", code, ...usageNow() };
+    if (typeof data.result === "string") body.result = data.result;
+    if (typeof data.error === "string") body.error = data.error.slice(0, 64 * 1024);
+    void sendLastAndExit(JSON.stringify(body), 0);
+  }
+};
+worker.onerror = (event: ErrorEvent) => {
+  event.preventDefault();
+  if (exiting) return;
+  exiting = true;
+  void sendLastAndExit(JSON.stringify({ ctl: "exit", code: 1, error: String(event.message).slice(0, 64 * 1024) }), 0);
+};
+
+function usageNow(): { cpuMs: number; rssMb: number } {
+  const cpu = process.cpuUsage();
+  return {
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    rssMb: Math.round(Deno.memoryUsage().rss / (1024 * 1024)),
+  };
+}
+
+function watchdog(): void {
+  let tick = 0;
+  setInterval(() => {
+    const cpu = process.cpuUsage();
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const rssMb = Deno.memoryUsage().rss / (1024 * 1024);
+    if (cpuMs > limits.cpuMs) die("cpu", cellExitCpu, cpuMs, rssMb);
+    if (rssMb > limits.rssMb) die("memory", cellExitRss, cpuMs, rssMb);
+    if (++tick % usageReportEvery === 0) {
+      send(JSON.stringify({ ctl: "usage", cpuMs: Math.round(cpuMs), rssMb: Math.round(rssMb) }));
+    }
+  }, watchdogIntervalMs);
+}
+
+function die(reason: string, status: number, cpuMs: number, rssMb: number): never {
+  exiting = true;
+  try {
+    sendSync(JSON.stringify({ ctl: "limit", reason, cpuMs: Math.round(cpuMs), rssMb: Math.round(rssMb) }));
+  } finally {
+    Deno.exit(status);
+  }
+}
+
+async function readSupervisor(): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of Deno.stdin.readable) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      if (line.startsWith('{"t":')) control(JSON.parse(line));
+      else if (line.length > 0) worker.postMessage(line);
+    }
+  }
+  // The supervisor is gone: nobody will ever answer or reap us.
+  Deno.exit(cellExitOrphan);
+}
+
+function control(msg: StartMessage | { t: "signal"; sig: string }): void {
+  if (msg.t === "start") {
+    limits = { cpuMs: msg.cpuMs, rssMb: msg.rssMb };
+    worker.postMessage(msg);
+  } else if (msg.t === "signal") {
+    worker.postMessage(msg);
+  }
+}
+
+watchdog();
+void readSupervisor();

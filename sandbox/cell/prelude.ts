@@ -1,0 +1,232 @@
+/**
+ * Trusted code that runs first inside the agent's Worker. It is shipped as
+ * source (`agentPrelude.toString()`) so it must not close over anything in
+ * this module.
+ *
+ * It locks down what `permissions: "none"` leaves reachable (see DESIGN §1:
+ * `Deno.kill`, signal listeners, raw stdio, `caches`, `BroadcastChannel`,
+ * `navigator.locks`, `process.*`), installs the `sys` SDK and `console`, and
+ * then imports the agent's module from memory.
+ *
+ * @module
+ */
+
+/** Installs the sandbox inside the worker; called with no arguments. */
+export function agentPrelude(): void {
+  const g = globalThis as unknown as Record<string, unknown> & {
+    Deno: Record<string, unknown> & { inspect(v: unknown, o?: unknown): string };
+    process?: Record<string, unknown>;
+    navigator?: Record<string, unknown>;
+  };
+  const post = (globalThis as unknown as { postMessage(m: unknown): void }).postMessage.bind(globalThis);
+  const addListener = globalThis.addEventListener.bind(globalThis);
+  const stringify = JSON.stringify;
+  const parse = JSON.parse;
+  const inspect = g.Deno.inspect;
+  const denied = (name: string) => () => {
+    throw new TypeError(`${name} is not available inside the sandbox`);
+  };
+
+  // --- Lock down what permissions do not cover. -----------------------------
+  for (
+    const key of [
+      "kill",
+      "addSignalListener",
+      "removeSignalListener",
+      "stdin",
+      "stdout",
+      "stderr",
+      "exit",
+      "chdir",
+      "umask",
+    ]
+  ) {
+    try {
+      Object.defineProperty(g.Deno, key, { get: denied(`Deno.${key}`), configurable: false });
+    } catch { /* already locked */ }
+  }
+  for (const key of ["caches", "BroadcastChannel", "SharedWorker"]) {
+    try {
+      Object.defineProperty(globalThis, key, { get: denied(key), configurable: false });
+    } catch { /* already locked */ }
+  }
+  if (g.navigator) {
+    try {
+      Object.defineProperty(g.navigator, "locks", { get: denied("navigator.locks"), configurable: false });
+    } catch { /* already locked */ }
+  }
+  if (g.process) {
+    for (const key of ["kill", "exit", "abort", "reallyExit", "on", "once", "addListener", "prependListener"]) {
+      try {
+        Object.defineProperty(g.process, key, { value: denied(`process.${key}`), configurable: false });
+      } catch { /* already locked */ }
+    }
+    for (const key of ["stdin", "stdout", "stderr"]) {
+      try {
+        Object.defineProperty(g.process, key, { get: denied(`process.${key}`), configurable: false });
+      } catch { /* already locked */ }
+    }
+  }
+
+  // --- The syscall SDK. -------------------------------------------------------
+  class SysError extends Error {
+    code: string;
+    constructor(code: string, message: string) {
+      super(message);
+      this.name = "SysError";
+      this.code = code;
+    }
+  }
+  type Waiter = { resolve(v: unknown): void; reject(e: unknown): void };
+  const pending = new Map<number, Waiter>();
+  let nextId = 1;
+  let signalHandlers: ((sig: string) => void)[] = [];
+
+  const settle = (c: { id: number; ok: boolean; value?: unknown; error?: { code: string; message: string } }) => {
+    const waiter = pending.get(c.id);
+    if (waiter === undefined) return;
+    pending.delete(c.id);
+    if (c.ok) waiter.resolve(c.value);
+    else waiter.reject(new SysError(c.error?.code ?? "EIO", c.error?.message ?? "error"));
+  };
+  const call = (name: string, args: unknown = {}): Promise<unknown> => {
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      post(stringify({ id, call: name, args }));
+    });
+  };
+  const fireAndForget = (name: string, args: unknown) => {
+    post(stringify({ id: 0, call: name, args }));
+  };
+  const batch = (calls: { call: string; args?: unknown }[]) => {
+    const frames = calls.map((c) => ({ id: nextId++, call: c.call, args: c.args ?? {} }));
+    const results = frames.map((f) =>
+      new Promise((resolve) => {
+        pending.set(f.id, {
+          resolve: (value) => resolve({ ok: true, value }),
+          reject: (error) => resolve({ ok: false, error }),
+        });
+      })
+    );
+    post(stringify({ batch: frames }));
+    return Promise.all(results);
+  };
+  const exit = (code: number, extra: Record<string, unknown> = {}) => {
+    post({ t: "exit", code, ...extra });
+    return new Promise<never>(() => {});
+  };
+  const sys = Object.freeze({
+    call,
+    batch,
+    exit: (code = 0) => exit(Number.isInteger(code) ? code : 1),
+    info: () => call("proc.info"),
+    onSignal: (fn: (sig: string) => void) => {
+      signalHandlers = [...signalHandlers, fn];
+    },
+    SysError,
+    fs: Object.freeze({
+      readText: (path: string) => call("fs.readText", { path }),
+      readBytes: async (path: string) => Uint8Array.fromBase64(await call("fs.readBytes", { path }) as string),
+      writeText: (path: string, text: string) => call("fs.writeText", { path, text }),
+      writeBytes: (path: string, data: Uint8Array) => call("fs.writeBytes", { path, data: data.toBase64() }),
+      append: (path: string, text: string) => call("fs.append", { path, text }),
+      stat: (path: string) => call("fs.stat", { path }),
+      readDir: (path = ".") => call("fs.readDir", { path }),
+      mkdir: (path: string, options: { recursive?: boolean } = {}) => call("fs.mkdir", { path, ...options }),
+      remove: (path: string, options: { recursive?: boolean } = {}) => call("fs.remove", { path, ...options }),
+      rename: (from: string, to: string) => call("fs.rename", { from, to }),
+    }),
+    time: Object.freeze({ now: () => call("time.now") }),
+    random: Object.freeze({
+      bytes: async (n: number) => Uint8Array.fromBase64(await call("random.bytes", { n }) as string),
+    }),
+  });
+  Object.defineProperty(globalThis, "sys", { value: sys, enumerable: false, configurable: false, writable: false });
+
+  const format = (args: unknown[]) =>
+    args.map((a) => typeof a === "string" ? a : inspect(a, { colors: false, depth: 4 })).join(" ") + "\n";
+  const out = (...args: unknown[]) => fireAndForget("io.write", { fd: 1, data: format(args) });
+  const err = (...args: unknown[]) => fireAndForget("io.write", { fd: 2, data: format(args) });
+  const noop = () => {};
+  Object.defineProperty(globalThis, "console", {
+    value: Object.freeze({
+      log: out,
+      info: out,
+      debug: out,
+      trace: err,
+      warn: err,
+      error: err,
+      dir: out,
+      table: out,
+      assert: (cond: unknown, ...args: unknown[]) => cond ? undefined : err("Assertion failed:", ...args),
+      time: noop,
+      timeEnd: noop,
+      timeLog: noop,
+      count: noop,
+      countReset: noop,
+      group: noop,
+      groupEnd: noop,
+      groupCollapsed: noop,
+      clear: noop,
+    }),
+    configurable: false,
+    writable: false,
+  });
+
+  // --- Messages from the cell: start, completions, signals. ------------------
+  let moduleUrl = "\u0000";
+  const describe = (e: unknown) => {
+    const text = e instanceof Error
+      ? `${e.name}: ${e.message}` + (e.stack ? `\n${e.stack.split("\n").slice(1, 8).join("\n")}` : "")
+      : String(e);
+    const self = import.meta.url.slice(0, 48);
+    const internal = (line: string) => line.startsWith("    at ") && (line.includes(self) || line.includes("(ext:"));
+    return text.split("\n").filter((line) => !internal(line)).join("\n")
+      .replaceAll(moduleUrl, "agent");
+  };
+  let started = false;
+  addListener("message", async (event: Event) => {
+    const data = (event as MessageEvent).data;
+    if (typeof data === "string") {
+      const msg = parse(data);
+      if (Array.isArray(msg.batch)) { for (const c of msg.batch) settle(c); }
+      else if (typeof msg.id === "number") settle(msg);
+      return;
+    }
+    if (data?.t === "signal") {
+      for (const fn of signalHandlers) {
+        try {
+          fn(String(data.sig));
+        } catch { /* a handler's error is the agent's own */ }
+      }
+      return;
+    }
+    if (data?.t !== "start" || started) return;
+    started = true;
+    const mime = data.lang === "ts" ? "application/typescript" : "text/javascript";
+    try {
+      moduleUrl = `data:${mime};base64,${new TextEncoder().encode(data.code).toBase64()}`;
+      const mod = await import(moduleUrl);
+      const result = typeof mod.default === "function" ? await mod.default() : null;
+      let json: string | undefined;
+      try {
+        json = stringify(result ?? null);
+      } catch (e) {
+        return exit(1, { error: `result is not JSON-serialisable: ${describe(e)}` });
+      }
+      await exit(0, { result: json });
+    } catch (e) {
+      await exit(1, { error: describe(e) });
+    }
+  });
+  addListener("unhandledrejection", (event: Event) => {
+    event.preventDefault();
+    exit(1, { error: `unhandled rejection: ${describe((event as PromiseRejectionEvent).reason)}` });
+  });
+  addListener("error", (event: Event) => {
+    event.preventDefault();
+    exit(1, { error: describe((event as ErrorEvent).error ?? (event as ErrorEvent).message) });
+  });
+  post({ t: "ready" });
+}

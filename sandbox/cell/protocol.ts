@@ -1,0 +1,32 @@
+/**
+ * The control protocol between the supervisor and a cell, beside the
+ * syscall frames of `kernel/syscall/frame.ts`.
+ *
+ * Supervisor → cell (one JSON line each): `{"t":"start",...}`,
+ * `{"t":"signal","sig":"TERM"}`, and syscall completions (forwarded to the
+ * agent untouched). Cell → supervisor: syscall frames, and control frames
+ * `{"ctl":"ready"}`, `{"ctl":"exit","code","result"|"error"}`,
+ * `{"ctl":"usage","cpuMs","rssMb"}`, `{"ctl":"limit","reason"}`.
+ *
+ * @module
+ */
+
+/** Sent once to hand an agent to a warm cell. */
+export interface StartMessage {
+  t: "start";
+  code: string;
+  /** Module kind of `code`: JavaScript or TypeScript. */
+  lang: "js" | "ts";
+  cpuMs: number;
+  rssMb: number;
+  info: { pid: number; tenant: string };
+}
+
+/** Exit status of a cell that ended because the CPU watchdog fired. */
+export const cellExitCpu = 70;
+/** Exit status of a cell that ended because the RSS watchdog fired. */
+export const cellExitRss = 71;
+/** Exit status of a cell whose stdin closed (the supervisor went away). */
+export const cellExitOrphan = 72;
+/** Exit status V8 uses for a fatal out-of-memory (SIGTRAP). */
+export const cellExitHeapOom = 133;

@@ -1,0 +1,45 @@
+/**
+ * Resolving the limits an agent asks for into the limits it gets.
+ *
+ * @module
+ */
+
+import { KernelError } from "../kernel/errno.ts";
+import { agentLimitsDefault, agentLimitsMax, agentLimitsMin, cellOverheadMb } from "../kernel/limits.ts";
+import type { AgentLimits } from "../kernel/process/table.ts";
+
+/** Limits as a caller may give them: any subset, plus the `memoryMb` shorthand. */
+export type LimitsRequest = Partial<AgentLimits> & { memoryMb?: number };
+
+/**
+ * Fill defaults and check bounds. `memoryMb` sets the heap cap and derives
+ * the RSS cap as heap + the cell runtime's own overhead.
+ *
+ * @throws {KernelError} `EINVAL` naming the first limit out of range
+ * @example
+ * ```ts
+ * resolveLimits({ memoryMb: 64 }); // heapMb 64, rssMb 64 + cellOverheadMb
+ * ```
+ */
+export function resolveLimits(request: LimitsRequest = {}, ceiling: Partial<AgentLimits> = {}): AgentLimits {
+  const { memoryMb, ...rest } = request;
+  const limits: AgentLimits = { ...agentLimitsDefault };
+  if (memoryMb !== undefined) {
+    limits.heapMb = memoryMb;
+    limits.rssMb = memoryMb + cellOverheadMb;
+  }
+  for (const [key, value] of Object.entries(rest) as [keyof AgentLimits, number | undefined][]) {
+    if (value !== undefined) limits[key] = value;
+  }
+  if (request.heapMb !== undefined && request.rssMb === undefined && memoryMb === undefined) {
+    limits.rssMb = Math.max(limits.rssMb, limits.heapMb + cellOverheadMb);
+  }
+  for (const key of Object.keys(agentLimitsDefault) as (keyof AgentLimits)[]) {
+    const value = limits[key];
+    const max = Math.min(agentLimitsMax[key], ceiling[key] ?? Infinity);
+    if (!Number.isInteger(value) || value < agentLimitsMin[key] || value > max) {
+      throw new KernelError("EINVAL", `limit ${key}=${value} outside [${agentLimitsMin[key]}, ${max}]`);
+    }
+  }
+  return limits;
+}

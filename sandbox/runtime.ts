@@ -1,0 +1,454 @@
+/**
+ * The runtime: the kernel (process table, orchestrator, dispatcher) wired to
+ * real cells and the confined file system. This is the object the HTTP API
+ * and the CLI drive.
+ *
+ * An agent's whole life: `spawn` → Creating (row, workspace) → Initializing
+ * (cell from the pool) → Ready → Running (code sent, wall timer armed) →
+ * Exiting (first exit reason wins; the cell is killed) → cleanup of every
+ * resource in reverse order → Zombie → Reaped.
+ *
+ * @module
+ */
+
+import { type Errno, KernelError } from "../kernel/errno.ts";
+import { codeBytesMax, inflightCallsMax, resultBytesMax } from "../kernel/limits.ts";
+import type { ExitReason, ProcState } from "../kernel/process/lifecycle.ts";
+import { type Capability, type Process, ProcessTable, type Usage } from "../kernel/process/table.ts";
+import { type CleanupReport, ResourceOrchestrator } from "../kernel/resources/orchestrator.ts";
+import { builtinSyscalls } from "../kernel/syscall/builtin.ts";
+import { type DenialLayer, Dispatcher } from "../kernel/syscall/dispatch.ts";
+import type { Completion, Decoded } from "../kernel/syscall/frame.ts";
+import { type SyscallDef, SyscallTable } from "../kernel/syscall/table.ts";
+import type { CellHost } from "./cell/cell_host.ts";
+import { CellPool } from "./cell/pool.ts";
+import { cellExitCpu, cellExitHeapOom, cellExitRss, type StartMessage } from "./cell/protocol.ts";
+import { fsSyscalls } from "./fs/syscalls.ts";
+import { Workspaces } from "./fs/workspace.ts";
+import { type LimitsRequest, resolveLimits } from "./limits.ts";
+import { confinePath } from "./path/confine.ts";
+
+/** Resource types, in registration order: cleaned up in reverse (timers first, disk last). */
+export const resourceTypes = ["workspace", "cell", "timer"] as const;
+
+/** What a caller asks for. */
+export interface SpawnRequest {
+  code: string;
+  lang?: "js" | "ts";
+  tenant?: string;
+  capabilities?: Capability[];
+  limits?: LimitsRequest;
+  /** Files to seed the workspace with: workspace-relative path → UTF-8 text. */
+  files?: Record<string, string>;
+  parent?: number;
+  causality?: number;
+}
+
+/** How an agent ended, with everything it produced. */
+export interface AgentResult {
+  pid: number;
+  tenant: string;
+  state: ProcState;
+  reason: ExitReason;
+  exitCode: number;
+  message?: string;
+  result: unknown;
+  stdout: string;
+  stderr: string;
+  usage: Usage;
+  cleanup: CleanupReport;
+}
+
+/** What the runtime reports to listeners (trace, event stream). */
+export type RuntimeEvent =
+  | { type: "lifecycle"; pid: number; tenant: string; from: ProcState; to: ProcState }
+  | {
+    type: "syscall";
+    pid: number;
+    tenant: string;
+    call: string;
+    args: unknown;
+    errno: Errno | null;
+    latencyUs: number;
+    bytes: number;
+    message: string | null;
+  }
+  | { type: "denial"; pid: number; tenant: string; call: string; layer: DenialLayer; errno: Errno; message: string }
+  | { type: "output"; pid: number; tenant: string; fd: 1 | 2; data: string }
+  | { type: "exit"; pid: number; tenant: string; reason: ExitReason; exitCode: number; message?: string };
+
+/** Runtime options. */
+export interface RuntimeOptions {
+  dataDir: string;
+  /** Warm cells kept ready (default 2). */
+  poolSize?: number;
+  /** Extra syscall rows (IPC, net, ...). */
+  syscalls?: SyscallDef[];
+}
+
+/** Exit status reported for each non-`exit` reason. */
+export const exitCodeFor: Record<Exclude<ExitReason, "exit">, number> = {
+  error: 1,
+  killed: 137,
+  timeout: 124,
+  cpu: 152,
+  memory: 137,
+  output: 153,
+  crash: 134,
+};
+
+/** A live (or finished) agent. */
+export class Agent {
+  readonly proc: Process;
+  readonly done: Promise<AgentResult>;
+  cell?: CellHost;
+  stdout: string[] = [];
+  stderr: string[] = [];
+  inflight = 0;
+  exitStarted = false;
+  resolve!: (r: AgentResult) => void;
+  result: unknown = null;
+
+  /** @param proc the process row */
+  constructor(proc: Process) {
+    this.proc = proc;
+    this.done = new Promise((resolve) => this.resolve = resolve);
+  }
+
+  /** The pid. */
+  get pid(): number {
+    return this.proc.pid;
+  }
+}
+
+/** The kernel plus cells: spawn, kill, observe agents. */
+export class Runtime {
+  readonly table = new ProcessTable();
+  readonly orchestrator = new ResourceOrchestrator();
+  readonly workspaces: Workspaces;
+  readonly pool: CellPool;
+  readonly dispatcher: Dispatcher;
+  #agents = new Map<number, Agent>();
+  #listeners = new Set<(event: RuntimeEvent) => void>();
+  #dataDir: string;
+
+  /** @param options data directory, pool size, extra syscalls */
+  constructor(options: RuntimeOptions) {
+    this.#dataDir = options.dataDir;
+    this.workspaces = new Workspaces(options.dataDir);
+    this.pool = new CellPool({
+      size: options.poolSize ?? 2,
+      heapMb: resolveLimits().heapMb,
+      scratchDir: `${options.dataDir}/cells`,
+    });
+    const table = new SyscallTable([
+      ...builtinSyscalls({ write: (proc, fd, data) => this.#write(proc, fd, data), nowMs: Date.now }),
+      ...fsSyscalls(this.workspaces),
+      ...(options.syscalls ?? []),
+    ]);
+    this.dispatcher = new Dispatcher({
+      table,
+      confinement: { checkPath: (proc, raw, access) => confinePath(this.workspaces.root(proc.pid), raw, access) },
+      observer: {
+        syscall: (proc, call, args, errno, latencyUs, bytes, message) =>
+          this.#emit({
+            type: "syscall",
+            pid: proc.pid,
+            tenant: proc.tenant,
+            call,
+            args,
+            errno,
+            latencyUs,
+            bytes,
+            message,
+          }),
+        denial: (proc, call, layer, errno, message) =>
+          this.#emit({ type: "denial", pid: proc.pid, tenant: proc.tenant, call, layer, errno, message }),
+      },
+    });
+    this.orchestrator.registerType("workspace", (pid) => this.workspaces.remove(pid));
+    this.orchestrator.registerType("cell", async (_pid, cell: CellHost) => {
+      await cell.dispose();
+      return 0;
+    });
+    this.orchestrator.registerType("timer", (_pid, timer: number) => {
+      clearTimeout(timer);
+      return 0;
+    });
+    this.orchestrator.assertCoverage(resourceTypes);
+    this.table.onTransition((proc, from, to) =>
+      this.#emit({ type: "lifecycle", pid: proc.pid, tenant: proc.tenant, from, to })
+    );
+  }
+
+  /** Create directories and fill the warm pool. */
+  async start(): Promise<void> {
+    await Deno.mkdir(`${this.#dataDir}/cells`, { recursive: true });
+    await this.pool.fill();
+  }
+
+  /** Subscribe to runtime events; returns the unsubscribe function. */
+  subscribe(listener: (event: RuntimeEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The agent with `pid`, while the runtime still tracks it. */
+  get(pid: number): Agent | undefined {
+    return this.#agents.get(pid);
+  }
+
+  /** Agents currently tracked (live or finishing). */
+  agents(): Agent[] {
+    return [...this.#agents.values()];
+  }
+
+  /**
+   * Start an agent; resolves once its code has been handed to its cell.
+   *
+   * @throws {KernelError} `EINVAL`/`E2BIG` for a bad request, `EAGAIN` when the table is full
+   */
+  async spawn(request: SpawnRequest): Promise<Agent> {
+    if (typeof request.code !== "string") throw new KernelError("EINVAL", "code must be a string");
+    if (new TextEncoder().encode(request.code).length > codeBytesMax) {
+      throw new KernelError("E2BIG", `code larger than ${codeBytesMax} bytes`);
+    }
+    const limits = resolveLimits(request.limits);
+    const proc = this.table.create({
+      tenant: request.tenant ?? "default",
+      parent: request.parent,
+      causality: request.causality,
+      capabilities: request.capabilities ?? [],
+      limits,
+      nowMs: performance.now(),
+    });
+    const agent = new Agent(proc);
+    this.#agents.set(proc.pid, agent);
+    try {
+      const root = await this.workspaces.create(proc.pid);
+      this.orchestrator.acquire(proc.pid, "workspace", root);
+      await this.#seed(agent, request.files ?? {});
+      this.table.transition(proc, "Initializing");
+      const cell = await this.pool.acquire(limits.heapMb);
+      this.orchestrator.acquire(proc.pid, "cell", cell);
+      agent.cell = cell;
+      cell.onFrame = (frame) => this.#onFrame(agent, frame);
+      cell.ended.then((status) => this.#onCellEnded(agent, status));
+      if (!this.table.transition(proc, "Ready")) return agent;
+      this.table.transition(proc, "Running");
+      const timer = setTimeout(() => this.kill(proc.pid, "timeout"), limits.wallMs);
+      this.orchestrator.acquire(proc.pid, "timer", timer);
+      const start: StartMessage = {
+        t: "start",
+        code: request.code,
+        lang: request.lang ?? "js",
+        cpuMs: limits.cpuMs,
+        rssMb: limits.rssMb,
+        info: { pid: proc.pid, tenant: proc.tenant },
+      };
+      cell.send(JSON.stringify(start));
+    } catch (err) {
+      const message = err instanceof KernelError ? err.message : `cell failed to start: ${String(err)}`;
+      void this.#finish(agent, err instanceof KernelError ? "error" : "crash", undefined, message);
+      if (err instanceof KernelError) throw err;
+    }
+    return agent;
+  }
+
+  /** Spawn and wait for the result. */
+  async run(request: SpawnRequest): Promise<AgentResult> {
+    return await (await this.spawn(request)).done;
+  }
+
+  /**
+   * End an agent with `reason` (default `killed`). Idempotent; unknown pids
+   * are ignored and return false.
+   */
+  kill(pid: number, reason: ExitReason = "killed", message?: string): boolean {
+    const agent = this.#agents.get(pid);
+    if (agent === undefined || agent.exitStarted) return false;
+    void this.#finish(agent, reason, undefined, message);
+    return true;
+  }
+
+  /** Kill every agent (reason `killed`), wait for their cleanup, drain the pool. */
+  async close(): Promise<void> {
+    const agents = this.agents();
+    for (const agent of agents) this.kill(agent.pid, "killed", "server shutting down");
+    await Promise.all(agents.map((a) => a.done));
+    await this.pool.close();
+  }
+
+  async #seed(agent: Agent, files: Record<string, string>): Promise<void> {
+    const seeds = Object.entries(files);
+    if (seeds.length === 0) return;
+    const writer = { ...agent.proc, capabilities: new Set<Capability>(["fs.write"]), state: "Running" as const };
+    for (const [path, text] of seeds) {
+      const dir = path.split("/").slice(0, -1).join("/");
+      if (dir !== "") {
+        const made = await this.dispatcher.dispatch(writer, {
+          id: 0,
+          call: "fs.mkdir",
+          args: { path: dir, recursive: true },
+        });
+        if (!made.ok) {
+          throw new KernelError(made.error.code, `files[${JSON.stringify(path.slice(0, 64))}]: ${made.error.message}`);
+        }
+      }
+      const done = await this.dispatcher.dispatch(writer, { id: 0, call: "fs.writeText", args: { path, text } });
+      if (!done.ok) {
+        throw new KernelError(done.error.code, `files[${JSON.stringify(path.slice(0, 64))}]: ${done.error.message}`);
+      }
+    }
+  }
+
+  #onFrame(agent: Agent, frame: Decoded): void {
+    const cell = agent.cell!;
+    switch (frame.kind) {
+      case "call":
+        if (frame.frame.id === 0) {
+          void this.dispatcher.dispatch(agent.proc, frame.frame);
+          return;
+        }
+        if (agent.inflight >= inflightCallsMax) {
+          cell.send(JSON.stringify(refuse(frame.frame.id, "EAGAIN", "too many syscalls in flight")));
+          return;
+        }
+        agent.inflight++;
+        void this.dispatcher.dispatch(agent.proc, frame.frame).then((done) => {
+          agent.inflight--;
+          cell.send(JSON.stringify(done));
+        });
+        return;
+      case "batch": {
+        agent.inflight += frame.frames.length;
+        void Promise.all(frame.frames.map((f) => this.dispatcher.dispatch(agent.proc, f))).then((batch) => {
+          agent.inflight -= frame.frames.length;
+          cell.send(JSON.stringify({ batch }));
+        });
+        return;
+      }
+      case "bad":
+        agent.proc.usage.errors++;
+        this.#emit({
+          type: "syscall",
+          pid: agent.pid,
+          tenant: agent.proc.tenant,
+          call: "(frame)",
+          args: null,
+          errno: frame.code,
+          latencyUs: 0,
+          bytes: 0,
+          message: frame.message,
+        });
+        if (frame.id !== null) cell.send(JSON.stringify(refuse(frame.id, frame.code, frame.message)));
+        return;
+      case "ctl":
+        this.#onControl(agent, frame.ctl, frame.body);
+        return;
+      default: {
+        const never: never = frame;
+        throw new Error(`unknown frame ${never}`);
+      }
+    }
+  }
+
+  #onControl(agent: Agent, ctl: string, body: Record<string, unknown>): void {
+    const usage = agent.proc.usage;
+    if (typeof body.cpuMs === "number") usage.cpuMs = Math.max(usage.cpuMs, body.cpuMs);
+    if (typeof body.rssMb === "number") usage.peakRssMb = Math.max(usage.peakRssMb, body.rssMb);
+    if (ctl === "exit") {
+      const code = typeof body.code === "number" && Number.isInteger(body.code) ? body.code : 1;
+      if (typeof body.error === "string") {
+        void this.#finish(agent, "error", code === 0 ? 1 : code, body.error);
+        return;
+      }
+      if (typeof body.result === "string") {
+        if (body.result.length > resultBytesMax) {
+          void this.#finish(agent, "error", 1, `result larger than ${resultBytesMax} bytes`);
+          return;
+        }
+        try {
+          agent.result = JSON.parse(body.result);
+        } catch {
+          agent.result = null;
+        }
+      }
+      void this.#finish(agent, "exit", code);
+    } else if (ctl === "limit") {
+      const reason = body.reason === "cpu" ? "cpu" : "memory";
+      void this.#finish(agent, reason, undefined, `${reason} limit exceeded`);
+    }
+  }
+
+  #onCellEnded(agent: Agent, status: Deno.CommandStatus): void {
+    if (agent.exitStarted) return;
+    if (status.code === cellExitCpu) return void this.#finish(agent, "cpu", undefined, "cpu limit exceeded");
+    if (status.code === cellExitRss || status.code === cellExitHeapOom) {
+      return void this.#finish(
+        agent,
+        "memory",
+        undefined,
+        status.code === cellExitHeapOom ? "heap limit exceeded" : "rss limit exceeded",
+      );
+    }
+    const how = status.signal ? `signal ${status.signal}` : `status ${status.code}`;
+    void this.#finish(agent, "crash", undefined, `cell ended unexpectedly (${how})`);
+  }
+
+  #write(proc: Process, fd: 1 | 2, data: string): void {
+    const agent = this.#agents.get(proc.pid);
+    if (agent === undefined || agent.exitStarted) return;
+    const room = proc.limits.outputBytes - proc.usage.outputBytes;
+    const kept = data.length <= room ? data : data.slice(0, Math.max(0, room));
+    proc.usage.outputBytes += data.length;
+    if (kept.length > 0) {
+      (fd === 1 ? agent.stdout : agent.stderr).push(kept);
+      this.#emit({ type: "output", pid: proc.pid, tenant: proc.tenant, fd, data: kept });
+    }
+    if (proc.usage.outputBytes > proc.limits.outputBytes) {
+      void this.#finish(agent, "output", undefined, `output over ${proc.limits.outputBytes} bytes`);
+    }
+  }
+
+  async #finish(agent: Agent, reason: ExitReason, exitCode?: number, message?: string): Promise<void> {
+    if (agent.exitStarted) return;
+    agent.exitStarted = true;
+    const proc = agent.proc;
+    const code = reason === "exit" ? exitCode ?? 0 : exitCode ?? exitCodeFor[reason];
+    proc.exit = { reason, exitCode: code, message };
+    this.table.transition(proc, "Exiting");
+    proc.usage.wallMs = Math.round(performance.now() - proc.startedAtMs);
+    const cleanup = await this.orchestrator.cleanup(proc.pid);
+    this.table.transition(proc, "Zombie");
+    this.#emit({ type: "exit", pid: proc.pid, tenant: proc.tenant, reason, exitCode: code, message });
+    const result: AgentResult = {
+      pid: proc.pid,
+      tenant: proc.tenant,
+      state: proc.state,
+      reason,
+      exitCode: code,
+      message,
+      result: agent.result,
+      stdout: agent.stdout.join(""),
+      stderr: agent.stderr.join(""),
+      usage: { ...proc.usage },
+      cleanup,
+    };
+    this.#agents.delete(proc.pid);
+    this.table.transition(proc, "Reaped");
+    agent.resolve(result);
+  }
+
+  #emit(event: RuntimeEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch { /* a listener never breaks the kernel */ }
+    }
+  }
+}
+
+function refuse(id: number, code: Errno, message: string): Completion {
+  return { id, ok: false, error: { code, message } };
+}

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { decodeFrame, parseJsonNullProto } from "../../../kernel/syscall/frame.ts";
+import { batchCallsMax, frameBytesMax } from "../../../kernel/limits.ts";
+
+const decode = (line: string) => decodeFrame(line, new TextEncoder().encode(line).length);
+
+Deno.test("frame: a call decodes to a null-prototype frame", () => {
+  const d = decode('{"id":3,"call":"fs.stat","args":{"path":"a"}}');
+  assert.equal(d.kind, "call");
+  if (d.kind !== "call") return;
+  assert.equal(d.frame.id, 3);
+  assert.equal(d.frame.call, "fs.stat");
+  assert.equal(Object.getPrototypeOf(d.frame.args), null);
+});
+
+Deno.test("frame: oversize is E2BIG before parsing, with the id when readable", () => {
+  const d = decodeFrame('{"id":42,"call":"x","args":{}}', frameBytesMax + 1);
+  assert.deepEqual(d.kind === "bad" && [d.code, d.id], ["E2BIG", 42]);
+  const e = decodeFrame("garbage", frameBytesMax + 1);
+  assert.deepEqual(e.kind === "bad" && [e.code, e.id], ["E2BIG", null]);
+});
+
+Deno.test("frame: malformed input is EINVAL, never a throw", () => {
+  for (
+    const line of [
+      "",
+      "nope",
+      "[]",
+      "1",
+      "null",
+      '{"id":-1,"call":"x"}',
+      '{"id":1.5,"call":"x"}',
+      '{"id":1}',
+      '{"id":1,"call":""}',
+      '{"id":1,"call":"x","more":1}',
+      '{"batch":1}',
+      '{"batch":[1]}',
+      '{"ctl":5}',
+      "[".repeat(100_000) + "]".repeat(100_000),
+    ]
+  ) {
+    const d = decode(line);
+    assert.equal(d.kind, "bad", line.slice(0, 40));
+    assert.equal(d.kind === "bad" && d.code, "EINVAL", line.slice(0, 40));
+  }
+});
+
+Deno.test("frame: __proto__ and constructor keys are inert data", () => {
+  const value = parseJsonNullProto('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}') as Record<
+    string,
+    unknown
+  >;
+  assert.equal(Object.getPrototypeOf(value), null);
+  assert.ok(Object.hasOwn(value, "__proto__"));
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  const d = decode('{"id":1,"call":"x","args":{"__proto__":{"polluted":1}}}');
+  assert.equal(d.kind, "call");
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+Deno.test("frame: batches decode and are bounded", () => {
+  const d = decode('{"batch":[{"id":1,"call":"a","args":{}},{"id":2,"call":"b"}]}');
+  assert.equal(d.kind === "batch" && d.frames.length, 2);
+  const big = JSON.stringify({ batch: Array.from({ length: batchCallsMax + 1 }, (_, i) => ({ id: i, call: "a" })) });
+  const e = decode(big);
+  assert.equal(e.kind === "bad" && e.code, "E2BIG");
+  const f = decode('{"batch":[{"id":1,"call":"a"},{"id":2,"call":"b","x":1}]}');
+  assert.deepEqual(f.kind === "bad" && [f.code, f.id], ["EINVAL", 2]);
+});
+
+Deno.test("frame: control frames pass through", () => {
+  const d = decode('{"ctl":"usage","cpuMs":3}');
+  assert.equal(d.kind === "ctl" && d.ctl, "usage");
+});

@@ -1,0 +1,94 @@
+/**
+ * Observability core: the event ring, streaming anomaly detection, adaptive
+ * sampling and the Prometheus registry. The only public entry of this folder.
+ *
+ * @example
+ * ```ts
+ * import { EventKind, EventRing, EventView, Interner } from "./mod.ts";
+ * const names = new Interner();
+ * const ring = new EventRing();
+ * const reader = ring.reader();
+ * ring.emit(EventKind.syscall, 7, 1, 0, names.intern("fs.read"), 0, 12, 64);
+ * const view = new EventView();
+ * while (reader.next(view)) console.log(view.seq, names.name(view.nameId));
+ * ```
+ *
+ * @module
+ */
+
+export {
+  errnoId,
+  errnoNames,
+  type EventJson,
+  EventKind,
+  eventKindCount,
+  type EventKindName,
+  eventKindNames,
+  EventRing,
+  type EventRingOptions,
+  EventView,
+  internedCharsMax,
+  internedMax,
+  Interner,
+  RingReader,
+  ringSlotsDefault,
+  ringSlotsMax,
+  toJSON,
+} from "./ring.ts";
+export { Welford } from "./welford.ts";
+export {
+  AnomalyDetector,
+  type AnomalyDetectorOptions,
+  anomalyProfiles,
+  type AnomalyScore,
+  idleWindowsMaxDefault,
+  outlierWeightDefault,
+  rateKeysMaxDefault,
+  RateTracker,
+  type RateTrackerOptions,
+  rateWindowMsDefault,
+  type RateWindowSink,
+  samplesMinDefault,
+  seriesMaxDefault,
+  stddevFloorRatioDefault,
+  windowSamplesDefault,
+  zThresholdDefault,
+} from "./anomaly.ts";
+export {
+  AdaptiveSampler,
+  type AdaptiveSamplerOptions,
+  alwaysKeptCategories,
+  categoriesMax,
+  decreaseFactorDefault,
+  increaseFactorDefault,
+  overheadRatioMax,
+  type SampleCategoryStats,
+  sampleRateMin,
+} from "./sampler.ts";
+export {
+  type BoundCounter,
+  type BoundGauge,
+  type BoundHistogram,
+  collectorsMax,
+  Counter,
+  escapeLabelValue,
+  exponentialBuckets,
+  type ExposeFilter,
+  formatValue,
+  Gauge,
+  Histogram,
+  type Labels,
+  type MetricKind,
+  metricsPerRegistryMax,
+  Registry,
+  seriesDroppedMetricName,
+  seriesPerMetricMax,
+} from "./metrics.ts";
+export {
+  parsePrometheusText,
+  type PromFamily,
+  PromParseError,
+  type PromSample,
+  type PromType,
+  sampleValue,
+} from "./prom_parse.ts";

@@ -1,0 +1,568 @@
+/**
+ * The event ring: one preallocated, struct-of-arrays circular buffer that
+ * every kernel subsystem writes typed events into.
+ *
+ * Writing never allocates and never blocks: the ring overwrites its oldest
+ * slot and counts it. Readers keep their own cursor; a reader that falls more
+ * than `slots` events behind jumps forward and counts what it lost in
+ * `reader.dropped`. Nothing a reader does (or fails to do) slows the writer.
+ *
+ * @module
+ */
+
+import { ERRNO, type Errno } from "../kernel/errno.ts";
+
+/** Slots in a ring unless told otherwise; a power of two. */
+export const ringSlotsDefault = 65_536;
+
+/** Largest ring we accept (2^24 slots, about 0.7 GB of columns): a sanity bound. */
+export const ringSlotsMax = 16_777_216;
+
+/** Interned strings per table, including the two reserved ids. */
+export const internedMax = 4096;
+
+/** Longest string the interner accepts; longer strings map to "other". */
+export const internedCharsMax = 256;
+
+/**
+ * Event kinds, stored as one byte per event.
+ *
+ * @example
+ * ```ts
+ * import { EventKind } from "./ring.ts";
+ * EventKind.syscall; // 1
+ * ```
+ */
+export const EventKind = {
+  lifecycle: 0,
+  syscall: 1,
+  denial: 2,
+  limit: 3,
+  output: 4,
+  ipc: 5,
+  arena: 6,
+  cleanup: 7,
+  anomaly: 8,
+  sched: 9,
+  policy: 10,
+  dropped: 11,
+} as const;
+
+/** One event kind id (0..11). */
+export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+
+/** One event kind name, e.g. `"syscall"`. */
+export type EventKindName = keyof typeof EventKind;
+
+/** Kind names indexed by kind id. */
+export const eventKindNames: readonly EventKindName[] = Object.freeze(
+  (Object.keys(EventKind) as EventKindName[]).sort((a, b) => EventKind[a] - EventKind[b]),
+);
+
+/** Number of event kinds; `kind` must be below it. */
+export const eventKindCount: number = eventKindNames.length;
+
+/** Errno strings indexed by errno id; id 0 is "ok" (no error). */
+export const errnoNames: readonly ("" | Errno)[] = Object.freeze([
+  "",
+  ...(Object.keys(ERRNO) as Errno[]),
+]);
+
+const errnoIds: ReadonlyMap<string, number> = new Map(
+  errnoNames.map((name, id) => [name, id]),
+);
+
+/**
+ * The errno id stored in the ring for an errno code (0 for success).
+ *
+ * @param code an errno string such as `"EACCES"`, or `undefined` for success
+ * @returns the stable id (1-based position in `ERRNO`), or 0 for `undefined`
+ * @throws {Error} when `code` is not a known errno (a programmer error)
+ * @example
+ * ```ts
+ * import { errnoId } from "./ring.ts";
+ * errnoId(undefined); // 0
+ * errnoId("EACCES"); // 1
+ * ```
+ */
+export function errnoId(code: Errno | undefined): number {
+  if (code === undefined) return 0;
+  const id = errnoIds.get(code);
+  if (id === undefined) throw new Error(`errnoId: unknown errno ${code}`);
+  return id;
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+/**
+ * A bounded string table mapping names (syscall names, series names) to
+ * small integer ids that fit the ring's `nameId` column.
+ *
+ * Id 0 is the empty string, id 1 is the reserved "other" bucket: once the
+ * table holds `max` entries, new strings map to 1 and `overflow` counts them.
+ * Looking up an already-interned string does not allocate.
+ *
+ * @example
+ * ```ts
+ * import { Interner } from "./ring.ts";
+ * const names = new Interner();
+ * const id = names.intern("fs.read");
+ * names.name(id); // "fs.read"
+ * ```
+ */
+export class Interner {
+  /** The id of the empty string. */
+  static readonly emptyId = 0;
+  /** The id every string past the bound maps to. */
+  static readonly otherId = 1;
+  /** Capacity, including the two reserved ids. */
+  readonly max: number;
+  /** Strings that could not be interned because the table was full. */
+  overflow = 0;
+  readonly #ids = new Map<string, number>();
+  readonly #names: string[];
+
+  /**
+   * @param max capacity including the reserved ids 0 and 1
+   * @default max internedMax (4096)
+   */
+  constructor(max: number = internedMax) {
+    assert(Number.isInteger(max) && max >= 2 && max <= 65_536, "interner max");
+    this.max = max;
+    this.#names = ["", "other"];
+    this.#ids.set("", Interner.emptyId);
+  }
+
+  /** Number of ids in use, including the two reserved ones. */
+  get size(): number {
+    return this.#names.length;
+  }
+
+  /**
+   * The id for `name`, interning it when there is room.
+   *
+   * @param name the string to intern
+   * @returns its id, or `Interner.otherId` (1) when the table is full or the
+   *   string is longer than `internedCharsMax`
+   */
+  intern(name: string): number {
+    const id = this.#ids.get(name);
+    if (id !== undefined) return id;
+    if (this.#names.length >= this.max || name.length > internedCharsMax) {
+      this.overflow++;
+      return Interner.otherId;
+    }
+    const fresh = this.#names.length;
+    this.#names.push(name);
+    this.#ids.set(name, fresh);
+    return fresh;
+  }
+
+  /**
+   * The id of an already-interned string, without interning.
+   *
+   * @param name the string to look up
+   * @returns its id, or `undefined` when it was never interned
+   */
+  lookup(name: string): number | undefined {
+    return this.#ids.get(name);
+  }
+
+  /**
+   * The string behind an id.
+   *
+   * @param id an id returned by `intern`
+   * @returns the string, `"other"` for id 1, or `"other"` for unknown ids
+   */
+  name(id: number): string {
+    return this.#names[id] ?? "other";
+  }
+}
+
+/** Options for {@linkcode EventRing}. */
+export interface EventRingOptions {
+  /**
+   * Number of slots; a power of two.
+   * @default {65536}
+   */
+  slots?: number;
+  /**
+   * Wall clock in milliseconds since the epoch (fractional).
+   * @default {() => performance.now() + performance.timeOrigin}
+   */
+  clock?: () => number;
+}
+
+/**
+ * A reusable view of one event, filled in place by {@linkcode RingReader.next}.
+ * Allocate one per reader loop and reuse it.
+ */
+export class EventView {
+  /** Sequence number (event id), unique and increasing per ring. */
+  seq = 0;
+  /** Milliseconds since the epoch. */
+  timestampMs = 0;
+  /** Event kind id, see {@linkcode EventKind}. */
+  kind = 0;
+  /** Agent pid (0 for the kernel itself). */
+  pid = 0;
+  /** Tenant id. */
+  tenantId = 0;
+  /** Causality id linking spawn → syscalls → child spawn → exit. */
+  causality = 0;
+  /** Interned name id (syscall name, limit name, ...). */
+  nameId = 0;
+  /** Errno id, 0 for success; see {@linkcode errnoNames}. */
+  errnoId = 0;
+  /** Latency in microseconds (float32 precision). */
+  latencyUs = 0;
+  /** Bytes moved or charged. */
+  bytes = 0;
+  /** Optional short detail string (stored by reference). */
+  detail: string | undefined = undefined;
+}
+
+/**
+ * The ring itself. See the module documentation.
+ *
+ * @example
+ * ```ts
+ * import { EventKind, EventRing, EventView } from "./ring.ts";
+ * const ring = new EventRing({ slots: 8 });
+ * const reader = ring.reader();
+ * ring.emit(EventKind.syscall, 7, 1, 42, 2, 0, 13.5, 128);
+ * const view = new EventView();
+ * reader.next(view); // true; view.pid === 7
+ * ```
+ */
+export class EventRing {
+  /** Number of slots (a power of two). */
+  readonly slots: number;
+  /** `slots - 1`, for masking a sequence number into a slot index. */
+  readonly mask: number;
+  /** Timestamp column, ms since the epoch. */
+  readonly timestampMs: Float64Array;
+  /** Kind column. */
+  readonly kind: Uint8Array;
+  /** Pid column. */
+  readonly pid: Int32Array;
+  /** Tenant id column. */
+  readonly tenantId: Uint32Array;
+  /** Causality id column. */
+  readonly causality: Float64Array;
+  /** Interned name id column. */
+  readonly nameId: Uint32Array;
+  /** Errno id column (0 = ok). */
+  readonly errnoId: Uint16Array;
+  /** Latency column, microseconds. */
+  readonly latencyUs: Float32Array;
+  /** Bytes column. */
+  readonly bytes: Float64Array;
+  /** Detail column: references to existing strings, or undefined. */
+  readonly detail: (string | undefined)[];
+  /** Events overwritten before the ring wrapped past them (oldest dropped). */
+  overwritten = 0;
+  readonly #clock: () => number;
+  #next = 0;
+
+  /**
+   * @param options slot count and clock
+   * @throws {Error} when `slots` is not a power of two in [2, ringSlotsMax]
+   */
+  constructor(options: EventRingOptions = {}) {
+    const slots = options.slots ?? ringSlotsDefault;
+    assert(
+      Number.isInteger(slots) && slots >= 2 && slots <= ringSlotsMax &&
+        (slots & (slots - 1)) === 0,
+      `ring slots must be a power of two in [2, ${ringSlotsMax}]`,
+    );
+    this.slots = slots;
+    this.mask = slots - 1;
+    this.timestampMs = new Float64Array(slots);
+    this.kind = new Uint8Array(slots);
+    this.pid = new Int32Array(slots);
+    this.tenantId = new Uint32Array(slots);
+    this.causality = new Float64Array(slots);
+    this.nameId = new Uint32Array(slots);
+    this.errnoId = new Uint16Array(slots);
+    this.latencyUs = new Float32Array(slots);
+    this.bytes = new Float64Array(slots);
+    this.detail = new Array<string | undefined>(slots).fill(undefined);
+    this.#clock = options.clock ?? defaultClock();
+  }
+
+  /** Events emitted so far; also the sequence number of the next event. */
+  get emitted(): number {
+    return this.#next;
+  }
+
+  /** Sequence number the next `emit` will return. */
+  get nextSeq(): number {
+    return this.#next;
+  }
+
+  /** Sequence number of the oldest event still held. */
+  get oldestSeq(): number {
+    return this.#next > this.slots ? this.#next - this.slots : 0;
+  }
+
+  /**
+   * Append one event, stamped with the ring's clock. Does not allocate.
+   *
+   * Values are stored in fixed-width columns: out-of-range integers wrap
+   * like typed-array stores, `latencyUs` is rounded to float32.
+   *
+   * @param kind event kind id, below `eventKindCount`
+   * @param pid agent pid (0 = kernel)
+   * @param tenantId tenant id
+   * @param causality causality id
+   * @param nameId interned name id
+   * @param errnoId errno id, 0 = ok
+   * @param latencyUs latency in microseconds
+   * @param bytes bytes moved or charged
+   * @param detail optional reference to an existing string
+   * @returns the event's sequence number
+   * @throws {Error} when `kind` is not an event kind (a programmer error)
+   */
+  emit(
+    kind: number,
+    pid: number,
+    tenantId: number,
+    causality: number,
+    nameId: number,
+    errnoId: number,
+    latencyUs: number,
+    bytes: number,
+    detail?: string,
+  ): number {
+    return this.emitAt(
+      this.#clock(),
+      kind,
+      pid,
+      tenantId,
+      causality,
+      nameId,
+      errnoId,
+      latencyUs,
+      bytes,
+      detail,
+    );
+  }
+
+  /**
+   * Like {@linkcode EventRing.emit} with a timestamp the caller already has
+   * (the dispatcher reads the clock anyway to measure latency), which saves
+   * one clock read. Does not allocate.
+   *
+   * @param timestampMs milliseconds since the epoch
+   * @returns the event's sequence number
+   * @throws {Error} when `kind` is not an event kind (a programmer error)
+   */
+  emitAt(
+    timestampMs: number,
+    kind: number,
+    pid: number,
+    tenantId: number,
+    causality: number,
+    nameId: number,
+    errnoId: number,
+    latencyUs: number,
+    bytes: number,
+    detail?: string,
+  ): number {
+    if (!(kind >= 0 && kind < eventKindCount)) {
+      throw new Error(`assertion failed: event kind ${kind}`);
+    }
+    const seq = this.#next;
+    const i = seq & this.mask; // exact: seq < 2^53 and mask < 2^31
+    this.timestampMs[i] = timestampMs;
+    this.kind[i] = kind;
+    this.pid[i] = pid;
+    this.tenantId[i] = tenantId;
+    this.causality[i] = causality;
+    this.nameId[i] = nameId;
+    this.errnoId[i] = errnoId;
+    this.latencyUs[i] = latencyUs;
+    this.bytes[i] = bytes;
+    this.detail[i] = detail;
+    if (seq >= this.slots) this.overwritten++;
+    this.#next = seq + 1;
+    return seq;
+  }
+
+  /**
+   * A new reader with its own cursor.
+   *
+   * @param fromSeq first sequence number to read; defaults to `nextSeq`
+   *   (only events emitted from now on). Pass `ring.oldestSeq` for the
+   *   backlog. Older sequence numbers count as dropped on the first read;
+   *   future ones are clamped to `nextSeq`.
+   * @returns the reader
+   * @throws {Error} when `fromSeq` is not a non-negative integer
+   */
+  reader(fromSeq?: number): RingReader {
+    const start = fromSeq ?? this.#next;
+    assert(Number.isSafeInteger(start) && start >= 0, "reader fromSeq");
+    return new RingReader(this, Math.min(start, this.#next));
+  }
+
+  /**
+   * Copy the event with sequence number `seq` into `out` if it is still held.
+   *
+   * @param seq sequence number
+   * @param out view to fill
+   * @returns `false` when the event was overwritten or not emitted yet
+   */
+  read(seq: number, out: EventView): boolean {
+    if (seq < this.oldestSeq || seq >= this.#next) return false;
+    const i = seq & this.mask;
+    out.seq = seq;
+    out.timestampMs = this.timestampMs[i];
+    out.kind = this.kind[i];
+    out.pid = this.pid[i];
+    out.tenantId = this.tenantId[i];
+    out.causality = this.causality[i];
+    out.nameId = this.nameId[i];
+    out.errnoId = this.errnoId[i];
+    out.latencyUs = this.latencyUs[i];
+    out.bytes = this.bytes[i];
+    out.detail = this.detail[i];
+    return true;
+  }
+}
+
+/**
+ * A cursor over an {@linkcode EventRing}. Readers never block the writer: a
+ * reader that falls behind by more than `slots` events skips to the oldest
+ * event still held and adds the gap to `dropped`.
+ */
+export class RingReader {
+  /** Events this reader lost because the ring overwrote them first. */
+  dropped = 0;
+  readonly #ring: EventRing;
+  readonly #view = new EventView();
+  #cursor: number;
+
+  /**
+   * Use {@linkcode EventRing.reader} instead.
+   *
+   * @param ring the ring to read
+   * @param cursor first sequence number to read
+   */
+  constructor(ring: EventRing, cursor: number) {
+    this.#ring = ring;
+    this.#cursor = cursor;
+  }
+
+  /** Sequence number this reader will read next. */
+  get cursor(): number {
+    return this.#cursor;
+  }
+
+  /** Events emitted but not read yet (may exceed what the ring still holds). */
+  get lag(): number {
+    return this.#ring.nextSeq - this.#cursor;
+  }
+
+  /**
+   * Fill `out` with the next event. Does not allocate.
+   *
+   * @param out a caller-owned view, reused across calls
+   * @returns `false` when the reader has caught up with the writer
+   */
+  next(out: EventView): boolean {
+    const ring = this.#ring;
+    const oldest = ring.oldestSeq;
+    if (this.#cursor < oldest) {
+      this.dropped += oldest - this.#cursor;
+      this.#cursor = oldest;
+    }
+    if (!ring.read(this.#cursor, out)) return false;
+    this.#cursor++;
+    return true;
+  }
+
+  /**
+   * Read up to `max` events, calling `fn` with a view reused between calls
+   * (copy what you keep).
+   *
+   * @param max most events to read
+   * @param fn called once per event
+   * @returns the number of events read
+   */
+  readBatch(max: number, fn: (view: EventView) => void): number {
+    let count = 0;
+    while (count < max && this.next(this.#view)) {
+      fn(this.#view);
+      count++;
+    }
+    return count;
+  }
+}
+
+/** An event as a plain object, for SSE and JSON APIs. */
+export interface EventJson {
+  /** Sequence number (SSE `id`). */
+  seq: number;
+  /** Milliseconds since the epoch. */
+  timestampMs: number;
+  /** Kind name. */
+  kind: EventKindName;
+  /** Agent pid. */
+  pid: number;
+  /** Tenant id. */
+  tenantId: number;
+  /** Causality id. */
+  causality: number;
+  /** Interned name, e.g. the syscall name ("" when none). */
+  name: string;
+  /** Errno code, or `null` for success. */
+  errno: Errno | null;
+  /** Latency in microseconds. */
+  latencyUs: number;
+  /** Bytes moved or charged. */
+  bytes: number;
+  /** Detail string, when one was given. */
+  detail?: string;
+}
+
+/**
+ * Materialise an event as a plain object (allocates; for SSE and APIs).
+ *
+ * @param view a filled view
+ * @param interner the table that produced `view.nameId`
+ * @returns a JSON-ready object
+ * @example
+ * ```ts
+ * import { EventRing, EventView, Interner, toJSON } from "./ring.ts";
+ * const names = new Interner();
+ * const ring = new EventRing({ slots: 4 });
+ * ring.emit(1, 7, 1, 0, names.intern("fs.read"), 0, 10, 64);
+ * const view = new EventView();
+ * ring.read(0, view);
+ * JSON.stringify(toJSON(view, names));
+ * ```
+ */
+export function toJSON(view: EventView, interner: Interner): EventJson {
+  const json: EventJson = {
+    seq: view.seq,
+    timestampMs: view.timestampMs,
+    kind: eventKindNames[view.kind] ?? "dropped",
+    pid: view.pid,
+    tenantId: view.tenantId,
+    causality: view.causality,
+    name: interner.name(view.nameId),
+    errno: (errnoNames[view.errnoId] || null) as Errno | null,
+    latencyUs: view.latencyUs,
+    bytes: view.bytes,
+  };
+  if (view.detail !== undefined) json.detail = view.detail;
+  return json;
+}
+
+function defaultClock(): () => number {
+  const origin = performance.timeOrigin;
+  return () => performance.now() + origin;
+}

@@ -1,0 +1,351 @@
+/**
+ * The policy document: a zod v4 schema, its limits, and a parse that is
+ * safe against hostile input.
+ *
+ * ```json
+ * { "version": 1, "rules": [
+ *   { "id": "read-src", "effect": "allow", "calls": ["fs.read"], "paths": ["src/**"] },
+ *   { "effect": "deny", "calls": ["fs.*"], "paths": ["secrets/**", ".env"] },
+ *   { "effect": "allow", "calls": ["net.fetch"], "hosts": ["*.example.com"],
+ *     "ports": [443], "methods": ["GET"], "rate": { "perSec": 5, "burst": 10 } }
+ * ] }
+ * ```
+ *
+ * Pattern grammar (checked here, compiled by `engine.ts`):
+ * - `calls`: `"*"`, an exact name (`"fs.read"`) or a family (`"fs.*"`,
+ *   any call starting with `fs.`).
+ * - `paths`: workspace-relative POSIX globs (segments of at most 255
+ *   characters, like file names); segments split on `/`; `*`
+ *   is any run of characters within a segment (dotfiles included), `?`
+ *   one character, `**` (a whole segment only) zero or more segments, so
+ *   `secrets/**` also matches `secrets` itself; `.` alone is the root.
+ *   `[`, `]`, `{`, `}`, `\`, a leading `!`, `..`, `.` segments, empty
+ *   segments, a leading `/` and control characters are rejected, so a
+ *   pattern never means something other than what it looks like (a deny
+ *   rule `*.{pem,key}` that silently matched nothing would fail open).
+ * - `hosts`: `"*"`, a name (`"example.com"`, ASCII/punycode, exact), a
+ *   suffix wildcard (`"*.example.com"`: subdomains at any depth, not the
+ *   apex), or an IP/CIDR (`"10.0.0.0/8"`, `"::1"`; host bits must be 0).
+ * - `ports`: 1–65535. `methods`: HTTP tokens, compared upper-cased.
+ * - `rate`: only on `allow` rules; a token bucket of `burst` tokens
+ *   refilled at `perSec` per second.
+ *
+ * Safety of {@linkcode parsePolicy}: the input is first copied into fresh
+ * null-prototype data (own enumerable data properties only; getters,
+ * class instances, `__proto__`/`constructor`/`prototype` keys, deep
+ * nesting and more than {@linkcode policyNodesMax} values are rejected),
+ * so inherited (polluted) properties are never read and a huge array
+ * costs nothing before it is rejected. Every failure is a `ZodError`.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { type Cidr, hostNameCharsMax, parseCidr } from "../egress/mod.ts";
+
+/** Most rules in one document. */
+export const rulesMax = 1000;
+/** Most entries in one rule's `calls`. */
+export const callsPerRuleMax = 32;
+/** Most entries in one rule's `paths`. */
+export const pathsPerRuleMax = 64;
+/** Most entries in one rule's `hosts`. */
+export const hostsPerRuleMax = 64;
+/** Most entries in one rule's `ports`. */
+export const portsPerRuleMax = 64;
+/** Most entries in one rule's `methods`. */
+export const methodsPerRuleMax = 16;
+/** Longest rule id, in characters. */
+export const idCharsMax = 64;
+/** Longest call pattern, in characters. */
+export const callCharsMax = 128;
+/** Longest path glob, in characters. */
+export const globCharsMax = 1024;
+/** Longest path glob segment, in characters (NAME_MAX). */
+export const globSegmentCharsMax = 255;
+/** Longest host pattern, in characters. */
+export const hostPatternCharsMax = 255;
+/** Longest method token, in characters. */
+export const methodCharsMax = 16;
+/** Highest token refill rate, in tokens per second. */
+export const ratePerSecMax = 1_000_000;
+/** Largest token bucket, in tokens. */
+export const rateBurstMax = 1_000_000;
+/** Largest policy text {@linkcode parsePolicyText} accepts, in bytes. */
+export const policyBytesMax = 1024 * 1024;
+/** Most values (objects, arrays, primitives) in one document. */
+export const policyNodesMax = 200_000;
+/** Deepest nesting of one document (a document needs 5). */
+export const policyDepthMax = 16;
+/** The `ruleId` of a decision no rule made; no rule may use it as its id. */
+export const defaultDenyRuleId = "default-deny";
+
+const forbiddenKeys = new Set(["__proto__", "constructor", "prototype"]);
+const callPattern = /^(\*|[a-z][a-zA-Z0-9_-]*(\.[a-z][a-zA-Z0-9_-]*)*(\.\*)?)$/;
+const idPattern = /^[A-Za-z][A-Za-z0-9._:-]*$/;
+const hostNamePattern =
+  /^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+// deno-lint-ignore no-control-regex
+const globForbiddenChars = /[\u0000-\u001f\u007f\\[\]{}]/;
+
+/**
+ * Why a path glob is invalid, or `null` if it is valid (see the module
+ * doc for the grammar).
+ *
+ * @param glob the candidate glob
+ * @returns a reason, or `null`
+ * @example
+ * ```ts
+ * globProblem("src/**"); // null
+ * globProblem("../etc/passwd"); // "'..' segment"
+ * ```
+ */
+export function globProblem(glob: string): string | null {
+  if (glob.length === 0 || glob.length > globCharsMax) return "bad length";
+  if (!glob.isWellFormed()) return "lone surrogate";
+  if (globForbiddenChars.test(glob)) return "unsupported character";
+  if (glob.startsWith("!")) return "negation is not supported";
+  if (glob === ".") return null;
+  if (glob.startsWith("/")) return "must be workspace-relative";
+  for (const segment of glob.split("/")) {
+    if (segment === "") return "empty segment";
+    if (segment === "..") return "'..' segment";
+    if (segment === ".") return "'.' segment";
+    if (segment.length > globSegmentCharsMax) return "segment too long";
+    if (segment.includes("**") && segment !== "**") {
+      return "'**' must be a whole segment";
+    }
+  }
+  return null;
+}
+
+/** A host pattern, understood: see the module doc for the grammar. */
+export type HostPattern =
+  | { readonly kind: "any" }
+  | { readonly kind: "cidr"; readonly cidr: Cidr }
+  | { readonly kind: "name"; readonly name: string }
+  | { readonly kind: "suffix"; readonly suffix: string };
+
+/**
+ * Reads a host pattern: `*`, an IP or CIDR (text made only of digits and
+ * dots, or containing `:` or `/`), `*.` + name, or a name. Names come back
+ * lower-cased without a trailing dot; a suffix keeps its leading dot.
+ *
+ * @param text the candidate pattern
+ * @returns the pattern, or `null` if it is invalid
+ * @example
+ * ```ts
+ * hostPattern("*.Example.com"); // { kind: "suffix", suffix: ".example.com" }
+ * hostPattern("10.0.0.1/8"); // null: host bits set
+ * ```
+ */
+export function hostPattern(text: string): HostPattern | null {
+  if (text === "*") return { kind: "any" };
+  if (text.length === 0 || text.length > hostPatternCharsMax) return null;
+  if (/[:/]/.test(text) || /^[\d.]+$/.test(text)) {
+    const cidr = parseCidr(text);
+    return cidr === null ? null : { kind: "cidr", cidr };
+  }
+  if (!hostNamePattern.test(text)) return null;
+  const name = text.toLowerCase().replace(/\.$/, "");
+  if (name.length > hostNameCharsMax) return null;
+  return name.startsWith("*.") ? { kind: "suffix", suffix: name.slice(1) } : { kind: "name", name };
+}
+
+const ruleSchema = z.strictObject({
+  id: z.string().min(1).max(idCharsMax).regex(idPattern).refine(
+    (id) => id !== defaultDenyRuleId,
+    "reserved rule id",
+  ).optional(),
+  effect: z.enum(["allow", "deny"]),
+  calls: z.array(z.string().max(callCharsMax).regex(callPattern)).min(1)
+    .max(callsPerRuleMax),
+  paths: z.array(
+    z.string().max(globCharsMax).superRefine((glob, ctx) => {
+      const problem = globProblem(glob);
+      if (problem !== null) {
+        ctx.addIssue({ code: "custom", message: `bad path glob: ${problem}` });
+      }
+    }),
+  ).min(1).max(pathsPerRuleMax).optional(),
+  hosts: z.array(
+    z.string().max(hostPatternCharsMax).refine(
+      (text) => hostPattern(text) !== null,
+      "bad host pattern",
+    ),
+  ).min(1).max(hostsPerRuleMax).optional(),
+  ports: z.array(z.int().min(1).max(65535)).min(1).max(portsPerRuleMax)
+    .optional(),
+  methods: z.array(z.string().min(1).max(methodCharsMax).regex(/^[A-Za-z]+$/))
+    .min(1).max(methodsPerRuleMax).optional(),
+  rate: z.strictObject({
+    perSec: z.number().positive().max(ratePerSecMax),
+    burst: z.int().min(1).max(rateBurstMax),
+  }).optional(),
+}).superRefine((rule, ctx) => {
+  // Own-property reads: zod's output objects inherit from Object.prototype.
+  if (Object.hasOwn(rule, "rate") && rule.effect !== "allow") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["rate"],
+      message: "rate is only allowed on allow rules",
+    });
+  }
+});
+
+/** zod schema of a policy document (strict: unknown keys are rejected). */
+export const policyDocumentSchema = z.strictObject({
+  version: z.literal(1),
+  rules: z.array(ruleSchema).max(rulesMax),
+}).superRefine((doc, ctx) => {
+  const seen = new Set<string>();
+  doc.rules.forEach((rule, index) => {
+    if (!Object.hasOwn(rule, "id") || rule.id === undefined) return;
+    if (seen.has(rule.id)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["rules", index, "id"],
+        message: "duplicate rule id",
+      });
+    }
+    seen.add(rule.id);
+  });
+});
+
+/** One validated rule. */
+export type PolicyRule = z.infer<typeof ruleSchema>;
+/** A validated policy document. */
+export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
+
+/** The result of {@linkcode safeParsePolicy}, in zod's shape. */
+export type PolicyParseResult =
+  | { readonly success: true; readonly data: PolicyDocument }
+  | { readonly success: false; readonly error: z.ZodError };
+
+/**
+ * Validates an untrusted policy document without throwing.
+ *
+ * @param input any value, e.g. the result of `JSON.parse`
+ * @returns `{success:true,data}` or `{success:false,error}` with a `ZodError`
+ * @example
+ * ```ts
+ * const r = safeParsePolicy({ version: 1, rules: [] });
+ * // r.success === true
+ * ```
+ */
+export function safeParsePolicy(input: unknown): PolicyParseResult {
+  const copy = snapshot(input);
+  if (!copy.ok) return { success: false, error: copy.error };
+  const result = policyDocumentSchema.safeParse(copy.value);
+  if (!result.success) return { success: false, error: result.error };
+  // zod's output objects inherit from Object.prototype; hand out
+  // null-prototype copies so an absent optional field reads `undefined`
+  // even if Object.prototype has been polluted.
+  const data = copyValue(result.data, [], { nodes: 0 }) as PolicyDocument;
+  return { success: true, data };
+}
+
+/**
+ * Validates an untrusted policy document.
+ *
+ * @param input any value, e.g. the result of `JSON.parse`
+ * @returns the validated document (fresh objects, nothing shared with input)
+ * @throws {z.ZodError} if the document is invalid
+ * @example
+ * ```ts
+ * const doc = parsePolicy({ version: 1, rules: [{ effect: "allow", calls: ["*"] }] });
+ * ```
+ */
+export function parsePolicy(input: unknown): PolicyDocument {
+  const result = safeParsePolicy(input);
+  if (!result.success) throw result.error;
+  return result.data;
+}
+
+/**
+ * Parses and validates policy JSON text, capping its size before parsing.
+ *
+ * @param text JSON text of at most {@linkcode policyBytesMax} UTF-8 bytes
+ * @returns the validated document
+ * @throws {z.ZodError} if the text is too large, not JSON, or invalid
+ * @example
+ * ```ts
+ * const doc = parsePolicyText('{"version":1,"rules":[]}');
+ * ```
+ */
+export function parsePolicyText(text: string): PolicyDocument {
+  if (typeof text !== "string" || text.length > policyBytesMax) {
+    throw issue([], "policy text too large");
+  }
+  if (new TextEncoder().encode(text).length > policyBytesMax) {
+    throw issue([], "policy text too large");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw issue([], "policy text is not JSON");
+  }
+  return parsePolicy(value);
+}
+
+function issue(path: PropertyKey[], message: string): z.ZodError {
+  return new z.ZodError([{ code: "custom", path, message, input: undefined }]);
+}
+
+type Snapshot = { ok: true; value: unknown } | { ok: false; error: z.ZodError };
+
+/**
+ * Copies `input` into null-prototype plain data, reading only own
+ * enumerable data properties, within the node and depth budgets.
+ */
+function snapshot(input: unknown): Snapshot {
+  const budget = { nodes: 0 };
+  try {
+    return { ok: true, value: copyValue(input, [], budget) };
+  } catch (error) {
+    if (error instanceof z.ZodError) return { ok: false, error };
+    return { ok: false, error: issue([], "unreadable policy document") };
+  }
+}
+
+function copyValue(
+  value: unknown,
+  path: PropertyKey[],
+  budget: { nodes: number },
+): unknown {
+  if (++budget.nodes > policyNodesMax) throw issue(path, "document too large");
+  if (path.length > policyDepthMax) throw issue(path, "document too deep");
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    if (value.length > policyNodesMax - budget.nodes) {
+      throw issue(path, "document too large");
+    }
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) {
+      out.push(
+        copyValue(ownData(value, String(i), path), [...path, i], budget),
+      );
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    throw issue(path, "not a plain object");
+  }
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(value)) {
+    if (forbiddenKeys.has(key)) throw issue([...path, key], "forbidden key");
+    out[key] = copyValue(ownData(value, key, path), [...path, key], budget);
+  }
+  return out;
+}
+
+function ownData(object: object, key: string, path: PropertyKey[]): unknown {
+  const descriptor = Object.getOwnPropertyDescriptor(object, key);
+  if (descriptor === undefined) return undefined;
+  if (!("value" in descriptor)) {
+    throw issue([...path, key], "accessor property");
+  }
+  return descriptor.value;
+}

@@ -4,10 +4,19 @@
  * @module
  */
 
+import { agentCommand, eventsCommand, psCommand, spawnCommand } from "./client.ts";
 import { runCommand } from "./run.ts";
 
 const verbs: Record<string, (argv: string[]) => Promise<number>> = {
-  run: runCommand,
+  /** Local (a real cell, no server) unless `--server` is given. */
+  run: (argv) =>
+    argv.some((a) => a === "--server" || a.startsWith("--server=")) ? spawnCommand(argv, true) : runCommand(argv),
+  spawn: (argv) => spawnCommand(argv, false),
+  ps: psCommand,
+  status: (argv) => agentCommand("status", argv),
+  logs: (argv) => agentCommand("logs", argv),
+  kill: (argv) => agentCommand("kill", argv),
+  events: eventsCommand,
 };
 
 if (import.meta.main) {

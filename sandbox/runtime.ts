@@ -84,6 +84,8 @@ export interface RuntimeOptions {
   poolSize?: number;
   /** Extra syscall rows (IPC, net, ...). */
   syscalls?: SyscallDef[];
+  /** Policy/quota layer: return an errno to refuse a call (`EPERM`, `EAGAIN`). */
+  policy?: (proc: Process, call: string, resource: string) => Errno | null;
 }
 
 /** Exit status reported for each non-`exit` reason. */
@@ -148,7 +150,10 @@ export class Runtime {
     ]);
     this.dispatcher = new Dispatcher({
       table,
-      confinement: { checkPath: (proc, raw, access) => confinePath(this.workspaces.root(proc.pid), raw, access) },
+      confinement: {
+        checkPath: (proc, raw, access) => confinePath(this.workspaces.root(proc.pid), raw, access),
+        checkPolicy: options.policy,
+      },
       observer: {
         syscall: (proc, call, args, errno, latencyUs, bytes, message) =>
           this.#emit({

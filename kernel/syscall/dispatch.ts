@@ -68,6 +68,11 @@ export class Dispatcher {
     this.#now = options.nowMs ?? (() => performance.now());
   }
 
+  /** Names of every call in the table. */
+  calls(): string[] {
+    return this.#table.names();
+  }
+
   /**
    * Serve one call for `proc`. Never throws; always resolves to a completion.
    *
@@ -124,6 +129,7 @@ export class Dispatcher {
     if (this.#confine.checkPolicy !== undefined) {
       const resource = row.resource?.(args) ?? paths.join("\n");
       const errno = this.#confine.checkPolicy(proc, row.name, resource);
+      if (errno === "EAGAIN") this.#deny(proc, row.name, "quota", errno, `${row.name}: rate limited by quota`);
       if (errno !== null) this.#deny(proc, row.name, "policy", errno, `${row.name}: denied by policy`);
     }
     return await row.handler({ proc, args, paths, addBytes });

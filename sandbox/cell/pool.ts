@@ -35,6 +35,7 @@ export class CellPool {
   #warm: CellHost[] = [];
   #starting = 0;
   #closed = false;
+  #inflight = new Set<Promise<void>>();
   #stats = { warmHits: 0, coldStarts: 0, startFailures: 0, replacedDead: 0 };
 
   /** @param options size, heap cap and scratch directory */
@@ -48,7 +49,11 @@ export class CellPool {
   /** Start filling the pool; resolves once it is full the first time. */
   async fill(): Promise<void> {
     const wanted = this.#options.size - this.#warm.length - this.#starting;
-    await Promise.all(Array.from({ length: Math.max(0, wanted) }, () => this.#startOne()));
+    await Promise.all(Array.from({ length: Math.max(0, wanted) }, () => {
+      const started = this.#startOne();
+      this.#inflight.add(started);
+      return started.finally(() => this.#inflight.delete(started));
+    }));
   }
 
   /**
@@ -79,6 +84,7 @@ export class CellPool {
   /** Dispose every pooled cell and stop refilling. */
   async close(): Promise<void> {
     this.#closed = true;
+    await Promise.all(this.#inflight);
     const cells = this.#warm;
     this.#warm = [];
     await Promise.all(cells.map((c) => c.dispose()));

@@ -1,0 +1,139 @@
+/**
+ * zod schemas of every HTTP body and query: the same objects validate
+ * requests and generate `/openapi.json`.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { agentLimitsMax, codeBytesMax } from "../kernel/limits.ts";
+import { capabilities } from "../kernel/process/table.ts";
+
+const limitInt = (max: number) => z.int().min(0).max(max);
+
+/** Per-agent limits a request may set. */
+export const limitsSchema = z.strictObject({
+  heapMb: limitInt(agentLimitsMax.heapMb).optional(),
+  rssMb: limitInt(agentLimitsMax.rssMb).optional(),
+  memoryMb: limitInt(agentLimitsMax.heapMb).optional(),
+  wallMs: limitInt(agentLimitsMax.wallMs).optional(),
+  cpuMs: limitInt(agentLimitsMax.cpuMs).optional(),
+  outputBytes: limitInt(agentLimitsMax.outputBytes).optional(),
+  diskBytes: limitInt(agentLimitsMax.diskBytes).optional(),
+  syscallsPerSec: limitInt(agentLimitsMax.syscallsPerSec).optional(),
+});
+
+/** `POST /v1/agents`. */
+export const spawnSchema = z.strictObject({
+  code: z.string().min(1).max(codeBytesMax),
+  lang: z.enum(["js", "ts"]).optional(),
+  capabilities: z.array(z.enum(capabilities as [string, ...string[]])).max(16).optional(),
+  limits: limitsSchema.optional(),
+  files: z.record(z.string().min(1).max(1024), z.string().max(1024 * 1024)).optional()
+    .refine((f) => f === undefined || Object.keys(f).length <= 256, "at most 256 files"),
+  wait: z.boolean().optional(),
+});
+
+/** Tenant quotas. */
+export const quotasSchema = z.strictObject({
+  agentsConcurrentMax: z.int().min(0).max(10_000).optional(),
+  spawnsPerSec: z.int().min(0).max(10_000).optional(),
+  rssMbTotal: z.int().min(0).max(1_000_000).optional(),
+  syscallsPerSec: z.int().min(0).max(10_000_000).optional(),
+  diskBytes: z.int().min(0).max(agentLimitsMax.diskBytes).optional(),
+  heapMb: limitInt(agentLimitsMax.heapMb).optional(),
+  rssMb: limitInt(agentLimitsMax.rssMb).optional(),
+  wallMs: limitInt(agentLimitsMax.wallMs).optional(),
+  cpuMs: limitInt(agentLimitsMax.cpuMs).optional(),
+  outputBytes: limitInt(agentLimitsMax.outputBytes).optional(),
+});
+
+/** `POST /v1/tenants`. */
+export const tenantCreateSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, _ and -, 1–63 chars"),
+  quotas: quotasSchema.optional(),
+});
+
+/** `PATCH /v1/tenants/:id`. */
+export const tenantPatchSchema = z.strictObject({ quotas: quotasSchema });
+
+/** `GET /v1/agents` query. */
+export const agentListQuery = z.strictObject({
+  state: z.enum(["Running", "Zombie"]).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().max(200).optional(),
+});
+
+/** `GET /v1/events` and `/v1/agents/:id/events` query. */
+export const eventsQuery = z.strictObject({
+  calls: z.string().max(1000).optional(),
+  errors: z.enum(["true", "false"]).optional(),
+  types: z.string().max(200).optional(),
+  causality: z.coerce.number().int().min(0).optional(),
+});
+
+/** `GET /v1/audit` query. */
+export const auditQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  action: z.string().max(64).optional(),
+});
+
+/** The OpenAPI document, generated from the schemas above. */
+export function openApiDocument(): Record<string, unknown> {
+  const body = (schema: z.ZodType) => ({
+    required: true,
+    content: { "application/json": { schema: z.toJSONSchema(schema, { io: "input" }) } },
+  });
+  const error = {
+    description: "error",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  };
+  const responses = { 400: error, 401: error, 404: error, 413: error, 429: error, 503: error };
+  return {
+    openapi: "3.1.0",
+    info: { title: "agentos", version: "0.1.0" },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+      schemas: {
+        Error: {
+          type: "object",
+          properties: {
+            error: {
+              type: "object",
+              properties: { code: { type: "string" }, message: { type: "string" }, issues: { type: "array" } },
+              required: ["code", "message"],
+            },
+          },
+        },
+      },
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      "/v1/agents": {
+        post: {
+          summary: "spawn an agent (wait:true runs it to completion)",
+          requestBody: body(spawnSchema),
+          responses,
+        },
+        get: { summary: "list agents", responses },
+      },
+      "/v1/agents/{id}": { get: { summary: "agent status", responses }, delete: { summary: "kill", responses } },
+      "/v1/agents/{id}/output": { get: { summary: "captured stdout/stderr", responses } },
+      "/v1/agents/{id}/events": { get: { summary: "SSE stream of one agent", responses } },
+      "/v1/events": { get: { summary: "SSE stream of the tenant", responses } },
+      "/v1/tenants": {
+        post: { summary: "create tenant (admin)", requestBody: body(tenantCreateSchema), responses },
+        get: { summary: "list tenants (admin)", responses },
+      },
+      "/v1/tenants/{id}": {
+        patch: { summary: "update quotas (admin)", requestBody: body(tenantPatchSchema), responses },
+      },
+      "/v1/tenants/{id}/keys": { post: { summary: "rotate the tenant's API key (admin)", responses } },
+      "/v1/audit": { get: { summary: "audit log", responses } },
+      "/metrics": { get: { summary: "Prometheus text exposition", responses } },
+      "/healthz": { get: { summary: "liveness", security: [], responses: {} } },
+      "/readyz": { get: { summary: "readiness", security: [], responses: {} } },
+    },
+  };
+}

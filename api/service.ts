@@ -1,0 +1,526 @@
+/**
+ * The product logic behind the routes: tenants and keys, quotas, spawning
+ * with tenant ceilings, agent records, the audit log and the event feed.
+ * Routes (api/app.ts) only parse, authenticate and format.
+ *
+ * @module
+ */
+
+import type { Errno } from "../kernel/errno.ts";
+import { KernelError } from "../kernel/errno.ts";
+import { agentLimitsDefault } from "../kernel/limits.ts";
+import type { AgentLimits, Capability, Process } from "../kernel/process/table.ts";
+import type { Agent, AgentResult, Runtime, RuntimeEvent } from "../sandbox/runtime.ts";
+import { EventHub } from "./events.ts";
+import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
+import type { z } from "zod";
+import type { spawnSchema } from "./schemas.ts";
+import { summarizeArgs } from "../cli/summarize.ts";
+
+/** Quotas a tenant gets unless an admin sets others. */
+export const quotasDefault: Required<
+  Pick<Quotas, "agentsConcurrentMax" | "spawnsPerSec" | "rssMbTotal" | "syscallsPerSec">
+> = {
+  agentsConcurrentMax: 32,
+  spawnsPerSec: 50,
+  rssMbTotal: 16_384,
+  syscallsPerSec: 500_000,
+};
+/** Live agents across all tenants before spawns get 503. */
+export const serverAgentsMax = 1000;
+/** Denials buffered for the audit log between flushes. */
+export const auditDenialsPerFlushMax = 1000;
+/** How often buffered audit records are flushed, ms. */
+export const auditFlushMs = 200;
+
+/** An HTTP-facing error with a machine-readable code. */
+export class ApiError extends Error {
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503;
+  readonly code: string;
+  readonly issues?: unknown[];
+  readonly retryAfterSec?: number;
+
+  /** @param status HTTP status, @param code machine-readable code */
+  constructor(
+    status: ApiError["status"],
+    code: string,
+    message: string,
+    extra: { issues?: unknown[]; retryAfterSec?: number } = {},
+  ) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.issues = extra.issues;
+    this.retryAfterSec = extra.retryAfterSec;
+  }
+}
+
+/** Who is calling. */
+export interface Principal {
+  tenant: TenantRow;
+}
+
+interface LiveAgent {
+  id: string;
+  agent: Agent;
+  tenantId: string;
+  createdAt: string;
+  capabilities: string[];
+  limits: AgentLimits;
+  finished: Promise<AgentRow>;
+}
+
+type SpawnBody = z.infer<typeof spawnSchema>;
+
+/** The service. */
+export class Service {
+  readonly hub = new EventHub();
+  #runtime: Runtime;
+  #store: Store;
+  #live = new Map<string, LiveAgent>();
+  #byPid = new Map<number, LiveAgent>();
+  #spawnBuckets = new Map<string, { tokens: number; at: number }>();
+  #syscallBuckets = new Map<string, { tokens: number; at: number }>();
+  #auditBuffer: Parameters<Store["audit"]>[0] = [];
+  #denialsSuppressed = 0;
+  #flushTimer: ReturnType<typeof setInterval>;
+  #keyCache = new Map<string, TenantRow>();
+  shuttingDown = false;
+
+  /** @param runtime the kernel runtime, @param store durable state */
+  constructor(runtime: Runtime, store: Store) {
+    this.#runtime = runtime;
+    this.#store = store;
+    runtime.subscribe((event) => this.#onRuntimeEvent(event));
+    this.#flushTimer = setInterval(() => this.flushAudit(), auditFlushMs);
+  }
+
+  /** The runtime's policy hook: tenant-wide syscall rate. */
+  static policyFor(service: () => Service | undefined): (proc: Process, call: string) => Errno | null {
+    return (proc) => service()?.admitSyscall(proc.tenant) === false ? "EAGAIN" : null;
+  }
+
+  /**
+   * First start: create the admin tenant with `adminKey` or a generated key.
+   * Returns the generated key (to print once) or undefined.
+   */
+  async bootstrap(adminKey: string | undefined): Promise<string | undefined> {
+    if (this.#store.tenantCount() > 0) return undefined;
+    const key = adminKey ?? newKey();
+    const tenant: TenantRow = { id: newId("tn"), name: "admin", admin: true, quotas: {}, createdAt: now() };
+    const hash = await hashKey(key);
+    this.#store.transaction(() => {
+      this.#store.insertTenant(tenant);
+      this.#store.insertKey(hash, tenant.id, tenant.createdAt);
+    });
+    this.#audit(tenant.id, "system", "tenant.created", tenant.id, { name: "admin", admin: true });
+    this.flushAudit();
+    return adminKey === undefined ? key : undefined;
+  }
+
+  /** After a restart: agents that were running are recorded as `crash`. */
+  recover(): number {
+    const rows = this.#store.crashUnfinished(now(), "server restarted while the agent was running");
+    for (const row of rows) this.#audit(row.tenantId, "system", "agent.exited", row.id, { reason: "crash" });
+    this.flushAudit();
+    return rows.length;
+  }
+
+  /** Resolve a bearer header to a principal. */
+  async authenticate(header: string | undefined): Promise<Principal> {
+    const match = /^Bearer ([A-Za-z0-9_\-]{16,128})$/.exec(header ?? "");
+    if (!match) throw new ApiError(401, "unauthorized", "missing or malformed Authorization: Bearer <key>");
+    const hash = await hashKey(match[1]);
+    let tenant = this.#keyCache.get(hash);
+    if (tenant === undefined) {
+      tenant = this.#store.tenantForKey(hash);
+      if (tenant === undefined) throw new ApiError(401, "unauthorized", "unknown or revoked API key");
+      if (this.#keyCache.size > 10_000) this.#keyCache.clear();
+      this.#keyCache.set(hash, tenant);
+    }
+    return { tenant };
+  }
+
+  /** Admin only. */
+  requireAdmin(p: Principal): void {
+    if (!p.tenant.admin) throw new ApiError(403, "forbidden", "admin key required");
+  }
+
+  /** Create a tenant and its first key (shown once). */
+  async createTenant(
+    p: Principal,
+    name: string,
+    quotas: Quotas = {},
+  ): Promise<{ id: string; name: string; apiKey: string }> {
+    this.requireAdmin(p);
+    if (this.#store.tenantByName(name)) throw new ApiError(409, "conflict", `tenant ${name} exists`);
+    const tenant: TenantRow = { id: newId("tn"), name, admin: false, quotas, createdAt: now() };
+    const apiKey = newKey();
+    const hash = await hashKey(apiKey);
+    this.#store.transaction(() => {
+      this.#store.insertTenant(tenant);
+      this.#store.insertKey(hash, tenant.id, tenant.createdAt);
+    });
+    this.#auditNow(tenant.id, p.tenant.id, "tenant.created", tenant.id, { name, quotas });
+    this.#auditNow(tenant.id, p.tenant.id, "key.issued", tenant.id, {});
+    return { id: tenant.id, name, apiKey };
+  }
+
+  /** All tenants (admin). */
+  listTenants(p: Principal): TenantRow[] {
+    this.requireAdmin(p);
+    return this.#store.tenants();
+  }
+
+  /** Replace quotas (admin). */
+  patchTenant(p: Principal, id: string, quotas: Quotas): TenantRow {
+    this.requireAdmin(p);
+    const tenant = this.#store.tenant(id);
+    if (!tenant) throw new ApiError(404, "not_found", "no such tenant");
+    this.#store.updateQuotas(id, quotas);
+    this.#keyCache.clear();
+    this.#auditNow(id, p.tenant.id, "tenant.quotas_changed", id, { quotas });
+    return { ...tenant, quotas };
+  }
+
+  /** Issue a new key for a tenant and revoke its others (admin). */
+  async rotateKey(p: Principal, id: string): Promise<{ id: string; apiKey: string }> {
+    this.requireAdmin(p);
+    if (!this.#store.tenant(id)) throw new ApiError(404, "not_found", "no such tenant");
+    const apiKey = newKey();
+    const hash = await hashKey(apiKey);
+    const at = now();
+    this.#store.transaction(() => {
+      this.#store.insertKey(hash, id, at);
+      this.#store.revokeKeys(id, hash, at);
+    });
+    this.#keyCache.clear();
+    this.#auditNow(id, p.tenant.id, "key.rotated", id, {});
+    return { id, apiKey };
+  }
+
+  /** Spawn an agent for the caller's tenant, enforcing its quotas. */
+  async spawn(p: Principal, body: SpawnBody): Promise<LiveAgent> {
+    if (this.shuttingDown) throw new ApiError(503, "shutting_down", "server is shutting down");
+    const tenant = p.tenant;
+    const quotas = { ...quotasDefault, ...tenant.quotas };
+    const limits = this.#limitsWithin(quotas, body.limits ?? {});
+    const live = [...this.#live.values()].filter((a) => a.tenantId === tenant.id);
+    if (this.#live.size >= serverAgentsMax) {
+      throw new ApiError(503, "pool_exhausted", `server at ${serverAgentsMax} live agents`, { retryAfterSec: 1 });
+    }
+    if (live.length >= quotas.agentsConcurrentMax) {
+      this.#quotaHit(tenant.id, "agentsConcurrentMax");
+      throw new ApiError(429, "quota_agents", `tenant at ${quotas.agentsConcurrentMax} concurrent agents`, {
+        retryAfterSec: 1,
+      });
+    }
+    const rssMb = limits.rssMb ?? agentLimitsDefault.rssMb;
+    const rssUsed = live.reduce((sum, a) => sum + a.limits.rssMb, 0);
+    if (rssUsed + rssMb > quotas.rssMbTotal) {
+      this.#quotaHit(tenant.id, "rssMbTotal");
+      throw new ApiError(429, "quota_memory", `tenant RSS budget of ${quotas.rssMbTotal} MB in use`, {
+        retryAfterSec: 1,
+      });
+    }
+    if (!takeToken(this.#spawnBuckets, tenant.id, quotas.spawnsPerSec)) {
+      this.#quotaHit(tenant.id, "spawnsPerSec");
+      throw new ApiError(429, "quota_spawn_rate", `over ${quotas.spawnsPerSec} spawns/s`, { retryAfterSec: 1 });
+    }
+    let agent: Agent;
+    try {
+      agent = await this.#runtime.spawn({
+        code: body.code,
+        lang: body.lang,
+        tenant: tenant.id,
+        capabilities: (body.capabilities ?? []) as Capability[],
+        limits,
+        files: body.files,
+      });
+    } catch (err) {
+      if (err instanceof KernelError) throw new ApiError(400, err.code.toLowerCase(), err.message);
+      throw err;
+    }
+    const entry: LiveAgent = {
+      id: newId("ag"),
+      agent,
+      tenantId: tenant.id,
+      createdAt: now(),
+      capabilities: body.capabilities ?? [],
+      limits: agent.proc.limits,
+      finished: undefined as unknown as Promise<AgentRow>,
+    };
+    this.#store.insertAgent({
+      id: entry.id,
+      tenantId: tenant.id,
+      pid: agent.pid,
+      state: "Running",
+      reason: null,
+      exitCode: null,
+      message: null,
+      result: null,
+      usage: null,
+      stdout: "",
+      stderr: "",
+      capabilities: entry.capabilities,
+      limits: { ...entry.limits },
+      createdAt: entry.createdAt,
+      endedAt: null,
+    });
+    this.#auditNow(tenant.id, tenant.id, "agent.spawned", entry.id, {
+      pid: agent.pid,
+      capabilities: entry.capabilities,
+    });
+    this.#live.set(entry.id, entry);
+    this.#byPid.set(agent.pid, entry);
+    entry.finished = agent.done.then((r) => this.#onFinished(entry, r));
+    return entry;
+  }
+
+  /** Status of an agent the caller may see (404 otherwise). */
+  agent(p: Principal, id: string): AgentRow {
+    const live = this.#live.get(id);
+    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return liveRow(live);
+    const row = this.#store.agent(id, p.tenant.admin ? null : p.tenant.id);
+    if (!row) throw new ApiError(404, "not_found", "no such agent");
+    return row;
+  }
+
+  /** Wait for an agent the caller may see to finish. */
+  async wait(p: Principal, id: string): Promise<AgentRow> {
+    const live = this.#live.get(id);
+    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return await live.finished;
+    return this.agent(p, id);
+  }
+
+  /** A page of agents. */
+  agents(
+    p: Principal,
+    q: { state?: string; limit?: number; cursor?: string },
+  ): { agents: AgentRow[]; next: string | null } {
+    const limit = q.limit ?? 50;
+    const rows = this.#store.agents(p.tenant.admin ? null : p.tenant.id, { state: q.state, limit, before: q.cursor });
+    const merged = rows.map((r) => {
+      const live = this.#live.get(r.id);
+      return live ? liveRow(live) : r;
+    });
+    const last = rows.at(-1);
+    return { agents: merged, next: rows.length === limit && last ? last.createdAt + last.id : null };
+  }
+
+  /** Kill an agent (reason `killed`). */
+  kill(p: Principal, id: string): AgentRow {
+    const row = this.agent(p, id);
+    const live = this.#live.get(id);
+    if (live && this.#runtime.kill(live.agent.pid, "killed", `killed by ${p.tenant.name}`)) {
+      this.#auditNow(live.tenantId, p.tenant.id, "agent.killed", id, {});
+    }
+    return row;
+  }
+
+  /** Whether the caller can see agent `id`; returns its tenant id. */
+  agentTenant(p: Principal, id: string): string {
+    return this.agent(p, id).tenantId;
+  }
+
+  /** Audit records for the caller (all for admin). */
+  auditLog(p: Principal, after: number, limit: number, action?: string) {
+    this.flushAudit();
+    return this.#store.auditLog(p.tenant.admin ? null : p.tenant.id, after, limit, action);
+  }
+
+  /** Live agent count per tenant (for metrics). */
+  liveCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const a of this.#live.values()) counts.set(a.tenantId, (counts.get(a.tenantId) ?? 0) + 1);
+    return counts;
+  }
+
+  /** Number of live agents. */
+  get liveAgents(): number {
+    return this.#live.size;
+  }
+
+  /** Write buffered audit records. */
+  flushAudit(): void {
+    if (this.#denialsSuppressed > 0) {
+      this.#auditBuffer.push({
+        at: now(),
+        tenantId: null,
+        actor: "kernel",
+        action: "denial.suppressed",
+        subject: null,
+        detail: { count: this.#denialsSuppressed },
+      });
+      this.#denialsSuppressed = 0;
+    }
+    const rows = this.#auditBuffer;
+    this.#auditBuffer = [];
+    try {
+      this.#store.audit(rows);
+    } catch (err) {
+      console.error(`audit flush failed: ${err instanceof Error ? err.message : err}`);
+    }
+  }
+
+  /** Stop accepting, kill everything, flush. */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    this.hub.closeAll();
+    const finished = [...this.#live.values()].map((a) => a.finished);
+    await this.#runtime.close();
+    await Promise.all(finished);
+    clearInterval(this.#flushTimer);
+    this.flushAudit();
+  }
+
+  #limitsWithin(quotas: Quotas, request: SpawnBody["limits"] & object): Partial<AgentLimits> & { memoryMb?: number } {
+    const out: Partial<AgentLimits> & { memoryMb?: number } = { ...request };
+    const ceilings: (keyof AgentLimits)[] = ["heapMb", "rssMb", "wallMs", "cpuMs", "outputBytes", "diskBytes"];
+    for (const key of ceilings) {
+      const ceiling = key === "diskBytes" ? quotas.diskBytes : quotas[key as keyof Quotas];
+      if (ceiling === undefined) continue;
+      const asked = key === "heapMb" ? request.heapMb ?? request.memoryMb : request[key];
+      if (asked !== undefined && asked > ceiling) {
+        throw new ApiError(
+          400,
+          "limit_above_ceiling",
+          `limits.${key}=${asked} is above the tenant's ceiling of ${ceiling}`,
+          {
+            issues: [{ path: ["limits", key], message: `max ${ceiling}` }],
+          },
+        );
+      }
+      if (asked === undefined && agentLimitsDefault[key] > ceiling) out[key] = ceiling;
+    }
+    return out;
+  }
+
+  /** Take one token of the tenant-wide syscall rate; false when over. */
+  admitSyscall(tenantId: string): boolean {
+    const tenant = this.#tenantQuotas(tenantId);
+    return takeToken(this.#syscallBuckets, tenantId, tenant.syscallsPerSec);
+  }
+
+  #tenantQuotas(tenantId: string) {
+    for (const t of this.#keyCache.values()) if (t.id === tenantId) return { ...quotasDefault, ...t.quotas };
+    return { ...quotasDefault, ...(this.#store.tenant(tenantId)?.quotas ?? {}) };
+  }
+
+  #onFinished(entry: LiveAgent, r: AgentResult): AgentRow {
+    const row: AgentRow = {
+      ...liveRow(entry),
+      state: "Zombie",
+      reason: r.reason,
+      exitCode: r.exitCode,
+      message: r.message ?? null,
+      result: r.result,
+      usage: { ...r.usage },
+      stdout: r.stdout,
+      stderr: r.stderr,
+      endedAt: now(),
+    };
+    try {
+      this.#store.finishAgent(row);
+    } catch (err) {
+      console.error(`agent record failed: ${err instanceof Error ? err.message : err}`);
+    }
+    this.#audit(entry.tenantId, "kernel", "agent.exited", entry.id, { reason: r.reason, exitCode: r.exitCode });
+    this.#live.delete(entry.id);
+    if (this.#byPid.get(r.pid) === entry) this.#byPid.delete(r.pid);
+    return row;
+  }
+
+  #onRuntimeEvent(event: RuntimeEvent): void {
+    const entry = this.#byPid.get(event.pid);
+    const causality = this.#runtime.table.get(event.pid)?.causality ?? event.pid;
+    const { type, pid, tenant, ...rest } = event;
+    const data: Record<string, unknown> = rest;
+    if (event.type === "syscall") data.args = summarizeArgs(event.args);
+    this.hub.publish({ ts: Date.now(), type, tenant, agentId: entry?.id ?? null, pid, causality, data });
+    if (event.type === "denial") {
+      if (this.#auditBuffer.length >= auditDenialsPerFlushMax) {
+        this.#denialsSuppressed++;
+      } else {
+        this.#audit(tenant, "kernel", "denial", entry?.id ?? null, {
+          call: event.call,
+          layer: event.layer,
+          errno: event.errno,
+          message: event.message,
+        });
+      }
+    }
+  }
+
+  #quotaHit(tenantId: string, quota: string): void {
+    this.#audit(tenantId, "api", "quota.exceeded", null, { quota });
+    this.hub.publish({
+      ts: Date.now(),
+      type: "limit",
+      tenant: tenantId,
+      agentId: null,
+      pid: 0,
+      causality: 0,
+      data: { quota },
+    });
+  }
+
+  #audit(tenantId: string | null, actor: string, action: string, subject: string | null, detail: unknown): void {
+    this.#auditBuffer.push({ at: now(), tenantId, actor, action, subject, detail });
+  }
+
+  /** Audit synchronously: for records the API acknowledges in its response. */
+  #auditNow(tenantId: string | null, actor: string, action: string, subject: string | null, detail: unknown): void {
+    this.#store.audit([{ at: now(), tenantId, actor, action, subject, detail }]);
+  }
+}
+
+function liveRow(live: LiveAgent): AgentRow {
+  const proc = live.agent.proc;
+  return {
+    id: live.id,
+    tenantId: live.tenantId,
+    pid: proc.pid,
+    state: proc.state,
+    reason: proc.exit?.reason ?? null,
+    exitCode: proc.exit?.exitCode ?? null,
+    message: proc.exit?.message ?? null,
+    result: null,
+    usage: { ...proc.usage, wallMs: Math.round(performance.now() - proc.startedAtMs) },
+    stdout: live.agent.stdout.join(""),
+    stderr: live.agent.stderr.join(""),
+    capabilities: live.capabilities,
+    limits: { ...live.limits },
+    createdAt: live.createdAt,
+    endedAt: null,
+  };
+}
+
+function takeToken(buckets: Map<string, { tokens: number; at: number }>, key: string, perSec: number): boolean {
+  const t = performance.now();
+  const bucket = buckets.get(key) ?? { tokens: perSec, at: t };
+  bucket.tokens = Math.min(perSec, bucket.tokens + (t - bucket.at) * perSec / 1000);
+  bucket.at = t;
+  buckets.set(key, bucket);
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
+/** sha256 hex of an API key: the only form stored. */
+export async function hashKey(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+  return new Uint8Array(digest).toHex();
+}
+
+function newKey(): string {
+  return `aos_${crypto.getRandomValues(new Uint8Array(24)).toHex()}`;
+}
+
+function newId(prefix: string): string {
+  return `${prefix}_${crypto.getRandomValues(new Uint8Array(12)).toHex()}`;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

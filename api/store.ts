@@ -1,0 +1,298 @@
+/**
+ * Durable state in the embedded default: one SQLite file (`node:sqlite`) in
+ * the data dir holding tenants, API-key hashes, agent records and the
+ * append-only audit log. WAL mode: a committed write survives `kill -9` of
+ * the server (the OS holds it), which is what "acknowledged" means here.
+ *
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+
+/** Per-tenant quotas; every field is optional and has a server default. */
+export interface Quotas {
+  agentsConcurrentMax?: number;
+  spawnsPerSec?: number;
+  rssMbTotal?: number;
+  syscallsPerSec?: number;
+  diskBytes?: number;
+  /** Ceilings for per-agent limits. */
+  heapMb?: number;
+  rssMb?: number;
+  wallMs?: number;
+  cpuMs?: number;
+  outputBytes?: number;
+}
+
+/** A tenant row. */
+export interface TenantRow {
+  id: string;
+  name: string;
+  admin: boolean;
+  quotas: Quotas;
+  createdAt: string;
+}
+
+/** An agent record. */
+export interface AgentRow {
+  id: string;
+  tenantId: string;
+  pid: number;
+  state: string;
+  reason: string | null;
+  exitCode: number | null;
+  message: string | null;
+  result: unknown;
+  usage: Record<string, number> | null;
+  stdout: string;
+  stderr: string;
+  capabilities: string[];
+  limits: Record<string, number>;
+  createdAt: string;
+  endedAt: string | null;
+}
+
+/** An audit record. */
+export interface AuditRow {
+  seq: number;
+  at: string;
+  tenantId: string | null;
+  actor: string;
+  action: string;
+  subject: string | null;
+  detail: unknown;
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS tenants (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, admin INTEGER NOT NULL DEFAULT 0,
+  quotas TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS keys (
+  hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  created_at TEXT NOT NULL, revoked_at TEXT);
+CREATE TABLE IF NOT EXISTS agents (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, pid INTEGER NOT NULL, state TEXT NOT NULL,
+  reason TEXT, exit_code INTEGER, message TEXT, result TEXT, usage TEXT,
+  stdout TEXT NOT NULL DEFAULT '', stderr TEXT NOT NULL DEFAULT '',
+  capabilities TEXT NOT NULL, limits TEXT NOT NULL, created_at TEXT NOT NULL, ended_at TEXT);
+CREATE INDEX IF NOT EXISTS agents_tenant ON agents(tenant_id, created_at, id);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, tenant_id TEXT, actor TEXT NOT NULL,
+  action TEXT NOT NULL, subject TEXT, detail TEXT);
+CREATE INDEX IF NOT EXISTS audit_tenant ON audit(tenant_id, seq);
+`;
+
+type Row = Record<string, string | number | null>;
+
+/** The SQLite-backed store. */
+export class Store {
+  #db: DatabaseSync;
+
+  /** @param path SQLite file path (created if missing) */
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+    this.#db.exec(schema);
+  }
+
+  /** Close the database. */
+  close(): void {
+    this.#db.close();
+  }
+
+  /** Run `fn` in one transaction. */
+  transaction<T>(fn: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const value = fn();
+      this.#db.exec("COMMIT");
+      return value;
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  /** Number of tenants. */
+  tenantCount(): number {
+    return Number((this.#db.prepare("SELECT count(*) AS n FROM tenants").get() as Row).n);
+  }
+
+  /** Insert a tenant. */
+  insertTenant(t: TenantRow): void {
+    this.#db.prepare("INSERT INTO tenants (id, name, admin, quotas, created_at) VALUES (?, ?, ?, ?, ?)")
+      .run(t.id, t.name, t.admin ? 1 : 0, JSON.stringify(t.quotas), t.createdAt);
+  }
+
+  /** Replace a tenant's quotas. */
+  updateQuotas(id: string, quotas: Quotas): void {
+    this.#db.prepare("UPDATE tenants SET quotas = ? WHERE id = ?").run(JSON.stringify(quotas), id);
+  }
+
+  /** A tenant by id. */
+  tenant(id: string): TenantRow | undefined {
+    const row = this.#db.prepare("SELECT * FROM tenants WHERE id = ?").get(id) as Row | undefined;
+    return row && toTenant(row);
+  }
+
+  /** A tenant by name. */
+  tenantByName(name: string): TenantRow | undefined {
+    const row = this.#db.prepare("SELECT * FROM tenants WHERE name = ?").get(name) as Row | undefined;
+    return row && toTenant(row);
+  }
+
+  /** All tenants. */
+  tenants(): TenantRow[] {
+    return (this.#db.prepare("SELECT * FROM tenants ORDER BY created_at, id").all() as Row[]).map(toTenant);
+  }
+
+  /** Store a key hash for a tenant. */
+  insertKey(hash: string, tenantId: string, at: string): void {
+    this.#db.prepare("INSERT INTO keys (hash, tenant_id, created_at) VALUES (?, ?, ?)").run(hash, tenantId, at);
+  }
+
+  /** Revoke every live key of a tenant except `keep`. */
+  revokeKeys(tenantId: string, keep: string, at: string): void {
+    this.#db.prepare("UPDATE keys SET revoked_at = ? WHERE tenant_id = ? AND hash != ? AND revoked_at IS NULL")
+      .run(at, tenantId, keep);
+  }
+
+  /** The tenant a live key hash belongs to. */
+  tenantForKey(hash: string): TenantRow | undefined {
+    const row = this.#db.prepare(
+      "SELECT t.* FROM keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ? AND k.revoked_at IS NULL",
+    ).get(hash) as Row | undefined;
+    return row && toTenant(row);
+  }
+
+  /** Insert a new agent record. */
+  insertAgent(a: AgentRow): void {
+    this.#db.prepare(
+      `INSERT INTO agents (id, tenant_id, pid, state, capabilities, limits, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(a.id, a.tenantId, a.pid, a.state, JSON.stringify(a.capabilities), JSON.stringify(a.limits), a.createdAt);
+  }
+
+  /** Record how an agent ended. */
+  finishAgent(
+    a: Pick<
+      AgentRow,
+      "id" | "state" | "reason" | "exitCode" | "message" | "result" | "usage" | "stdout" | "stderr" | "endedAt"
+    >,
+  ): void {
+    this.#db.prepare(
+      `UPDATE agents SET state = ?, reason = ?, exit_code = ?, message = ?, result = ?, usage = ?,
+       stdout = ?, stderr = ?, ended_at = ? WHERE id = ?`,
+    ).run(
+      a.state,
+      a.reason,
+      a.exitCode,
+      a.message,
+      JSON.stringify(a.result ?? null),
+      JSON.stringify(a.usage),
+      a.stdout,
+      a.stderr,
+      a.endedAt,
+      a.id,
+    );
+  }
+
+  /** An agent record, scoped to a tenant unless `tenantId` is null (admin). */
+  agent(id: string, tenantId: string | null): AgentRow | undefined {
+    const row =
+      (tenantId === null
+        ? this.#db.prepare("SELECT * FROM agents WHERE id = ?").get(id)
+        : this.#db.prepare("SELECT * FROM agents WHERE id = ? AND tenant_id = ?").get(id, tenantId)) as Row | undefined;
+    return row && toAgent(row);
+  }
+
+  /** A page of agent records, newest first. */
+  agents(tenantId: string | null, filter: { state?: string; limit: number; before?: string }): AgentRow[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (tenantId !== null) where.push("tenant_id = ?"), params.push(tenantId);
+    if (filter.state) where.push("state = ?"), params.push(filter.state);
+    if (filter.before) where.push("(created_at || id) < ?"), params.push(filter.before);
+    const sql = `SELECT * FROM agents ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY created_at DESC, id DESC LIMIT ?`;
+    return (this.#db.prepare(sql).all(...params, filter.limit) as Row[]).map(toAgent);
+  }
+
+  /** Mark every record still live as crashed (after a restart). Returns them. */
+  crashUnfinished(at: string, message: string): AgentRow[] {
+    const rows = (this.#db.prepare("SELECT * FROM agents WHERE ended_at IS NULL").all() as Row[]).map(toAgent);
+    this.#db.prepare(
+      "UPDATE agents SET state = 'Zombie', reason = 'crash', exit_code = 134, message = ?, ended_at = ? WHERE ended_at IS NULL",
+    ).run(message, at);
+    return rows;
+  }
+
+  /** Append audit records. */
+  audit(rows: Omit<AuditRow, "seq">[]): void {
+    if (rows.length === 0) return;
+    const stmt = this.#db.prepare(
+      "INSERT INTO audit (at, tenant_id, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.transaction(() => {
+      for (const r of rows) {
+        stmt.run(
+          r.at,
+          r.tenantId,
+          r.actor,
+          r.action,
+          r.subject,
+          r.detail === undefined ? null : JSON.stringify(r.detail),
+        );
+      }
+    });
+  }
+
+  /** Audit records after `afterSeq`, scoped to a tenant unless null. */
+  auditLog(tenantId: string | null, afterSeq: number, limit: number, action?: string): AuditRow[] {
+    const where = ["seq > ?"];
+    const params: (string | number)[] = [afterSeq];
+    if (tenantId !== null) where.push("tenant_id = ?"), params.push(tenantId);
+    if (action) where.push("action = ?"), params.push(action);
+    const rows = this.#db.prepare(`SELECT * FROM audit WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`)
+      .all(...params, limit) as Row[];
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      at: String(r.at),
+      tenantId: r.tenant_id === null ? null : String(r.tenant_id),
+      actor: String(r.actor),
+      action: String(r.action),
+      subject: r.subject === null ? null : String(r.subject),
+      detail: r.detail === null ? null : JSON.parse(String(r.detail)),
+    }));
+  }
+}
+
+function toTenant(r: Row): TenantRow {
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    admin: r.admin === 1,
+    quotas: JSON.parse(String(r.quotas)),
+    createdAt: String(r.created_at),
+  };
+}
+
+function toAgent(r: Row): AgentRow {
+  return {
+    id: String(r.id),
+    tenantId: String(r.tenant_id),
+    pid: Number(r.pid),
+    state: String(r.state),
+    reason: r.reason === null ? null : String(r.reason),
+    exitCode: r.exit_code === null ? null : Number(r.exit_code),
+    message: r.message === null ? null : String(r.message),
+    result: r.result === null ? null : JSON.parse(String(r.result)),
+    usage: r.usage === null ? null : JSON.parse(String(r.usage)),
+    stdout: String(r.stdout),
+    stderr: String(r.stderr),
+    capabilities: JSON.parse(String(r.capabilities)),
+    limits: JSON.parse(String(r.limits)),
+    createdAt: String(r.created_at),
+    endedAt: r.ended_at === null ? null : String(r.ended_at),
+  };
+}

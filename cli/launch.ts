@@ -1,0 +1,82 @@
+/**
+ * `deno task start`: starts the supervisor (`main.ts`) under the narrowest
+ * Deno permissions that let it work — never `-A`:
+ *
+ * - read: the data dir, the code dir and the deno executable (to start cells)
+ * - write: the data dir only
+ * - net: the listen address only (plus `AGENTOS_EGRESS_HOSTS`, if set)
+ * - run: the deno executable only (cells)
+ * - env: the variables the server reads
+ *
+ * This launcher runs no untrusted code; it only computes those flags,
+ * forwards signals and exits with the supervisor's status.
+ *
+ * @module
+ */
+
+/** Environment variables the supervisor may read. */
+export const serverEnv = [
+  "PORT",
+  "HOST",
+  "AGENTOS_DATA_DIR",
+  "AGENTOS_ADMIN_KEY",
+  "AGENTOS_POOL_SIZE",
+  "AGENTOS_EGRESS_HOSTS",
+  "OTEL_DENO",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_SERVICE_NAME",
+];
+
+/** The `deno run` flags for the supervisor. */
+export function supervisorFlags(options: {
+  dataDir: string;
+  codeDir: string;
+  execPath: string;
+  host: string;
+  port: number;
+  egressHosts: string[];
+}): string[] {
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  const net = [`${host}:${options.port}`, ...options.egressHosts];
+  return [
+    "run",
+    "--no-prompt",
+    `--allow-read=${options.dataDir},${options.codeDir},${options.execPath}`,
+    `--allow-write=${options.dataDir}`,
+    `--allow-net=${net.join(",")}`,
+    `--allow-run=${options.execPath}`,
+    `--allow-env=${serverEnv.join(",")}`,
+  ];
+}
+
+if (import.meta.main) {
+  const codeDir = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const dataDir = Deno.env.get("AGENTOS_DATA_DIR") ?? "./data";
+  await Deno.mkdir(dataDir, { recursive: true });
+  const realData = await Deno.realPath(dataDir);
+  const execPath = Deno.execPath();
+  const flags = supervisorFlags({
+    dataDir: realData,
+    codeDir,
+    execPath,
+    host: Deno.env.get("HOST") ?? "127.0.0.1",
+    port: Number(Deno.env.get("PORT") ?? 8787),
+    egressHosts: (Deno.env.get("AGENTOS_EGRESS_HOSTS") ?? "").split(",").filter((h) => h !== ""),
+  });
+  const child = new Deno.Command(execPath, {
+    args: [...flags, `${codeDir}/main.ts`, ...Deno.args],
+    env: { AGENTOS_DATA_DIR: realData },
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      try {
+        child.kill(signal);
+      } catch { /* gone */ }
+    });
+  }
+  const status = await child.status;
+  Deno.exit(status.code);
+}

@@ -62,16 +62,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics: (p) => metrics.expose(p.tenant.admin ? undefined : { tenant: p.tenant.id }),
   });
   const server = Deno.serve({ hostname: options.host, port: options.port, onListen: () => {} }, app.fetch);
-  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${server.addr.port}`;
-  const log = options.log ?? true;
-  if (log) {
-    console.log(`agentos listening on ${url} (data: ${options.dataDir})`);
-    if (recovered > 0) console.log(`recorded ${recovered} agent(s) from the previous run as crash`);
-    if (generated) console.log(`admin API key (shown once, store it now): ${generated}`);
-  }
-  await runtime.start();
-  ready = true;
-
   let closing: Promise<void> | undefined;
   const close = () =>
     closing ??= (async () => {
@@ -92,5 +82,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
     }
   }
+  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${server.addr.port}`;
+  const log = options.log ?? true;
+  if (log) {
+    console.log(`agentos listening on ${url} (data: ${options.dataDir})`);
+    if (recovered > 0) console.log(`recorded ${recovered} agent(s) from the previous run as crash`);
+    if (generated) console.log(`admin API key (shown once, store it now): ${generated}`);
+  }
+  await runtime.start();
+  ready = true;
+
   return { url, service: svc, runtime, store, close };
 }

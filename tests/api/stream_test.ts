@@ -142,8 +142,8 @@ Deno.test("durability: records survive a graceful restart", async () => {
   }, { dataDir });
 });
 
-Deno.test("durability: acknowledged records survive kill -9; running agents become crash", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "agentos-kill9-" });
+/** Start `main.ts` as a real server process; resolves with its URL once it listens. */
+async function serverProcess(dataDir: string) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname],
     env: { PORT: "0", AGENTOS_DATA_DIR: dataDir, AGENTOS_ADMIN_KEY: adminKey, AGENTOS_POOL_SIZE: "1" },
@@ -159,6 +159,45 @@ Deno.test("durability: acknowledged records survive kill -9; running agents beco
     text += value;
     url = /listening on (http:\/\/\S+)/.exec(text)?.[1] ?? "";
   }
+  return { child, url, reader };
+}
+
+Deno.test("lifecycle: SIGTERM kills agents (reason killed), flushes, exits 0", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "agentos-term-" });
+  const { child, url, reader } = await serverProcess(dataDir);
+  const auth = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
+  const spawned = await fetch(`${url}/v1/agents`, {
+    method: "POST",
+    headers: auth,
+    body: JSON.stringify({ code: "await new Promise(() => {})" }),
+  });
+  const { id } = await spawned.json();
+  const started = performance.now();
+  child.kill("SIGTERM");
+  const status = await child.status;
+  await reader.cancel().catch(() => {});
+  assert.equal(status.code, 0);
+  assert.ok(performance.now() - started < 10_000);
+  const server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    dataDir,
+    poolSize: 0,
+    handleSignals: false,
+    log: false,
+  });
+  try {
+    const row = await (await fetch(`${server.url}/v1/agents/${id}`, { headers: auth })).json();
+    assert.equal(row.reason, "killed");
+  } finally {
+    await server.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("durability: acknowledged records survive kill -9; running agents become crash", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "agentos-kill9-" });
+  const { child, url, reader } = await serverProcess(dataDir);
   const auth = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
   const created = await fetch(`${url}/v1/tenants`, {
     method: "POST",

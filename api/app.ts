@@ -17,7 +17,9 @@ import {
   agentListQuery,
   auditQuery,
   eventsQuery,
+  explainSchema,
   openApiDocument,
+  policyPutSchema,
   spawnSchema,
   tenantCreateSchema,
   tenantPatchSchema,
@@ -91,6 +93,18 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.patch("/v1/tenants/:id", async (c) => {
     const body = await parseBody(c, tenantPatchSchema);
     return c.json(service.patchTenant(c.get("principal"), c.req.param("id"), body.quotas));
+  });
+  app.put("/v1/tenants/:id/policy", async (c) => {
+    const body = await parseBody(c, policyPutSchema);
+    return c.json(service.setTenantPolicy(c.get("principal"), c.req.param("id"), body));
+  });
+  app.put("/v1/agents/:id/policy", async (c) => {
+    const body = await parseBody(c, policyPutSchema);
+    return c.json(service.setAgentPolicy(c.get("principal"), c.req.param("id"), body));
+  });
+  app.post("/v1/policy/explain", async (c) => {
+    const body = await parseBody(c, explainSchema);
+    return c.json(service.explain(c.get("principal"), body));
   });
   app.post(
     "/v1/tenants/:id/keys",

@@ -32,6 +32,24 @@ export const spawnSchema = z.strictObject({
   files: z.record(z.string().min(1).max(1024), z.string().max(1024 * 1024)).optional()
     .refine((f) => f === undefined || Object.keys(f).length <= 256, "at most 256 files"),
   wait: z.boolean().optional(),
+  /** The agent's own policy document (validated by the policy engine). */
+  policy: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** `PUT /v1/tenants/:id/policy` and `PUT /v1/agents/:id/policy`: a policy document, or null to clear. */
+export const policyPutSchema = z.union([z.null(), z.record(z.string(), z.unknown())]);
+
+/** `POST /v1/policy/explain`. */
+export const explainSchema = z.strictObject({
+  tenantId: z.string().max(64).optional(),
+  policy: z.record(z.string(), z.unknown()).optional(),
+  request: z.strictObject({
+    call: z.string().min(1).max(128),
+    path: z.string().max(4096).optional(),
+    host: z.string().max(255).optional(),
+    port: z.int().min(0).max(65535).optional(),
+    method: z.string().max(32).optional(),
+  }),
 });
 
 /** Tenant quotas. */
@@ -131,6 +149,15 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/v1/tenants/{id}/keys": { post: { summary: "rotate the tenant's API key (admin)", responses } },
       "/v1/audit": { get: { summary: "audit log", responses } },
+      "/v1/tenants/{id}/policy": {
+        put: { summary: "set the tenant's policy, live (admin)", requestBody: body(policyPutSchema), responses },
+      },
+      "/v1/agents/{id}/policy": {
+        put: { summary: "set an agent's own policy, live", requestBody: body(policyPutSchema), responses },
+      },
+      "/v1/policy/explain": {
+        post: { summary: "would this call be allowed, and why", requestBody: body(explainSchema), responses },
+      },
       "/metrics": { get: { summary: "Prometheus text exposition", responses } },
       "/healthz": { get: { summary: "liveness", security: [], responses: {} } },
       "/readyz": { get: { summary: "readiness", security: [], responses: {} } },

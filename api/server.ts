@@ -46,11 +46,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const runtime = new Runtime({
     dataDir: options.dataDir,
     poolSize: options.poolSize,
-    policy: Service.policyFor(() => late.service),
+    quota: Service.quotaFor(() => late.service),
   });
   const store = new Store(`${options.dataDir}/agentos.db`);
   const service = late.service = new Service(runtime, store);
   const recovered = service.recover();
+  service.loadPolicies();
   const generated = await service.bootstrap(options.adminKey);
   const knownCalls = new Set(runtime.dispatcher.calls());
   const metrics = serverMetrics(runtime, () => late.service, knownCalls);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Errno } from "../kernel/errno.ts";
+import type { PolicyVerdict } from "../kernel/syscall/dispatch.ts";
 import { KernelError } from "../kernel/errno.ts";
 import { agentLimitsDefault } from "../kernel/limits.ts";
 import type { AgentLimits, Capability, Process } from "../kernel/process/table.ts";
@@ -16,6 +16,7 @@ import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
 import type { z } from "zod";
 import type { spawnSchema } from "./schemas.ts";
 import { summarizeArgs } from "../cli/summarize.ts";
+import type { Decision, PolicyRequest } from "../sandbox/policy/mod.ts";
 
 /** Quotas a tenant gets unless an admin sets others. */
 export const quotasDefault: Required<
@@ -96,8 +97,11 @@ export class Service {
   }
 
   /** The runtime's policy hook: tenant-wide syscall rate. */
-  static policyFor(service: () => Service | undefined): (proc: Process, call: string) => Errno | null {
-    return (proc) => service()?.admitSyscall(proc.tenant) === false ? "EAGAIN" : null;
+  static quotaFor(service: () => Service | undefined): (proc: Process) => PolicyVerdict | null {
+    return (proc) =>
+      service()?.admitSyscall(proc.tenant) === false
+        ? { errno: "EAGAIN", layer: "quota", message: "tenant syscall rate exceeded" }
+        : null;
   }
 
   /**
@@ -116,6 +120,37 @@ export class Service {
     this.#audit(tenant.id, "system", "tenant.created", tenant.id, { name: "admin", admin: true });
     this.flushAudit();
     return adminKey === undefined ? key : undefined;
+  }
+
+  /** Load every tenant's stored policy into the kernel. */
+  loadPolicies(): void {
+    for (const { tenantId, policy } of this.#store.policies()) this.#runtime.policy.setTenant(tenantId, policy);
+  }
+
+  /** Set or clear a tenant's policy, live (admin). Takes effect on the next syscall. */
+  setTenantPolicy(p: Principal, id: string, policy: unknown | null): { tenantId: string; epoch: number } {
+    this.requireAdmin(p);
+    if (!this.#store.tenant(id)) throw new ApiError(404, "not_found", "no such tenant");
+    policyOr400(() => this.#runtime.policy.setTenant(id, policy));
+    this.#store.setPolicy(id, policy);
+    this.#auditNow(id, p.tenant.id, "policy.changed", id, { scope: "tenant", cleared: policy === null });
+    return { tenantId: id, epoch: this.#runtime.policy.epoch };
+  }
+
+  /** Set or clear a live agent's own policy. */
+  setAgentPolicy(p: Principal, id: string, policy: unknown | null): { id: string; epoch: number } {
+    const row = this.agent(p, id);
+    const live = this.#live.get(id);
+    if (!live) throw new ApiError(409, "not_running", `agent is ${row.state}`);
+    policyOr400(() => this.#runtime.policy.setAgent(live.agent.pid, policy));
+    this.#auditNow(live.tenantId, p.tenant.id, "policy.changed", id, { scope: "agent", cleared: policy === null });
+    return { id, epoch: this.#runtime.policy.epoch };
+  }
+
+  /** Would this call be allowed, and why. */
+  explain(p: Principal, body: { tenantId?: string; policy?: unknown; request: PolicyRequest }): Decision {
+    const tenantId = p.tenant.admin && body.tenantId ? body.tenantId : p.tenant.id;
+    return policyOr400(() => this.#runtime.policy.explain(tenantId, body.request, body.policy));
   }
 
   /** After a restart: agents that were running are recorded as `crash`. */
@@ -236,6 +271,7 @@ export class Service {
         capabilities: (body.capabilities ?? []) as Capability[],
         limits,
         files: body.files,
+        policy: body.policy,
       });
     } catch (err) {
       if (err instanceof KernelError) throw new ApiError(400, err.code.toLowerCase(), err.message);
@@ -472,6 +508,22 @@ export class Service {
   /** Audit synchronously: for records the API acknowledges in its response. */
   #auditNow(tenantId: string | null, actor: string, action: string, subject: string | null, detail: unknown): void {
     this.#store.audit([{ at: now(), tenantId, actor, action, subject, detail }]);
+  }
+}
+
+function policyOr400<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
+    if (issues) {
+      const first = issues[0];
+      throw new ApiError(400, "invalid_policy", `${first?.path.map(String).join(".") || "policy"}: ${first?.message}`, {
+        issues: issues.slice(0, 20).map((i) => ({ path: i.path.map(String), message: i.message })),
+      });
+    }
+    if (err instanceof RangeError) throw new ApiError(400, "invalid_policy", err.message);
+    throw err;
   }
 }
 

@@ -93,6 +93,22 @@ export class Store {
     this.#db = new DatabaseSync(path);
     this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
     this.#db.exec(schema);
+    const columns = this.#db.prepare("PRAGMA table_info(tenants)").all() as Row[];
+    if (!columns.some((c) => c.name === "policy")) this.#db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
+  }
+
+  /** Set (or clear with null) a tenant's policy document. */
+  setPolicy(id: string, policy: unknown | null): void {
+    this.#db.prepare("UPDATE tenants SET policy = ? WHERE id = ?").run(
+      policy === null ? null : JSON.stringify(policy),
+      id,
+    );
+  }
+
+  /** Every tenant's policy document, where one is set. */
+  policies(): { tenantId: string; policy: unknown }[] {
+    const rows = this.#db.prepare("SELECT id, policy FROM tenants WHERE policy IS NOT NULL").all() as Row[];
+    return rows.map((r) => ({ tenantId: String(r.id), policy: JSON.parse(String(r.policy)) }));
   }
 
   /** Close the database. */

@@ -17,16 +17,17 @@ import type { ExitReason, ProcState } from "../kernel/process/lifecycle.ts";
 import { type Capability, type Process, ProcessTable, type Usage } from "../kernel/process/table.ts";
 import { type CleanupReport, ResourceOrchestrator } from "../kernel/resources/orchestrator.ts";
 import { builtinSyscalls } from "../kernel/syscall/builtin.ts";
-import { type DenialLayer, Dispatcher } from "../kernel/syscall/dispatch.ts";
+import { type DenialLayer, Dispatcher, type PolicyVerdict } from "../kernel/syscall/dispatch.ts";
 import type { Completion, Decoded } from "../kernel/syscall/frame.ts";
 import { type SyscallDef, SyscallTable } from "../kernel/syscall/table.ts";
 import type { CellHost } from "./cell/cell_host.ts";
 import { CellPool } from "./cell/pool.ts";
 import { cellExitCpu, cellExitHeapOom, cellExitRss, type StartMessage } from "./cell/protocol.ts";
-import { fsSyscalls } from "./fs/syscalls.ts";
+import { fsError, fsSyscalls } from "./fs/syscalls.ts";
 import { Workspaces } from "./fs/workspace.ts";
 import { type LimitsRequest, resolveLimits } from "./limits.ts";
 import { confinePath } from "./path/confine.ts";
+import { PolicyLayer } from "./policy_layer.ts";
 
 /** Resource types, in registration order: cleaned up in reverse (timers first, disk last). */
 export const resourceTypes = ["workspace", "cell", "timer"] as const;
@@ -40,6 +41,8 @@ export interface SpawnRequest {
   limits?: LimitsRequest;
   /** Files to seed the workspace with: workspace-relative path → UTF-8 text. */
   files?: Record<string, string>;
+  /** The agent's own policy document, intersected with its tenant's. */
+  policy?: unknown;
   parent?: number;
   causality?: number;
 }
@@ -84,8 +87,8 @@ export interface RuntimeOptions {
   poolSize?: number;
   /** Extra syscall rows (IPC, net, ...). */
   syscalls?: SyscallDef[];
-  /** Policy/quota layer: return an errno to refuse a call (`EPERM`, `EAGAIN`). */
-  policy?: (proc: Process, call: string, resource: string) => Errno | null;
+  /** Tenant quota hook, asked before the policy layer: a verdict refuses the call. */
+  quota?: (proc: Process, call: string) => PolicyVerdict | null;
 }
 
 /** Exit status reported for each non-`exit` reason. */
@@ -130,6 +133,7 @@ export class Runtime {
   readonly workspaces: Workspaces;
   readonly pool: CellPool;
   readonly dispatcher: Dispatcher;
+  readonly policy: PolicyLayer;
   #agents = new Map<number, Agent>();
   #listeners = new Set<(event: RuntimeEvent) => void>();
   #dataDir: string;
@@ -138,6 +142,7 @@ export class Runtime {
   constructor(options: RuntimeOptions) {
     this.#dataDir = options.dataDir;
     this.workspaces = new Workspaces(options.dataDir);
+    this.policy = new PolicyLayer((pid) => this.workspaces.root(pid));
     this.pool = new CellPool({
       size: options.poolSize ?? 2,
       heapMb: resolveLimits().heapMb,
@@ -152,7 +157,8 @@ export class Runtime {
       table,
       confinement: {
         checkPath: (proc, raw, access) => confinePath(this.workspaces.root(proc.pid), raw, access),
-        checkPolicy: options.policy,
+        checkPolicy: (proc, call, args, paths) =>
+          options.quota?.(proc, call) ?? this.policy.check(proc, call, args, paths),
       },
       observer: {
         syscall: (proc, call, args, errno, latencyUs, bytes, message) =>
@@ -230,6 +236,13 @@ export class Runtime {
     const agent = new Agent(proc);
     this.#agents.set(proc.pid, agent);
     try {
+      if (request.policy !== undefined) {
+        try {
+          this.policy.setAgent(proc.pid, request.policy);
+        } catch (err) {
+          throw new KernelError("EINVAL", `policy: ${policyProblem(err)}`);
+        }
+      }
       const root = await this.workspaces.create(proc.pid);
       this.orchestrator.acquire(proc.pid, "workspace", root);
       await this.#seed(agent, request.files ?? {});
@@ -284,26 +297,29 @@ export class Runtime {
     await this.pool.close();
   }
 
+  /** Seed the workspace with caller-provided files: trusted input, but still confined and quota-checked. */
   async #seed(agent: Agent, files: Record<string, string>): Promise<void> {
-    const seeds = Object.entries(files);
-    if (seeds.length === 0) return;
-    const writer = { ...agent.proc, capabilities: new Set<Capability>(["fs.write"]), state: "Running" as const };
-    for (const [path, text] of seeds) {
-      const dir = path.split("/").slice(0, -1).join("/");
-      if (dir !== "") {
-        const made = await this.dispatcher.dispatch(writer, {
-          id: 0,
-          call: "fs.mkdir",
-          args: { path: dir, recursive: true },
-        });
-        if (!made.ok) {
-          throw new KernelError(made.error.code, `files[${JSON.stringify(path.slice(0, 64))}]: ${made.error.message}`);
-        }
+    const root = this.workspaces.root(agent.pid);
+    const usage = agent.proc.usage;
+    for (const [path, text] of Object.entries(files)) {
+      const name = JSON.stringify(path.slice(0, 64));
+      const bytes = new TextEncoder().encode(text);
+      if (usage.diskBytes + bytes.length > agent.proc.limits.diskBytes) {
+        throw new KernelError(
+          "ENOSPC",
+          `files[${name}]: workspace quota of ${agent.proc.limits.diskBytes} bytes exceeded`,
+        );
       }
-      const done = await this.dispatcher.dispatch(writer, { id: 0, call: "fs.writeText", args: { path, text } });
-      if (!done.ok) {
-        throw new KernelError(done.error.code, `files[${JSON.stringify(path.slice(0, 64))}]: ${done.error.message}`);
+      try {
+        const checked = await confinePath(root, path, "write");
+        if (checked === root) throw new KernelError("EISDIR", "is the workspace root");
+        await Deno.mkdir(checked.slice(0, checked.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+        await Deno.writeFile(checked, bytes, { createNew: true, mode: 0o600 });
+      } catch (err) {
+        const { code, message } = err instanceof KernelError ? err : fsError(err);
+        throw new KernelError(code, `files[${name}]: ${message}`);
       }
+      usage.diskBytes += bytes.length;
     }
   }
 
@@ -425,6 +441,7 @@ export class Runtime {
     this.table.transition(proc, "Exiting");
     proc.usage.wallMs = Math.round(performance.now() - proc.startedAtMs);
     const cleanup = await this.orchestrator.cleanup(proc.pid);
+    this.policy.dropPid(proc.pid);
     this.table.transition(proc, "Zombie");
     this.#emit({ type: "exit", pid: proc.pid, tenant: proc.tenant, reason, exitCode: code, message });
     const result: AgentResult = {
@@ -452,6 +469,12 @@ export class Runtime {
       } catch { /* a listener never breaks the kernel */ }
     }
   }
+}
+
+function policyProblem(err: unknown): string {
+  const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
+  if (issues?.[0]) return `${issues[0].path.map(String).join(".") || "document"}: ${issues[0].message}`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 function refuse(id: number, code: Errno, message: string): Completion {

@@ -26,8 +26,18 @@ export interface Confinement {
    * @throws {KernelError} `EACCES` on any escape, `EINVAL` on malformed paths
    */
   checkPath(proc: Process, raw: string, access: PathAccess): Promise<CheckedPath> | CheckedPath;
-  /** Decide a call on its resource; return an errno to deny (`EPERM`/`EAGAIN`). */
-  checkPolicy?(proc: Process, call: string, resource: string): Errno | null;
+  /**
+   * Decide a call on its validated args and checked paths; return a verdict
+   * to deny it (`EPERM` for policy, `EAGAIN` for rate or quota), null to allow.
+   */
+  checkPolicy?(proc: Process, call: string, args: unknown, paths: readonly CheckedPath[]): PolicyVerdict | null;
+}
+
+/** Why the policy layer refused a call. */
+export interface PolicyVerdict {
+  errno: Errno;
+  layer: Extract<DenialLayer, "policy" | "quota">;
+  message: string;
 }
 
 /** Receives one record per finished syscall. Must not throw. */
@@ -126,12 +136,8 @@ export class Dispatcher {
         this.#deny(proc, row.name, "path", code, `${row.name}: ${message}`);
       }
     }
-    if (this.#confine.checkPolicy !== undefined) {
-      const resource = row.resource?.(args) ?? paths.join("\n");
-      const errno = this.#confine.checkPolicy(proc, row.name, resource);
-      if (errno === "EAGAIN") this.#deny(proc, row.name, "quota", errno, `${row.name}: rate limited by quota`);
-      if (errno !== null) this.#deny(proc, row.name, "policy", errno, `${row.name}: denied by policy`);
-    }
+    const verdict = this.#confine.checkPolicy?.(proc, row.name, args, paths) ?? null;
+    if (verdict !== null) this.#deny(proc, row.name, verdict.layer, verdict.errno, `${row.name}: ${verdict.message}`);
     return await row.handler({ proc, args, paths, addBytes });
   }
 

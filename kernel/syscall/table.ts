@@ -40,8 +40,6 @@ export interface SyscallDef<A = unknown> {
   readonly capability: Capability | null;
   /** Paths the call touches; each is confined before the handler runs. */
   readonly paths?: (args: A) => PathClaim[];
-  /** The resource string the policy layer decides on (a host, a name). */
-  readonly resource?: (args: A) => string;
   /** Rate-limit tokens one call costs (default 1). */
   readonly cost?: number;
   /** Performs the effect. Throw `KernelError` for an errno; anything else is `EIO`. */

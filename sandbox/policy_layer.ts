@@ -124,6 +124,18 @@ export class PolicyLayer {
     return null;
   }
 
+  /**
+   * The epoch for which a path-less `call` of `proc` is allowed whatever its
+   * args, or null if that cannot be promised (a per-argument field, a deny,
+   * or a rate rule that makes the decision uncacheable).
+   */
+  stableAllow(proc: Process, call: string): number | null {
+    if (this.#fields.has(call)) return null;
+    // A probe key of its own, so that asking never spends the agent's rate tokens.
+    const decision = evaluate(this.effective(proc), { call, rateKey: "\u0001fast-path-probe" });
+    return decision.effect === "allow" && decision.cacheable ? this.#epoch : null;
+  }
+
   /** Explain a decision without taking rate tokens' effect into account for caching. */
   explain(tenant: string, request: PolicyRequest, agentDoc?: unknown): Decision {
     const tenantPolicy = this.#tenant.get(tenant) ?? this.#allowAll;

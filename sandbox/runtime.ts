@@ -87,6 +87,8 @@ export interface RuntimeOptions {
   poolSize?: number;
   /** Extra syscall rows (IPC, net, ...). */
   syscalls?: SyscallDef[];
+  /** Use the dispatcher's hot-syscall fast path (default true). */
+  fastPath?: boolean;
   /** Tenant quota hook, asked before the policy layer: a verdict refuses the call. */
   quota?: (proc: Process, call: string) => PolicyVerdict | null;
 }
@@ -155,10 +157,13 @@ export class Runtime {
     ]);
     this.dispatcher = new Dispatcher({
       table,
+      fastPath: options.fastPath,
       confinement: {
         checkPath: (proc, raw, access) => confinePath(this.workspaces.root(proc.pid), raw, access),
-        checkPolicy: (proc, call, args, paths) =>
-          options.quota?.(proc, call) ?? this.policy.check(proc, call, args, paths),
+        checkQuota: options.quota,
+        checkPolicy: (proc, call, args, paths) => this.policy.check(proc, call, args, paths),
+        stableAllow: (proc, call) => this.policy.stableAllow(proc, call),
+        policyEpoch: () => this.policy.epoch,
       },
       observer: {
         syscall: (proc, call, args, errno, latencyUs, bytes, message) =>
@@ -442,6 +447,7 @@ export class Runtime {
     proc.usage.wallMs = Math.round(performance.now() - proc.startedAtMs);
     const cleanup = await this.orchestrator.cleanup(proc.pid);
     this.policy.dropPid(proc.pid);
+    this.dispatcher.forget(proc.pid);
     this.table.transition(proc, "Zombie");
     this.#emit({ type: "exit", pid: proc.pid, tenant: proc.tenant, reason, exitCode: code, message });
     const result: AgentResult = {

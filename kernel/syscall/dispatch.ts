@@ -13,7 +13,16 @@ import { type Errno, KernelError } from "../errno.ts";
 import { isLive } from "../process/lifecycle.ts";
 import type { Process } from "../process/table.ts";
 import type { CallFrame, Completion } from "./frame.ts";
-import type { CheckedPath, PathAccess, SyscallTable } from "./table.ts";
+import { compileValidator, fastPathHitsMin, fastPathPlansMax } from "./fast_path.ts";
+import type { CheckedPath, PathAccess, SyscallDef, SyscallTable } from "./table.ts";
+
+interface Plan {
+  hits: number;
+  epoch: number;
+  built: boolean;
+  capabilityOk: boolean;
+  policyAllowed: boolean;
+}
 
 /** The layer that refused a call. */
 export type DenialLayer = "capability" | "path" | "policy" | "rate" | "quota";
@@ -31,6 +40,16 @@ export interface Confinement {
    * to deny it (`EPERM` for policy, `EAGAIN` for rate or quota), null to allow.
    */
   checkPolicy?(proc: Process, call: string, args: unknown, paths: readonly CheckedPath[]): PolicyVerdict | null;
+  /** Tenant quotas, asked on every call before the policy (never skipped by the fast path). */
+  checkQuota?(proc: Process, call: string): PolicyVerdict | null;
+  /**
+   * For the fast path: if a path-less `call` of `proc` is allowed by policy
+   * whatever its args, and that allow can be reused (no rate rule), the
+   * epoch it holds for; else null.
+   */
+  stableAllow?(proc: Process, call: string): number | null;
+  /** The current policy epoch (fast-path plans from older epochs are dropped). */
+  policyEpoch?(): number;
 }
 
 /** Why the policy layer refused a call. */
@@ -61,6 +80,8 @@ export interface DispatcherOptions {
   observer?: SyscallObserver;
   /** Monotonic clock in ms (injected so tests control time). */
   nowMs?: () => number;
+  /** Use the hot-syscall fast path (default true). */
+  fastPath?: boolean;
 }
 
 /** Serves frames against the table. */
@@ -69,6 +90,12 @@ export class Dispatcher {
   #confine: Confinement;
   #observer: SyscallObserver | undefined;
   #now: () => number;
+  #fast: boolean;
+  #plans = new Map<number, Map<string, Plan>>();
+  #planCount = 0;
+  #validators = new WeakMap<SyscallDef, ((args: unknown) => boolean) | null>();
+  /** Calls served with a fast-path plan. */
+  fastHits = 0;
 
   /** @param options table, confinement, observer and clock */
   constructor(options: DispatcherOptions) {
@@ -76,6 +103,13 @@ export class Dispatcher {
     this.#confine = options.confinement;
     this.#observer = options.observer;
     this.#now = options.nowMs ?? (() => performance.now());
+    this.#fast = options.fastPath ?? true;
+  }
+
+  /** Drop the fast-path plans of an exited pid. */
+  forget(pid: number): void {
+    this.#planCount -= this.#plans.get(pid)?.size ?? 0;
+    this.#plans.delete(pid);
   }
 
   /** Names of every call in the table. */
@@ -116,14 +150,12 @@ export class Dispatcher {
     if (!this.#takeTokens(proc, row.cost ?? 1)) {
       this.#deny(proc, row.name, "rate", "EAGAIN", `${row.name}: over ${proc.limits.syscallsPerSec} syscalls/s`);
     }
-    const parsed = row.args.safeParse(frame.args);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
-      throw new KernelError("EINVAL", `${row.name}: ${issue?.message ?? "invalid arguments"}${where}`);
-    }
-    const args = parsed.data;
-    if (row.capability !== null && !proc.capabilities.has(row.capability)) {
+    const plan = this.#fast ? this.#plan(proc, row) : undefined;
+    if (plan !== undefined) this.fastHits++;
+    const args = plan !== undefined && this.#validator(row)?.(frame.args)
+      ? frame.args
+      : this.#validate(row, frame.args);
+    if (!plan?.capabilityOk && row.capability !== null && !proc.capabilities.has(row.capability)) {
       this.#deny(proc, row.name, "capability", "EACCES", `${row.name}: agent lacks capability ${row.capability}`);
     }
     const paths: CheckedPath[] = [];
@@ -136,9 +168,51 @@ export class Dispatcher {
         this.#deny(proc, row.name, "path", code, `${row.name}: ${message}`);
       }
     }
-    const verdict = this.#confine.checkPolicy?.(proc, row.name, args, paths) ?? null;
-    if (verdict !== null) this.#deny(proc, row.name, verdict.layer, verdict.errno, `${row.name}: ${verdict.message}`);
+    const quota = this.#confine.checkQuota?.(proc, row.name) ?? null;
+    if (quota !== null) this.#deny(proc, row.name, quota.layer, quota.errno, `${row.name}: ${quota.message}`);
+    if (!(plan?.policyAllowed && paths.length === 0)) {
+      const verdict = this.#confine.checkPolicy?.(proc, row.name, args, paths) ?? null;
+      if (verdict !== null) this.#deny(proc, row.name, verdict.layer, verdict.errno, `${row.name}: ${verdict.message}`);
+    }
     return await row.handler({ proc, args, paths, addBytes });
+  }
+
+  #validate(row: SyscallDef, raw: unknown): unknown {
+    const parsed = row.args.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
+    throw new KernelError("EINVAL", `${row.name}: ${issue?.message ?? "invalid arguments"}${where}`);
+  }
+
+  #validator(row: SyscallDef): ((args: unknown) => boolean) | null {
+    let validator = this.#validators.get(row);
+    if (validator === undefined) this.#validators.set(row, validator = compileValidator(row.args));
+    return validator;
+  }
+
+  /** The plan for (proc, call) once it is hot and current; undefined while cold. */
+  #plan(proc: Process, row: SyscallDef): Plan | undefined {
+    let plans = this.#plans.get(proc.pid);
+    if (plans === undefined) this.#plans.set(proc.pid, plans = new Map());
+    let plan = plans.get(row.name);
+    const epoch = this.#confine.policyEpoch?.() ?? 0;
+    if (plan === undefined) {
+      if (this.#planCount >= fastPathPlansMax) {
+        this.#plans.clear();
+        this.#planCount = 0;
+        this.#plans.set(proc.pid, plans);
+      }
+      plans.set(row.name, plan = { hits: 0, epoch, built: false, capabilityOk: false, policyAllowed: false });
+      this.#planCount++;
+    }
+    if (plan.built && plan.epoch === epoch) return plan;
+    if (++plan.hits < fastPathHitsMin) return undefined;
+    plan.built = true;
+    plan.epoch = epoch;
+    plan.capabilityOk = row.capability === null || proc.capabilities.has(row.capability);
+    plan.policyAllowed = row.paths === undefined && this.#confine.stableAllow?.(proc, row.name) === epoch;
+    return plan;
   }
 
   #deny(proc: Process, call: string, layer: DenialLayer, code: Errno, message: string): never {

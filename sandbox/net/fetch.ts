@@ -42,6 +42,10 @@ export interface NetDeps {
   timeoutMsMax?: number;
   /** Redirects followed per call (default {@linkcode redirectsMaxDefault}); one more is `EPERM`. */
   redirectsMax?: number;
+  /** Calls of one agent in flight at once (default `fetchesPerAgentMaxDefault`); more are `EAGAIN`. */
+  fetchesPerAgentMax?: number;
+  /** Calls of all agents in flight at once (default `fetchesMaxDefault`); more are `EAGAIN`. */
+  fetchesMax?: number;
 }
 
 /** The validated args of `net.fetch`. */

@@ -7,6 +7,7 @@
 
 import { type HeaderPair, tokenPattern } from "./headers.ts";
 import {
+  chunkLineBytesMax,
   interimResponsesMax,
   responseHeadBytesMax,
   responseHeadersMax,
@@ -69,7 +70,7 @@ export async function writeRequest(drain: ByteDrain, req: WireRequest): Promise<
   await writeAll(drain, all);
 }
 
-const statusLinePattern = /^HTTP\/1\.[01] ([1-9][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+const statusLinePattern = /^HTTP\/1\.[01] ([1-5][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 const headerValuePattern = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Read a status line and its header block. */
@@ -149,7 +150,7 @@ const chunkSizePattern = /^([0-9a-fA-F]{1,8})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?
 /** Chunked transfer coding; trailers are read (bounded) and dropped. */
 async function readChunked(reader: ByteReader, sink: BodySink): Promise<void> {
   for (;;) {
-    const m = chunkSizePattern.exec(await reader.line(responseLineBytesMax));
+    const m = chunkSizePattern.exec(await reader.line(chunkLineBytesMax));
     if (m === null) protocol("bad chunk size");
     const size = parseInt(m[1], 16);
     if (size === 0) break;

@@ -40,3 +40,9 @@ export const resolvedAddressesMax = 64;
 export const statusTextCharsMax = 512;
 /** Size of the connection read buffer, bytes (must exceed `responseLineBytesMax` + 2). */
 export const readBufferBytes = 32 * 1024;
+/** Default ceiling of one agent's `net.fetch` calls in flight at once (more answer `EAGAIN`). */
+export const fetchesPerAgentMaxDefault = 8;
+/** Default ceiling of all agents' `net.fetch` calls in flight at once (more answer `EAGAIN`). */
+export const fetchesMaxDefault = 256;
+/** Longest chunk-size line (size and extensions), bytes. */
+export const chunkLineBytesMax = 1024;

@@ -16,7 +16,7 @@
  * | `EINVAL`    | bad args: URL, scheme, userinfo, port, headers, body with GET/HEAD      |
  * | `ENOENT`    | the host name does not resolve                                          |
  * | `EPERM`     | refused address class, policy denial, bad redirect target, too many redirects |
- * | `EAGAIN`    | policy rate limit                                                       |
+ * | `EAGAIN`    | policy rate limit, too many calls in flight (per agent or server-wide)  |
  * | `E2BIG`     | request body over `requestBytesMax`, response body over the limit       |
  * | `ETIMEDOUT` | the whole call (DNS, connect, TLS, every hop) took over `timeoutMs`     |
  * | `EIO`       | connection refused/reset, TLS failure, malformed HTTP response          |
@@ -48,6 +48,8 @@ import { defineSyscall, type SyscallDef } from "../../kernel/syscall/table.ts";
 import { type FetchArgs, type NetDeps, netFetch, type Outgoing } from "./fetch.ts";
 import { checkRequestHeaders } from "./headers.ts";
 import {
+  fetchesMaxDefault,
+  fetchesPerAgentMaxDefault,
   requestBytesMaxDefault,
   requestHeaderNameCharsMax,
   requestHeadersMax,
@@ -93,12 +95,31 @@ export const fetchArgsSchema = z.strictObject({
  * ```
  */
 export function netSyscalls(deps: NetDeps): SyscallDef[] {
+  const perAgentMax = deps.fetchesPerAgentMax ?? fetchesPerAgentMaxDefault;
+  const totalMax = deps.fetchesMax ?? fetchesMaxDefault;
+  const inflight = new Map<number, number>();
+  let total = 0;
   return [
     defineSyscall({
       name: "net.fetch",
       args: fetchArgsSchema,
       capability: "net.fetch",
-      handler: ({ proc, args, addBytes }) => netFetch(deps, proc, args, outgoing(deps, args), addBytes),
+      handler: async ({ proc, args, addBytes }) => {
+        const out = outgoing(deps, args);
+        const mine = inflight.get(proc.pid) ?? 0;
+        if (mine >= perAgentMax) throw new KernelError("EAGAIN", `net.fetch: over ${perAgentMax} calls in flight`);
+        if (total >= totalMax) throw new KernelError("EAGAIN", "net.fetch: server egress is busy");
+        inflight.set(proc.pid, mine + 1);
+        total++;
+        try {
+          return await netFetch(deps, proc, args, out, addBytes);
+        } finally {
+          total--;
+          const left = (inflight.get(proc.pid) ?? 1) - 1;
+          if (left === 0) inflight.delete(proc.pid);
+          else inflight.set(proc.pid, left);
+        }
+      },
     }),
   ];
 }

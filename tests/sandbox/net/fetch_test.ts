@@ -545,3 +545,22 @@ Deno.test("net.fetch: decide's EPERM and EAGAIN are honoured before connecting",
   });
   await delay(0);
 });
+
+Deno.test("net.fetch: calls in flight are bounded per agent (EAGAIN) and released after", async () => {
+  const t = setup({ cidrs: ["127.0.0.1/32"], deps: { fetchesPerAgentMax: 2 } });
+  await withRawServer(async (conn) => await readRequestHead(conn), async (base, accepted) => {
+    const hung = [t.call({ url: `${base}/`, timeoutMs: 300 }), t.call({ url: `${base}/`, timeoutMs: 300 })];
+    await t.fails({ url: `${base}/` }, "EAGAIN");
+    for (const done of await Promise.all(hung)) assert.equal(done.ok ? "ok" : done.error.code, "ETIMEDOUT");
+    assert.equal(accepted(), 2);
+  });
+  await withServer(async (base) => assert.equal((await t.ok({ url: `${base}/echo` })).status, 200));
+});
+
+Deno.test("net.fetch: an address the Deno layer does not allow is EPERM without host details", async () => {
+  const t = setup({ cidrs: ["127.0.0.0/8"] });
+  const state = Deno.permissions.querySync({ name: "net", host: "127.0.0.2:9" }).state;
+  if (state === "granted") return; // run with a wider --allow-net: nothing to observe here
+  const msg = await t.fails({ url: "http://127.0.0.2:9/" }, "EPERM");
+  assert.equal(msg, "net.fetch: egress to this address is not enabled on this server");
+});

@@ -31,6 +31,8 @@ import {
   type PolicyRequest,
   resourceKey,
 } from "./policy/mod.ts";
+import { type Cidr, parseCidr } from "./egress/mod.ts";
+import type { EgressRequest } from "./net/mod.ts";
 
 /** The policy of a tenant that has not set one. */
 export const allowAllPolicy = { version: 1, rules: [{ id: "builtin-allow-all", effect: "allow", calls: ["*"] }] };
@@ -49,6 +51,8 @@ export class PolicyLayer {
   #allowAll = compilePolicy(allowAllPolicy);
   #tenant = new Map<string, CompiledPolicy>();
   #agent = new Map<number, CompiledPolicy>();
+  #tenantCidrs = new Map<string, Cidr[]>();
+  #agentCidrs = new Map<number, Cidr[]>();
   #effective = new Map<number, { epoch: number; policy: CompiledPolicy }>();
   #fields = new Map<string, RequestFields>();
   #rootOf: (pid: number) => string;
@@ -74,8 +78,13 @@ export class PolicyLayer {
    * @throws {ZodError} on an invalid document
    */
   setTenant(tenant: string, doc: unknown | null): void {
-    if (doc === null) this.#tenant.delete(tenant);
-    else this.#tenant.set(tenant, compilePolicy(doc));
+    if (doc === null) {
+      this.#tenant.delete(tenant);
+      this.#tenantCidrs.delete(tenant);
+    } else {
+      this.#tenant.set(tenant, compilePolicy(doc));
+      this.#tenantCidrs.set(tenant, egressCidrs(doc));
+    }
     this.#epoch++;
   }
 
@@ -85,8 +94,13 @@ export class PolicyLayer {
    * @throws {ZodError} on an invalid document
    */
   setAgent(pid: number, doc: unknown | null): void {
-    if (doc === null) this.#agent.delete(pid);
-    else this.#agent.set(pid, compilePolicy(doc));
+    if (doc === null) {
+      this.#agent.delete(pid);
+      this.#agentCidrs.delete(pid);
+    } else {
+      this.#agent.set(pid, compilePolicy(doc));
+      this.#agentCidrs.set(pid, egressCidrs(doc));
+    }
     this.#effective.delete(pid);
     this.cache.invalidatePid(pid);
     this.#epoch++;
@@ -95,6 +109,7 @@ export class PolicyLayer {
   /** Forget everything about an exited pid. */
   dropPid(pid: number): void {
     this.#agent.delete(pid);
+    this.#agentCidrs.delete(pid);
     this.#effective.delete(pid);
     this.cache.invalidatePid(pid);
   }
@@ -122,6 +137,33 @@ export class PolicyLayer {
       if (verdict !== null) return verdict;
     }
     return null;
+  }
+
+  /**
+   * Egress, per hop, for the address about to be connected to: the full
+   * effective policy with host, resolved address, port and method.
+   */
+  decideEgress(proc: Process, req: EgressRequest): Errno | null {
+    const decision = evaluate(this.effective(proc), {
+      call: "net.fetch",
+      host: req.host,
+      addr: req.addr,
+      port: req.port,
+      method: req.method,
+      rateKey: String(proc.pid),
+    });
+    return decision.effect === "allow" ? null : decisionErrno(decision) ?? "EPERM";
+  }
+
+  /**
+   * CIDRs that allow rules for `net.fetch` name explicitly (tenant's and the
+   * agent's own): only these open non-public address classes, and
+   * `decideEgress` still applies the intersection on top.
+   */
+  allowCidrs(proc: Process): readonly Cidr[] {
+    const tenant = this.#tenantCidrs.get(proc.tenant) ?? [];
+    const own = this.#agentCidrs.get(proc.pid);
+    return own === undefined ? tenant : [...tenant, ...own];
   }
 
   /**
@@ -153,5 +195,33 @@ export class PolicyLayer {
     if (decision.effect === "allow") return null;
     const errno: Errno = decisionErrno(decision) ?? "EPERM";
     return { errno, layer: "policy", message: `denied by policy rule ${decision.ruleId} (${decision.reason})` };
+  }
+}
+
+/** CIDR host entries of allow rules that cover `net.fetch`. */
+function egressCidrs(doc: unknown): Cidr[] {
+  const rules = (doc as { rules?: { effect?: string; calls?: string[]; hosts?: string[] }[] }).rules ?? [];
+  const out: Cidr[] = [];
+  for (const rule of rules) {
+    if (rule.effect !== "allow") continue;
+    if (!rule.calls?.some((c) => c === "*" || c === "net.*" || c === "net.fetch")) continue;
+    for (const host of rule.hosts ?? []) {
+      const cidr = host.includes("/") ? parseCidr(host) : null;
+      if (cidr !== null) out.push(cidr);
+    }
+  }
+  return out;
+}
+
+/** The policy fields of a `net.fetch` call before resolution: host, port, method from its URL. */
+export function egressFields(args: unknown): Pick<PolicyRequest, "host" | "port" | "method"> {
+  const { url, method } = args as { url: string; method?: string };
+  try {
+    const parsed = new URL(url);
+    const port = parsed.port === "" ? (parsed.protocol === "https:" ? 443 : 80) : Number(parsed.port);
+    const host = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+    return { host, port, method: method ?? "GET" };
+  } catch {
+    return { method: method ?? "GET" };
   }
 }

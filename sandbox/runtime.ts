@@ -27,7 +27,8 @@ import { fsError, fsSyscalls } from "./fs/syscalls.ts";
 import { Workspaces } from "./fs/workspace.ts";
 import { type LimitsRequest, resolveLimits } from "./limits.ts";
 import { confinePath } from "./path/confine.ts";
-import { PolicyLayer } from "./policy_layer.ts";
+import { egressFields, PolicyLayer } from "./policy_layer.ts";
+import { netSyscalls, type Resolver } from "./net/mod.ts";
 
 /** Resource types, in registration order: cleaned up in reverse (timers first, disk last). */
 export const resourceTypes = ["workspace", "cell", "timer"] as const;
@@ -89,6 +90,8 @@ export interface RuntimeOptions {
   syscalls?: SyscallDef[];
   /** Use the dispatcher's hot-syscall fast path (default true). */
   fastPath?: boolean;
+  /** DNS for `net.fetch` (default: the system resolver). Tests inject one. */
+  resolve?: Resolver;
   /** Tenant quota hook, asked before the policy layer: a verdict refuses the call. */
   quota?: (proc: Process, call: string) => PolicyVerdict | null;
 }
@@ -145,6 +148,7 @@ export class Runtime {
     this.#dataDir = options.dataDir;
     this.workspaces = new Workspaces(options.dataDir);
     this.policy = new PolicyLayer((pid) => this.workspaces.root(pid));
+    this.policy.fieldsFor("net.fetch", egressFields);
     this.pool = new CellPool({
       size: options.poolSize ?? 2,
       heapMb: resolveLimits().heapMb,
@@ -153,6 +157,11 @@ export class Runtime {
     const table = new SyscallTable([
       ...builtinSyscalls({ write: (proc, fd, data) => this.#write(proc, fd, data), nowMs: Date.now }),
       ...fsSyscalls(this.workspaces),
+      ...netSyscalls({
+        decide: (proc, req) => this.policy.decideEgress(proc, req),
+        allowCidrs: (proc) => this.policy.allowCidrs(proc),
+        resolve: options.resolve,
+      }),
       ...(options.syscalls ?? []),
     ]);
     this.dispatcher = new Dispatcher({

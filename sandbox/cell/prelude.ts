@@ -138,6 +138,30 @@ export function agentPrelude(): void {
       rename: (from: string, to: string) => call("fs.rename", { from, to }),
     }),
     time: Object.freeze({ now: () => call("time.now") }),
+    net: Object.freeze({
+      fetch: async (
+        url: string,
+        init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs?: number } =
+          {},
+      ) => {
+        const { body, ...rest } = init;
+        const args: Record<string, unknown> = { url, ...rest };
+        if (typeof body === "string") args.body = body;
+        else if (body instanceof Uint8Array) args.bodyBase64 = body.toBase64();
+        const r = await call("net.fetch", args) as { bodyBase64: string } & Record<string, unknown>;
+        const bytes = Uint8Array.fromBase64(r.bodyBase64);
+        return Object.freeze({
+          status: r.status,
+          statusText: r.statusText,
+          headers: r.headers,
+          url: r.url,
+          redirects: r.redirects,
+          bytes,
+          text: () => new TextDecoder().decode(bytes),
+          json: () => parse(new TextDecoder().decode(bytes)),
+        });
+      },
+    }),
     random: Object.freeze({
       bytes: async (n: number) => Uint8Array.fromBase64(await call("random.bytes", { n }) as string),
     }),

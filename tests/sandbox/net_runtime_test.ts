@@ -1,0 +1,55 @@
+/**
+ * `net.fetch` through real cells: loopback is refused unless a policy names
+ * its CIDR; the capability gates the call; the raw `fetch` stays closed.
+ */
+import assert from "node:assert/strict";
+import { withRuntime } from "../helpers.ts";
+
+const code = (url: string) =>
+  `export default async () => {
+    const out = {};
+    try { const r = await sys.net.fetch(${JSON.stringify(url)}); out.sdk = r.status + " " + r.text(); }
+    catch (e) { out.sdk = e.code; }
+    try { await fetch(${JSON.stringify(url)}); out.raw = "allowed"; } catch (e) { out.raw = e.name; }
+    return out;
+  }`;
+
+Deno.test("net.fetch: loopback needs an explicit CIDR; capability gates; raw fetch is closed", async () => {
+  let hits = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    hits++;
+    return new Response("pong");
+  });
+  const url = `http://127.0.0.1:${server.addr.port}/ping`;
+  try {
+    await withRuntime(async (runtime) => {
+      const refused = await runtime.run({ code: code(url), capabilities: ["net.fetch"], tenant: "t1" });
+      assert.deepEqual(refused.result, { sdk: "EPERM", raw: "NotCapable" });
+      assert.equal(hits, 0);
+
+      runtime.policy.setTenant("t1", {
+        version: 1,
+        rules: [
+          { effect: "allow", calls: ["net.fetch"], hosts: ["127.0.0.1/32"], ports: [server.addr.port] },
+          { effect: "allow", calls: ["io.write", "time.now"] },
+        ],
+      });
+      const allowed = await runtime.run({ code: code(url), capabilities: ["net.fetch"], tenant: "t1" });
+      assert.deepEqual(allowed.result, { sdk: "200 pong", raw: "NotCapable" });
+      assert.equal(hits, 1);
+
+      const otherPort = await runtime.run({
+        code: code(`http://127.0.0.1:${server.addr.port + 1}/`),
+        capabilities: ["net.fetch"],
+        tenant: "t1",
+      });
+      assert.equal((otherPort.result as { sdk: string }).sdk, "EPERM");
+
+      const noCap = await runtime.run({ code: code(url), tenant: "t1" });
+      assert.equal((noCap.result as { sdk: string }).sdk, "EACCES");
+      assert.equal(hits, 1);
+    });
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -36,6 +36,8 @@ export interface HopOptions {
   readonly signal: AbortSignal;
   /** Body ceiling, bytes. */
   readonly limit: number;
+  /** Extra trusted root certificates (PEM). */
+  readonly caCerts?: readonly string[];
   /** Read the head only (a redirect that will be followed). */
   readonly skipBody: (head: ResponseHead) => boolean;
 }
@@ -44,9 +46,11 @@ export interface HopOptions {
  * Perform one exchange with `dest` for `target`.
  *
  * Deno layer: `Deno.connect` checks `--allow-net` against the IP literal
- * `dest.connectHost` (and port), not the name: the operator's allowlist must
- * name the addresses (or ranges are not supported by Deno: list each IP,
- * or grant `--allow-net` with no list on a dedicated egress host).
+ * `dest.connectHost` (and port), never the name, so the operator's
+ * allowlist must list every destination IP (optionally `ip:port`; Deno has
+ * no CIDR syntax). A server meant to reach arbitrary public hosts needs a
+ * bare `--allow-net`, which leaves this module as the only egress gate.
+ * `startTls` needs no further permission.
  *
  * @throws {HopError} for I/O failures, {@linkcode DeadlineError} on abort,
  * `KernelError` for protocol and size errors
@@ -69,10 +73,11 @@ export async function exchange(
     const tcp = await step("connect", signal, Deno.connect({ hostname: dest.connectHost, port: target.port, signal }));
     conn = tcp;
     if (target.tls) {
-      const pending = Deno.startTls(tcp, { hostname: target.tlsName });
+      const pending = Deno.startTls(tcp, { hostname: target.tlsName, caCerts: opts.caCerts && [...opts.caCerts] });
       pending.then((late) => signal.aborted && closeQuietly(late), () => {});
       const tls = await step("tls", signal, pending);
       conn = tls;
+      await step("tls", signal, tls.handshake()); // fail here, not at the first write, on a bad certificate
     }
     const live: Deno.Conn = conn;
     return await step("exchange", signal, talk(live, req, opts));

@@ -44,6 +44,8 @@ export interface NetDeps {
   redirectsMax?: number;
   /** Calls of one agent in flight at once (default `fetchesPerAgentMaxDefault`); more are `EAGAIN`. */
   fetchesPerAgentMax?: number;
+  /** Extra trusted root certificates (PEM), e.g. a private CA; the system roots always apply. */
+  caCerts?: readonly string[];
   /** Calls of all agents in flight at once (default `fetchesMaxDefault`); more are `EAGAIN`. */
   fetchesMax?: number;
 }
@@ -117,7 +119,7 @@ export async function netFetch(
       if (out.body !== null) addBytes(out.body.length);
       const wire: WireRequest = { ...out, path: target.path, hostHeader: target.hostHeader };
       const skipBody = (h: ResponseHead) => follow && nextLocation(h) !== null;
-      const hop: HopResult = await exchange(dest, target, wire, { signal, limit, skipBody });
+      const hop: HopResult = await exchange(dest, target, wire, { signal, limit, skipBody, caCerts: deps.caCerts });
       const location = follow ? nextLocation(hop.head) : null;
       if (location === null || hop.body !== null) return result(hop, target, redirects, addBytes);
       if (++redirects > redirectsMax) throw new KernelError("EPERM", `net.fetch: more than ${redirectsMax} redirects`);

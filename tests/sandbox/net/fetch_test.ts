@@ -564,3 +564,28 @@ Deno.test("net.fetch: an address the Deno layer does not allow is EPERM without 
   const msg = await t.fails({ url: "http://127.0.0.2:9/" }, "EPERM");
   assert.equal(msg, "net.fetch: egress to this address is not enabled on this server");
 });
+
+Deno.test("net.fetch: https connects to the checked IP but verifies the certificate against the name", async () => {
+  const dir = new URL("./fixtures/", import.meta.url);
+  const read = (f: string) => Deno.readTextFileSync(new URL(f, dir));
+  const ca = read("test_ca.pem");
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, cert: read("test_leaf.pem"), key: read("test_leaf.key"), onListen: () => {} },
+    (req) => new Response(`tls ok ${new URL(req.url).host}`),
+  );
+  const port = server.addr.port;
+  try {
+    const resolve = () => Promise.resolve([v4(127, 0, 0, 1)]);
+    const t = setup({ cidrs: ["127.0.0.1/32"], resolve, deps: { caCerts: [ca] } });
+    const r = await t.ok({ url: `https://tls.test:${port}/` });
+    assert.equal(text(r), `tls ok tls.test:${port}`);
+    assert.equal(text(await t.ok({ url: `https://127.0.0.1:${port}/` })), `tls ok 127.0.0.1:${port}`);
+    // Same address, a name the certificate does not cover: refused by verification.
+    assert.match(await t.fails({ url: `https://other.test:${port}/` }, "EIO"), /TLS/);
+    // Without the private CA the chain does not verify.
+    const noCa = setup({ cidrs: ["127.0.0.1/32"], resolve });
+    assert.match(await noCa.fails({ url: `https://tls.test:${port}/` }, "EIO"), /TLS/);
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -144,7 +144,10 @@ export class IpcContext {
     const remaining = deadline === undefined ? undefined : deadline - this.now();
     if (remaining !== undefined && remaining <= 0) throw new KernelError("ETIMEDOUT", `${what}: timed out`);
     const woken = await queue.wait(remaining, state.pid);
-    if (!state.alive) throw new KernelError("ECANCELED", `${what}: the agent's IPC was released`);
+    if (!state.alive) {
+      if (woken) queue.wakeOne(); // pass the wake on: this caller will not consume it
+      throw new KernelError("ECANCELED", `${what}: the agent's IPC was released`);
+    }
     if (!woken) throw new KernelError("ETIMEDOUT", `${what}: timed out`);
   }
 }

@@ -8,8 +8,7 @@
  * @module
  */
 
-import type { ArenaBlock } from "../memory/mod.ts";
-import type { Arena } from "../memory/mod.ts";
+import type { Arena, ArenaBlock, ArenaOwner } from "../memory/mod.ts";
 import { KernelError } from "../errno.ts";
 
 /** A mutable reference to one arena block; `block` changes when the slab is re-homed. */
@@ -27,6 +26,8 @@ export interface SlabOwner {
 
 /** The pid that holds kernel-charged slabs when no heir can pay. */
 export const kernelPid = 0;
+/** The tenant charged as a last resort when re-homing (only if the tenant's own quota refuses). */
+export const kernelTenant = "@kernel";
 
 /** Allocates, views, frees and re-homes slabs. */
 export class Store {
@@ -103,17 +104,29 @@ export class Store {
       const tenant = slab.block.tenant;
       const copy = this.arena.view(slab.block).slice();
       this.free(slab);
-      try {
-        slab.block = this.arena.alloc(copy.length, { pid: heir, tenant });
-      } catch {
+      slab.block = this.#allocFirst(copy.length, [
+        { pid: heir, tenant },
         // The heir's quota is full: the kernel keeps the bytes for the tenant
-        // (the block just freed guarantees room and the tenant total is unchanged).
-        slab.block = this.arena.alloc(copy.length, { pid: kernelPid, tenant });
-      }
+        // (the block just freed guarantees room and the tenant total is unchanged)...
+        { pid: kernelPid, tenant },
+        // ...unless the tenant's quota was lowered below its usage meanwhile.
+        { pid: kernelPid, tenant: kernelTenant },
+      ]);
       this.arena.view(slab.block).set(copy);
       this.#index(slab);
     }
     return moved;
+  }
+
+  #allocFirst(bytes: number, owners: ArenaOwner[]): ArenaBlock {
+    for (let i = 0; i < owners.length - 1; i++) {
+      try {
+        return this.arena.alloc(bytes, owners[i]);
+      } catch (err) {
+        if (!(err instanceof KernelError && err.code === "ENOMEM")) throw err;
+      }
+    }
+    return this.arena.alloc(bytes, owners[owners.length - 1]);
   }
 
   #index(slab: Slab): void {

@@ -87,3 +87,19 @@ Deno.test("mq: close frees the queue after its last holder; close twice is EBADF
   await h.ok(q, "ipc.mq.close", { id: again.id });
   assert.equal(await h.err(q, "ipc.mq.close", { id: again.id }), "EBADF");
 });
+
+Deno.test("mq: a wake taken by a receiver released before it runs is passed on", async () => {
+  const h = harness();
+  const a = h.spawn();
+  const b = h.spawn();
+  const { id } = await h.ok<Id>(a, "ipc.mq.open", { name: "handoff", kind: "fifo" });
+  await h.ok(b, "ipc.mq.open", { name: "handoff", kind: "fifo" });
+  const first = h.err(a, "ipc.mq.recv", { id });
+  const second = h.ok<Msg>(b, "ipc.mq.recv", { id });
+  await settle();
+  // Synchronously: wake a's waiter, then release a before its continuation runs.
+  h.ipc.queues.send(b, id, new TextEncoder().encode("only one"), 0);
+  h.ipc.releaseAll(a.pid);
+  assert.equal(await first, "ECANCELED");
+  assert.deepEqual(await second, { data: "only one", priority: 0 });
+});

@@ -117,3 +117,20 @@ Deno.test("releaseAll: jointly held objects stay alive for the other holder", as
   assert.equal(h.arena.stats().usedBytes, 0);
   assert.equal(h.ipc.tenants(), 0);
 });
+
+Deno.test("releaseAll: when the heir's quota is full the kernel keeps a shared object's bytes", async () => {
+  const h = harness();
+  const a = h.spawn();
+  const b = h.spawn();
+  const { id } = await h.ok<{ id: string }>(a, "ipc.shm.create", { size: 8192 });
+  await h.ok(a, "ipc.shm.write", { id, offset: 8000, data: b64("survives") });
+  await h.ok(b, "ipc.shm.attach", { id });
+  h.arena.setQuota("pid", b.pid, 0);
+  assert.deepEqual(h.ipc.releaseAll(a.pid), { objects: 1, bytes: 8192 });
+  assert.equal(h.arena.usage("pid", a.pid), 0);
+  assert.equal(h.arena.usage("pid", b.pid), 0);
+  assert.equal(h.arena.usage("pid", 0), 8192);
+  assert.equal(await h.ok(b, "ipc.shm.read", { id, offset: 8000, length: 8 }), b64("survives"));
+  await h.ok(b, "ipc.shm.detach", { id });
+  assert.equal(h.arena.stats().usedBytes, 0);
+});

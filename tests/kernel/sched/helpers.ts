@@ -1,0 +1,52 @@
+/**
+ * Test helpers for the scheduler: a fake clock, gates that hold the
+ * in-flight slots while a test queues work, and a drain wait.
+ *
+ * @module
+ */
+
+import { setImmediate } from "node:timers";
+import type { SchedEntity, SyscallScheduler } from "../../../kernel/sched/mod.ts";
+
+/** A manual clock in ms. */
+export class FakeClock {
+  /** Current time. */
+  t = 0;
+  /** Pass as `nowMs`. */
+  readonly now = (): number => this.t;
+}
+
+/** One macrotask hop. */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The entity used by `hold`. */
+export const gateEntity: SchedEntity = { pid: 0, tenant: "gate", priority: 20 };
+
+/**
+ * Start `slots` jobs that wait on a gate (they start at once on an idle
+ * scheduler and fill `inflightMax = slots`), so whatever is submitted next
+ * queues. Returns the function that opens the gate.
+ */
+export function hold(sched: SyscallScheduler, slots: number): () => void {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  for (let i = 0; i < slots; i++) sched.submit(gateEntity, () => gate);
+  if (sched.stats().inflight !== slots) throw new Error("gate jobs did not start");
+  return open;
+}
+
+/** Resolve once the scheduler has nothing queued or in flight. */
+export async function drained(sched: SyscallScheduler): Promise<void> {
+  for (;;) {
+    const { queued, inflight } = sched.stats();
+    if (queued === 0 && inflight === 0) return;
+    await tick();
+  }
+}
+
+/** An entity with defaults. */
+export function entity(pid: number, tenant: string, priority = 20): SchedEntity {
+  return { pid, tenant, priority };
+}

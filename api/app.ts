@@ -125,7 +125,11 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
   app.get("/v1/agents/:id", (c) => c.json(agentView(service.agent(c.get("principal"), c.req.param("id")), false)));
   app.delete("/v1/agents/:id", (c) => {
-    const row = service.kill(c.get("principal"), c.req.param("id"));
+    const signal = c.req.query("signal") ?? "KILL";
+    if (signal !== "KILL" && signal !== "TERM") {
+      throw new ApiError(400, "validation_failed", "signal must be TERM or KILL");
+    }
+    const row = service.kill(c.get("principal"), c.req.param("id"), signal);
     return c.json({ id: row.id, state: row.state, killed: row.endedAt === null }, 202);
   });
   app.get("/v1/agents/:id/output", (c) => {

@@ -8,20 +8,9 @@
 import { z } from "zod";
 import { agentLimitsMax, codeBytesMax } from "../kernel/limits.ts";
 import { capabilities } from "../kernel/process/table.ts";
+import { limitInt, limitsSchema } from "../sandbox/limits.ts";
 
-const limitInt = (max: number) => z.int().min(0).max(max);
-
-/** Per-agent limits a request may set. */
-export const limitsSchema = z.strictObject({
-  heapMb: limitInt(agentLimitsMax.heapMb).optional(),
-  rssMb: limitInt(agentLimitsMax.rssMb).optional(),
-  memoryMb: limitInt(agentLimitsMax.heapMb).optional(),
-  wallMs: limitInt(agentLimitsMax.wallMs).optional(),
-  cpuMs: limitInt(agentLimitsMax.cpuMs).optional(),
-  outputBytes: limitInt(agentLimitsMax.outputBytes).optional(),
-  diskBytes: limitInt(agentLimitsMax.diskBytes).optional(),
-  syscallsPerSec: limitInt(agentLimitsMax.syscallsPerSec).optional(),
-});
+export { limitsSchema };
 
 /** `POST /v1/agents`. */
 export const spawnSchema = z.strictObject({

@@ -47,6 +47,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     dataDir: options.dataDir,
     poolSize: options.poolSize,
     quota: Service.quotaFor(() => late.service),
+    tenantAgentsLiveMax: (tenant) => late.service?.tenantAgentsMax(tenant) ?? 64,
   });
   const store = new Store(`${options.dataDir}/agentos.db`);
   const service = late.service = new Service(runtime, store);

@@ -344,14 +344,19 @@ export class Service {
     return { agents: merged, next: rows.length === limit && last ? last.createdAt + last.id : null };
   }
 
-  /** Kill an agent (reason `killed`). */
-  kill(p: Principal, id: string): AgentRow {
+  /** Signal an agent: `KILL` (default, reason `killed`) or `TERM` (graceful, then `KILL`). */
+  kill(p: Principal, id: string, signal: "TERM" | "KILL" = "KILL"): AgentRow {
     const row = this.agent(p, id);
     const live = this.#live.get(id);
-    if (live && this.#runtime.kill(live.agent.pid, "killed", `killed by ${p.tenant.name}`)) {
-      this.#auditNow(live.tenantId, p.tenant.id, "agent.killed", id, {});
+    if (live && this.#runtime.signal(live.agent.pid, signal, `${signal} by ${p.tenant.name}`)) {
+      this.#auditNow(live.tenantId, p.tenant.id, "agent.killed", id, { signal });
     }
     return row;
+  }
+
+  /** Live agents (children included) a tenant may have: its concurrency quota. */
+  tenantAgentsMax(tenantId: string): number {
+    return this.#tenantQuotas(tenantId).agentsConcurrentMax;
   }
 
   /** Whether the caller can see agent `id`; returns its tenant id. */

@@ -80,10 +80,15 @@ export async function psCommand(argv: string[]): Promise<number> {
 
 /** `status|logs|kill <id>`. */
 export async function agentCommand(verb: "status" | "logs" | "kill", argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: common });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...common, signal: { type: "string", default: "KILL" } },
+  });
   const id = positionals[0];
   if (!id) throw new TypeError(`usage: deno task agent ${verb} <id> --server URL --key KEY`);
-  const path = `/v1/agents/${encodeURIComponent(id)}${verb === "logs" ? "/output" : ""}`;
+  const query = verb === "kill" ? `?signal=${encodeURIComponent(values.signal)}` : "";
+  const path = `/v1/agents/${encodeURIComponent(id)}${verb === "logs" ? "/output" : ""}${query}`;
   const [status, json] = await call(values.server, values.key, verb === "kill" ? "DELETE" : "GET", path);
   if (verb === "logs" && status === 200) {
     const out = json as { stdout: string; stderr: string };

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { z } from "zod";
 import { KernelError } from "../kernel/errno.ts";
 import { agentLimitsDefault, agentLimitsMax, agentLimitsMin, cellOverheadMb } from "../kernel/limits.ts";
 import type { AgentLimits } from "../kernel/process/table.ts";
@@ -43,3 +44,18 @@ export function resolveLimits(request: LimitsRequest = {}, ceiling: Partial<Agen
   }
   return limits;
 }
+
+/** An integer limit between 0 and `max`. */
+export const limitInt = (max: number) => z.int().min(0).max(max);
+
+/** Per-agent limits a request may set (HTTP body and `proc.spawn`). */
+export const limitsSchema = z.strictObject({
+  heapMb: limitInt(agentLimitsMax.heapMb).optional(),
+  rssMb: limitInt(agentLimitsMax.rssMb).optional(),
+  memoryMb: limitInt(agentLimitsMax.heapMb).optional(),
+  wallMs: limitInt(agentLimitsMax.wallMs).optional(),
+  cpuMs: limitInt(agentLimitsMax.cpuMs).optional(),
+  outputBytes: limitInt(agentLimitsMax.outputBytes).optional(),
+  diskBytes: limitInt(agentLimitsMax.diskBytes).optional(),
+  syscallsPerSec: limitInt(agentLimitsMax.syscallsPerSec).optional(),
+});

@@ -12,7 +12,7 @@
  */
 
 import { type Errno, KernelError } from "../kernel/errno.ts";
-import { codeBytesMax, inflightCallsMax, resultBytesMax } from "../kernel/limits.ts";
+import { codeBytesMax, inflightCallsMax, resultBytesMax, termGraceMs } from "../kernel/limits.ts";
 import type { ExitReason, ProcState } from "../kernel/process/lifecycle.ts";
 import { type Capability, type Process, ProcessTable, type Usage } from "../kernel/process/table.ts";
 import { type CleanupReport, ResourceOrchestrator } from "../kernel/resources/orchestrator.ts";
@@ -28,10 +28,25 @@ import { Workspaces } from "./fs/workspace.ts";
 import { type LimitsRequest, resolveLimits } from "./limits.ts";
 import { confinePath } from "./path/confine.ts";
 import { egressFields, PolicyLayer } from "./policy_layer.ts";
+import { type ChildExit, type ProcHost, procSyscalls } from "./proc_syscalls.ts";
+import { Arena } from "../kernel/memory/mod.ts";
+import { Ipc } from "../kernel/ipc/mod.ts";
 import { netSyscalls, type Resolver } from "./net/mod.ts";
 
-/** Resource types, in registration order: cleaned up in reverse (timers first, disk last). */
-export const resourceTypes = ["workspace", "cell", "timer"] as const;
+/**
+ * Resource types, in registration order: cleaned up in reverse — children
+ * first, then timers, IPC descriptors, the cell, the workspace on disk, and
+ * arena memory last.
+ */
+export const resourceTypes = ["memory", "workspace", "cell", "ipc", "timer", "child"] as const;
+/** Default size of the kernel arena that holds all IPC data, bytes. */
+export const arenaBytesDefault = 64 * 1024 * 1024;
+/** Arena bytes one agent may hold (pipes, queues, segments). */
+export const arenaBytesPerAgentMax = 16 * 1024 * 1024;
+/** Live agents one tenant may have before `proc.spawn` answers EAGAIN (HTTP quotas may set less). */
+export const tenantAgentsLiveMaxDefault = 64;
+/** Finished children a parent keeps for `proc.wait` before the oldest is dropped. */
+export const childExitsMax = 256;
 
 /** What a caller asks for. */
 export interface SpawnRequest {
@@ -44,6 +59,8 @@ export interface SpawnRequest {
   files?: Record<string, string>;
   /** The agent's own policy document, intersected with its tenant's. */
   policy?: unknown;
+  /** Pipe descriptors of the parent the child inherits before it starts. */
+  inherit?: { from: number; fds: number[] };
   parent?: number;
   causality?: number;
 }
@@ -92,6 +109,10 @@ export interface RuntimeOptions {
   fastPath?: boolean;
   /** DNS for `net.fetch` (default: the system resolver). Tests inject one. */
   resolve?: Resolver;
+  /** Size of the kernel arena, bytes (default {@link arenaBytesDefault}). */
+  arenaBytes?: number;
+  /** Live agents a tenant may have (children included) before `proc.spawn` is EAGAIN. */
+  tenantAgentsLiveMax?: (tenant: string) => number;
   /** Tenant quota hook, asked before the policy layer: a verdict refuses the call. */
   quota?: (proc: Process, call: string) => PolicyVerdict | null;
 }
@@ -118,6 +139,12 @@ export class Agent {
   exitStarted = false;
   resolve!: (r: AgentResult) => void;
   result: unknown = null;
+  /** Live children's pids. */
+  children = new Set<number>();
+  /** Finished children not yet waited for, oldest first. */
+  childExits = new Map<number, ChildExit>();
+  /** Set when the agent exits because of a signal. */
+  signalled = false;
 
   /** @param proc the process row */
   constructor(proc: Process) {
@@ -139,9 +166,12 @@ export class Runtime {
   readonly pool: CellPool;
   readonly dispatcher: Dispatcher;
   readonly policy: PolicyLayer;
+  readonly arena: Arena;
+  readonly ipc: Ipc;
   #agents = new Map<number, Agent>();
   #listeners = new Set<(event: RuntimeEvent) => void>();
   #dataDir: string;
+  #tenantLiveMax: (tenant: string) => number;
 
   /** @param options data directory, pool size, extra syscalls */
   constructor(options: RuntimeOptions) {
@@ -149,6 +179,9 @@ export class Runtime {
     this.workspaces = new Workspaces(options.dataDir);
     this.policy = new PolicyLayer((pid) => this.workspaces.root(pid));
     this.policy.fieldsFor("net.fetch", egressFields);
+    this.arena = new Arena({ capacityBytes: options.arenaBytes ?? arenaBytesDefault });
+    this.ipc = new Ipc({ arena: this.arena });
+    this.#tenantLiveMax = options.tenantAgentsLiveMax ?? (() => tenantAgentsLiveMaxDefault);
     this.pool = new CellPool({
       size: options.poolSize ?? 2,
       heapMb: resolveLimits().heapMb,
@@ -157,6 +190,8 @@ export class Runtime {
     const table = new SyscallTable([
       ...builtinSyscalls({ write: (proc, fd, data) => this.#write(proc, fd, data), nowMs: Date.now }),
       ...fsSyscalls(this.workspaces),
+      ...this.ipc.syscalls(),
+      ...procSyscalls(this.#procHost()),
       ...netSyscalls({
         decide: (proc, req) => this.policy.decideEgress(proc, req),
         allowCidrs: (proc) => this.policy.allowCidrs(proc),
@@ -191,13 +226,26 @@ export class Runtime {
           this.#emit({ type: "denial", pid: proc.pid, tenant: proc.tenant, call, layer, errno, message }),
       },
     });
+    this.orchestrator.registerType("memory", (pid) => {
+      const freed = this.arena.freeAllOf(pid);
+      this.arena.setQuota("pid", pid, undefined);
+      return freed.bytes;
+    });
     this.orchestrator.registerType("workspace", (pid) => this.workspaces.remove(pid));
     this.orchestrator.registerType("cell", async (_pid, cell: CellHost) => {
       await cell.dispose();
       return 0;
     });
+    this.orchestrator.registerType("ipc", (pid) => this.ipc.releaseAll(pid).bytes);
     this.orchestrator.registerType("timer", (_pid, timer: number) => {
       clearTimeout(timer);
+      return 0;
+    });
+    this.orchestrator.registerType("child", async (pid, child: number) => {
+      const agent = this.#agents.get(child);
+      if (agent === undefined) return 0;
+      this.kill(child, "killed", `parent ${pid} exited`);
+      await agent.done;
       return 0;
     });
     this.orchestrator.assertCoverage(resourceTypes);
@@ -250,6 +298,10 @@ export class Runtime {
     const agent = new Agent(proc);
     this.#agents.set(proc.pid, agent);
     try {
+      this.arena.setQuota("pid", proc.pid, arenaBytesPerAgentMax);
+      this.orchestrator.acquire(proc.pid, "memory", proc.pid);
+      this.orchestrator.acquire(proc.pid, "ipc", proc.pid);
+      if (request.inherit !== undefined) this.ipc.inherit(request.inherit.from, proc.pid, request.inherit.fds);
       if (request.policy !== undefined) {
         try {
           this.policy.setAgent(proc.pid, request.policy);
@@ -301,6 +353,100 @@ export class Runtime {
     if (agent === undefined || agent.exitStarted) return false;
     void this.#finish(agent, reason, undefined, message);
     return true;
+  }
+
+  /**
+   * Signal an agent. `KILL` ends it at once (reason `killed`). `TERM` is
+   * delivered to its `sys.onSignal` handlers (an agent without one exits),
+   * and it is killed after `termGraceMs` if it is still running.
+   */
+  signal(pid: number, signal: "TERM" | "KILL", message?: string): boolean {
+    const agent = this.#agents.get(pid);
+    if (agent === undefined || agent.exitStarted) return false;
+    if (signal === "KILL") return this.kill(pid, "killed", message);
+    agent.cell?.send(JSON.stringify({ t: "signal", sig: "TERM" }));
+    const timer = setTimeout(() => this.kill(pid, "killed", message ?? "did not exit after TERM"), termGraceMs);
+    this.orchestrator.acquire(pid, "timer", timer);
+    return true;
+  }
+
+  #procHost(): ProcHost {
+    return {
+      spawnChild: async (parent, request) => {
+        const live = this.agents().filter((a) => a.proc.tenant === parent.tenant && !a.exitStarted).length;
+        if (live >= this.#tenantLiveMax(parent.tenant)) {
+          throw new KernelError("EAGAIN", `proc.spawn: tenant at ${live} live agents`);
+        }
+        const parentAgent = this.#agents.get(parent.pid);
+        if (parentAgent === undefined || parentAgent.exitStarted) {
+          throw new KernelError("ECANCELED", "parent is exiting");
+        }
+        const child = await this.spawn({
+          code: request.code,
+          lang: request.lang,
+          tenant: parent.tenant,
+          parent: parent.pid,
+          causality: parent.causality,
+          capabilities: request.capabilities,
+          limits: request.limits,
+          policy: request.policy,
+          inherit: request.fds.length > 0 ? { from: parent.pid, fds: request.fds } : undefined,
+        });
+        parentAgent.children.add(child.pid);
+        const held = this.orchestrator.acquire(parent.pid, "child", child.pid);
+        void child.done.then((r) => {
+          parentAgent.children.delete(child.pid);
+          this.orchestrator.release(parent.pid, held);
+          if (parentAgent.exitStarted) return;
+          parentAgent.childExits.set(r.pid, {
+            pid: r.pid,
+            reason: r.reason,
+            exitCode: r.exitCode,
+            result: r.result,
+            message: r.message ?? null,
+          });
+          if (parentAgent.childExits.size > childExitsMax) {
+            parentAgent.childExits.delete(parentAgent.childExits.keys().next().value!);
+          }
+        });
+        return child.pid;
+      },
+      children: (parent) => {
+        const agent = this.#agents.get(parent.pid);
+        if (agent === undefined) return [];
+        const live = [...agent.children].map((pid) => ({
+          pid,
+          state: this.table.get(pid)?.state ?? "Exiting",
+          reason: this.table.get(pid)?.exit?.reason ?? null,
+        }));
+        const done = [...agent.childExits.values()].map((e) => ({
+          pid: e.pid,
+          state: "Zombie" as const,
+          reason: e.reason,
+        }));
+        return [...live, ...done];
+      },
+      waitChild: (parent, pid, timeoutMs) => {
+        const agent = this.#agents.get(parent.pid);
+        if (agent === undefined) return undefined;
+        const finished = agent.childExits.get(pid);
+        if (finished !== undefined) {
+          agent.childExits.delete(pid);
+          return Promise.resolve(finished);
+        }
+        const child = agent.children.has(pid) ? this.#agents.get(pid) : undefined;
+        if (child === undefined) return undefined;
+        return waitWithTimeout(child.done, timeoutMs).then((r) => {
+          agent.childExits.delete(pid);
+          return { pid: r.pid, reason: r.reason, exitCode: r.exitCode, result: r.result, message: r.message ?? null };
+        });
+      },
+      signalChild: (parent, pid, signal) => {
+        const agent = this.#agents.get(parent.pid);
+        if (agent === undefined || !agent.children.has(pid)) return false;
+        return this.signal(pid, signal, `${signal} from parent ${parent.pid}`);
+      },
+    };
   }
 
   /** Kill every agent (reason `killed`), wait for their cleanup, drain the pool. */
@@ -394,6 +540,10 @@ export class Runtime {
     if (typeof body.rssMb === "number") usage.peakRssMb = Math.max(usage.peakRssMb, body.rssMb);
     if (ctl === "exit") {
       const code = typeof body.code === "number" && Number.isInteger(body.code) ? body.code : 1;
+      if (body.signal === "TERM") {
+        void this.#finish(agent, "killed", exitCodeFor.killed, "exited on TERM");
+        return;
+      }
       if (typeof body.error === "string") {
         void this.#finish(agent, "error", code === 0 ? 1 : code, body.error);
         return;
@@ -484,6 +634,15 @@ export class Runtime {
       } catch { /* a listener never breaks the kernel */ }
     }
   }
+}
+
+function waitWithTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined): Promise<T> {
+  if (timeoutMs === undefined) return promise;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KernelError("ETIMEDOUT", "proc.wait: timed out")), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function policyProblem(err: unknown): string {

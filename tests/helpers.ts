@@ -38,4 +38,6 @@ export async function assertNothingHeld(runtime: Runtime, dataDir: string, pid: 
     if (entry.name.startsWith(`${pid}-`)) left.push(entry.name);
   }
   assert.deepEqual(left, [], `workspace of pid ${pid} left on disk`);
+  assert.equal(runtime.ipc.heldBy(pid), 0, `pid ${pid} still holds IPC objects`);
+  assert.equal(runtime.arena.usage("pid", pid), 0, `pid ${pid} still holds arena bytes`);
 }

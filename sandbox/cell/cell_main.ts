@@ -78,6 +78,7 @@ worker.onmessage = (event: MessageEvent) => {
     const body: Record<string, unknown> = { ctl: "exit", code, ...usageNow() };
     if (typeof data.result === "string") body.result = data.result;
     if (typeof data.error === "string") body.error = data.error.slice(0, 64 * 1024);
+    if (data.signal === "TERM") body.signal = "TERM";
     void sendLastAndExit(JSON.stringify(body), 0);
   }
 };

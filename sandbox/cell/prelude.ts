@@ -138,6 +138,56 @@ export function agentPrelude(): void {
       rename: (from: string, to: string) => call("fs.rename", { from, to }),
     }),
     time: Object.freeze({ now: () => call("time.now") }),
+    proc: Object.freeze({
+      spawn: (spec: string | Record<string, unknown>) =>
+        call("proc.spawn", typeof spec === "string" ? { code: spec } : spec),
+      wait: (pid: number, timeoutMs?: number) =>
+        call("proc.wait", timeoutMs === undefined ? { pid } : { pid, timeoutMs }),
+      kill: (pid: number, signal: "TERM" | "KILL" = "KILL") => call("proc.kill", { pid, signal }),
+      list: () => call("proc.list"),
+    }),
+    ipc: Object.freeze({
+      pipe: () => call("ipc.pipe"),
+      write: (fd: number, data: string | Uint8Array, options: Record<string, unknown> = {}) =>
+        call("ipc.write", {
+          fd,
+          data: (typeof data === "string" ? new TextEncoder().encode(data) : data).toBase64(),
+          ...options,
+        }),
+      read: async (fd: number, max = 65536, options: Record<string, unknown> = {}) => {
+        const r = await call("ipc.read", { fd, max, ...options }) as { data: string; eof: boolean };
+        return { bytes: Uint8Array.fromBase64(r.data), eof: r.eof };
+      },
+      readText: async (fd: number, max = 65536, options: Record<string, unknown> = {}) => {
+        const r = await call("ipc.read", { fd, max, ...options }) as { data: string; eof: boolean };
+        return { text: new TextDecoder().decode(Uint8Array.fromBase64(r.data)), eof: r.eof };
+      },
+      close: (fd: number) => call("ipc.close", { fd }),
+      mq: Object.freeze({
+        open: (name: string, kind = "fifo") => call("ipc.mq.open", { name, kind }),
+        send: (id: string, data: string, priority?: number) =>
+          call("ipc.mq.send", priority === undefined ? { id, data } : { id, data, priority }),
+        recv: (id: string, timeoutMs?: number) =>
+          call("ipc.mq.recv", timeoutMs === undefined ? { id } : { id, timeoutMs }),
+        close: (id: string) => call("ipc.mq.close", { id }),
+      }),
+      topic: Object.freeze({
+        subscribe: (name: string) => call("ipc.topic.subscribe", { name }),
+        publish: (name: string, data: string) => call("ipc.topic.publish", { name, data }),
+        recv: (sub: string, timeoutMs?: number) =>
+          call("ipc.topic.recv", timeoutMs === undefined ? { sub } : { sub, timeoutMs }),
+        unsubscribe: (sub: string) => call("ipc.topic.unsubscribe", { sub }),
+      }),
+      shm: Object.freeze({
+        create: (size: number) => call("ipc.shm.create", { size }),
+        attach: (id: string) => call("ipc.shm.attach", { id }),
+        read: async (id: string, offset: number, length: number) =>
+          Uint8Array.fromBase64(await call("ipc.shm.read", { id, offset, length }) as string),
+        write: (id: string, offset: number, data: Uint8Array) =>
+          call("ipc.shm.write", { id, offset, data: data.toBase64() }),
+        detach: (id: string) => call("ipc.shm.detach", { id }),
+      }),
+    }),
     net: Object.freeze({
       fetch: async (
         url: string,
@@ -219,6 +269,8 @@ export function agentPrelude(): void {
       return;
     }
     if (data?.t === "signal") {
+      // Default action of TERM without a handler: exit, like a process would.
+      if (signalHandlers.length === 0) return void exit(143, { signal: String(data.sig) });
       for (const fn of signalHandlers) {
         try {
           fn(String(data.sig));

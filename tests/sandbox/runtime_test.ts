@@ -17,7 +17,7 @@ Deno.test("runtime: a normal agent returns its result and output, and leaves not
     assert.equal(r.stderr, "warn\n");
     assert.ok(r.usage.syscalls >= 2);
     assert.equal(r.cleanup.errors, 0);
-    assert.deepEqual(Object.keys(r.cleanup.types).sort(), ["cell", "timer", "workspace"]);
+    assert.deepEqual(Object.keys(r.cleanup.types).sort(), ["cell", "ipc", "memory", "timer", "workspace"]);
     await assertNothingHeld(runtime, dataDir, r.pid);
   });
 });

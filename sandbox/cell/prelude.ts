@@ -45,7 +45,16 @@ export function agentPrelude(): void {
       Object.defineProperty(g.Deno, key, { get: denied(`Deno.${key}`), configurable: false });
     } catch { /* already locked */ }
   }
-  for (const key of ["caches", "BroadcastChannel", "SharedWorker"]) {
+  // Runtime internals (`Deno[Deno.internal].core` reaches raw ops such as
+  // writes to the cell's stdio): gone before agent code runs.
+  const internal = (g.Deno as Record<PropertyKey, unknown>).internal as symbol | undefined;
+  if (typeof internal === "symbol") {
+    try {
+      Object.defineProperty(g.Deno, internal, { get: denied("Deno internals"), configurable: false });
+    } catch { /* already locked */ }
+  }
+  // A nested Worker would start with a fresh, unlocked global.
+  for (const key of ["caches", "BroadcastChannel", "SharedWorker", "Worker"]) {
     try {
       Object.defineProperty(globalThis, key, { get: denied(key), configurable: false });
     } catch { /* already locked */ }

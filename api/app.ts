@@ -20,6 +20,7 @@ import {
   explainSchema,
   openApiDocument,
   policyPutSchema,
+  schedulerSchema,
   spawnSchema,
   tenantCreateSchema,
   tenantPatchSchema,
@@ -101,6 +102,11 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.put("/v1/agents/:id/policy", async (c) => {
     const body = await parseBody(c, policyPutSchema);
     return c.json(service.setAgentPolicy(c.get("principal"), c.req.param("id"), body));
+  });
+  app.get("/v1/scheduler", (c) => c.json(service.scheduler(c.get("principal"))));
+  app.put("/v1/scheduler", async (c) => {
+    const body = await parseBody(c, schedulerSchema);
+    return c.json(service.setScheduler(c.get("principal"), body.policy));
   });
   app.post("/v1/policy/explain", async (c) => {
     const body = await parseBody(c, explainSchema);

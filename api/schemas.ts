@@ -23,7 +23,12 @@ export const spawnSchema = z.strictObject({
   wait: z.boolean().optional(),
   /** The agent's own policy document (validated by the policy engine). */
   policy: z.record(z.string(), z.unknown()).optional(),
+  /** Scheduling priority 0..39, lower = more weight (default 20). */
+  priority: z.int().min(0).max(39).optional(),
 });
+
+/** `PUT /v1/scheduler`. */
+export const schedulerSchema = z.strictObject({ policy: z.enum(["fair", "round-robin", "priority"]) });
 
 /** `PUT /v1/tenants/:id/policy` and `PUT /v1/agents/:id/policy`: a policy document, or null to clear. */
 export const policyPutSchema = z.union([z.null(), z.record(z.string(), z.unknown())]);
@@ -143,6 +148,10 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/v1/agents/{id}/policy": {
         put: { summary: "set an agent's own policy, live", requestBody: body(policyPutSchema), responses },
+      },
+      "/v1/scheduler": {
+        get: { summary: "scheduler policy and per-tenant service (admin)", responses },
+        put: { summary: "switch scheduling policy at run time (admin)", requestBody: body(schedulerSchema), responses },
       },
       "/v1/policy/explain": {
         post: { summary: "would this call be allowed, and why", requestBody: body(explainSchema), responses },

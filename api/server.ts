@@ -26,6 +26,8 @@ export interface ServerOptions {
   handleSignals?: boolean;
   /** Print start-up lines (default true). */
   log?: boolean;
+  /** Live agents across tenants before spawns queue for admission (default `serverAgentsMax`). */
+  agentsMax?: number;
 }
 
 /** A running server. */
@@ -50,7 +52,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     tenantAgentsLiveMax: (tenant) => late.service?.tenantAgentsMax(tenant) ?? 64,
   });
   const store = new Store(`${options.dataDir}/agentos.db`);
-  const service = late.service = new Service(runtime, store);
+  const service = late.service = new Service(runtime, store, { agentsMax: options.agentsMax });
   const recovered = service.recover();
   service.loadPolicies();
   const generated = await service.bootstrap(options.adminKey);

@@ -17,6 +17,7 @@ import type { z } from "zod";
 import type { spawnSchema } from "./schemas.ts";
 import { summarizeArgs } from "../cli/summarize.ts";
 import type { Decision, PolicyRequest } from "../sandbox/policy/mod.ts";
+import { AdmissionQueue, type AdmissionStats, type SchedPolicy, type SchedStats } from "../kernel/sched/mod.ts";
 
 /** Quotas a tenant gets unless an admin sets others. */
 export const quotasDefault: Required<
@@ -27,8 +28,10 @@ export const quotasDefault: Required<
   rssMbTotal: 16_384,
   syscallsPerSec: 500_000,
 };
-/** Live agents across all tenants before spawns get 503. */
+/** Live agents across all tenants; past this, spawns wait in the admission queue. */
 export const serverAgentsMax = 1000;
+/** Spawns that may wait for admission; past this they get 503. */
+export const admissionQueueMax = 1000;
 /** Denials buffered for the audit log between flushes. */
 export const auditDenialsPerFlushMax = 1000;
 /** How often buffered audit records are flushed, ms. */
@@ -76,6 +79,7 @@ type SpawnBody = z.infer<typeof spawnSchema>;
 /** The service. */
 export class Service {
   readonly hub = new EventHub();
+  readonly admission: AdmissionQueue;
   #runtime: Runtime;
   #store: Store;
   #live = new Map<string, LiveAgent>();
@@ -89,11 +93,31 @@ export class Service {
   shuttingDown = false;
 
   /** @param runtime the kernel runtime, @param store durable state */
-  constructor(runtime: Runtime, store: Store) {
+  constructor(runtime: Runtime, store: Store, options: { agentsMax?: number } = {}) {
     this.#runtime = runtime;
     this.#store = store;
     runtime.subscribe((event) => this.#onRuntimeEvent(event));
     this.#flushTimer = setInterval(() => this.flushAudit(), auditFlushMs);
+    this.admission = new AdmissionQueue({ slots: options.agentsMax ?? serverAgentsMax, queueMax: admissionQueueMax });
+  }
+
+  /** Scheduler state (admin). */
+  scheduler(p: Principal): { policy: SchedPolicy; syscalls: SchedStats; admission: AdmissionStats } {
+    this.requireAdmin(p);
+    return {
+      policy: this.#runtime.scheduler.stats().policy,
+      syscalls: this.#runtime.scheduler.stats(),
+      admission: this.admission.stats(),
+    };
+  }
+
+  /** Switch the scheduling policy of syscalls and admission at run time (admin). Nothing queued is lost. */
+  setScheduler(p: Principal, policy: SchedPolicy): { policy: SchedPolicy } {
+    this.requireAdmin(p);
+    this.#runtime.scheduler.setPolicy(policy);
+    this.admission.setPolicy(policy);
+    this.#auditNow(null, p.tenant.id, "scheduler.changed", null, { policy });
+    return { policy };
   }
 
   /** The runtime's policy hook: tenant-wide syscall rate. */
@@ -241,9 +265,6 @@ export class Service {
     const quotas = { ...quotasDefault, ...tenant.quotas };
     const limits = this.#limitsWithin(quotas, body.limits ?? {});
     const live = [...this.#live.values()].filter((a) => a.tenantId === tenant.id);
-    if (this.#live.size >= serverAgentsMax) {
-      throw new ApiError(503, "pool_exhausted", `server at ${serverAgentsMax} live agents`, { retryAfterSec: 1 });
-    }
     if (live.length >= quotas.agentsConcurrentMax) {
       this.#quotaHit(tenant.id, "agentsConcurrentMax");
       throw new ApiError(429, "quota_agents", `tenant at ${quotas.agentsConcurrentMax} concurrent agents`, {
@@ -262,9 +283,18 @@ export class Service {
       this.#quotaHit(tenant.id, "spawnsPerSec");
       throw new ApiError(429, "quota_spawn_rate", `over ${quotas.spawnsPerSec} spawns/s`, { retryAfterSec: 1 });
     }
+    let release: () => void;
+    try {
+      release = await this.admission.acquire(tenant.id, body.priority ?? 20);
+    } catch {
+      throw new ApiError(503, "pool_exhausted", "server at capacity and the admission queue is full", {
+        retryAfterSec: 1,
+      });
+    }
     let agent: Agent;
     try {
       agent = await this.#runtime.spawn({
+        priority: body.priority,
         code: body.code,
         lang: body.lang,
         tenant: tenant.id,
@@ -274,6 +304,7 @@ export class Service {
         policy: body.policy,
       });
     } catch (err) {
+      release();
       if (err instanceof KernelError) throw new ApiError(400, err.code.toLowerCase(), err.message);
       throw err;
     }
@@ -309,7 +340,10 @@ export class Service {
     });
     this.#live.set(entry.id, entry);
     this.#byPid.set(agent.pid, entry);
-    entry.finished = agent.done.then((r) => this.#onFinished(entry, r));
+    entry.finished = agent.done.then((r) => {
+      release();
+      return this.#onFinished(entry, r);
+    });
     return entry;
   }
 

@@ -171,3 +171,12 @@ function eventLine(
       return JSON.stringify(e);
   }
 }
+
+/** `sched [--policy fair|round-robin|priority]`: show or switch the scheduler (admin key). */
+export async function schedCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...common, policy: { type: "string" } } });
+  const [status, json] = values.policy === undefined
+    ? await call(values.server, values.key, "GET", "/v1/scheduler")
+    : await call(values.server, values.key, "PUT", "/v1/scheduler", { policy: values.policy });
+  return print(status, json);
+}

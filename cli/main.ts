@@ -4,7 +4,7 @@
  * @module
  */
 
-import { agentCommand, eventsCommand, psCommand, spawnCommand } from "./client.ts";
+import { agentCommand, eventsCommand, psCommand, schedCommand, spawnCommand } from "./client.ts";
 import { runCommand } from "./run.ts";
 
 const verbs: Record<string, (argv: string[]) => Promise<number>> = {
@@ -17,6 +17,7 @@ const verbs: Record<string, (argv: string[]) => Promise<number>> = {
   logs: (argv) => agentCommand("logs", argv),
   kill: (argv) => agentCommand("kill", argv),
   events: eventsCommand,
+  sched: schedCommand,
 };
 
 if (import.meta.main) {

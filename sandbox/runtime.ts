@@ -31,6 +31,14 @@ import { egressFields, PolicyLayer } from "./policy_layer.ts";
 import { type ChildExit, type ProcHost, procSyscalls } from "./proc_syscalls.ts";
 import { Arena } from "../kernel/memory/mod.ts";
 import { Ipc } from "../kernel/ipc/mod.ts";
+import {
+  priorityDefault,
+  priorityMax,
+  priorityMin,
+  type SchedEntity,
+  type SchedPolicy,
+  SyscallScheduler,
+} from "../kernel/sched/mod.ts";
 import { netSyscalls, type Resolver } from "./net/mod.ts";
 
 /**
@@ -61,6 +69,8 @@ export interface SpawnRequest {
   policy?: unknown;
   /** Pipe descriptors of the parent the child inherits before it starts. */
   inherit?: { from: number; fds: number[] };
+  /** Scheduling priority 0..39 (lower = more weight; default 20). */
+  priority?: number;
   parent?: number;
   causality?: number;
 }
@@ -111,6 +121,8 @@ export interface RuntimeOptions {
   resolve?: Resolver;
   /** Size of the kernel arena, bytes (default {@link arenaBytesDefault}). */
   arenaBytes?: number;
+  /** Initial syscall scheduling policy (default `fair`). */
+  schedPolicy?: SchedPolicy;
   /** Live agents a tenant may have (children included) before `proc.spawn` is EAGAIN. */
   tenantAgentsLiveMax?: (tenant: string) => number;
   /** Tenant quota hook, asked before the policy layer: a verdict refuses the call. */
@@ -143,8 +155,8 @@ export class Agent {
   children = new Set<number>();
   /** Finished children not yet waited for, oldest first. */
   childExits = new Map<number, ChildExit>();
-  /** Set when the agent exits because of a signal. */
-  signalled = false;
+  /** Scheduling identity (pid, tenant, priority). */
+  entity!: SchedEntity;
 
   /** @param proc the process row */
   constructor(proc: Process) {
@@ -168,6 +180,7 @@ export class Runtime {
   readonly policy: PolicyLayer;
   readonly arena: Arena;
   readonly ipc: Ipc;
+  readonly scheduler: SyscallScheduler;
   #agents = new Map<number, Agent>();
   #listeners = new Set<(event: RuntimeEvent) => void>();
   #dataDir: string;
@@ -181,6 +194,7 @@ export class Runtime {
     this.policy.fieldsFor("net.fetch", egressFields);
     this.arena = new Arena({ capacityBytes: options.arenaBytes ?? arenaBytesDefault });
     this.ipc = new Ipc({ arena: this.arena });
+    this.scheduler = new SyscallScheduler({ policy: options.schedPolicy });
     this.#tenantLiveMax = options.tenantAgentsLiveMax ?? (() => tenantAgentsLiveMaxDefault);
     this.pool = new CellPool({
       size: options.poolSize ?? 2,
@@ -287,6 +301,10 @@ export class Runtime {
       throw new KernelError("E2BIG", `code larger than ${codeBytesMax} bytes`);
     }
     const limits = resolveLimits(request.limits);
+    const priority = request.priority ?? priorityDefault;
+    if (!Number.isInteger(priority) || priority < priorityMin || priority > priorityMax) {
+      throw new KernelError("EINVAL", `priority must be an integer in [${priorityMin}, ${priorityMax}]`);
+    }
     const proc = this.table.create({
       tenant: request.tenant ?? "default",
       parent: request.parent,
@@ -296,6 +314,7 @@ export class Runtime {
       nowMs: performance.now(),
     });
     const agent = new Agent(proc);
+    agent.entity = { pid: proc.pid, tenant: proc.tenant, priority };
     this.#agents.set(proc.pid, agent);
     try {
       this.arena.setQuota("pid", proc.pid, arenaBytesPerAgentMax);
@@ -486,27 +505,42 @@ export class Runtime {
   #onFrame(agent: Agent, frame: Decoded): void {
     const cell = agent.cell!;
     switch (frame.kind) {
-      case "call":
-        if (frame.frame.id === 0) {
-          void this.dispatcher.dispatch(agent.proc, frame.frame);
-          return;
-        }
-        if (agent.inflight >= inflightCallsMax) {
-          cell.send(JSON.stringify(refuse(frame.frame.id, "EAGAIN", "too many syscalls in flight")));
+      case "call": {
+        const call = frame.frame;
+        if (call.id !== 0 && agent.inflight >= inflightCallsMax) {
+          cell.send(JSON.stringify(refuse(call.id, "EAGAIN", "too many syscalls in flight")));
           return;
         }
         agent.inflight++;
-        void this.dispatcher.dispatch(agent.proc, frame.frame).then((done) => {
+        const queued = this.scheduler.submit(
+          agent.entity,
+          () =>
+            this.dispatcher.dispatch(agent.proc, call).then((done) => {
+              agent.inflight--;
+              if (call.id !== 0) cell.send(JSON.stringify(done));
+            }),
+        );
+        if (!queued) {
           agent.inflight--;
-          cell.send(JSON.stringify(done));
-        });
+          if (call.id !== 0) cell.send(JSON.stringify(refuse(call.id, "EAGAIN", "syscall queue full")));
+        }
         return;
+      }
       case "batch": {
-        agent.inflight += frame.frames.length;
-        void Promise.all(frame.frames.map((f) => this.dispatcher.dispatch(agent.proc, f))).then((batch) => {
-          agent.inflight -= frame.frames.length;
-          cell.send(JSON.stringify({ batch }));
-        });
+        const frames = frame.frames;
+        agent.inflight += frames.length;
+        const queued = this.scheduler.submit(
+          agent.entity,
+          () =>
+            Promise.all(frames.map((f) => this.dispatcher.dispatch(agent.proc, f))).then((batch) => {
+              agent.inflight -= frames.length;
+              cell.send(JSON.stringify({ batch }));
+            }),
+        );
+        if (!queued) {
+          agent.inflight -= frames.length;
+          cell.send(JSON.stringify({ batch: frames.map((f) => refuse(f.id, "EAGAIN", "syscall queue full")) }));
+        }
         return;
       }
       case "bad":
@@ -607,6 +641,7 @@ export class Runtime {
     const cleanup = await this.orchestrator.cleanup(proc.pid);
     this.policy.dropPid(proc.pid);
     this.dispatcher.forget(proc.pid);
+    this.scheduler.remove(proc.pid);
     this.table.transition(proc, "Zombie");
     this.#emit({ type: "exit", pid: proc.pid, tenant: proc.tenant, reason, exitCode: code, message });
     const result: AgentResult = {

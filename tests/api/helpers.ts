@@ -12,7 +12,7 @@ export interface TestServer extends RunningServer {
 
 export async function withServer(
   fn: (s: TestServer) => Promise<void>,
-  options: { dataDir?: string; keep?: boolean } = {},
+  options: { dataDir?: string; keep?: boolean; agentsMax?: number } = {},
 ): Promise<void> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "agentos-api-" });
   const server = await startServer({
@@ -23,6 +23,7 @@ export async function withServer(
     adminKey,
     handleSignals: false,
     log: false,
+    agentsMax: options.agentsMax,
   });
   const req: TestServer["req"] = (path, init = {}) => {
     const headers = new Headers(init.headers);

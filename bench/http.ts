@@ -34,6 +34,8 @@ const sseRuns = quick ? 1 : 3;
 const sseBatchSizes = [1000, 100, 1];
 /** How long to wait for the reader to see the agent's exit, ms. */
 const sseDrainMsMax = 30_000;
+/** After the agent ended, a stream silent this long is drained (its exit event was dropped), ms. */
+const sseIdleMs = 2_000;
 const poolSize = 4;
 /** Longest wait for the pool to be full again, ms. */
 const poolRefillMsMax = 10_000;
@@ -304,15 +306,25 @@ async function benchSustain(bench: Bench): Promise<void> {
 
 /** The SSE reader, run in a Worker so that parsing does not share the server's thread. */
 const readerSource = `
+let agentDone = false;
 self.onmessage = async (e) => {
-  const { url, key } = e.data;
+  if (e.data.agentDone) {
+    agentDone = true;
+    return;
+  }
+  const { url, key, idleMs } = e.data;
   const res = await fetch(url, { headers: { authorization: "Bearer " + key } });
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let rest = "", syscalls = 0, dropped = 0, droppedFrames = 0, bytes = 0, first = NaN, last = NaN;
-  let ready = false, exit = false;
+  let ready = false, exit = false, dataAt = performance.now();
+  // The exit event itself may be dropped when the queue is full: stop once the agent is done and the stream idle.
+  const idle = setInterval(() => {
+    if (agentDone && performance.now() - dataAt > idleMs) reader.cancel().catch(() => {});
+  }, 50);
   while (!exit) {
     const { value, done } = await reader.read();
     if (done) break;
+    dataAt = performance.now();
     bytes += value.length;
     const text = rest + value;
     const end = text.lastIndexOf("\\n\\n");
@@ -341,6 +353,7 @@ self.onmessage = async (e) => {
       if (Number.isNaN(first)) first = last;
     }
   }
+  clearInterval(idle);
   await reader.cancel().catch(() => {});
   self.postMessage({ syscalls, dropped, droppedFrames, bytes, spanMs: last - first });
 };
@@ -402,7 +415,7 @@ function startReader(): { worker: Worker; next: (ms: number) => Promise<ReaderRe
 async function sseOnce(bench: Bench, key: string, batch: number, withReader: boolean): Promise<SseRun> {
   const reader = withReader ? startReader() : undefined;
   try {
-    reader?.worker.postMessage({ url: `${bench.server.url}/v1/events?types=syscall,exit`, key });
+    reader?.worker.postMessage({ url: `${bench.server.url}/v1/events?types=syscall,exit`, key, idleMs: sseIdleMs });
     await reader?.next(10_000);
     const published0 = bench.server.service.hub.published;
     const res = await post(bench, "/v1/agents", {
@@ -412,6 +425,7 @@ async function sseOnce(bench: Bench, key: string, batch: number, withReader: boo
     }, key);
     const body = await res.json();
     const published = bench.server.service.hub.published - published0;
+    reader?.worker.postMessage({ agentDone: true });
     if (res.status !== 200 || body.reason !== "exit") {
       throw new Error(`SSE agent: ${res.status} ${JSON.stringify(body)}`);
     }

@@ -84,6 +84,7 @@ export class Service {
   #store: Store;
   #live = new Map<string, LiveAgent>();
   #byPid = new Map<number, LiveAgent>();
+  #starting = new Map<string, { agents: number; rssMb: number }>();
   #spawnBuckets = new Map<string, { tokens: number; at: number }>();
   #syscallBuckets = new Map<string, { tokens: number; at: number }>();
   #auditBuffer: Parameters<Store["audit"]>[0] = [];
@@ -264,15 +265,18 @@ export class Service {
     const tenant = p.tenant;
     const quotas = { ...quotasDefault, ...tenant.quotas };
     const limits = this.#limitsWithin(quotas, body.limits ?? {});
+    // Spawns still starting count too: the checks and the reservation below
+    // run without an await between them, so concurrent requests cannot all pass.
     const live = [...this.#live.values()].filter((a) => a.tenantId === tenant.id);
-    if (live.length >= quotas.agentsConcurrentMax) {
+    const pending = this.#starting.get(tenant.id) ?? { agents: 0, rssMb: 0 };
+    if (live.length + pending.agents >= quotas.agentsConcurrentMax) {
       this.#quotaHit(tenant.id, "agentsConcurrentMax");
       throw new ApiError(429, "quota_agents", `tenant at ${quotas.agentsConcurrentMax} concurrent agents`, {
         retryAfterSec: 1,
       });
     }
     const rssMb = limits.rssMb ?? agentLimitsDefault.rssMb;
-    const rssUsed = live.reduce((sum, a) => sum + a.limits.rssMb, 0);
+    const rssUsed = live.reduce((sum, a) => sum + a.limits.rssMb, 0) + pending.rssMb;
     if (rssUsed + rssMb > quotas.rssMbTotal) {
       this.#quotaHit(tenant.id, "rssMbTotal");
       throw new ApiError(429, "quota_memory", `tenant RSS budget of ${quotas.rssMbTotal} MB in use`, {
@@ -283,6 +287,26 @@ export class Service {
       this.#quotaHit(tenant.id, "spawnsPerSec");
       throw new ApiError(429, "quota_spawn_rate", `over ${quotas.spawnsPerSec} spawns/s`, { retryAfterSec: 1 });
     }
+    pending.agents++;
+    pending.rssMb += rssMb;
+    this.#starting.set(tenant.id, pending);
+    const unreserve = () => {
+      pending.agents--;
+      pending.rssMb -= rssMb;
+      if (pending.agents === 0) this.#starting.delete(tenant.id);
+    };
+    try {
+      return await this.#spawnReserved(tenant, body, limits);
+    } finally {
+      unreserve();
+    }
+  }
+
+  async #spawnReserved(
+    tenant: TenantRow,
+    body: SpawnBody,
+    limits: Partial<AgentLimits> & { memoryMb?: number },
+  ): Promise<LiveAgent> {
     let release: () => void;
     try {
       release = await this.admission.acquire(tenant.id, body.priority ?? 20);

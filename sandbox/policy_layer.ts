@@ -219,8 +219,8 @@ export function egressFields(args: unknown): Pick<PolicyRequest, "host" | "port"
   try {
     const parsed = new URL(url);
     const port = parsed.port === "" ? (parsed.protocol === "https:" ? 443 : 80) : Number(parsed.port);
-    const host = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
-    return { host, port, method: method ?? "GET" };
+    // The engine takes the hostname exactly as `new URL()` gives it (IPv6 in brackets).
+    return { host: parsed.hostname, port, method: method ?? "GET" };
   } catch {
     return { method: method ?? "GET" };
   }

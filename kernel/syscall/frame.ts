@@ -46,19 +46,19 @@ const idPrefix = /^\s*\{\s*"id"\s*:\s*(\d{1,15})\s*[,}]/;
  * `constructor` are plain data and can never reach a prototype.
  */
 export function parseJsonNullProto(text: string): unknown {
-  return JSON.parse(text, (_key, value) => {
-    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
-    const out = Object.create(null);
-    for (const key of Object.keys(value)) {
-      Object.defineProperty(out, key, {
-        value: value[key],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    return out;
-  });
+  return toNullProto(JSON.parse(text));
+}
+
+/** Copy plain objects into null-prototype ones. Assigning `__proto__` on a null-prototype object makes an ordinary key. */
+function toNullProto(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = toNullProto(value[i]);
+    return value;
+  }
+  const out = Object.create(null);
+  for (const key of Object.keys(value)) out[key] = toNullProto((value as Record<string, unknown>)[key]);
+  return out;
 }
 
 /**

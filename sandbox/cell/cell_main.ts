@@ -15,7 +15,8 @@ import { agentPrelude } from "./prelude.ts";
 import { cellExitCpu, cellExitOrphan, cellExitRss, type StartMessage } from "./protocol.ts";
 
 const watchdogIntervalMs = 10;
-const usageReportEvery = 10;
+const watchdogIdleMsMax = 80;
+const usageReportMs = 250;
 
 const encoder = new TextEncoder();
 const stdout = Deno.stdout;
@@ -71,6 +72,9 @@ worker.onmessage = (event: MessageEvent) => {
     return;
   }
   if (data?.t === "ready") {
+    // One round trip so the Worker's first message is not paid by the agent.
+    worker.postMessage({ t: "warm" });
+  } else if (data?.t === "warmed") {
     send(JSON.stringify({ ctl: "ready" }));
   } else if (data?.t === "exit" && !exiting) {
     exiting = true;
@@ -97,18 +101,37 @@ function usageNow(): { cpuMs: number; rssMb: number } {
   };
 }
 
+/**
+ * Samples CPU and RSS every `watchdogIntervalMs` while the agent is busy, and
+ * backs off (doubling, up to `watchdogIdleMsMax`) while it is idle, so that
+ * hundreds of sleeping agents do not burn the cores waking up. Any CPU or RSS
+ * growth snaps it back to the fast interval. Usage goes to the supervisor
+ * when it changes, at most every `usageReportMs`.
+ */
 function watchdog(): void {
-  let tick = 0;
-  setInterval(() => {
+  let interval = watchdogIntervalMs;
+  let last = { cpuMs: 0, rssMb: 0 };
+  let reported = { cpuMs: -1, rssMb: -1 };
+  let reportedAt = 0;
+  const tick = () => {
     const cpu = process.cpuUsage();
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const rssMb = Deno.memoryUsage().rss / (1024 * 1024);
     if (cpuMs > limits.cpuMs) die("cpu", cellExitCpu, cpuMs, rssMb);
     if (rssMb > limits.rssMb) die("memory", cellExitRss, cpuMs, rssMb);
-    if (++tick % usageReportEvery === 0) {
-      send(JSON.stringify({ ctl: "usage", cpuMs: Math.round(cpuMs), rssMb: Math.round(rssMb) }));
+    const busy = cpuMs - last.cpuMs > interval * 0.05 || rssMb - last.rssMb > 1;
+    interval = busy ? watchdogIntervalMs : Math.min(interval * 2, watchdogIdleMsMax);
+    last = { cpuMs, rssMb };
+    const now = performance.now();
+    const changed = Math.round(cpuMs) !== reported.cpuMs || Math.round(rssMb) !== reported.rssMb;
+    if (changed && now - reportedAt >= usageReportMs) {
+      reported = { cpuMs: Math.round(cpuMs), rssMb: Math.round(rssMb) };
+      reportedAt = now;
+      send(JSON.stringify({ ctl: "usage", ...reported }));
     }
-  }, watchdogIntervalMs);
+    setTimeout(tick, interval);
+  };
+  setTimeout(tick, interval);
 }
 
 function die(reason: string, status: number, cpuMs: number, rssMb: number): never {

@@ -9,6 +9,9 @@
 import { warmPoolSizeMax } from "../../kernel/limits.ts";
 import { CellHost } from "./cell_host.ts";
 
+/** Delay before a handed-out warm cell is replaced, ms. */
+export const refillDelayMs = 50;
+
 /** Pool options. */
 export interface CellPoolOptions {
   /** Warm cells to keep ready (0 disables the pool). */
@@ -36,6 +39,7 @@ export class CellPool {
   #starting = 0;
   #closed = false;
   #inflight = new Set<Promise<void>>();
+  #refill: ReturnType<typeof setTimeout> | undefined;
   #stats = { warmHits: 0, coldStarts: 0, startFailures: 0, replacedDead: 0 };
 
   /** @param options size, heap cap and scratch directory */
@@ -67,7 +71,10 @@ export class CellPool {
         const cell = this.#warm.shift()!;
         if (cell.exited) continue;
         this.#stats.warmHits++;
-        void this.fill();
+        // Start the replacement a little later, so that its ~150 ms of start-up
+        // CPU does not compete with the agent that just got this cell.
+        clearTimeout(this.#refill);
+        this.#refill = setTimeout(() => void this.fill(), refillDelayMs);
         return cell;
       }
     }
@@ -84,6 +91,7 @@ export class CellPool {
   /** Dispose every pooled cell and stop refilling. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#refill);
     await Promise.all(this.#inflight);
     const cells = this.#warm;
     this.#warm = [];

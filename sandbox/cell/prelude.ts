@@ -277,6 +277,7 @@ export function agentPrelude(): void {
       else if (typeof msg.id === "number") settle(msg);
       return;
     }
+    if (data?.t === "warm") return void post({ t: "warmed" });
     if (data?.t === "signal") {
       // Default action of TERM without a handler: exit, like a process would.
       if (signalHandlers.length === 0) return void exit(143, { signal: String(data.sig) });
@@ -313,5 +314,6 @@ export function agentPrelude(): void {
     event.preventDefault();
     exit(1, { error: describe((event as ErrorEvent).error ?? (event as ErrorEvent).message) });
   });
-  post({ t: "ready" });
+  // Pay the first dynamic import of a data: module now, not on the agent's clock.
+  import("data:text/javascript,export default 0").then(() => post({ t: "ready" }), () => post({ t: "ready" }));
 }

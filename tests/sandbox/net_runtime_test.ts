@@ -53,3 +53,30 @@ Deno.test("net.fetch: loopback needs an explicit CIDR; capability gates; raw fet
     await server.shutdown();
   }
 });
+
+Deno.test("net.fetch: an IPv6 literal URL is decided by policy, not refused as invalid", async () => {
+  let hits = 0;
+  const server = Deno.serve({ hostname: "::1", port: 0, onListen: () => {} }, () => {
+    hits++;
+    return new Response("v6");
+  });
+  const url = `http://[::1]:${server.addr.port}/`;
+  try {
+    await withRuntime(async (runtime) => {
+      const refused = await runtime.run({ code: code(url), capabilities: ["net.fetch"], tenant: "v6" });
+      assert.equal((refused.result as { sdk: string }).sdk, "EPERM");
+      runtime.policy.setTenant("v6", {
+        version: 1,
+        rules: [
+          { effect: "allow", calls: ["net.fetch"], hosts: ["::1/128"], ports: [server.addr.port] },
+          { effect: "allow", calls: ["io.write", "time.now"] },
+        ],
+      });
+      const allowed = await runtime.run({ code: code(url), capabilities: ["net.fetch"], tenant: "v6" });
+      assert.equal((allowed.result as { sdk: string }).sdk, "200 v6");
+      assert.equal(hits, 1);
+    });
+  } finally {
+    await server.shutdown();
+  }
+});

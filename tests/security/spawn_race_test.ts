@@ -1,21 +1,19 @@
 /**
- * PENDING (fails today): a spawn bomb fired *concurrently* over HTTP
- * bypasses `agentsConcurrentMax`. Safe outcome: at most the quota is
- * created, the rest get 429 `quota_agents`.
+ * A spawn bomb fired *concurrently* over HTTP must not bypass
+ * `agentsConcurrentMax`: at most the quota is created, the rest get 429
+ * `quota_agents`.
  *
- * Run: deno test -A tests/security/_pending/spawn_race_pending.ts
- *
- * Cause: `Service.spawn` (api/service.ts) counts the tenant's entries in
+ * Was: `Service.spawn` (api/service.ts) counts the tenant's entries in
  * `#live` and only inserts the new agent after `await admission.acquire()`
  * and `await runtime.spawn()`, so every request in flight passes the check
  * (the `rssMbTotal` check has the same race). Fix: reserve the slot
  * synchronously before the first `await` (a per-tenant pending counter
- * counted with `#live`, released in `finally` on failure).
+ * counted with `#live`, released in `finally`) — done.
  */
 import assert from "node:assert/strict";
-import { createTenant, withServer } from "../../api/helpers.ts";
+import { createTenant, withServer } from "../api/helpers.ts";
 
-Deno.test("security http (pending): 30 concurrent spawns against agentsConcurrentMax 2 create at most 2", async () => {
+Deno.test("security http 30 concurrent spawns against agentsConcurrentMax 2 create at most 2", async () => {
   await withServer(async (s) => {
     const bomber = await createTenant(s, "bomber", { agentsConcurrentMax: 2 });
     const spawns = await Promise.all(Array.from({ length: 30 }, async () => {

@@ -37,13 +37,17 @@ export function hold(sched: SyscallScheduler, slots: number): () => void {
   return open;
 }
 
-/** Resolve once the scheduler has nothing queued or in flight. */
+/** Macrotask hops `drained` waits before it calls the scheduler stuck. */
+export const drainHopsMax = 200_000;
+
+/** Resolve once the scheduler has nothing queued or in flight; throw if it never gets there. */
 export async function drained(sched: SyscallScheduler): Promise<void> {
-  for (;;) {
+  for (let hops = 0; hops < drainHopsMax; hops++) {
     const { queued, inflight } = sched.stats();
     if (queued === 0 && inflight === 0) return;
     await tick();
   }
+  throw new Error(`scheduler did not drain: ${JSON.stringify(sched.stats())}`);
 }
 
 /** An entity with defaults. */

@@ -17,9 +17,10 @@
  * that becomes active is placed at `max(own vruntime, current minimum)`, so
  * idling banks no credit. Switching to fair starts everyone even.
  *
- * Wakeup: when an agent's first job arrives and the policy would pick that
- * agent right now and there is room in flight, the job starts at once (in
- * `submit`), sparing it a round trip through the event loop.
+ * Idle fast path: a job submitted while nothing is queued or running starts
+ * at once (inside `submit`); any other job waits for a round. A job that
+ * submits the next one of a closed loop is still running then, so a flood
+ * always goes through rounds and yields to the event loop.
  *
  * Cost: a fair pick scans the active tenants and that tenant's active agents;
  * a priority pick scans all active agents; round-robin is O(1).
@@ -163,12 +164,10 @@ export class SyscallScheduler {
     agent.jobs.push(job, this.#seq++);
     agent.tenant.queued++;
     this.#queued++;
-    if (agent.jobs.length === 1) {
-      this.#activate(agent);
-      if (this.#inflight < this.#inflightMax && this.#wouldPickNow(agent)) {
-        this.#serve(agent, 1);
-        return true;
-      }
+    if (agent.jobs.length === 1) this.#activate(agent);
+    if (this.#inflight === 0 && this.#queued === 1) {
+      this.#serve(agent, 1);
+      return true;
     }
     this.#kick();
     return true;
@@ -267,15 +266,6 @@ export class SyscallScheduler {
 
   #pick(): AgentRec | null {
     return pickAgent(this.#policy, this.#active);
-  }
-
-  /** Would `agent` (just activated) be picked now? Under fair, ties go to the newcomer. */
-  #wouldPickNow(agent: AgentRec): boolean {
-    if (this.#policy !== "fair") return this.#pick() === agent;
-    const tenant = agent.tenant;
-    for (const t of this.#active.values()) if (t.vruntime < tenant.vruntime) return false;
-    for (const a of tenant.active.values()) if (a.vruntime < agent.vruntime) return false;
-    return true;
   }
 
   #kick(): void {

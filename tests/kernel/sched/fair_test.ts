@@ -21,7 +21,7 @@ Deno.test("fair: a 1-agent tenant is not starved by a 10-agent flood", async () 
   // of its 10,000 (1%), give or take one quantum per tenant.
   for (const quantum of [1, 4]) {
     const { sched, log, job } = setup(quantum);
-    const open = hold(sched, quantum);
+    const open = await hold(sched, quantum);
     for (let a = 1; a <= 10; a++) for (let i = 0; i < 1_000; i++) assert.ok(sched.submit(entity(a, "A"), job("A")));
     for (let i = 0; i < 100; i++) assert.ok(sched.submit(entity(100, "B"), job("B")));
     open();
@@ -41,7 +41,7 @@ Deno.test("fair: a 1-agent tenant is not starved by a 10-agent flood", async () 
 
 Deno.test("fair: within a tenant, priority 0 and 10 get service in proportion to their weights", async () => {
   const { sched, log, job } = setup();
-  const open = hold(sched, 1);
+  const open = await hold(sched, 1);
   for (let i = 0; i < 3_000; i++) {
     sched.submit(entity(1, "T", 0), job("p0"));
     sched.submit(entity(2, "T", 10), job("p10"));
@@ -56,7 +56,7 @@ Deno.test("fair: within a tenant, priority 0 and 10 get service in proportion to
 
 Deno.test("fair: weights hold with unequal job costs (service time, not call count)", async () => {
   const { sched, log, job } = setup();
-  const open = hold(sched, 1);
+  const open = await hold(sched, 1);
   for (let i = 0; i < 2_000; i++) {
     sched.submit(entity(1, "T"), job("cheap", 1));
     sched.submit(entity(2, "T"), job("dear", 4));
@@ -72,7 +72,7 @@ Deno.test("fair: weights hold with unequal job costs (service time, not call cou
 
 Deno.test("fair: an agent joining late gets no banked credit", async () => {
   const { sched, log, job } = setup();
-  const open = hold(sched, 1);
+  const open = await hold(sched, 1);
   let joinedAt = -1;
   for (let i = 0; i < 600; i++) {
     sched.submit(entity(1, "T"), () => {
@@ -94,7 +94,7 @@ Deno.test("fair: an agent joining late gets no banked credit", async () => {
 
 Deno.test("fair: a tenant joining late, or coming back after idling, gets no banked credit", async () => {
   const { sched, log, job } = setup();
-  const open = hold(sched, 1);
+  const open = await hold(sched, 1);
   let joinedAt = -1;
   // B runs 50 calls, goes idle while A runs alone, then comes back with 500.
   for (let i = 0; i < 50; i++) sched.submit(entity(2, "B"), job("B"));
@@ -118,7 +118,7 @@ Deno.test("fair: switching to fair starts everyone even", async () => {
   const clock = new FakeClock();
   const sched = new SyscallScheduler({ policy: "priority", nowMs: clock.now, quantumCalls: 1, inflightMax: 1 });
   const log: string[] = [];
-  const open = hold(sched, 1);
+  const open = await hold(sched, 1);
   for (let i = 0; i < 200; i++) {
     for (const [pid, t] of [[1, "A"], [2, "B"]] as const) {
       sched.submit(entity(pid, t, pid === 1 ? 0 : 30), () => {

@@ -25,15 +25,18 @@ export function tick(): Promise<void> {
 export const gateEntity: SchedEntity = { pid: 0, tenant: "gate", priority: 20 };
 
 /**
- * Start `slots` jobs that wait on a gate (they start at once on an idle
- * scheduler and fill `inflightMax = slots`), so whatever is submitted next
- * queues. Returns the function that opens the gate.
+ * Start `slots` jobs that wait on a gate (with `quantumCalls >= slots` and
+ * `inflightMax = slots` they fill every in-flight slot), so whatever is
+ * submitted next queues. Resolves to the function that opens the gate.
  */
-export function hold(sched: SyscallScheduler, slots: number): () => void {
+export async function hold(sched: SyscallScheduler, slots: number): Promise<() => void> {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => open = resolve);
   for (let i = 0; i < slots; i++) sched.submit(gateEntity, () => gate);
-  if (sched.stats().inflight !== slots) throw new Error("gate jobs did not start");
+  for (let hops = 0; sched.stats().inflight < slots; hops++) {
+    if (hops > 10) throw new Error("gate jobs did not start");
+    await tick();
+  }
   return open;
 }
 

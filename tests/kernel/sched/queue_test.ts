@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { type SchedJob, SyscallScheduler } from "../../../kernel/sched/mod.ts";
-import { drained, entity, hold } from "./helpers.ts";
+import { drained, entity, hold, tick } from "./helpers.ts";
 
 Deno.test("queue bound: submit returns false once a pid has queueCallsMax queued", async () => {
   const sched = new SyscallScheduler({ queueCallsMax: 3, inflightMax: 1 });
-  const open = hold(sched, 1);
+  const open = await hold(sched, 1);
   let ran = 0;
   const job = () => {
     ran++;
@@ -22,14 +22,16 @@ Deno.test("queue bound: submit returns false once a pid has queueCallsMax queued
 
 Deno.test("remove(pid) returns the unstarted jobs in order; they never run; running ones settle", async () => {
   const sched = new SyscallScheduler({ inflightMax: 2, quantumCalls: 1 });
-  const open = hold(sched, 1);
+  const open = await hold(sched, 1);
   const ran: string[] = [];
   let finishRunning!: () => void;
   const running: SchedJob = () => {
     ran.push("running");
     return new Promise<void>((resolve) => finishRunning = resolve);
   };
-  sched.submit(entity(1, "t"), running); // takes the second slot at once
+  sched.submit(entity(1, "t"), running); // takes the second slot in the next round
+  await tick();
+  assert.deepEqual(ran, ["running"]);
   const queued = ["a", "b", "c"].map((l): SchedJob => () => {
     ran.push(l);
     return Promise.resolve();
@@ -78,7 +80,7 @@ Deno.test("a job that throws or rejects is counted and reported; the scheduler g
 
 Deno.test("stats: per-tenant served, queued, vruntime and the policy", async () => {
   const sched = new SyscallScheduler({ policy: "round-robin", inflightMax: 1 });
-  const open = hold(sched, 1);
+  const open = await hold(sched, 1);
   for (let i = 0; i < 3; i++) sched.submit(entity(1, "a"), () => Promise.resolve());
   sched.submit(entity(2, "b"), () => Promise.resolve());
   const before = sched.stats();
@@ -94,7 +96,7 @@ Deno.test("stats: per-tenant served, queued, vruntime and the policy", async () 
   assert.equal(sched.stats().served, 5);
 });
 
-Deno.test("bad arguments are programmer errors", () => {
+Deno.test("bad arguments are programmer errors", async () => {
   assert.throws(() => new SyscallScheduler({ quantumCalls: 0 }), RangeError);
   assert.throws(() => new SyscallScheduler({ inflightMax: 1.5 }), RangeError);
   // @ts-expect-error: not a policy
@@ -103,13 +105,13 @@ Deno.test("bad arguments are programmer errors", () => {
   assert.throws(() => sched.submit(entity(1, "t", 40), () => Promise.resolve()), RangeError);
   // @ts-expect-error: not a policy
   assert.throws(() => sched.setPolicy("lottery"), TypeError);
-  const open = hold(new SyscallScheduler({ inflightMax: 1 }), 1);
+  const open = await hold(new SyscallScheduler({ inflightMax: 1 }), 1);
   open();
 });
 
 Deno.test("a pid cannot change tenant while it has jobs", async () => {
   const sched = new SyscallScheduler({ inflightMax: 1 });
-  const open = hold(sched, 1);
+  const open = await hold(sched, 1);
   sched.submit(entity(1, "a"), () => Promise.resolve());
   assert.throws(() => sched.submit(entity(1, "b"), () => Promise.resolve()), /tenant/);
   open();

@@ -124,6 +124,8 @@ Deno.test("isolation: a flooding tenant never starves another tenant's runs", as
     );
     assert.ok(refused >= 1, "the flood never got a 429");
     assert.ok(stats.spawned >= 1, "the flood never got an agent running");
+    // Sampled, so a lower bound of the true maximum: concurrent spawns must not overshoot the quota.
+    assert.ok(stats.liveMax <= 4, `flood had ${stats.liveMax} agents live at once, quota 4`);
     const health = await s.req("/healthz");
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { ok: true });

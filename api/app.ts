@@ -12,6 +12,7 @@ import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import type { z } from "zod";
 import { parseJsonNullProto } from "../kernel/syscall/frame.ts";
+import { httpSpan } from "../observability/otel.ts";
 import type { EventFilter } from "./events.ts";
 import {
   agentListQuery,
@@ -53,6 +54,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return c.json({ error: { code: "internal", message: "internal error" } }, 500);
   });
   app.notFound((c) => c.json({ error: { code: "not_found", message: "no such route" } }, 404));
+
+  app.use("*", async (c, next) => {
+    await httpSpan(c.req.method, c.req.path, async () => {
+      await next();
+      return c.res.status;
+    });
+  });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get(

@@ -1,17 +1,22 @@
 /**
- * The event hub behind the SSE streams: every runtime event gets a sequence
- * number and a place in a bounded history (for `Last-Event-ID` resume); each
- * subscriber has a bounded queue. Publishing never blocks and never waits for
- * a reader: a reader that falls behind loses events, and the next thing it
- * reads is a `dropped` event carrying the count.
+ * The SSE feed, read straight from the kernel's event ring: every
+ * subscriber is a ring reader with its own cursor, so the feed keeps no copy
+ * of events and no per-subscriber queue. Resume (`Last-Event-ID`) is a
+ * cursor position; a reader that falls more than the ring's 65,536 slots
+ * behind loses the oldest events and is told how many (`dropped`). The
+ * kernel never waits for a reader.
+ *
+ * Event ids are the ring's sequence numbers plus one (so `Last-Event-ID: 0`
+ * means "from the oldest event still held").
  *
  * @module
  */
 
-/** Events kept for resume. */
-export const historyEventsMax = 16_384;
-/** Events one subscriber may have queued before it starts losing them. */
-export const subscriberQueueMax = 2_048;
+import type { ObservabilityHub } from "../observability/hub.ts";
+import { errnoNames, EventKind, type EventView, type RingReader } from "../observability/ring.ts";
+
+/** Most events one `take` returns; the SSE loop comes back for more. */
+export const takeEventsMax = 1024;
 
 /** One event as streamed. */
 export interface StreamEvent {
@@ -37,34 +42,54 @@ export interface EventFilter {
   causality?: number;
 }
 
-/** A subscriber's queue. */
+const typeOfKind = [
+  "lifecycle",
+  "syscall",
+  "denial",
+  "limit",
+  "output",
+  "ipc",
+  "arena",
+  "cleanup",
+  "anomaly",
+  "sched",
+  "policy",
+  "dropped",
+];
+
+/** A subscriber: a ring reader plus its filter. */
 export class Subscription {
   readonly filter: EventFilter;
-  queue: StreamEvent[] = [];
-  dropped = 0;
+  #reader: RingReader;
+  #feed: EventFeed;
+  #view: EventView;
+  #droppedSeen = 0;
   #wake: (() => void) | undefined;
   #closed = false;
-  #onClose: () => void;
+  #unsubscribe: () => void;
 
   /** @internal */
-  constructor(filter: EventFilter, onClose: () => void) {
+  constructor(feed: EventFeed, reader: RingReader, filter: EventFilter, view: EventView, unsubscribe: () => void) {
+    this.#feed = feed;
+    this.#reader = reader;
     this.filter = filter;
-    this.#onClose = onClose;
+    this.#view = view;
+    this.#unsubscribe = unsubscribe;
   }
 
-  /** @internal Offer an event; drops (and counts) when the queue is full. */
-  offer(event: StreamEvent): void {
-    if (this.queue.length >= subscriberQueueMax) {
-      this.dropped++;
-    } else {
-      this.queue.push(event);
-    }
+  /** Whether the subscription was closed (by the reader or the feed). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** @internal Called when new events are in the ring. */
+  wake(): void {
     this.#wake?.();
   }
 
-  /** Wait until something is queued, the signal aborts, or `ms` passes. */
+  /** Wait until the ring has something past this cursor, the signal aborts, or `ms` passes. */
   wait(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.queue.length > 0 || this.dropped > 0 || this.#closed) return Promise.resolve();
+    if (this.#reader.lag > 0 || this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -78,66 +103,66 @@ export class Subscription {
     });
   }
 
-  /** Take everything queued, and the drop count since the last take. */
+  /** Read what is there (bounded), filtered, and the drop count since the last take. */
   take(): { events: StreamEvent[]; dropped: number } {
-    const events = this.queue;
-    const dropped = this.dropped;
-    this.queue = [];
-    this.dropped = 0;
+    const events: StreamEvent[] = [];
+    const view = this.#view;
+    let read = 0;
+    while (read < takeEventsMax && this.#reader.next(view)) {
+      read++;
+      const event = this.#feed.toStreamEvent(view, this.filter);
+      if (event !== undefined) events.push(event);
+    }
+    const dropped = this.#reader.dropped - this.#droppedSeen;
+    this.#droppedSeen = this.#reader.dropped;
     return { events, dropped };
-  }
-
-  /** Whether the subscription was closed (by the reader or the hub). */
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** Stop receiving. */
   close(): void {
     this.#closed = true;
     this.#wake?.();
-    this.#onClose();
+    this.#unsubscribe();
   }
 }
 
-/** Fan-out of events to subscribers, with bounded history. */
-export class EventHub {
-  #history: (StreamEvent | undefined)[] = new Array(historyEventsMax);
-  #seq = 0;
+/** Fan-out from the ring to SSE subscribers. */
+export class EventFeed {
+  #hub: ObservabilityHub;
   #subs = new Set<Subscription>();
-  /** Events published since start. */
-  published = 0;
-
-  /** Publish an event; returns its sequence number. Never blocks. */
-  publish(event: Omit<StreamEvent, "seq">): number {
-    const seq = ++this.#seq;
-    const full = event as StreamEvent;
-    full.seq = seq;
-    this.#history[seq % historyEventsMax] = full;
-    this.published++;
-    for (const sub of this.#subs) if (matches(sub.filter, full)) sub.offer(full);
-    return seq;
-  }
-
-  /** The newest sequence number. */
-  get seq(): number {
-    return this.#seq;
-  }
+  #agentIds: (uid: number) => string | undefined;
 
   /**
-   * Subscribe. With `afterSeq`, events after it still in history are queued
-   * first; events already evicted from history count as dropped.
+   * @param hub the kernel's observability hub (its ring is the history)
+   * @param agentIds maps an agent incarnation (uid) to its API id
    */
+  constructor(hub: ObservabilityHub, agentIds: (uid: number) => string | undefined) {
+    this.#hub = hub;
+    this.#agentIds = agentIds;
+    hub.onEmit(() => {
+      for (const sub of this.#subs) sub.wake();
+    });
+  }
+
+  /** The id of the newest event. */
+  get seq(): number {
+    return this.#hub.ring.nextSeq;
+  }
+
+  /** Events written to the ring. */
+  get published(): number {
+    return this.#hub.ring.emitted;
+  }
+
+  /** Open subscribers. */
+  get subscribers(): number {
+    return this.#subs.size;
+  }
+
+  /** Subscribe from now, or after event id `afterSeq` (what `Last-Event-ID` carries). */
   subscribe(filter: EventFilter, afterSeq?: number): Subscription {
-    const sub = new Subscription(filter, () => this.#subs.delete(sub));
-    if (afterSeq !== undefined && afterSeq < this.#seq) {
-      const oldest = Math.max(1, this.#seq - historyEventsMax + 1);
-      if (afterSeq + 1 < oldest) sub.dropped += oldest - afterSeq - 1;
-      for (let seq = Math.max(afterSeq + 1, oldest); seq <= this.#seq; seq++) {
-        const event = this.#history[seq % historyEventsMax];
-        if (event !== undefined && event.seq === seq && matches(filter, event)) sub.offer(event);
-      }
-    }
+    const reader = this.#hub.ring.reader(afterSeq === undefined ? undefined : afterSeq);
+    const sub: Subscription = new Subscription(this, reader, filter, this.#hub.view(), () => this.#subs.delete(sub));
     this.#subs.add(sub);
     return sub;
   }
@@ -147,25 +172,66 @@ export class EventHub {
     for (const sub of [...this.#subs]) sub.close();
   }
 
-  /** Live subscribers. */
-  get subscribers(): number {
-    return this.#subs.size;
+  /** @internal Materialise and filter one ring event; undefined if filtered out. */
+  toStreamEvent(view: EventView, filter: EventFilter): StreamEvent | undefined {
+    const hub = this.#hub;
+    const tenant = hub.tenants.name(view.tenantId);
+    if (filter.tenant !== null && tenant !== filter.tenant) return undefined;
+    if (filter.causality !== undefined && view.causality !== filter.causality) return undefined;
+    const agentId = view.subject === 0 ? null : this.#agentIds(view.subject) ?? null;
+    if (filter.agentId !== undefined && agentId !== filter.agentId) return undefined;
+    const { type, data } = describe(view, hub);
+    if (filter.types !== undefined && !filter.types.includes(type)) return undefined;
+    if (filter.errors && !(type === "denial" || (type === "syscall" && data.errno !== null))) return undefined;
+    if (filter.calls !== undefined) {
+      const call = data.call;
+      if (typeof call !== "string") return undefined;
+      if (!filter.calls.some((p) => p === "*" || (p.endsWith(".*") ? call.startsWith(p.slice(0, -1)) : p === call))) {
+        return undefined;
+      }
+    }
+    return {
+      seq: view.seq + 1,
+      ts: view.timestampMs,
+      type,
+      tenant,
+      agentId,
+      pid: view.pid,
+      causality: view.causality,
+      data,
+    };
   }
 }
 
-/** Whether `event` passes `filter`. */
-export function matches(filter: EventFilter, event: StreamEvent): boolean {
-  if (filter.tenant !== null && event.tenant !== filter.tenant) return false;
-  if (filter.agentId !== undefined && event.agentId !== filter.agentId) return false;
-  if (filter.causality !== undefined && event.causality !== filter.causality) return false;
-  if (filter.types !== undefined && !filter.types.includes(event.type)) return false;
-  if (filter.errors && !(event.type === "denial" || (event.type === "syscall" && event.data.errno !== null))) {
-    return false;
+function describe(view: EventView, hub: ObservabilityHub): { type: string; data: Record<string, unknown> } {
+  const name = view.kind === EventKind.output ? "" : hub.names.name(view.nameId);
+  const errno = errnoNames[view.errnoId] || null;
+  switch (view.kind) {
+    case EventKind.syscall:
+      return {
+        type: "syscall",
+        data: { call: name, errno, latencyUs: view.latencyUs, bytes: view.bytes, args: view.detail },
+      };
+    case EventKind.denial: {
+      const [layer, ...rest] = (view.detail ?? "").split(": ");
+      return { type: "denial", data: { call: name, errno, layer, message: rest.join(": ") } };
+    }
+    case EventKind.lifecycle: {
+      if (name.startsWith("exit:")) {
+        return { type: "exit", data: { reason: name.slice(5), exitCode: view.bytes, message: view.detail ?? null } };
+      }
+      const [from, to] = name.split(">");
+      return { type: "lifecycle", data: { from, to } };
+    }
+    case EventKind.output:
+      return { type: "output", data: { fd: view.nameId, bytes: view.bytes, data: view.detail } };
+    case EventKind.limit:
+      return { type: "limit", data: { limit: name, message: view.detail ?? null } };
+    case EventKind.anomaly:
+      return { type: "anomaly", data: { detail: view.detail, value: view.bytes } };
+    case EventKind.cleanup:
+      return { type: "cleanup", data: { bytes: view.bytes, errors: errno !== null, detail: view.detail } };
+    default:
+      return { type: typeOfKind[view.kind] ?? "event", data: { name, detail: view.detail ?? null, value: view.bytes } };
   }
-  if (filter.calls !== undefined) {
-    const call = event.data.call;
-    if (typeof call !== "string") return false;
-    return filter.calls.some((p) => p.endsWith(".*") ? call.startsWith(p.slice(0, -1)) : p === "*" || p === call);
-  }
-  return true;
 }

@@ -52,6 +52,22 @@ export function serverMetrics(runtime: Runtime, service: () => Service | undefin
   const events = r.counter("agentos_events_published_total", "Events published to the stream hub.", []);
   const subscribers = r.gauge("agentos_event_subscribers", "Open event stream subscribers.", []);
   const illegal = r.counter("agentos_illegal_transitions_total", "Lifecycle transitions refused as illegal.", []);
+  const ringEvents = r.counter("agentos_ring_events_total", "Events written to the kernel event ring.", []);
+  const ringOverwritten = r.counter(
+    "agentos_ring_events_overwritten_total",
+    "Ring events overwritten before every reader saw them (slow readers lose these).",
+    [],
+  );
+  const sampledOut = r.counter("agentos_events_sampled_out_total", "Syscall events dropped by adaptive sampling.", []);
+  const anomalies = r.counter("agentos_anomalies_total", "Anomaly events raised by the streaming detectors.", []);
+  const ringOccupancy = r.gauge("agentos_ring_occupancy_ratio", "Fraction of the event ring's slots in use.", []);
+  const sampleRate = r.gauge("agentos_sampling_rate_ratio", "Current keep-rate of each event category.", ["category"]);
+  const overhead = r.gauge(
+    "agentos_observability_overhead_ratio",
+    "Last measured share of supervisor CPU spent in observability.",
+    [],
+  );
+  const arenaBytes = r.gauge("agentos_arena_bytes", "Kernel arena bytes, by state.", ["state"]);
   const seen = new Map<string, number>();
   /** Turn a running total read at collect time into counter increments. */
   const catchUp = (key: string, total: number, add: (n: number) => void) => {
@@ -103,6 +119,17 @@ export function serverMetrics(runtime: Runtime, service: () => Service | undefin
     catchUp("cold", stats.coldStarts, (n) => poolStarts.inc({ kind: "cold" }, n));
     catchUp("failed", stats.startFailures, (n) => poolStarts.inc({ kind: "failed" }, n));
     catchUp("illegal", runtime.table.illegalTransitions, (n) => illegal.inc(undefined, n));
+    const obs = runtime.obs;
+    catchUp("ring", obs.ring.emitted, (n) => ringEvents.inc(undefined, n));
+    catchUp("overwritten", obs.ring.overwritten, (n) => ringOverwritten.inc(undefined, n));
+    catchUp("sampledOut", obs.sampledOut, (n) => sampledOut.inc(undefined, n));
+    catchUp("anomalies", obs.anomalies, (n) => anomalies.inc(undefined, n));
+    ringOccupancy.set(Math.min(obs.ring.emitted, obs.ring.slots) / obs.ring.slots);
+    for (const c of obs.sampler.stats()) sampleRate.set({ category: c.category }, c.rate);
+    overhead.set(obs.sampler.lastShare);
+    const arena = runtime.arena.stats();
+    arenaBytes.set({ state: "used" }, arena.usedBytes);
+    arenaBytes.set({ state: "free" }, arena.freeBytes);
     const s = service();
     if (s) {
       catchUp("events", s.hub.published, (n) => events.inc(undefined, n));

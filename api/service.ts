@@ -11,11 +11,10 @@ import { KernelError } from "../kernel/errno.ts";
 import { agentLimitsDefault } from "../kernel/limits.ts";
 import type { AgentLimits, Capability, Process } from "../kernel/process/table.ts";
 import type { Agent, AgentResult, Runtime, RuntimeEvent } from "../sandbox/runtime.ts";
-import { EventHub } from "./events.ts";
+import { EventFeed } from "./events.ts";
 import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
 import type { z } from "zod";
 import type { spawnSchema } from "./schemas.ts";
-import { summarizeArgs } from "../cli/summarize.ts";
 import type { Decision, PolicyRequest } from "../sandbox/policy/mod.ts";
 import { AdmissionQueue, type AdmissionStats, type SchedPolicy, type SchedStats } from "../kernel/sched/mod.ts";
 
@@ -28,6 +27,8 @@ export const quotasDefault: Required<
   rssMbTotal: 16_384,
   syscallsPerSec: 500_000,
 };
+/** Agent ids remembered for events still in the ring (one per spawn, oldest forgotten first). */
+export const agentIdsMax = 65_536;
 /** Live agents across all tenants; past this, spawns wait in the admission queue. */
 export const serverAgentsMax = 1000;
 /** Spawns that may wait for admission; past this they get 503. */
@@ -78,7 +79,8 @@ type SpawnBody = z.infer<typeof spawnSchema>;
 
 /** The service. */
 export class Service {
-  readonly hub = new EventHub();
+  readonly hub: EventFeed;
+  #agentIdByUid = new Map<number, string>();
   readonly admission: AdmissionQueue;
   #runtime: Runtime;
   #store: Store;
@@ -98,6 +100,7 @@ export class Service {
     this.#runtime = runtime;
     this.#store = store;
     runtime.subscribe((event) => this.#onRuntimeEvent(event));
+    this.hub = new EventFeed(runtime.obs, (uid) => this.#agentIdByUid.get(uid));
     this.#flushTimer = setInterval(() => this.flushAudit(), auditFlushMs);
     this.admission = new AdmissionQueue({ slots: options.agentsMax ?? serverAgentsMax, queueMax: admissionQueueMax });
   }
@@ -315,9 +318,14 @@ export class Service {
         retryAfterSec: 1,
       });
     }
+    const id = newId("ag");
     let agent: Agent;
     try {
       agent = await this.#runtime.spawn({
+        onCreated: (created) => {
+          this.#agentIdByUid.set(created.subject.uid, id);
+          if (this.#agentIdByUid.size > agentIdsMax) this.#agentIdByUid.delete(this.#agentIdByUid.keys().next().value!);
+        },
         priority: body.priority,
         code: body.code,
         lang: body.lang,
@@ -333,7 +341,7 @@ export class Service {
       throw err;
     }
     const entry: LiveAgent = {
-      id: newId("ag"),
+      id,
       agent,
       tenantId: tenant.id,
       createdAt: now(),
@@ -531,13 +539,9 @@ export class Service {
   }
 
   #onRuntimeEvent(event: RuntimeEvent): void {
-    const entry = this.#byPid.get(event.pid);
-    const causality = this.#runtime.table.get(event.pid)?.causality ?? event.pid;
-    const { type, pid, tenant, ...rest } = event;
-    const data: Record<string, unknown> = rest;
-    if (event.type === "syscall") data.args = summarizeArgs(event.args);
-    this.hub.publish({ ts: Date.now(), type, tenant, agentId: entry?.id ?? null, pid, causality, data });
     if (event.type === "denial") {
+      const entry = this.#byPid.get(event.pid);
+      const tenant = event.tenant;
       if (this.#auditBuffer.length >= auditDenialsPerFlushMax) {
         this.#denialsSuppressed++;
       } else {
@@ -553,15 +557,7 @@ export class Service {
 
   #quotaHit(tenantId: string, quota: string): void {
     this.#audit(tenantId, "api", "quota.exceeded", null, { quota });
-    this.hub.publish({
-      ts: Date.now(),
-      type: "limit",
-      tenant: tenantId,
-      agentId: null,
-      pid: 0,
-      causality: 0,
-      data: { quota },
-    });
+    this.#runtime.obs.limit(tenantId, `quota:${quota}`, `spawn refused: ${quota}`);
   }
 
   #audit(tenantId: string | null, actor: string, action: string, subject: string | null, detail: unknown): void {

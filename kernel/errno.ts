@@ -56,7 +56,12 @@ export class KernelError extends Error {
    * @param message a guest-safe message (never a host path or stack)
    */
   constructor(code: Errno, message: string = ERRNO[code]) {
+    // An errno is an answer, not a bug: skip the stack capture (most of the
+    // cost of a failing syscall), and no host stack can reach a guest.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = "KernelError";
     this.code = code;
   }

@@ -212,6 +212,8 @@ export class EventView {
   tenantId = 0;
   /** Causality id linking spawn → syscalls → child spawn → exit. */
   causality = 0;
+  /** The agent incarnation the event is about (unique per spawn; pids are recycled). */
+  subject = 0;
   /** Interned name id (syscall name, limit name, ...). */
   nameId = 0;
   /** Errno id, 0 for success; see {@linkcode errnoNames}. */
@@ -252,6 +254,7 @@ export class EventRing {
   readonly tenantId: Uint32Array;
   /** Causality id column. */
   readonly causality: Float64Array;
+  readonly subject: Float64Array;
   /** Interned name id column. */
   readonly nameId: Uint32Array;
   /** Errno id column (0 = ok). */
@@ -285,6 +288,7 @@ export class EventRing {
     this.pid = new Int32Array(slots);
     this.tenantId = new Uint32Array(slots);
     this.causality = new Float64Array(slots);
+    this.subject = new Float64Array(slots);
     this.nameId = new Uint32Array(slots);
     this.errnoId = new Uint16Array(slots);
     this.latencyUs = new Float32Array(slots);
@@ -371,6 +375,7 @@ export class EventRing {
     latencyUs: number,
     bytes: number,
     detail?: string,
+    subject = 0,
   ): number {
     if (!(kind >= 0 && kind < eventKindCount)) {
       throw new Error(`assertion failed: event kind ${kind}`);
@@ -387,6 +392,7 @@ export class EventRing {
     this.latencyUs[i] = latencyUs;
     this.bytes[i] = bytes;
     this.detail[i] = detail;
+    this.subject[i] = subject;
     if (seq >= this.slots) this.overwritten++;
     this.#next = seq + 1;
     return seq;
@@ -424,6 +430,7 @@ export class EventRing {
     out.pid = this.pid[i];
     out.tenantId = this.tenantId[i];
     out.causality = this.causality[i];
+    out.subject = this.subject[i];
     out.nameId = this.nameId[i];
     out.errnoId = this.errnoId[i];
     out.latencyUs = this.latencyUs[i];

@@ -31,6 +31,8 @@ import { egressFields, PolicyLayer } from "./policy_layer.ts";
 import { type ChildExit, type ProcHost, procSyscalls } from "./proc_syscalls.ts";
 import { Arena } from "../kernel/memory/mod.ts";
 import { Ipc } from "../kernel/ipc/mod.ts";
+import { ObservabilityHub, type Subject } from "../observability/hub.ts";
+import { type AgentSpan, agentSpan } from "../observability/otel.ts";
 import {
   priorityDefault,
   priorityMax,
@@ -73,6 +75,8 @@ export interface SpawnRequest {
   priority?: number;
   parent?: number;
   causality?: number;
+  /** Called synchronously once the agent exists, before any event of its start is read. */
+  onCreated?: (agent: Agent) => void;
 }
 
 /** How an agent ended, with everything it produced. */
@@ -121,6 +125,8 @@ export interface RuntimeOptions {
   resolve?: Resolver;
   /** Size of the kernel arena, bytes (default {@link arenaBytesDefault}). */
   arenaBytes?: number;
+  /** Record events, sample, detect anomalies (default true; off only to measure the cost). */
+  observability?: boolean;
   /** Initial syscall scheduling policy (default `fair`). */
   schedPolicy?: SchedPolicy;
   /** Live agents a tenant may have (children included) before `proc.spawn` is EAGAIN. */
@@ -157,6 +163,10 @@ export class Agent {
   childExits = new Map<number, ChildExit>();
   /** Scheduling identity (pid, tenant, priority). */
   entity!: SchedEntity;
+  /** Observability identity (pid, unique uid, tenant, causality). */
+  subject!: Subject;
+  /** The OpenTelemetry span of the agent's whole life. */
+  span: AgentSpan = { syscall() {}, end() {} };
 
   /** @param proc the process row */
   constructor(proc: Process) {
@@ -181,6 +191,8 @@ export class Runtime {
   readonly arena: Arena;
   readonly ipc: Ipc;
   readonly scheduler: SyscallScheduler;
+  readonly obs: ObservabilityHub;
+  #uids = 0;
   #agents = new Map<number, Agent>();
   #listeners = new Set<(event: RuntimeEvent) => void>();
   #dataDir: string;
@@ -195,6 +207,7 @@ export class Runtime {
     this.arena = new Arena({ capacityBytes: options.arenaBytes ?? arenaBytesDefault });
     this.ipc = new Ipc({ arena: this.arena });
     this.scheduler = new SyscallScheduler({ policy: options.schedPolicy });
+    this.obs = new ObservabilityHub({ enabled: options.observability ?? true });
     this.#tenantLiveMax = options.tenantAgentsLiveMax ?? (() => tenantAgentsLiveMaxDefault);
     this.pool = new CellPool({
       size: options.poolSize ?? 2,
@@ -224,8 +237,12 @@ export class Runtime {
         policyEpoch: () => this.policy.epoch,
       },
       observer: {
-        syscall: (proc, call, args, errno, latencyUs, bytes, message) =>
-          this.#emit({
+        syscall: (proc, call, args, errno, latencyUs, bytes, message) => {
+          // The hot path: primitives into the ring; event objects only when someone listens.
+          this.obs.syscall(this.#subject(proc), call, errno, latencyUs, bytes, args);
+          this.#agents.get(proc.pid)?.span.syscall(call, errno, latencyUs);
+          if (this.#listeners.size === 0) return;
+          this.#notify({
             type: "syscall",
             pid: proc.pid,
             tenant: proc.tenant,
@@ -235,7 +252,8 @@ export class Runtime {
             latencyUs,
             bytes,
             message,
-          }),
+          });
+        },
         denial: (proc, call, layer, errno, message) =>
           this.#emit({ type: "denial", pid: proc.pid, tenant: proc.tenant, call, layer, errno, message }),
       },
@@ -315,6 +333,9 @@ export class Runtime {
     });
     const agent = new Agent(proc);
     agent.entity = { pid: proc.pid, tenant: proc.tenant, priority };
+    agent.subject = { pid: proc.pid, uid: ++this.#uids, tenant: proc.tenant, causality: proc.causality };
+    agent.span = agentSpan({ pid: proc.pid, tenant: proc.tenant, causality: proc.causality, parent: proc.parent });
+    request.onCreated?.(agent);
     this.#agents.set(proc.pid, agent);
     try {
       this.arena.setQuota("pid", proc.pid, arenaBytesPerAgentMax);
@@ -474,6 +495,7 @@ export class Runtime {
     for (const agent of agents) this.kill(agent.pid, "killed", "server shutting down");
     await Promise.all(agents.map((a) => a.done));
     await this.pool.close();
+    this.obs.close();
   }
 
   /** Seed the workspace with caller-provided files: trusted input, but still confined and quota-checked. */
@@ -639,11 +661,19 @@ export class Runtime {
     this.table.transition(proc, "Exiting");
     proc.usage.wallMs = Math.round(performance.now() - proc.startedAtMs);
     const cleanup = await this.orchestrator.cleanup(proc.pid);
+    const released = Object.values(cleanup.types);
+    this.obs.cleanup(
+      agent.subject,
+      released.reduce((n, t) => n + t.count, 0),
+      released.reduce((n, t) => n + t.bytes, 0),
+      cleanup.errors,
+    );
     this.policy.dropPid(proc.pid);
     this.dispatcher.forget(proc.pid);
     this.scheduler.remove(proc.pid);
     this.table.transition(proc, "Zombie");
     this.#emit({ type: "exit", pid: proc.pid, tenant: proc.tenant, reason, exitCode: code, message });
+    agent.span.end(reason, code, message);
     const result: AgentResult = {
       pid: proc.pid,
       tenant: proc.tenant,
@@ -662,7 +692,41 @@ export class Runtime {
     agent.resolve(result);
   }
 
+  /** The observability subject of a process (pid, unique uid, tenant, causality). */
+  #subject(proc: Process): Subject {
+    return this.#agents.get(proc.pid)?.subject ??
+      { pid: proc.pid, uid: 0, tenant: proc.tenant, causality: proc.causality };
+  }
+
+  /** Record an event in the ring and tell listeners. */
   #emit(event: RuntimeEvent): void {
+    const proc = this.table.get(event.pid);
+    const subject = proc ? this.#subject(proc) : { pid: event.pid, uid: 0, tenant: event.tenant, causality: event.pid };
+    switch (event.type) {
+      case "lifecycle":
+        this.obs.lifecycle(subject, event.from, event.to);
+        break;
+      case "denial":
+        this.obs.denial(subject, event.call, event.layer, event.errno, event.message);
+        break;
+      case "output":
+        this.obs.output(subject, event.fd, event.data);
+        break;
+      case "exit":
+        this.obs.exit(subject, event.reason, event.exitCode, event.message);
+        break;
+      case "syscall":
+        this.obs.syscall(subject, event.call, event.errno, event.latencyUs, event.bytes, event.args);
+        break;
+      default: {
+        const never: never = event;
+        throw new Error(`unknown event ${never}`);
+      }
+    }
+    this.#notify(event);
+  }
+
+  #notify(event: RuntimeEvent): void {
     for (const listener of this.#listeners) {
       try {
         listener(event);

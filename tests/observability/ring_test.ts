@@ -41,6 +41,7 @@ Deno.test("ring: emits into struct-of-arrays and reads back in order", () => {
     latencyUs: 12.5,
     bytes: 4096,
     detail: "x",
+    subject: 0,
   });
   assert.equal(reader.next(view), false);
   assert.equal(ring.emitted, 1);

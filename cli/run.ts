@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { capabilities as allCapabilities, type Capability } from "../kernel/process/table.ts";
 import { Runtime, type RuntimeEvent } from "../sandbox/runtime.ts";
-import { summarizeArgs } from "./summarize.ts";
+import { summarizeArgs } from "../observability/summarize.ts";
 
 const usage = `usage: deno task agent run <file> [--allow fs.read,fs.write] [--wall-ms N] [--cpu-ms N]
                               [--memory-mb N] [--output-bytes N] [--trace] [--json] [--data-dir DIR]`;

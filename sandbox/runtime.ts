@@ -20,7 +20,7 @@ import { builtinSyscalls } from "../kernel/syscall/builtin.ts";
 import { type DenialLayer, Dispatcher, type PolicyVerdict } from "../kernel/syscall/dispatch.ts";
 import type { Completion, Decoded } from "../kernel/syscall/frame.ts";
 import { type SyscallDef, SyscallTable } from "../kernel/syscall/table.ts";
-import type { CellHost } from "./cell/cell_host.ts";
+import { CellHost } from "./cell/cell_host.ts";
 import { CellPool } from "./cell/pool.ts";
 import { cellExitCpu, cellExitHeapOom, cellExitRss, type StartMessage } from "./cell/protocol.ts";
 import { fsError, fsSyscalls } from "./fs/syscalls.ts";
@@ -495,6 +495,7 @@ export class Runtime {
     for (const agent of agents) this.kill(agent.pid, "killed", "server shutting down");
     await Promise.all(agents.map((a) => a.done));
     await this.pool.close();
+    await CellHost.drain();
     this.obs.close();
   }
 

@@ -20,6 +20,7 @@ export interface CellOptions {
 
 const cellMain = new URL("./cell_main.ts", import.meta.url).pathname;
 const stderrTailBytesMax = 8 * 1024;
+const pendingRemovals = new Set<Promise<void>>();
 
 /** The Deno flags every cell runs with: no `--allow-*` flag, ever. */
 export function cellArgs(heapMb: number): string[] {
@@ -139,7 +140,16 @@ export class CellHost {
   async dispose(): Promise<void> {
     this.kill("SIGKILL");
     await this.status;
-    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+    // Removing the scratch DENO_DIR (megabytes of caches) is housekeeping, not
+    // the agent's exit: it runs in the background and `CellHost.drain()` waits for it.
+    const removal = Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+    pendingRemovals.add(removal);
+    void removal.finally(() => pendingRemovals.delete(removal));
+  }
+
+  /** Wait until every scratch directory of a disposed cell is gone. */
+  static async drain(): Promise<void> {
+    while (pendingRemovals.size > 0) await Promise.all(pendingRemovals);
   }
 
   async #flush(): Promise<void> {

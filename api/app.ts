@@ -130,7 +130,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const p = c.get("principal");
     const live = await service.spawn(p, body);
     if (!body.wait) return c.json({ id: live.id, state: live.agent.proc.state }, 201);
-    return c.json(agentView(await live.finished, true), 200);
+    return c.json(agentView(await service.answer(live), true), 200);
   });
   app.get("/v1/agents", (c) => {
     const q = parseQuery(c, agentListQuery);

@@ -388,6 +388,26 @@ export class Service {
     return row;
   }
 
+  /**
+   * The answer of a run-to-completion: resolves when the agent's exit is
+   * known, without waiting for its cell and workspace to be released (the
+   * durable record follows moments later with state `Zombie`).
+   */
+  async answer(live: LiveAgent): Promise<AgentRow> {
+    const r = await live.agent.exited;
+    return {
+      ...liveRow(live),
+      state: "Exiting",
+      reason: r.reason,
+      exitCode: r.exitCode,
+      message: r.message ?? null,
+      result: r.result,
+      usage: { ...r.usage },
+      stdout: r.stdout,
+      stderr: r.stderr,
+    };
+  }
+
   /** Wait for an agent the caller may see to finish. */
   async wait(p: Principal, id: string): Promise<AgentRow> {
     const live = this.#live.get(id);

@@ -150,6 +150,13 @@ export const exitCodeFor: Record<Exclude<ExitReason, "exit">, number> = {
 export class Agent {
   readonly proc: Process;
   readonly done: Promise<AgentResult>;
+  /**
+   * Resolves as soon as the agent's exit is known — before its resources are
+   * released (that follows at once; `done` waits for it). What a caller that
+   * only needs the answer waits for.
+   */
+  readonly exited: Promise<Omit<AgentResult, "cleanup" | "state">>;
+  resolveExited!: (r: Omit<AgentResult, "cleanup" | "state">) => void;
   cell?: CellHost;
   stdout: string[] = [];
   stderr: string[] = [];
@@ -172,6 +179,7 @@ export class Agent {
   constructor(proc: Process) {
     this.proc = proc;
     this.done = new Promise((resolve) => this.resolve = resolve);
+    this.exited = new Promise((resolve) => this.resolveExited = resolve);
   }
 
   /** The pid. */
@@ -661,6 +669,17 @@ export class Runtime {
     proc.exit = { reason, exitCode: code, message };
     this.table.transition(proc, "Exiting");
     proc.usage.wallMs = Math.round(performance.now() - proc.startedAtMs);
+    agent.resolveExited({
+      pid: proc.pid,
+      tenant: proc.tenant,
+      reason,
+      exitCode: code,
+      message,
+      result: agent.result,
+      stdout: agent.stdout.join(""),
+      stderr: agent.stderr.join(""),
+      usage: { ...proc.usage },
+    });
     const cleanup = await this.orchestrator.cleanup(proc.pid);
     const released = Object.values(cleanup.types);
     this.obs.cleanup(

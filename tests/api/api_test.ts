@@ -30,7 +30,8 @@ Deno.test("api: run to completion, async spawn, status, output, kill", async () 
     const res = await s.req("/v1/agents", { method: "POST", key: t.apiKey, json: { code: hello, wait: true } });
     assert.equal(res.status, 200);
     const done = await res.json();
-    assert.equal(done.state, "Zombie");
+    // The answer comes as soon as the exit is known; the durable record follows as Zombie.
+    assert.equal(done.state, "Exiting");
     assert.equal(done.reason, "exit");
     assert.equal(done.exitCode, 0);
     assert.deepEqual(done.result, { answer: 42 });
@@ -48,6 +49,9 @@ Deno.test("api: run to completion, async spawn, status, output, kill", async () 
     assert.equal(state, "Running");
     const status = await (await s.req(`/v1/agents/${id}`, { key: t.apiKey })).json();
     assert.equal(status.state, "Running");
+    const recorded = await (await s.req(`/v1/agents/${done.id}/wait`, { key: t.apiKey })).json();
+    assert.equal(recorded.state, "Zombie");
+    assert.deepEqual(recorded.result, { answer: 42 });
     assert.equal((await s.req(`/v1/agents/${id}`, { method: "DELETE", key: t.apiKey })).status, 202);
     const killed = await (await s.req(`/v1/agents/${id}/wait`, { key: t.apiKey })).json();
     assert.equal(killed.reason, "killed");

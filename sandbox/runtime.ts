@@ -49,6 +49,8 @@ import { netSyscalls, type Resolver } from "./net/mod.ts";
  * arena memory last.
  */
 export const resourceTypes = ["memory", "workspace", "cell", "ipc", "timer", "child"] as const;
+/** Longest a blocked syscall counts as service time for the scheduler, ms. */
+export const blockingSliceMs = 5;
 /** Default size of the kernel arena that holds all IPC data, bytes. */
 export const arenaBytesDefault = 64 * 1024 * 1024;
 /** Arena bytes one agent may hold (pipes, queues, segments). */
@@ -201,6 +203,7 @@ export class Runtime {
   readonly scheduler: SyscallScheduler;
   readonly obs: ObservabilityHub;
   #uids = 0;
+  #slice: Promise<void> | undefined;
   #agents = new Map<number, Agent>();
   #listeners = new Set<(event: RuntimeEvent) => void>();
   #dataDir: string;
@@ -546,10 +549,12 @@ export class Runtime {
         const queued = this.scheduler.submit(
           agent.entity,
           () =>
-            this.dispatcher.dispatch(agent.proc, call).then((done) => {
-              agent.inflight--;
-              if (call.id !== 0) cell.send(JSON.stringify(done));
-            }),
+            this.#serviceSlice(
+              this.dispatcher.dispatch(agent.proc, call).then((done) => {
+                agent.inflight--;
+                if (call.id !== 0) cell.send(JSON.stringify(done));
+              }),
+            ),
         );
         if (!queued) {
           agent.inflight--;
@@ -563,10 +568,12 @@ export class Runtime {
         const queued = this.scheduler.submit(
           agent.entity,
           () =>
-            Promise.all(frames.map((f) => this.dispatcher.dispatch(agent.proc, f))).then((batch) => {
-              agent.inflight -= frames.length;
-              cell.send(JSON.stringify({ batch }));
-            }),
+            this.#serviceSlice(
+              Promise.all(frames.map((f) => this.dispatcher.dispatch(agent.proc, f))).then((batch) => {
+                agent.inflight -= frames.length;
+                cell.send(JSON.stringify({ batch }));
+              }),
+            ),
         );
         if (!queued) {
           agent.inflight -= frames.length;
@@ -710,6 +717,27 @@ export class Runtime {
     this.#agents.delete(proc.pid);
     this.table.transition(proc, "Reaped");
     agent.resolve(result);
+  }
+
+  /**
+   * What the scheduler waits for: the call, or the end of the current
+   * `blockingSliceMs` window, whichever comes first. A call that blocks (a
+   * pipe read, a queue receive, `proc.wait`, `net.fetch`) keeps running and
+   * answers when it is done, but it stops holding a scheduler slot and stops
+   * being charged as service time — so blocked calls can neither exhaust the
+   * scheduler for other tenants nor wreck their own agent's share. One timer
+   * serves all calls of a window.
+   */
+  #serviceSlice(work: Promise<void>): Promise<void> {
+    if (this.#slice === undefined) {
+      this.#slice = new Promise<void>((resolve) => {
+        setTimeout(() => {
+          this.#slice = undefined;
+          resolve();
+        }, blockingSliceMs);
+      });
+    }
+    return Promise.race([work, this.#slice]);
   }
 
   /** The observability subject of a process (pid, unique uid, tenant, causality). */

@@ -204,3 +204,28 @@ for (
     });
   });
 }
+
+Deno.test("scheduler: thousands of blocked calls of one tenant do not stall another tenant", async () => {
+  await withRuntime(async (runtime) => {
+    const blocker = await runtime.spawn({
+      code: `const { id } = await sys.ipc.mq.open("never", "fifo");
+        for (let i = 0; i < 2000; i++) sys.ipc.mq.recv(id, 30000).catch(() => {});
+        console.log("blocked");
+        await new Promise(() => {});`,
+      capabilities: ["ipc"],
+      tenant: "blocker",
+    });
+    while (!blocker.stdout.join("").includes("blocked")) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    const calm = await runtime.run({
+      code:
+        `export default async () => { let n = 0; for (let i = 0; i < 200; i++) { await sys.time.now(); n++; } return n; }`,
+      tenant: "calm",
+      limits: { wallMs: 8_000 },
+    });
+    assert.equal(calm.reason, "exit", calm.message);
+    assert.equal(calm.result, 200);
+    runtime.kill(blocker.pid);
+    assert.equal((await blocker.done).reason, "killed");
+  });
+});

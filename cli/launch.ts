@@ -7,6 +7,7 @@
  * - net: the listen address only (plus `AGENTOS_EGRESS_HOSTS`, if set)
  * - run: the deno executable only (cells)
  * - env: the variables the server reads
+ * - sys: `setPriority` only (to renice CPU-bound cells)
  *
  * This launcher runs no untrusted code; it only computes those flags,
  * forwards signals and exits with the supervisor's status.
@@ -46,6 +47,8 @@ export function supervisorFlags(options: {
     `--allow-net=${net.join(",")}`,
     `--allow-run=${options.execPath}`,
     `--allow-env=${serverEnv.join(",")}`,
+    // Renice CPU-bound cells (sandbox/runtime.ts, #demoteIfBusy).
+    "--allow-sys=setPriority",
   ];
 }
 

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { setPriority } from "node:os";
 import { type Errno, KernelError } from "../kernel/errno.ts";
 import { codeBytesMax, inflightCallsMax, resultBytesMax, termGraceMs } from "../kernel/limits.ts";
 import type { ExitReason, ProcState } from "../kernel/process/lifecycle.ts";
@@ -49,6 +50,12 @@ import { netSyscalls, type Resolver } from "./net/mod.ts";
  * arena memory last.
  */
 export const resourceTypes = ["memory", "workspace", "cell", "ipc", "timer", "child"] as const;
+/** Share of one core above which a cell counts as CPU-bound. */
+export const busyCpuShare = 0.5;
+/** Nice value given to CPU-bound cells. */
+export const busyCellNice = 10;
+/** Calls of a batch served as one scheduler job. */
+export const batchSliceCalls = 32;
 /** Longest a blocked syscall counts as service time for the scheduler, ms. */
 export const blockingSliceMs = 5;
 /** Default size of the kernel arena that holds all IPC data, bytes. */
@@ -172,6 +179,10 @@ export class Agent {
   childExits = new Map<number, ChildExit>();
   /** Scheduling identity (pid, tenant, priority). */
   entity!: SchedEntity;
+  /** Last CPU reading of the cell, for the busy-cell demotion. */
+  cpuSample?: { cpuMs: number; atMs: number };
+  /** Whether the cell was reniced for burning CPU. */
+  demoted = false;
   /** Observability identity (pid, unique uid, tenant, causality). */
   subject!: Subject;
   /** The OpenTelemetry span of the agent's whole life. */
@@ -563,21 +574,32 @@ export class Runtime {
         return;
       }
       case "batch": {
+        // A batch is served as slices of `batchSliceCalls` jobs, so the
+        // scheduler can put other agents' calls between the slices of a big one.
         const frames = frame.frames;
+        const completions: Completion[] = new Array(frames.length);
+        let left = frames.length;
         agent.inflight += frames.length;
-        const queued = this.scheduler.submit(
-          agent.entity,
-          () =>
+        for (let from = 0; from < frames.length; from += batchSliceCalls) {
+          const slice = frames.slice(from, from + batchSliceCalls);
+          const offset = from;
+          const job = () =>
             this.#serviceSlice(
-              Promise.all(frames.map((f) => this.dispatcher.dispatch(agent.proc, f))).then((batch) => {
-                agent.inflight -= frames.length;
-                cell.send(JSON.stringify({ batch }));
+              Promise.all(slice.map((f) => this.dispatcher.dispatch(agent.proc, f))).then((done) => {
+                for (let i = 0; i < done.length; i++) completions[offset + i] = done[i];
+                agent.inflight -= done.length;
+                left -= done.length;
+                if (left === 0) cell.send(JSON.stringify({ batch: completions }));
               }),
-            ),
-        );
-        if (!queued) {
-          agent.inflight -= frames.length;
-          cell.send(JSON.stringify({ batch: frames.map((f) => refuse(f.id, "EAGAIN", "syscall queue full")) }));
+            );
+          if (!this.scheduler.submit(agent.entity, job)) {
+            for (let i = 0; i < slice.length; i++) {
+              completions[offset + i] = refuse(slice[i].id, "EAGAIN", "syscall queue full");
+            }
+            agent.inflight -= slice.length;
+            left -= slice.length;
+            if (left === 0) cell.send(JSON.stringify({ batch: completions }));
+          }
         }
         return;
       }
@@ -608,6 +630,7 @@ export class Runtime {
 
   #onControl(agent: Agent, ctl: string, body: Record<string, unknown>): void {
     const usage = agent.proc.usage;
+    if (ctl === "usage" && typeof body.cpuMs === "number") this.#demoteIfBusy(agent, body.cpuMs);
     if (typeof body.cpuMs === "number") usage.cpuMs = Math.max(usage.cpuMs, body.cpuMs);
     if (typeof body.rssMb === "number") usage.peakRssMb = Math.max(usage.peakRssMb, body.rssMb);
     if (ctl === "exit") {
@@ -651,6 +674,27 @@ export class Runtime {
     }
     const how = status.signal ? `signal ${status.signal}` : `status ${status.code}`;
     void this.#finish(agent, "crash", undefined, `cell ended unexpectedly (${how})`);
+  }
+
+  /**
+   * The kernel's scheduler orders syscalls, but CPU-bound agents compete for
+   * the cores in the OS scheduler. A cell that burns more than
+   * `busyCpuShare` of a core between two usage reports is reniced to
+   * `busyCellNice` (once; an unprivileged supervisor could not undo it), so
+   * agents that mostly wait on syscalls keep their latency next to a flood.
+   * Needs `--allow-sys=setPriority`; without it this is a no-op.
+   */
+  #demoteIfBusy(agent: Agent, cpuMs: number): void {
+    const now = performance.now();
+    const last = agent.cpuSample;
+    agent.cpuSample = { cpuMs, atMs: now };
+    if (last === undefined || agent.demoted || agent.cell === undefined) return;
+    const share = (cpuMs - last.cpuMs) / Math.max(1, now - last.atMs);
+    if (share < busyCpuShare) return;
+    agent.demoted = true;
+    try {
+      setPriority(agent.cell.osPid, busyCellNice);
+    } catch { /* no permission: the OS decides alone */ }
   }
 
   #write(proc: Process, fd: 1 | 2, data: string): void {

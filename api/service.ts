@@ -93,6 +93,7 @@ export class Service {
   #denialsSuppressed = 0;
   #flushTimer: ReturnType<typeof setInterval>;
   #keyCache = new Map<string, TenantRow>();
+  #quotaCache = new Map<string, typeof quotasDefault & Quotas>();
   shuttingDown = false;
 
   /** @param runtime the kernel runtime, @param store durable state */
@@ -242,6 +243,7 @@ export class Service {
     if (!tenant) throw new ApiError(404, "not_found", "no such tenant");
     this.#store.updateQuotas(id, quotas);
     this.#keyCache.clear();
+    this.#quotaCache.delete(id);
     this.#auditNow(id, p.tenant.id, "tenant.quotas_changed", id, { quotas });
     return { ...tenant, quotas };
   }
@@ -529,9 +531,15 @@ export class Service {
     return takeToken(this.#syscallBuckets, tenantId, tenant.syscallsPerSec);
   }
 
-  #tenantQuotas(tenantId: string) {
-    for (const t of this.#keyCache.values()) if (t.id === tenantId) return { ...quotasDefault, ...t.quotas };
-    return { ...quotasDefault, ...(this.#store.tenant(tenantId)?.quotas ?? {}) };
+  /** A tenant's effective quotas; cached per tenant (read on every syscall), dropped on change. */
+  #tenantQuotas(tenantId: string): typeof quotasDefault & Quotas {
+    let quotas = this.#quotaCache.get(tenantId);
+    if (quotas === undefined) {
+      quotas = { ...quotasDefault, ...(this.#store.tenant(tenantId)?.quotas ?? {}) };
+      if (this.#quotaCache.size >= 10_000) this.#quotaCache.clear();
+      this.#quotaCache.set(tenantId, quotas);
+    }
+    return quotas;
   }
 
   #onFinished(entry: LiveAgent, r: AgentResult): AgentRow {

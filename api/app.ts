@@ -184,11 +184,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
       while (!abort.signal.aborted && !sub.closed) {
         await sub.wait(sseHeartbeatMs, abort.signal);
         const { events, dropped } = sub.take();
-        if (dropped > 0) await stream.writeSSE({ event: "dropped", data: JSON.stringify({ count: dropped }) });
-        for (const e of events) {
-          await stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify(e) });
-        }
-        if (events.length === 0 && dropped === 0) await stream.write(": keepalive\n\n");
+        // One write per take, not per event: the supervisor thread also serves syscalls.
+        let text = dropped > 0 ? `event: dropped\ndata: ${JSON.stringify({ count: dropped })}\n\n` : "";
+        for (const e of events) text += `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+        await stream.write(text === "" ? ": keepalive\n\n" : text);
       }
     });
   }

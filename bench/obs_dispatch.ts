@@ -1,0 +1,97 @@
+/**
+ * Observability cost on the kernel's hot path, in-process and deterministic
+ * enough to compare in one run: the same dispatcher serving `time.now` with
+ * the observability hub recording every call (as the runtime does) vs no
+ * observer at all. No cells, no transport: this is the kernel-side share.
+ *
+ *   deno run -A bench/obs_dispatch.ts [--quick]
+ *
+ * @module
+ */
+
+import { agentLimitsMax } from "../kernel/limits.ts";
+import { ProcessTable } from "../kernel/process/table.ts";
+import { builtinSyscalls } from "../kernel/syscall/builtin.ts";
+import { Dispatcher } from "../kernel/syscall/dispatch.ts";
+import { SyscallTable } from "../kernel/syscall/table.ts";
+import { ObservabilityHub } from "../observability/hub.ts";
+
+const quick = Deno.args.includes("--quick");
+const calls = quick ? 100_000 : 400_000;
+const reps = quick ? 5 : 9;
+
+/** "on" lets the sampler run; the loop below never yields to timers, so in practice every event is kept. */
+function setup(mode: "off" | "on") {
+  const hub = new ObservabilityHub({ enabled: mode !== "off" });
+  const proc = new ProcessTable().create({
+    tenant: "t",
+    capabilities: [],
+    limits: {
+      heapMb: 128,
+      rssMb: 256,
+      wallMs: 1,
+      cpuMs: 1,
+      outputBytes: 1,
+      diskBytes: 1,
+      syscallsPerSec: agentLimitsMax.syscallsPerSec,
+    },
+    nowMs: 0,
+  });
+  proc.state = "Running";
+  const subject = { pid: proc.pid, uid: 1, tenant: "t", causality: 1 };
+  const dispatcher = new Dispatcher({
+    table: new SyscallTable(builtinSyscalls({ write: () => {}, nowMs: () => 0 })),
+    confinement: {
+      checkPath: () => {
+        throw new Error("unused");
+      },
+    },
+    observer: mode === "off" ? undefined : {
+      syscall: (_p, call, args, errno, latencyUs, bytes) => hub.syscall(subject, call, errno, latencyUs, bytes, args),
+      denial: () => {},
+    },
+  });
+  return { hub, proc, dispatcher };
+}
+
+async function measure(mode: "off" | "on"): Promise<{ rate: number; emitted: number }> {
+  const { hub, proc, dispatcher } = setup(mode);
+  const frame = { id: 1, call: "time.now", args: {} };
+  for (let i = 0; i < 5_000; i++) await dispatcher.dispatch(proc, frame);
+  const started = performance.now();
+  for (let i = 0; i < calls; i++) {
+    proc.tokens = agentLimitsMax.syscallsPerSec;
+    await dispatcher.dispatch(proc, frame);
+  }
+  const rate = calls / ((performance.now() - started) / 1000);
+  hub.close();
+  return { rate, emitted: hub.ring.emitted };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rows: Record<string, { rate: number[]; emitted: number[] }> = {
+  off: { rate: [], emitted: [] },
+  on: { rate: [], emitted: [] },
+};
+for (let r = 0; r < reps; r++) {
+  for (const mode of ["off", "on"] as const) {
+    const m = await measure(mode);
+    rows[mode].rate.push(m.rate);
+    rows[mode].emitted.push(m.emitted);
+  }
+}
+const off = median(rows.off.rate);
+console.log(`\n## Observability on the dispatch hot path (in-process, ${reps} reps × ${calls} \`time.now\`)\n`);
+console.log("| mode | calls/s (median) | cost vs off | ring events per run (median) |");
+console.log("|---|---:|---:|---:|");
+for (
+  const [mode, label] of [["off", "observability off"], ["on", "observability on (every syscall recorded)"]] as const
+) {
+  const rate = median(rows[mode].rate);
+  const cost = ((off - rate) / off * 100).toFixed(1);
+  console.log(
+    `| ${label} | ${Math.round(rate).toLocaleString("en")} | ${mode === "off" ? "—" : `${cost} %`} | ${
+      median(rows[mode].emitted).toLocaleString("en")
+    } |`,
+  );
+}

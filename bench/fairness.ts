@@ -21,6 +21,7 @@
 import process from "node:process";
 import { type Agent, Runtime } from "../sandbox/runtime.ts";
 import { schedPolicies, type SchedPolicy, type SchedStats } from "../kernel/sched/mod.ts";
+import { fmt, loadAverage, median, percentile, table, waitFor } from "./_stats.ts";
 
 const quick = Deno.args.includes("--quick");
 const reps = quick ? 1 : 3;
@@ -33,44 +34,6 @@ const floodWallMs = 120_000;
 const poolSize = 4;
 
 // --- statistics and output (same approach as bench/foundation.ts) -------------
-
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-}
-
-function median(xs: number[]): number {
-  return percentile(xs, 0.5);
-}
-
-function fmt(x: number, digits = 2): string {
-  if (!Number.isFinite(x)) return "n/a";
-  return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-function table(title: string, head: string[], rows: string[][]): void {
-  console.log(`\n### ${title}\n`);
-  console.log(`| ${head.join(" | ")} |`);
-  console.log(`| ${head.map((_, i) => i === 0 ? "---" : "---:").join(" | ")} |`);
-  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > timeoutMs) throw new Error("timed out waiting for a condition");
-    await sleep(2);
-  }
-}
-
-async function loadAverage(): Promise<string> {
-  return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
-}
 
 // --- agents ------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ import { cellArgs } from "../sandbox/cell/cell_host.ts";
 import { agentLimitsDefault, agentLimitsMax, processesMax } from "../kernel/limits.ts";
 import { decodeFrame } from "../kernel/syscall/frame.ts";
 import { resolveLimits } from "../sandbox/limits.ts";
+import { fmt, loadAverage, median, percentile, sleep, table, waitFor } from "./_stats.ts";
 
 const quick = Deno.args.includes("--quick");
 /** Spawn samples per configuration. */
@@ -55,40 +56,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 // --- statistics and output --------------------------------------------------
-
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-}
-
-function median(xs: number[]): number {
-  return percentile(xs, 0.5);
-}
-
-function fmt(x: number, digits = 2): string {
-  if (!Number.isFinite(x)) return "n/a";
-  return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-function table(title: string, head: string[], rows: string[][]): void {
-  console.log(`\n### ${title}\n`);
-  console.log(`| ${head.join(" | ")} |`);
-  console.log(`| ${head.map((_, i) => i === 0 ? "---" : "---:").join(" | ")} |`);
-  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > timeoutMs) throw new Error("timed out waiting for a condition");
-    await sleep(2);
-  }
-}
 
 // --- workloads, shared verbatim by kernel agents and the bare echo worker ---
 // Each is `async (sys, p) => result`, where `sys` offers `time.now()` and `batch()`.
@@ -721,10 +688,6 @@ async function memorySection(): Promise<void> {
 }
 
 // --- main ---------------------------------------------------------------------------
-
-async function loadAverage(): Promise<string> {
-  return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
-}
 
 const sectionSeconds: string[] = [];
 

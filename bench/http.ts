@@ -18,6 +18,7 @@
 
 import { type RunningServer, startServer } from "../api/server.ts";
 import { agentLimitsMax } from "../kernel/limits.ts";
+import { fmt, median, percentile, sleep, table } from "./_stats.ts";
 
 const quick = Deno.args.includes("--quick");
 /** Sequential run-to-completion samples per row. */
@@ -46,28 +47,6 @@ const helloCode = `export default () => { console.log("hello"); return "hello"; 
 
 // --- statistics and output --------------------------------------------------
 
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-}
-
-function median(xs: number[]): number {
-  return percentile(xs, 0.5);
-}
-
-function fmt(x: number, digits = 2): string {
-  if (!Number.isFinite(x)) return "n/a";
-  return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-function table(title: string, head: string[], rows: string[][]): void {
-  console.log(`\n### ${title}\n`);
-  console.log(`| ${head.join(" | ")} |`);
-  console.log(`| ${head.map((_, i) => i === 0 ? "---" : "---:").join(" | ")} |`);
-  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
-}
-
 /** The 1-minute load average (includes other processes on the machine), or "n/a". */
 function loadAverage(): string {
   try {
@@ -75,10 +54,6 @@ function loadAverage(): string {
   } catch {
     return "n/a";
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 // --- the server ---------------------------------------------------------------

@@ -20,7 +20,7 @@ const self = new URL(import.meta.url).pathname.split("/").pop()!;
 async function discover(filters: string[]): Promise<string[]> {
   const names: string[] = [];
   for await (const entry of Deno.readDir(benchDir)) {
-    if (!entry.isFile || !entry.name.endsWith(".ts") || entry.name === self) continue;
+    if (!entry.isFile || !entry.name.endsWith(".ts") || entry.name === self || entry.name.startsWith("_")) continue;
     if (filters.length > 0 && !filters.some((f) => entry.name.includes(f))) continue;
     names.push(entry.name);
   }

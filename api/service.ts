@@ -396,18 +396,7 @@ export class Service {
    * durable record follows moments later with state `Zombie`).
    */
   async answer(live: LiveAgent): Promise<AgentRow> {
-    const r = await live.agent.exited;
-    return {
-      ...liveRow(live),
-      state: "Exiting",
-      reason: r.reason,
-      exitCode: r.exitCode,
-      message: r.message ?? null,
-      result: r.result,
-      usage: { ...r.usage },
-      stdout: r.stdout,
-      stderr: r.stderr,
-    };
+    return exitRow(live, await live.agent.exited, "Exiting", null);
   }
 
   /** Wait for an agent the caller may see to finish. */
@@ -543,18 +532,7 @@ export class Service {
   }
 
   #onFinished(entry: LiveAgent, r: AgentResult): AgentRow {
-    const row: AgentRow = {
-      ...liveRow(entry),
-      state: "Zombie",
-      reason: r.reason,
-      exitCode: r.exitCode,
-      message: r.message ?? null,
-      result: r.result,
-      usage: { ...r.usage },
-      stdout: r.stdout,
-      stderr: r.stderr,
-      endedAt: now(),
-    };
+    const row = exitRow(entry, r, "Zombie", now());
     try {
       this.#store.finishAgent(row);
     } catch (err) {
@@ -612,6 +590,27 @@ function policyOr400<T>(fn: () => T): T {
     if (err instanceof RangeError) throw new ApiError(400, "invalid_policy", err.message);
     throw err;
   }
+}
+
+/** The record of an agent whose exit is known: the live view with the exit's outcome. */
+function exitRow(
+  live: LiveAgent,
+  r: Omit<AgentResult, "cleanup" | "state">,
+  state: "Exiting" | "Zombie",
+  endedAt: string | null,
+): AgentRow {
+  return {
+    ...liveRow(live),
+    state,
+    reason: r.reason,
+    exitCode: r.exitCode,
+    message: r.message ?? null,
+    result: r.result,
+    usage: { ...r.usage },
+    stdout: r.stdout,
+    stderr: r.stderr,
+    endedAt,
+  };
 }
 
 function liveRow(live: LiveAgent): AgentRow {

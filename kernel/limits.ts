@@ -9,6 +9,12 @@
 
 /** Largest syscall frame (one line on the cell channel), checked before parsing. */
 export const frameBytesMax = 8 * 1024 * 1024;
+/**
+ * Deepest nesting of any JSON the kernel parses from a guest or a client
+ * (syscall frames, agent results, HTTP bodies), checked by a byte scan
+ * before parsing. A policy document needs 5; generous for data.
+ */
+export const jsonDepthMax = 64;
 /** Most calls in one batched frame. */
 export const batchCallsMax = 4096;
 /** Most syscalls of one agent in flight at once (more answer `EAGAIN`). */

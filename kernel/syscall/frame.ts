@@ -17,7 +17,7 @@
  */
 
 import type { Errno } from "../errno.ts";
-import { batchCallsMax, frameBytesMax } from "../limits.ts";
+import { batchCallsMax, frameBytesMax, jsonDepthMax } from "../limits.ts";
 
 /** One decoded syscall. `args` is still unvalidated. */
 export interface CallFrame {
@@ -39,13 +39,74 @@ export type Completion =
   | { id: number; ok: false; error: { code: Errno; message: string } };
 
 const callNameBytesMax = 64;
+/**
+ * What a call name may be made of: ASCII letters, digits, `.` and `_`
+ * (so a name can never carry a control character, an escape sequence or a
+ * newline into a trace, a log line or an event).
+ */
+const callNamePattern = /^[A-Za-z0-9._]{1,64}$/;
 const idPrefix = /^\s*\{\s*"id"\s*:\s*(\d{1,15})\s*[,}]/;
+
+/** Thrown by {@linkcode parseJsonNullProto} for text nested deeper than allowed; nothing was parsed. */
+export class JsonDepthError extends SyntaxError {
+  /** @param depthMax the depth that was exceeded */
+  constructor(readonly depthMax: number) {
+    super(`JSON nested deeper than ${depthMax} levels`);
+    this.name = "JsonDepthError";
+  }
+}
+
+/**
+ * Whether `text` opens more than `depthMax` arrays/objects at once, found
+ * by a scan that costs less than parsing (string contents are skipped with
+ * `indexOf`). Malformed text is left for `JSON.parse` to reject.
+ *
+ * @param text JSON text
+ * @param depthMax deepest nesting allowed
+ * @returns true when the text nests deeper than `depthMax`
+ * @example
+ * ```ts
+ * jsonTooDeep("[[1]]", 1); // true
+ * jsonTooDeep('{"a":"[[["}', 1); // false
+ * ```
+ */
+export function jsonTooDeep(text: string, depthMax: number): boolean {
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // Jump to the closing quote: one not preceded by an odd run of backslashes.
+      let j = i + 1;
+      for (;;) {
+        j = text.indexOf('"', j);
+        if (j < 0) return false;
+        let backslashes = 0;
+        while (text.charCodeAt(j - 1 - backslashes) === 92) backslashes++;
+        if ((backslashes & 1) === 0) break;
+        j++;
+      }
+      i = j;
+    } else if (c === 91 || c === 123) {
+      if (++depth > depthMax) return true;
+    } else if (c === 93 || c === 125) {
+      depth--;
+    }
+  }
+  return false;
+}
 
 /**
  * JSON.parse into null-prototype objects, so keys such as `__proto__` or
- * `constructor` are plain data and can never reach a prototype.
+ * `constructor` are plain data and can never reach a prototype. Text nested
+ * deeper than `depthMax` is refused before parsing (it would cost the
+ * event loop seconds and the recursion below its stack).
+ *
+ * @throws {JsonDepthError} when nested deeper than `depthMax`
+ * @throws {SyntaxError} on invalid JSON
  */
-export function parseJsonNullProto(text: string): unknown {
+export function parseJsonNullProto(text: string, depthMax: number = jsonDepthMax): unknown {
+  if (jsonTooDeep(text, depthMax)) throw new JsonDepthError(depthMax);
   return toNullProto(JSON.parse(text));
 }
 
@@ -79,8 +140,10 @@ export function decodeFrame(line: string, byteLength: number): Decoded {
   let value: unknown;
   try {
     value = parseJsonNullProto(line);
-  } catch {
-    return bad(null, "EINVAL", "frame is not valid JSON");
+  } catch (err) {
+    if (!(err instanceof JsonDepthError)) return bad(null, "EINVAL", "frame is not valid JSON");
+    const match = idPrefix.exec(line.slice(0, 64));
+    return bad(match ? Number(match[1]) : null, "EINVAL", `frame nested deeper than ${jsonDepthMax} levels`);
   }
   if (!isRecord(value)) return bad(null, "EINVAL", "frame is not an object");
   if ("batch" in value) return decodeBatch(value);
@@ -120,8 +183,8 @@ function toCall(value: Record<string, unknown>): CallFrame | string {
     if (key !== "id" && key !== "call" && key !== "args") return `unknown frame key "${key.slice(0, 32)}"`;
   }
   if (!validId(value.id)) return "id must be a non-negative integer";
-  if (typeof value.call !== "string" || value.call.length === 0 || value.call.length > callNameBytesMax) {
-    return "call must be a non-empty string of at most 64 characters";
+  if (typeof value.call !== "string" || !callNamePattern.test(value.call)) {
+    return `call must be 1 to ${callNameBytesMax} characters of [A-Za-z0-9._]`;
   }
   return { id: value.id as number, call: value.call, args: value.args ?? Object.create(null) };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { decodeFrame, parseJsonNullProto } from "../../../kernel/syscall/frame.ts";
-import { batchCallsMax, frameBytesMax } from "../../../kernel/limits.ts";
+import { decodeFrame, JsonDepthError, jsonTooDeep, parseJsonNullProto } from "../../../kernel/syscall/frame.ts";
+import { batchCallsMax, frameBytesMax, jsonDepthMax } from "../../../kernel/limits.ts";
 
 const decode = (line: string) => decodeFrame(line, new TextEncoder().encode(line).length);
 
@@ -71,4 +71,25 @@ Deno.test("frame: batches decode and are bounded", () => {
 Deno.test("frame: control frames pass through", () => {
   const d = decode('{"ctl":"usage","cpuMs":3}');
   assert.equal(d.kind === "ctl" && d.ctl, "usage");
+});
+
+Deno.test("frame: nesting past jsonDepthMax is refused before parsing, keeping the call id", () => {
+  const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
+  const d = decode(`{"id":7,"call":"fs.stat","args":{"path":${deep(3_000)}}}`);
+  assert.deepEqual(d.kind === "bad" && [d.code, d.id], ["EINVAL", 7]);
+  const ok = decode(`{"id":8,"call":"fs.stat","args":{"path":${deep(jsonDepthMax - 2)}}}`);
+  assert.equal(ok.kind, "call");
+  // Brackets inside strings do not count; escaped quotes do not end a string.
+  assert.equal(jsonTooDeep(JSON.stringify({ a: "[[[[{{{{", b: '\\"[[[' }), 2), false);
+  assert.equal(jsonTooDeep(deep(3), 2), true);
+  assert.equal(jsonTooDeep(deep(2), 2), false);
+  assert.throws(() => parseJsonNullProto(deep(4_000_000)), JsonDepthError);
+});
+
+Deno.test("frame: call names are [A-Za-z0-9._] only (nothing that can forge a trace line)", () => {
+  for (const call of ["fs.read\r\nfake", "a\u001b[2J", "x y", "é", "a/b", "a".repeat(65)]) {
+    const d = decode(JSON.stringify({ id: 5, call, args: {} }));
+    assert.deepEqual(d.kind === "bad" && [d.code, d.id], ["EINVAL", 5], call);
+  }
+  assert.equal(decode('{"id":5,"call":"ipc.mq.open_2","args":{}}').kind, "call");
 });

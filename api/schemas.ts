@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { agentLimitsMax, codeBytesMax } from "../kernel/limits.ts";
 import { capabilities } from "../kernel/process/table.ts";
+import { tenantQuotasMax } from "../kernel/tenants/mod.ts";
 import { limitInt, limitsSchema } from "../sandbox/limits.ts";
 
 export { limitsSchema };
@@ -52,6 +53,8 @@ export const quotasSchema = z.strictObject({
   spawnsPerSec: z.int().min(0).max(10_000).optional(),
   rssMbTotal: z.int().min(0).max(1_000_000).optional(),
   syscallsPerSec: z.int().min(0).max(10_000_000).optional(),
+  inflightBytesMax: z.int().min(0).max(tenantQuotasMax.inflightBytesMax).optional(),
+  arenaBytesMax: z.int().min(0).max(tenantQuotasMax.arenaBytesMax).optional(),
   diskBytes: z.int().min(0).max(agentLimitsMax.diskBytes).optional(),
   heapMb: limitInt(agentLimitsMax.heapMb).optional(),
   rssMb: limitInt(agentLimitsMax.rssMb).optional(),

@@ -43,15 +43,14 @@ export interface RunningServer {
 /** Start the server. Resolves once it listens and the pool is warm. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   await Deno.mkdir(options.dataDir, { recursive: true });
-  // The runtime's policy hook needs the service, which needs the runtime.
-  const late: { service?: Service } = {};
+  const store = new Store(`${options.dataDir}/agentos.db`);
+  // Tenant quotas are read by the kernel's ledger (cached; the service refreshes it on change).
   const runtime = new Runtime({
     dataDir: options.dataDir,
     poolSize: options.poolSize,
-    quota: Service.quotaFor(() => late.service),
-    tenantAgentsLiveMax: (tenant) => late.service?.tenantAgentsMax(tenant) ?? 64,
+    tenantQuotas: (tenant) => Service.kernelQuotas(store.tenant(tenant)?.quotas),
   });
-  const store = new Store(`${options.dataDir}/agentos.db`);
+  const late: { service?: Service } = {};
   const service = late.service = new Service(runtime, store, { agentsMax: options.agentsMax });
   const recovered = service.recover();
   service.loadPolicies();

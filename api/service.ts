@@ -6,10 +6,17 @@
  * @module
  */
 
-import type { PolicyVerdict } from "../kernel/syscall/dispatch.ts";
 import { KernelError } from "../kernel/errno.ts";
 import { agentLimitsDefault } from "../kernel/limits.ts";
-import type { AgentLimits, Capability, Process } from "../kernel/process/table.ts";
+import type { AgentLimits, Capability } from "../kernel/process/table.ts";
+import {
+  type AgentSlot,
+  QuotaError,
+  type TenantQuota,
+  type TenantQuotas,
+  tenantQuotasDefault,
+} from "../kernel/tenants/mod.ts";
+import { resolveLimits } from "../sandbox/limits.ts";
 import type { Agent, AgentResult, Runtime, RuntimeEvent } from "../sandbox/runtime.ts";
 import { EventFeed } from "./events.ts";
 import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
@@ -18,14 +25,18 @@ import type { spawnSchema } from "./schemas.ts";
 import type { Decision, PolicyRequest } from "../sandbox/policy/mod.ts";
 import { AdmissionQueue, type AdmissionStats, type SchedPolicy, type SchedStats } from "../kernel/sched/mod.ts";
 
-/** Quotas a tenant gets unless an admin sets others. */
-export const quotasDefault: Required<
-  Pick<Quotas, "agentsConcurrentMax" | "spawnsPerSec" | "rssMbTotal" | "syscallsPerSec">
-> = {
-  agentsConcurrentMax: 32,
-  spawnsPerSec: 50,
-  rssMbTotal: 16_384,
-  syscallsPerSec: 500_000,
+/** Quotas a tenant gets unless an admin sets others: the kernel's tenant-wide quotas and per-agent ceilings. */
+export const quotasDefault: Readonly<TenantQuotas & { outputBytes: number }> = Object.freeze({
+  ...tenantQuotasDefault,
+  /** Ceiling of an agent's `outputBytes`: output beyond what is kept is streamed, not stored, but still costs. */
+  outputBytes: 16 * 1024 * 1024,
+});
+
+/** The HTTP error code of each tenant quota a spawn can hit. */
+const quotaCodes: Partial<Record<TenantQuota, { code: string; what: string }>> = {
+  agentsConcurrentMax: { code: "quota_agents", what: "concurrent agents" },
+  rssMbTotal: { code: "quota_memory", what: "RSS budget" },
+  spawnsPerSec: { code: "quota_spawn_rate", what: "spawn rate" },
 };
 /** Agent ids remembered for events still in the ring (one per spawn, oldest forgotten first). */
 export const agentIdsMax = 65_536;
@@ -86,14 +97,10 @@ export class Service {
   #store: Store;
   #live = new Map<string, LiveAgent>();
   #byPid = new Map<number, LiveAgent>();
-  #starting = new Map<string, { agents: number; rssMb: number }>();
-  #spawnBuckets = new Map<string, { tokens: number; at: number }>();
-  #syscallBuckets = new Map<string, { tokens: number; at: number }>();
   #auditBuffer: Parameters<Store["audit"]>[0] = [];
   #denialsSuppressed = 0;
   #flushTimer: ReturnType<typeof setInterval>;
   #keyCache = new Map<string, TenantRow>();
-  #quotaCache = new Map<string, typeof quotasDefault & Quotas>();
   shuttingDown = false;
 
   /** @param runtime the kernel runtime, @param store durable state */
@@ -123,14 +130,6 @@ export class Service {
     this.admission.setPolicy(policy);
     this.#auditNow(null, p.tenant.id, "scheduler.changed", null, { policy });
     return { policy };
-  }
-
-  /** The runtime's policy hook: tenant-wide syscall rate. */
-  static quotaFor(service: () => Service | undefined): (proc: Process) => PolicyVerdict | null {
-    return (proc) =>
-      service()?.admitSyscall(proc.tenant) === false
-        ? { errno: "EAGAIN", layer: "quota", message: "tenant syscall rate exceeded" }
-        : null;
   }
 
   /**
@@ -243,7 +242,7 @@ export class Service {
     if (!tenant) throw new ApiError(404, "not_found", "no such tenant");
     this.#store.updateQuotas(id, quotas);
     this.#keyCache.clear();
-    this.#quotaCache.delete(id);
+    this.#runtime.tenants.refresh(id);
     this.#auditNow(id, p.tenant.id, "tenant.quotas_changed", id, { quotas });
     return { ...tenant, quotas };
   }
@@ -264,58 +263,47 @@ export class Service {
     return { id, apiKey };
   }
 
-  /** Spawn an agent for the caller's tenant, enforcing its quotas. */
+  /**
+   * Spawn an agent for the caller's tenant. Its slot in the tenant's quotas
+   * (concurrent agents, RSS, spawn rate — the kernel's ledger, which
+   * children count against too) is taken synchronously before the
+   * admission queue, so concurrent requests cannot pass a quota together.
+   */
   async spawn(p: Principal, body: SpawnBody): Promise<LiveAgent> {
     if (this.shuttingDown) throw new ApiError(503, "shutting_down", "server is shutting down");
     const tenant = p.tenant;
     const quotas = { ...quotasDefault, ...tenant.quotas };
     const limits = this.#limitsWithin(quotas, body.limits ?? {});
-    // Spawns still starting count too: the checks and the reservation below
-    // run without an await between them, so concurrent requests cannot all pass.
-    const live = [...this.#live.values()].filter((a) => a.tenantId === tenant.id);
-    const pending = this.#starting.get(tenant.id) ?? { agents: 0, rssMb: 0 };
-    if (live.length + pending.agents >= quotas.agentsConcurrentMax) {
-      this.#quotaHit(tenant.id, "agentsConcurrentMax");
-      throw new ApiError(429, "quota_agents", `tenant at ${quotas.agentsConcurrentMax} concurrent agents`, {
-        retryAfterSec: 1,
-      });
-    }
-    const rssMb = limits.rssMb ?? agentLimitsDefault.rssMb;
-    const rssUsed = live.reduce((sum, a) => sum + a.limits.rssMb, 0) + pending.rssMb;
-    if (rssUsed + rssMb > quotas.rssMbTotal) {
-      this.#quotaHit(tenant.id, "rssMbTotal");
-      throw new ApiError(429, "quota_memory", `tenant RSS budget of ${quotas.rssMbTotal} MB in use`, {
-        retryAfterSec: 1,
-      });
-    }
-    if (!takeToken(this.#spawnBuckets, tenant.id, quotas.spawnsPerSec)) {
-      this.#quotaHit(tenant.id, "spawnsPerSec");
-      throw new ApiError(429, "quota_spawn_rate", `over ${quotas.spawnsPerSec} spawns/s`, { retryAfterSec: 1 });
-    }
-    pending.agents++;
-    pending.rssMb += rssMb;
-    this.#starting.set(tenant.id, pending);
-    const unreserve = () => {
-      pending.agents--;
-      pending.rssMb -= rssMb;
-      if (pending.agents === 0) this.#starting.delete(tenant.id);
-    };
+    let rssMb: number;
     try {
-      return await this.#spawnReserved(tenant, body, limits);
-    } finally {
-      unreserve();
+      rssMb = resolveLimits(limits).rssMb;
+    } catch (err) {
+      if (err instanceof KernelError) throw new ApiError(400, err.code.toLowerCase(), err.message);
+      throw err;
     }
+    let slot: AgentSlot;
+    try {
+      slot = this.#runtime.tenants.admit(tenant.id, rssMb);
+    } catch (err) {
+      if (!(err instanceof QuotaError)) throw err;
+      const known = quotaCodes[err.quota];
+      this.#quotaHit(tenant.id, err.quota);
+      throw new ApiError(429, known?.code ?? "quota", err.message, { retryAfterSec: 1 });
+    }
+    return await this.#spawnReserved(tenant, body, limits, slot);
   }
 
   async #spawnReserved(
     tenant: TenantRow,
     body: SpawnBody,
     limits: Partial<AgentLimits> & { memoryMb?: number },
+    slot: AgentSlot,
   ): Promise<LiveAgent> {
     let release: () => void;
     try {
       release = await this.admission.acquire(tenant.id, body.priority ?? 20);
     } catch {
+      slot.release();
       throw new ApiError(503, "pool_exhausted", "server at capacity and the admission queue is full", {
         retryAfterSec: 1,
       });
@@ -336,6 +324,7 @@ export class Service {
         limits,
         files: body.files,
         policy: body.policy,
+        slot,
       });
     } catch (err) {
       release();
@@ -431,11 +420,6 @@ export class Service {
     return row;
   }
 
-  /** Live agents (children included) a tenant may have: its concurrency quota. */
-  tenantAgentsMax(tenantId: string): number {
-    return this.#tenantQuotas(tenantId).agentsConcurrentMax;
-  }
-
   /** Whether the caller can see agent `id`; returns its tenant id. */
   agentTenant(p: Principal, id: string): string {
     return this.agent(p, id).tenantId;
@@ -514,21 +498,14 @@ export class Service {
     return out;
   }
 
-  /** Take one token of the tenant-wide syscall rate; false when over. */
-  admitSyscall(tenantId: string): boolean {
-    const tenant = this.#tenantQuotas(tenantId);
-    return takeToken(this.#syscallBuckets, tenantId, tenant.syscallsPerSec);
-  }
-
-  /** A tenant's effective quotas; cached per tenant (read on every syscall), dropped on change. */
-  #tenantQuotas(tenantId: string): typeof quotasDefault & Quotas {
-    let quotas = this.#quotaCache.get(tenantId);
-    if (quotas === undefined) {
-      quotas = { ...quotasDefault, ...(this.#store.tenant(tenantId)?.quotas ?? {}) };
-      if (this.#quotaCache.size >= 10_000) this.#quotaCache.clear();
-      this.#quotaCache.set(tenantId, quotas);
+  /** The kernel quotas of a tenant (what the runtime's ledger enforces): defaults with the admin's overrides. */
+  static kernelQuotas(quotas: Quotas | undefined): TenantQuotas {
+    const out: TenantQuotas = { ...tenantQuotasDefault };
+    for (const key of Object.keys(tenantQuotasDefault) as TenantQuota[]) {
+      const value = quotas?.[key];
+      if (value !== undefined) out[key] = value;
     }
-    return quotas;
+    return out;
   }
 
   #onFinished(entry: LiveAgent, r: AgentResult): AgentRow {
@@ -625,24 +602,13 @@ function liveRow(live: LiveAgent): AgentRow {
     message: proc.exit?.message ?? null,
     result: null,
     usage: { ...proc.usage, wallMs: Math.round(performance.now() - proc.startedAtMs) },
-    stdout: live.agent.stdout.join(""),
-    stderr: live.agent.stderr.join(""),
+    stdout: live.agent.stdout.text(),
+    stderr: live.agent.stderr.text(),
     capabilities: live.capabilities,
     limits: { ...live.limits },
     createdAt: live.createdAt,
     endedAt: null,
   };
-}
-
-function takeToken(buckets: Map<string, { tokens: number; at: number }>, key: string, perSec: number): boolean {
-  const t = performance.now();
-  const bucket = buckets.get(key) ?? { tokens: perSec, at: t };
-  bucket.tokens = Math.min(perSec, bucket.tokens + (t - bucket.at) * perSec / 1000);
-  bucket.at = t;
-  buckets.set(key, bucket);
-  if (bucket.tokens < 1) return false;
-  bucket.tokens -= 1;
-  return true;
 }
 
 /** sha256 hex of an API key: the only form stored. */

@@ -15,6 +15,10 @@ export interface Quotas {
   spawnsPerSec?: number;
   rssMbTotal?: number;
   syscallsPerSec?: number;
+  /** Bytes of syscall requests and results the supervisor may hold for the tenant. */
+  inflightBytesMax?: number;
+  /** Kernel arena bytes (IPC) the tenant may hold. */
+  arenaBytesMax?: number;
   diskBytes?: number;
   /** Ceilings for per-agent limits. */
   heapMb?: number;

@@ -51,6 +51,7 @@ function setup(fastPath: boolean) {
       cpuMs: 1,
       outputBytes: 1,
       diskBytes: 1,
+      filesMax: 1,
       syscallsPerSec: agentLimitsMax.syscallsPerSec,
     },
     nowMs: 0,

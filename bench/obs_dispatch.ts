@@ -33,6 +33,7 @@ function setup(mode: "off" | "on") {
       cpuMs: 1,
       outputBytes: 1,
       diskBytes: 1,
+      filesMax: 1,
       syscallsPerSec: agentLimitsMax.syscallsPerSec,
     },
     nowMs: 0,

@@ -38,6 +38,29 @@ export const processesMax = 4096;
 /** Most zombie records kept for status queries before the oldest is reaped. */
 export const zombiesMax = 2048;
 
+/**
+ * Bytes of syscall requests and results the supervisor holds for one agent
+ * at once (frames being served, results not yet written to its cell). Over
+ * it a call is `EAGAIN`; a single call needing more is `E2BIG`. Sized for
+ * two of the largest reads in flight (see the assertion below).
+ */
+export const agentInflightBytesMax = 64 * 1024 * 1024;
+/** Bytes in flight for all agents of the server together (the tenant quota `inflightBytesMax` sits below). */
+export const serverInflightBytesMax = 1024 * 1024 * 1024;
+/** Largest line of completions sent back for a batch; bigger answers are split into several lines. */
+export const batchAnswerBytesMax = 8 * 1024 * 1024;
+/** Tenants the kernel tracks at once (idle ones are forgotten first). */
+export const tenantsTrackedMax = 65_536;
+
+/**
+ * What the supervisor holds while it answers a call whose result carries
+ * `payloadBytes` of data: the data, its text or base64 form, the
+ * completion's JSON and its UTF-8 copy on the way to the cell.
+ */
+export function resultHoldBytes(payloadBytes: number): number {
+  return payloadBytes + 3 * Math.ceil(payloadBytes / 3) * 4;
+}
+
 /** Defaults of the per-agent limits (see `AgentLimits`). */
 export const agentLimitsDefault = {
   /** V8 old-space cap of the agent's cell, MB. */
@@ -50,8 +73,10 @@ export const agentLimitsDefault = {
   cpuMs: 10_000,
   /** stdout + stderr bytes before the agent is killed with reason `output`. */
   outputBytes: 1024 * 1024,
-  /** Workspace disk quota, bytes. */
+  /** Workspace disk quota, bytes (file contents plus `directoryBytes` per directory). */
   diskBytes: 64 * 1024 * 1024,
+  /** Files and directories the agent may have in its workspace at once (inodes). */
+  filesMax: 4096,
   /** Syscalls per second (token bucket, burst = one second's worth). */
   syscallsPerSec: 100_000,
 } as const;
@@ -64,6 +89,7 @@ export const agentLimitsMax = {
   cpuMs: 24 * 3600 * 1000,
   outputBytes: 64 * 1024 * 1024,
   diskBytes: 4 * 1024 * 1024 * 1024,
+  filesMax: 1_000_000,
   syscallsPerSec: 1_000_000,
 } as const;
 
@@ -75,8 +101,12 @@ export const agentLimitsMin = {
   cpuMs: 10,
   outputBytes: 0,
   diskBytes: 0,
+  filesMax: 0,
   syscallsPerSec: 1,
 } as const;
+
+/** Disk bytes a directory is charged (one block), whatever it holds. */
+export const directoryBytes = 4096;
 
 /** Memory the cell runtime itself needs on top of the agent's heap, MB. */
 export const cellOverheadMb = 96;
@@ -103,5 +133,11 @@ function assertLimits(): void {
   }
   if (fileBytesMax >= frameBytesMax) throw new Error("limits: a file must fit a frame");
   if (resultBytesMax >= frameBytesMax) throw new Error("limits: a result must fit a frame");
+  if (agentInflightBytesMax < 2 * resultHoldBytes(fileBytesMax) + 2 * frameBytesMax) {
+    throw new Error("limits: an agent's in-flight budget must hold two of the largest reads");
+  }
+  if (batchAnswerBytesMax < Math.ceil(fileBytesMax / 3) * 4 + 1024) {
+    throw new Error("limits: one completion of the largest read must fit a batch answer line");
+  }
 }
 assertLimits();

@@ -57,5 +57,6 @@ export const limitsSchema = z.strictObject({
   cpuMs: limitInt(agentLimitsMax.cpuMs).optional(),
   outputBytes: limitInt(agentLimitsMax.outputBytes).optional(),
   diskBytes: limitInt(agentLimitsMax.diskBytes).optional(),
+  filesMax: limitInt(agentLimitsMax.filesMax).optional(),
   syscallsPerSec: limitInt(agentLimitsMax.syscallsPerSec).optional(),
 });

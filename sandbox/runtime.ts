@@ -13,17 +13,18 @@
 
 import { setPriority } from "node:os";
 import { type Errno, KernelError } from "../kernel/errno.ts";
-import { codeBytesMax, inflightCallsMax, resultBytesMax, termGraceMs } from "../kernel/limits.ts";
+import { codeBytesMax, jsonDepthMax, resultBytesMax, termGraceMs } from "../kernel/limits.ts";
 import type { ExitReason, ProcState } from "../kernel/process/lifecycle.ts";
 import { type Capability, type Process, ProcessTable, type Usage } from "../kernel/process/table.ts";
 import { type CleanupReport, ResourceOrchestrator } from "../kernel/resources/orchestrator.ts";
 import { builtinSyscalls } from "../kernel/syscall/builtin.ts";
-import { type DenialLayer, Dispatcher, type PolicyVerdict } from "../kernel/syscall/dispatch.ts";
-import type { Completion, Decoded } from "../kernel/syscall/frame.ts";
-import { type SyscallDef, SyscallTable } from "../kernel/syscall/table.ts";
+import { type DenialLayer, Dispatcher } from "../kernel/syscall/dispatch.ts";
+import { jsonTooDeep } from "../kernel/syscall/frame.ts";
+import { type CheckedPath, type SyscallDef, SyscallTable } from "../kernel/syscall/table.ts";
 import { CellHost } from "./cell/cell_host.ts";
 import { CellPool } from "./cell/pool.ts";
 import { cellExitCpu, cellExitHeapOom, cellExitRss, type StartMessage } from "./cell/protocol.ts";
+import { makeDir, writeChecked } from "./fs/disk.ts";
 import { fsError, fsSyscalls } from "./fs/syscalls.ts";
 import { Workspaces } from "./fs/workspace.ts";
 import { type LimitsRequest, resolveLimits } from "./limits.ts";
@@ -43,27 +44,35 @@ import {
   SyscallScheduler,
 } from "../kernel/sched/mod.ts";
 import { netSyscalls, type Resolver } from "./net/mod.ts";
+import { AgentChannel } from "./channel.ts";
+import { OutputBuffer } from "./output.ts";
+import {
+  type AgentSlot,
+  type InflightAccount,
+  TenantLedger,
+  type TenantQuotas,
+  tenantQuotasDefault,
+} from "../kernel/tenants/mod.ts";
 
 /**
  * Resource types, in registration order: cleaned up in reverse — children
  * first, then timers, IPC descriptors, the cell, the workspace on disk, and
- * arena memory last.
+ * arena memory last. The agent's slot in its tenant's quotas is given back
+ * after all of them (an agent counts against its tenant until everything
+ * it held is gone).
  */
 export const resourceTypes = ["memory", "workspace", "cell", "ipc", "timer", "child"] as const;
 /** Share of one core above which a cell counts as CPU-bound. */
 export const busyCpuShare = 0.5;
 /** Nice value given to CPU-bound cells. */
 export const busyCellNice = 10;
-/** Calls of a batch served as one scheduler job. */
-export const batchSliceCalls = 32;
+export { batchSliceCalls } from "./channel.ts";
 /** Longest a blocked syscall counts as service time for the scheduler, ms. */
 export const blockingSliceMs = 5;
 /** Default size of the kernel arena that holds all IPC data, bytes. */
 export const arenaBytesDefault = 64 * 1024 * 1024;
-/** Arena bytes one agent may hold (pipes, queues, segments). */
+/** Arena bytes one agent may hold (pipes, queues, segments); its tenant's `arenaBytesMax` bounds them all. */
 export const arenaBytesPerAgentMax = 16 * 1024 * 1024;
-/** Live agents one tenant may have before `proc.spawn` answers EAGAIN (HTTP quotas may set less). */
-export const tenantAgentsLiveMaxDefault = 64;
 /** Finished children a parent keeps for `proc.wait` before the oldest is dropped. */
 export const childExitsMax = 256;
 
@@ -86,6 +95,12 @@ export interface SpawnRequest {
   causality?: number;
   /** Called synchronously once the agent exists, before any event of its start is read. */
   onCreated?: (agent: Agent) => void;
+  /**
+   * The agent's slot in its tenant's quotas, if the caller admitted it
+   * already (the HTTP API does, to answer 429 before queueing). Otherwise
+   * `spawn` admits it. From the call on, the runtime releases it on every path.
+   */
+  slot?: AgentSlot;
 }
 
 /** How an agent ended, with everything it produced. */
@@ -138,10 +153,8 @@ export interface RuntimeOptions {
   observability?: boolean;
   /** Initial syscall scheduling policy (default `fair`). */
   schedPolicy?: SchedPolicy;
-  /** Live agents a tenant may have (children included) before `proc.spawn` is EAGAIN. */
-  tenantAgentsLiveMax?: (tenant: string) => number;
-  /** Tenant quota hook, asked before the policy layer: a verdict refuses the call. */
-  quota?: (proc: Process, call: string) => PolicyVerdict | null;
+  /** The quotas of a tenant, enforced for all its agents and their children (default `tenantQuotasDefault`). */
+  tenantQuotas?: (tenant: string) => Partial<TenantQuotas>;
 }
 
 /** Exit status reported for each non-`exit` reason. */
@@ -167,9 +180,14 @@ export class Agent {
   readonly exited: Promise<Omit<AgentResult, "cleanup" | "state">>;
   resolveExited!: (r: Omit<AgentResult, "cleanup" | "state">) => void;
   cell?: CellHost;
-  stdout: string[] = [];
-  stderr: string[] = [];
-  inflight = 0;
+  readonly stdout = new OutputBuffer();
+  readonly stderr = new OutputBuffer();
+  /** Serves the frames of the agent's cell (set once the cell is assigned). */
+  channel?: AgentChannel;
+  /** Bytes of syscall requests and results the supervisor holds for the agent. */
+  inflight!: InflightAccount;
+  /** The agent's share of its tenant's quotas, given back after its last resource. */
+  slot!: AgentSlot;
   exitStarted = false;
   resolve!: (r: AgentResult) => void;
   result: unknown = null;
@@ -213,12 +231,13 @@ export class Runtime {
   readonly ipc: Ipc;
   readonly scheduler: SyscallScheduler;
   readonly obs: ObservabilityHub;
+  /** Tenant-wide quotas and what each tenant holds. */
+  readonly tenants: TenantLedger;
   #uids = 0;
   #slice: Promise<void> | undefined;
   #agents = new Map<number, Agent>();
   #listeners = new Set<(event: RuntimeEvent) => void>();
   #dataDir: string;
-  #tenantLiveMax: (tenant: string) => number;
 
   /** @param options data directory, pool size, extra syscalls */
   constructor(options: RuntimeOptions) {
@@ -230,7 +249,10 @@ export class Runtime {
     this.ipc = new Ipc({ arena: this.arena });
     this.scheduler = new SyscallScheduler({ policy: options.schedPolicy });
     this.obs = new ObservabilityHub({ enabled: options.observability ?? true });
-    this.#tenantLiveMax = options.tenantAgentsLiveMax ?? (() => tenantAgentsLiveMaxDefault);
+    const quotas = options.tenantQuotas;
+    this.tenants = new TenantLedger({
+      quotas: quotas === undefined ? undefined : (t) => ({ ...tenantQuotasDefault, ...quotas(t) }),
+    });
     this.pool = new CellPool({
       size: options.poolSize ?? 2,
       heapMb: resolveLimits().heapMb,
@@ -253,7 +275,10 @@ export class Runtime {
       fastPath: options.fastPath,
       confinement: {
         checkPath: (proc, raw, access) => confinePath(this.workspaces.root(proc.pid), raw, access),
-        checkQuota: options.quota,
+        admitCall: (proc, cost) =>
+          this.tenants.takeSyscalls(proc.tenant, cost)
+            ? null
+            : { errno: "EAGAIN", layer: "quota", message: "tenant syscall rate exceeded" },
         checkPolicy: (proc, call, args, paths) => this.policy.check(proc, call, args, paths),
         stableAllow: (proc, call) => this.policy.stableAllow(proc, call),
         policyEpoch: () => this.policy.epoch,
@@ -336,31 +361,45 @@ export class Runtime {
    * @throws {KernelError} `EINVAL`/`E2BIG` for a bad request, `EAGAIN` when the table is full
    */
   async spawn(request: SpawnRequest): Promise<Agent> {
-    if (typeof request.code !== "string") throw new KernelError("EINVAL", "code must be a string");
-    if (new TextEncoder().encode(request.code).length > codeBytesMax) {
-      throw new KernelError("E2BIG", `code larger than ${codeBytesMax} bytes`);
+    let slot = request.slot;
+    let proc: Process;
+    let priority: number;
+    try {
+      if (typeof request.code !== "string") throw new KernelError("EINVAL", "code must be a string");
+      if (new TextEncoder().encode(request.code).length > codeBytesMax) {
+        throw new KernelError("E2BIG", `code larger than ${codeBytesMax} bytes`);
+      }
+      const limits = resolveLimits(request.limits);
+      priority = request.priority ?? priorityDefault;
+      if (!Number.isInteger(priority) || priority < priorityMin || priority > priorityMax) {
+        throw new KernelError("EINVAL", `priority must be an integer in [${priorityMin}, ${priorityMax}]`);
+      }
+      const tenant = request.tenant ?? "default";
+      slot ??= this.tenants.admit(tenant, limits.rssMb);
+      proc = this.table.create({
+        tenant,
+        parent: request.parent,
+        causality: request.causality,
+        capabilities: request.capabilities ?? [],
+        limits,
+        nowMs: performance.now(),
+      });
+    } catch (err) {
+      slot?.release();
+      throw err;
     }
-    const limits = resolveLimits(request.limits);
-    const priority = request.priority ?? priorityDefault;
-    if (!Number.isInteger(priority) || priority < priorityMin || priority > priorityMax) {
-      throw new KernelError("EINVAL", `priority must be an integer in [${priorityMin}, ${priorityMax}]`);
-    }
-    const proc = this.table.create({
-      tenant: request.tenant ?? "default",
-      parent: request.parent,
-      causality: request.causality,
-      capabilities: request.capabilities ?? [],
-      limits,
-      nowMs: performance.now(),
-    });
+    const limits = proc.limits;
     const agent = new Agent(proc);
+    agent.slot = slot;
     agent.entity = { pid: proc.pid, tenant: proc.tenant, priority };
     agent.subject = { pid: proc.pid, uid: ++this.#uids, tenant: proc.tenant, causality: proc.causality };
     agent.span = agentSpan({ pid: proc.pid, tenant: proc.tenant, causality: proc.causality, parent: proc.parent });
+    agent.inflight = this.tenants.account(proc.tenant);
     request.onCreated?.(agent);
     this.#agents.set(proc.pid, agent);
     try {
       this.arena.setQuota("pid", proc.pid, arenaBytesPerAgentMax);
+      this.arena.setQuota("tenant", proc.tenant, this.tenants.quotas(proc.tenant).arenaBytesMax);
       this.orchestrator.acquire(proc.pid, "memory", proc.pid);
       this.orchestrator.acquire(proc.pid, "ipc", proc.pid);
       if (request.inherit !== undefined) this.ipc.inherit(request.inherit.from, proc.pid, request.inherit.fds);
@@ -378,7 +417,9 @@ export class Runtime {
       const cell = await this.pool.acquire(limits.heapMb);
       this.orchestrator.acquire(proc.pid, "cell", cell);
       agent.cell = cell;
-      cell.onFrame = (frame) => this.#onFrame(agent, frame);
+      agent.channel = this.#channel(agent, cell);
+      const channel = agent.channel;
+      cell.onFrame = (frame) => channel.onFrame(frame);
       cell.ended.then((status) => this.#onCellEnded(agent, status));
       if (!this.table.transition(proc, "Ready")) return agent;
       this.table.transition(proc, "Running");
@@ -435,10 +476,7 @@ export class Runtime {
   #procHost(): ProcHost {
     return {
       spawnChild: async (parent, request) => {
-        const live = this.agents().filter((a) => a.proc.tenant === parent.tenant && !a.exitStarted).length;
-        if (live >= this.#tenantLiveMax(parent.tenant)) {
-          throw new KernelError("EAGAIN", `proc.spawn: tenant at ${live} live agents`);
-        }
+        // The tenant's quotas (agents, RSS, spawn rate) are taken in `spawn`, for children as for API agents.
         const parentAgent = this.#agents.get(parent.pid);
         if (parentAgent === undefined || parentAgent.exitStarted) {
           throw new KernelError("ECANCELED", "parent is exiting");
@@ -524,108 +562,46 @@ export class Runtime {
   /** Seed the workspace with caller-provided files: trusted input, but still confined and quota-checked. */
   async #seed(agent: Agent, files: Record<string, string>): Promise<void> {
     const root = this.workspaces.root(agent.pid);
-    const usage = agent.proc.usage;
+    const proc = agent.proc;
     for (const [path, text] of Object.entries(files)) {
       const name = JSON.stringify(path.slice(0, 64));
-      const bytes = new TextEncoder().encode(text);
-      if (usage.diskBytes + bytes.length > agent.proc.limits.diskBytes) {
-        throw new KernelError(
-          "ENOSPC",
-          `files[${name}]: workspace quota of ${agent.proc.limits.diskBytes} bytes exceeded`,
-        );
-      }
       try {
         const checked = await confinePath(root, path, "write");
         if (checked === root) throw new KernelError("EISDIR", "is the workspace root");
-        await Deno.mkdir(checked.slice(0, checked.lastIndexOf("/")), { recursive: true, mode: 0o700 });
-        await Deno.writeFile(checked, bytes, { createNew: true, mode: 0o600 });
+        const parent = checked.slice(0, checked.lastIndexOf("/")) as CheckedPath;
+        if (parent !== root) await makeDir(root, proc, parent, true);
+        await writeChecked(root, proc, checked, new TextEncoder().encode(text), false, true);
       } catch (err) {
         const { code, message } = err instanceof KernelError ? err : fsError(err);
         throw new KernelError(code, `files[${name}]: ${message}`);
       }
-      usage.diskBytes += bytes.length;
     }
   }
 
-  #onFrame(agent: Agent, frame: Decoded): void {
-    const cell = agent.cell!;
-    switch (frame.kind) {
-      case "call": {
-        const call = frame.frame;
-        if (call.id !== 0 && agent.inflight >= inflightCallsMax) {
-          cell.send(JSON.stringify(refuse(call.id, "EAGAIN", "too many syscalls in flight")));
-          return;
-        }
-        agent.inflight++;
-        const queued = this.scheduler.submit(
-          agent.entity,
-          () =>
-            this.#serviceSlice(
-              this.dispatcher.dispatch(agent.proc, call).then((done) => {
-                agent.inflight--;
-                if (call.id !== 0) cell.send(JSON.stringify(done));
-              }),
-            ),
-        );
-        if (!queued) {
-          agent.inflight--;
-          if (call.id !== 0) cell.send(JSON.stringify(refuse(call.id, "EAGAIN", "syscall queue full")));
-        }
-        return;
-      }
-      case "batch": {
-        // A batch is served as slices of `batchSliceCalls` jobs, so the
-        // scheduler can put other agents' calls between the slices of a big one.
-        const frames = frame.frames;
-        const completions: Completion[] = new Array(frames.length);
-        let left = frames.length;
-        agent.inflight += frames.length;
-        for (let from = 0; from < frames.length; from += batchSliceCalls) {
-          const slice = frames.slice(from, from + batchSliceCalls);
-          const offset = from;
-          const job = () =>
-            this.#serviceSlice(
-              Promise.all(slice.map((f) => this.dispatcher.dispatch(agent.proc, f))).then((done) => {
-                for (let i = 0; i < done.length; i++) completions[offset + i] = done[i];
-                agent.inflight -= done.length;
-                left -= done.length;
-                if (left === 0) cell.send(JSON.stringify({ batch: completions }));
-              }),
-            );
-          if (!this.scheduler.submit(agent.entity, job)) {
-            for (let i = 0; i < slice.length; i++) {
-              completions[offset + i] = refuse(slice[i].id, "EAGAIN", "syscall queue full");
-            }
-            agent.inflight -= slice.length;
-            left -= slice.length;
-            if (left === 0) cell.send(JSON.stringify({ batch: completions }));
-          }
-        }
-        return;
-      }
-      case "bad":
-        agent.proc.usage.errors++;
+  /** The channel that serves `agent`'s frames from `cell`. */
+  #channel(agent: Agent, cell: CellHost): AgentChannel {
+    return new AgentChannel({
+      proc: agent.proc,
+      entity: agent.entity,
+      account: agent.inflight,
+      dispatcher: this.dispatcher,
+      scheduler: this.scheduler,
+      slice: (work) => this.#serviceSlice(work),
+      send: (line) => cell.send(line),
+      control: (ctl, body) => this.#onControl(agent, ctl, body),
+      badFrame: (code, message) =>
         this.#emit({
           type: "syscall",
           pid: agent.pid,
           tenant: agent.proc.tenant,
           call: "(frame)",
           args: null,
-          errno: frame.code,
+          errno: code,
           latencyUs: 0,
           bytes: 0,
-          message: frame.message,
-        });
-        if (frame.id !== null) cell.send(JSON.stringify(refuse(frame.id, frame.code, frame.message)));
-        return;
-      case "ctl":
-        this.#onControl(agent, frame.ctl, frame.body);
-        return;
-      default: {
-        const never: never = frame;
-        throw new Error(`unknown frame ${never}`);
-      }
-    }
+          message,
+        }),
+    });
   }
 
   #onControl(agent: Agent, ctl: string, body: Record<string, unknown>): void {
@@ -646,6 +622,10 @@ export class Runtime {
       if (typeof body.result === "string") {
         if (body.result.length > resultBytesMax) {
           void this.#finish(agent, "error", 1, `result larger than ${resultBytesMax} bytes`);
+          return;
+        }
+        if (jsonTooDeep(body.result, jsonDepthMax)) {
+          void this.#finish(agent, "error", 1, `result nested deeper than ${jsonDepthMax} levels`);
           return;
         }
         try {
@@ -727,8 +707,8 @@ export class Runtime {
       exitCode: code,
       message,
       result: agent.result,
-      stdout: agent.stdout.join(""),
-      stderr: agent.stderr.join(""),
+      stdout: agent.stdout.text(),
+      stderr: agent.stderr.text(),
       usage: { ...proc.usage },
     });
     const cleanup = await this.orchestrator.cleanup(proc.pid);
@@ -739,6 +719,7 @@ export class Runtime {
       released.reduce((n, t) => n + t.bytes, 0),
       cleanup.errors,
     );
+    this.#releaseSlot(agent.slot);
     this.policy.dropPid(proc.pid);
     this.dispatcher.forget(proc.pid);
     this.scheduler.remove(proc.pid);
@@ -753,14 +734,23 @@ export class Runtime {
       exitCode: code,
       message,
       result: agent.result,
-      stdout: agent.stdout.join(""),
-      stderr: agent.stderr.join(""),
+      stdout: agent.stdout.text(),
+      stderr: agent.stderr.text(),
       usage: { ...proc.usage },
       cleanup,
     };
     this.#agents.delete(proc.pid);
     this.table.transition(proc, "Reaped");
     agent.resolve(result);
+  }
+
+  /** Give an agent's quota slot back; forget its tenant's arena quota once the tenant holds nothing. */
+  #releaseSlot(slot: AgentSlot): void {
+    slot.release();
+    const tenant = slot.tenant;
+    if (this.tenants.usage(tenant).agents === 0 && this.arena.usage("tenant", tenant) === 0) {
+      this.arena.setQuota("tenant", tenant, undefined);
+    }
   }
 
   /**
@@ -840,8 +830,4 @@ function policyProblem(err: unknown): string {
   const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
   if (issues?.[0]) return `${issues[0].path.map(String).join(".") || "document"}: ${issues[0].message}`;
   return err instanceof Error ? err.message : String(err);
-}
-
-function refuse(id: number, code: Errno, message: string): Completion {
-  return { id, ok: false, error: { code, message } };
 }

@@ -29,6 +29,7 @@ export interface AgentLimits {
   cpuMs: number;
   outputBytes: number;
   diskBytes: number;
+  filesMax: number;
   syscallsPerSec: number;
 }
 
@@ -42,6 +43,8 @@ export interface Usage {
   errors: number;
   outputBytes: number;
   diskBytes: number;
+  /** Files and directories in the workspace. */
+  files: number;
 }
 
 /** How an agent ended. */
@@ -147,6 +150,7 @@ export class ProcessTable {
         errors: 0,
         outputBytes: 0,
         diskBytes: 0,
+        files: 0,
       },
       tokens: spec.limits.syscallsPerSec,
       tokensAtMs: spec.nowMs,

@@ -1,7 +1,10 @@
 /**
  * The one dispatch path every syscall takes:
  *
- *   lookup → rate → validate → capability → path → policy → handler → account → event
+ *   rate (agent, then tenant) → lookup → validate → capability → path → policy → handler → account → event
+ *
+ * The rate comes first: every frame costs a token, a call that does not
+ * exist or does not validate included, so nothing an agent sends is free.
  *
  * Checks live here, never in handlers. A handler's exception becomes an error
  * completion for that call only.
@@ -14,7 +17,7 @@ import { isLive } from "../process/lifecycle.ts";
 import type { Process } from "../process/table.ts";
 import type { CallFrame, Completion } from "./frame.ts";
 import { compileValidator, fastPathHitsMin, fastPathPlansMax } from "./fast_path.ts";
-import type { CheckedPath, PathAccess, SyscallDef, SyscallTable } from "./table.ts";
+import type { CallHold, CheckedPath, PathAccess, SyscallDef, SyscallTable } from "./table.ts";
 
 interface Plan {
   hits: number;
@@ -40,8 +43,12 @@ export interface Confinement {
    * to deny it (`EPERM` for policy, `EAGAIN` for rate or quota), null to allow.
    */
   checkPolicy?(proc: Process, call: string, args: unknown, paths: readonly CheckedPath[]): PolicyVerdict | null;
-  /** Tenant quotas, asked on every call before the policy (never skipped by the fast path). */
-  checkQuota?(proc: Process, call: string): PolicyVerdict | null;
+  /**
+   * The tenant-wide rate: take `cost` of the tenant's syscall tokens, asked
+   * for every frame right after the agent's own bucket (never skipped by
+   * the fast path); a verdict refuses the call.
+   */
+  admitCall?(proc: Process, cost: number): PolicyVerdict | null;
   /**
    * For the fast path: if a path-less `call` of `proc` is allowed by policy
    * whatever its args, and that allow can be reused (no rate rule), the
@@ -125,12 +132,12 @@ export class Dispatcher {
    * const done = await dispatcher.dispatch(proc, { id: 1, call: "time.now", args: {} });
    * ```
    */
-  async dispatch(proc: Process, frame: CallFrame): Promise<Completion> {
+  async dispatch(proc: Process, frame: CallFrame, hold?: CallHold): Promise<Completion> {
     const started = this.#now();
     let bytes = 0;
     let value: unknown;
     try {
-      value = await this.#serve(proc, frame, (n) => bytes += n);
+      value = await this.#serve(proc, frame, (n) => bytes += n, hold);
     } catch (err) {
       const { code, message: raw } = toErrno(err);
       const message = raw.startsWith(frame.call) ? raw : `${frame.call.slice(0, 64)}: ${raw}`;
@@ -142,14 +149,37 @@ export class Dispatcher {
     return { id: frame.id, ok: true, value: value ?? null };
   }
 
-  async #serve(proc: Process, frame: CallFrame, addBytes: (n: number) => void): Promise<unknown> {
+  /**
+   * Charge a frame that could not be decoded as if it were a call: it costs
+   * a token of the agent's and the tenant's rate and counts as a failed
+   * syscall.
+   *
+   * @returns false when the agent or its tenant is over its rate (answer `EAGAIN`)
+   */
+  chargeFrame(proc: Process): boolean {
+    proc.usage.syscalls++;
+    proc.usage.errors++;
+    return this.#takeTokens(proc, 1) && this.#confine.admitCall?.(proc, 1) == null;
+  }
+
+  async #serve(
+    proc: Process,
+    frame: CallFrame,
+    addBytes: (n: number) => void,
+    hold: CallHold | undefined,
+  ): Promise<unknown> {
     if (!isLive(proc.state)) throw new KernelError("ECANCELED", "agent is exiting");
     const row = this.#table.get(frame.call);
     proc.usage.syscalls++;
-    if (row === undefined) throw new KernelError("ENOSYS", `unknown syscall ${frame.call.slice(0, 64)}`);
-    if (!this.#takeTokens(proc, row.cost ?? 1)) {
-      this.#deny(proc, row.name, "rate", "EAGAIN", `${row.name}: over ${proc.limits.syscallsPerSec} syscalls/s`);
+    const name = row?.name ?? "(unknown)";
+    if (!this.#takeTokens(proc, row?.cost ?? 1)) {
+      this.#deny(proc, name, "rate", "EAGAIN", `${name}: over ${proc.limits.syscallsPerSec} syscalls/s`);
     }
+    const tenantRate = this.#confine.admitCall?.(proc, row?.cost ?? 1) ?? null;
+    if (tenantRate !== null) {
+      this.#deny(proc, name, tenantRate.layer, tenantRate.errno, `${name}: ${tenantRate.message}`);
+    }
+    if (row === undefined) throw new KernelError("ENOSYS", `unknown syscall ${frame.call.slice(0, 64)}`);
     const plan = this.#fast ? this.#plan(proc, row) : undefined;
     if (plan !== undefined) this.fastHits++;
     const args = plan !== undefined && this.#validator(row)?.(frame.args)
@@ -168,13 +198,17 @@ export class Dispatcher {
         this.#deny(proc, row.name, "path", code, `${row.name}: ${message}`);
       }
     }
-    const quota = this.#confine.checkQuota?.(proc, row.name) ?? null;
-    if (quota !== null) this.#deny(proc, row.name, quota.layer, quota.errno, `${row.name}: ${quota.message}`);
     if (!(plan?.policyAllowed && paths.length === 0)) {
       const verdict = this.#confine.checkPolicy?.(proc, row.name, args, paths) ?? null;
       if (verdict !== null) this.#deny(proc, row.name, verdict.layer, verdict.errno, `${row.name}: ${verdict.message}`);
     }
-    return await row.handler({ proc, args, paths, addBytes });
+    return await row.handler({
+      proc,
+      args,
+      paths,
+      addBytes,
+      reserve: hold === undefined ? noReserve : (n) => hold.reserve(n),
+    });
   }
 
   #validate(row: SyscallDef, raw: unknown): unknown {
@@ -235,6 +269,8 @@ export class Dispatcher {
     return Math.round((this.#now() - startedMs) * 1000);
   }
 }
+
+function noReserve(): void {}
 
 /** Map any thrown value to an errno and a guest-safe message (no host stack). */
 export function toErrno(err: unknown): { code: Errno; message: string } {

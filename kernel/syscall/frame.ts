@@ -18,6 +18,9 @@
 
 import type { Errno } from "../errno.ts";
 import { batchCallsMax, frameBytesMax, jsonDepthMax } from "../limits.ts";
+import { type Line, lineHeadBytes } from "./framer.ts";
+
+const utf8 = new TextDecoder();
 
 /** One decoded syscall. `args` is still unvalidated. */
 export interface CallFrame {
@@ -26,12 +29,17 @@ export interface CallFrame {
   args: unknown;
 }
 
-/** The result of decoding one line. */
+/**
+ * The result of decoding one line. `bytes` is the line's size on the wire
+ * (what the frame costs the supervisor to hold). A `bad` frame names the
+ * ids that can still be answered: `id` for a single call, `batchIds` for
+ * every readable id of a refused batch.
+ */
 export type Decoded =
-  | { kind: "call"; frame: CallFrame }
-  | { kind: "batch"; frames: CallFrame[] }
+  | { kind: "call"; frame: CallFrame; bytes: number }
+  | { kind: "batch"; frames: CallFrame[]; bytes: number }
   | { kind: "ctl"; ctl: string; body: Record<string, unknown> }
-  | { kind: "bad"; id: number | null; code: Errno; message: string };
+  | { kind: "bad"; id: number | null; batchIds?: number[]; code: Errno; message: string };
 
 /** A completion as sent back to the guest. */
 export type Completion =
@@ -132,21 +140,18 @@ function toNullProto(value: unknown): unknown {
  * if (d.kind === "call") console.log(d.frame.call);
  * ```
  */
-export function decodeFrame(line: string, byteLength: number): Decoded {
-  if (byteLength > frameBytesMax) {
-    const match = idPrefix.exec(line.slice(0, 64));
-    return bad(match ? Number(match[1]) : null, "E2BIG", `frame of ${byteLength} bytes over ${frameBytesMax}`);
-  }
+export function decodeFrame(line: string, byteLength: number, depthChecked = false): Decoded {
+  if (byteLength > frameBytesMax) return refusedLine("oversize", line.slice(0, lineHeadBytes), byteLength);
   let value: unknown;
   try {
-    value = parseJsonNullProto(line);
+    value = parseJsonNullProto(line, depthChecked ? Infinity : jsonDepthMax);
   } catch (err) {
     if (!(err instanceof JsonDepthError)) return bad(null, "EINVAL", "frame is not valid JSON");
     const match = idPrefix.exec(line.slice(0, 64));
     return bad(match ? Number(match[1]) : null, "EINVAL", `frame nested deeper than ${jsonDepthMax} levels`);
   }
   if (!isRecord(value)) return bad(null, "EINVAL", "frame is not an object");
-  if ("batch" in value) return decodeBatch(value);
+  if ("batch" in value) return decodeBatch(value, byteLength);
   if ("ctl" in value) {
     return typeof value.ctl === "string"
       ? { kind: "ctl", ctl: value.ctl, body: value }
@@ -155,27 +160,52 @@ export function decodeFrame(line: string, byteLength: number): Decoded {
   const frame = toCall(value);
   return typeof frame === "string"
     ? bad(validId(value.id) ? value.id as number : null, "EINVAL", frame)
-    : { kind: "call", frame };
+    : { kind: "call", frame, bytes: byteLength };
 }
 
-function decodeBatch(value: Record<string, unknown>): Decoded {
+/**
+ * Decode one line from a {@linkcode LineFramer}: a refused line becomes a
+ * `bad` frame carrying the call id its first bytes show (if any); a kept
+ * line was depth-checked while it arrived.
+ */
+export function decodeLine(line: Line): Decoded {
+  if (line.kind !== "line") return refusedLine(line.kind, utf8.decode(line.head), line.byteLength);
+  return decodeFrame(utf8.decode(line.bytes), line.bytes.length, true);
+}
+
+function refusedLine(kind: "oversize" | "deep", head: string, byteLength: number): Decoded {
+  const match = idPrefix.exec(head);
+  const id = match ? Number(match[1]) : null;
+  return kind === "oversize"
+    ? bad(id, "E2BIG", `frame of ${byteLength} bytes over ${frameBytesMax}`)
+    : bad(id, "EINVAL", `frame nested deeper than ${jsonDepthMax} levels`);
+}
+
+function decodeBatch(value: Record<string, unknown>, byteLength: number): Decoded {
   const list = value.batch;
   if (Object.keys(value).length !== 1 || !Array.isArray(list)) {
     return bad(null, "EINVAL", "batch must be {batch: [...]} only");
   }
   if (list.length > batchCallsMax) {
-    return bad(null, "E2BIG", `batch of ${list.length} calls over ${batchCallsMax}`);
+    return { ...bad(null, "E2BIG", `batch of ${list.length} calls over ${batchCallsMax}`), batchIds: idsOf(list) };
   }
   const frames: CallFrame[] = [];
   for (const item of list) {
     const frame = isRecord(item) ? toCall(item) : "batch entry is not an object";
     if (typeof frame === "string") {
       const id = isRecord(item) && validId(item.id) ? item.id as number : null;
-      return bad(id, "EINVAL", frame);
+      return { ...bad(id, "EINVAL", frame), batchIds: idsOf(list) };
     }
     frames.push(frame);
   }
-  return { kind: "batch", frames };
+  return { kind: "batch", frames, bytes: byteLength };
+}
+
+/** Every valid, distinct id in a refused batch (each gets the batch's error). */
+function idsOf(list: unknown[]): number[] {
+  const ids = new Set<number>();
+  for (const item of list) if (isRecord(item) && validId(item.id) && item.id !== 0) ids.add(item.id as number);
+  return [...ids];
 }
 
 function toCall(value: Record<string, unknown>): CallFrame | string {
@@ -197,6 +227,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-function bad(id: number | null, code: Errno, message: string): Decoded {
+type Bad = Extract<Decoded, { kind: "bad" }>;
+
+function bad(id: number | null, code: Errno, message: string): Bad {
   return { kind: "bad", id, code, message };
 }

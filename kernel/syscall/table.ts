@@ -20,6 +20,15 @@ export interface PathClaim {
   access: PathAccess;
 }
 
+/**
+ * What a call holds in the supervisor until its answer has been written:
+ * `reserve` charges more bytes (the caller's budget decides) and throws
+ * `KernelError` `EAGAIN`/`E2BIG` when the budget is full.
+ */
+export interface CallHold {
+  reserve(bytes: number): void;
+}
+
 /** What a handler gets: the validated args and the checked values. */
 export interface CallContext<A> {
   readonly proc: Process;
@@ -28,6 +37,13 @@ export interface CallContext<A> {
   readonly paths: readonly CheckedPath[];
   /** Count bytes moved by this call (reported in events and usage). */
   addBytes(bytes: number): void;
+  /**
+   * Reserve supervisor memory for a large result before building it (see
+   * `resultHoldBytes`); held until the answer is written to the agent.
+   *
+   * @throws {KernelError} `EAGAIN` when the agent's, tenant's or server's budget is full, `E2BIG` when it never fits
+   */
+  reserve(bytes: number): void;
 }
 
 /** One row of the table. */

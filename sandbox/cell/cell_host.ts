@@ -7,8 +7,9 @@
  * @module
  */
 
-import { type Decoded, decodeFrame } from "../../kernel/syscall/frame.ts";
-import { cellStartMsMax, frameBytesMax } from "../../kernel/limits.ts";
+import { type Decoded, decodeLine } from "../../kernel/syscall/frame.ts";
+import { type Line, LineFramer } from "../../kernel/syscall/framer.ts";
+import { cellStartMsMax, frameBytesMax, jsonDepthMax } from "../../kernel/limits.ts";
 
 /** How to start a cell. */
 export interface CellOptions {
@@ -51,6 +52,7 @@ export class CellHost {
   #dir: string;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #out: string[] = [];
+  #written: (() => void)[] = [];
   #writing = false;
   #exited = false;
   #stderrTail = "";
@@ -63,6 +65,7 @@ export class CellHost {
     this.#writer = child.stdin.getWriter();
     this.status = child.status.then((s) => {
       this.#exited = true;
+      if (!this.#writing) this.#dropQueued();
       return s;
     });
     const framesDone = this.#readFrames();
@@ -121,11 +124,18 @@ export class CellHost {
     return this.#stderrTail;
   }
 
-  /** Queue a line to the cell's stdin; lines are coalesced into few writes. */
-  send(line: string): void {
-    if (this.#exited) return;
+  /**
+   * Queue a line to the cell's stdin; lines are coalesced into few writes.
+   * Resolves once the line has been written (or dropped because the cell
+   * is gone): until then the supervisor still holds it.
+   */
+  send(line: string): Promise<void> {
+    if (this.#exited) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
     this.#out.push(line);
+    this.#written.push(resolve);
     if (!this.#writing) void this.#flush();
+    return promise;
   }
 
   /** Send a signal to the cell process (no-op once it has exited). */
@@ -157,49 +167,36 @@ export class CellHost {
     try {
       while (this.#out.length > 0 && !this.#exited) {
         const chunk = this.#out.join("\n") + "\n";
+        const written = this.#written;
         this.#out = [];
-        await this.#writer.write(this.#encoder.encode(chunk));
+        this.#written = [];
+        try {
+          await this.#writer.write(this.#encoder.encode(chunk));
+        } finally {
+          for (const resolve of written) resolve();
+        }
       }
     } catch {
       // The cell died; its status tells the rest.
     } finally {
       this.#writing = false;
+      if (this.#exited) this.#dropQueued();
     }
   }
 
+  /** Lines still queued when the cell is gone are never written: let their holders go. */
+  #dropQueued(): void {
+    const written = this.#written;
+    this.#out = [];
+    this.#written = [];
+    for (const resolve of written) resolve();
+  }
+
   async #readFrames(): Promise<void> {
-    const decoder = new TextDecoder();
-    let parts: Uint8Array[] = [];
-    let partBytes = 0;
-    let oversize = false;
-    let head = "";
+    const framer = new LineFramer({ bytesMax: frameBytesMax, depthMax: jsonDepthMax });
+    const deliver = (line: Line) => this.onFrame(decodeLine(line));
     try {
-      for await (const chunk of this.#child.stdout) {
-        let start = 0;
-        while (start < chunk.length) {
-          const newline = chunk.indexOf(10, start);
-          const end = newline < 0 ? chunk.length : newline;
-          const piece = chunk.subarray(start, end);
-          if (!oversize) {
-            if (partBytes + piece.length > frameBytesMax) {
-              oversize = true;
-              head = decoder.decode((parts.length > 0 ? concat(parts, partBytes) : piece).subarray(0, 64));
-              parts = [];
-            } else {
-              parts.push(piece);
-            }
-          }
-          partBytes += piece.length;
-          if (newline < 0) break;
-          const total = partBytes;
-          const line = oversize ? head : decoder.decode(concat(parts, partBytes));
-          parts = [];
-          partBytes = 0;
-          oversize = false;
-          if (total > 0) this.onFrame(decodeFrame(line, total));
-          start = newline + 1;
-        }
-      }
+      for await (const chunk of this.#child.stdout) framer.push(chunk, deliver);
     } catch {
       // Stream broke: the process is gone.
     }
@@ -213,15 +210,4 @@ export class CellHost {
       }
     } catch { /* gone */ }
   }
-}
-
-function concat(parts: Uint8Array[], bytes: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(bytes);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

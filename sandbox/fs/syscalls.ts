@@ -12,8 +12,13 @@ import { KernelError } from "../../kernel/errno.ts";
 import { fileBytesMax, readDirEntriesMax } from "../../kernel/limits.ts";
 import type { Process } from "../../kernel/process/table.ts";
 import { type CheckedPath, defineSyscall, type SyscallDef } from "../../kernel/syscall/table.ts";
+import { resultHoldBytes } from "../../kernel/limits.ts";
 import { verifyOpened } from "../path/confine.ts";
-import { treeBytes, type Workspaces } from "./workspace.ts";
+import { makeDir, MutationLocks, removeChecked, renameChecked, writeChecked } from "./disk.ts";
+import { fsError } from "./errors.ts";
+import type { Workspaces } from "./workspace.ts";
+
+export { fsError };
 
 const path = z.string().max(8192);
 const pathArgs = z.strictObject({ path });
@@ -39,12 +44,16 @@ export type FileKind = "file" | "dir" | "symlink";
 export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
   const read = (args: { path: string }) => [{ path: args.path, access: "read" as const }];
   const write = (args: { path: string }) => [{ path: args.path, access: "write" as const }];
-  const readFile = async (proc: Process, checked: CheckedPath): Promise<Uint8Array> => {
+  const locks = new MutationLocks();
+  const mutate = <T>(proc: Process, fn: (root: string) => Promise<T>) =>
+    locks.run(proc.pid, () => fn(workspaces.root(proc.pid)));
+  const readFile = async (proc: Process, checked: CheckedPath, reserve: (n: number) => void): Promise<Uint8Array> => {
     using file = await open(checked, { read: true });
     await verifyOpened(file, checked, workspaces.root(proc.pid));
     const info = await file.stat();
     if (info.isDirectory) throw new KernelError("EISDIR", "is a directory");
     if (info.size > fileBytesMax) throw new KernelError("E2BIG", `file larger than ${fileBytesMax} bytes`);
+    reserve(resultHoldBytes(info.size));
     const bytes = new Uint8Array(info.size);
     let offset = 0;
     while (offset < bytes.length) {
@@ -55,7 +64,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
     return bytes.subarray(0, offset);
   };
   const writeFile = (proc: Process, checked: CheckedPath, data: Uint8Array, append: boolean) =>
-    writeChecked(workspaces.root(proc.pid), proc, checked, data, append);
+    mutate(proc, (root) => writeChecked(root, proc, checked, data, append));
 
   return [
     defineSyscall({
@@ -63,8 +72,8 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       args: pathArgs,
       capability: "fs.read",
       paths: read,
-      handler: async ({ proc, paths, addBytes }) => {
-        const bytes = await readFile(proc, paths[0]);
+      handler: async ({ proc, paths, addBytes, reserve }) => {
+        const bytes = await readFile(proc, paths[0], reserve);
         addBytes(bytes.length);
         try {
           return decoder.decode(bytes);
@@ -78,8 +87,8 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       args: pathArgs,
       capability: "fs.read",
       paths: read,
-      handler: async ({ proc, paths, addBytes }) => {
-        const bytes = await readFile(proc, paths[0]);
+      handler: async ({ proc, paths, addBytes, reserve }) => {
+        const bytes = await readFile(proc, paths[0], reserve);
         addBytes(bytes.length);
         return bytes.toBase64();
       },
@@ -152,69 +161,25 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       args: treeArgs,
       capability: "fs.write",
       paths: write,
-      handler: async ({ paths, args }) => {
-        await Deno.mkdir(paths[0], { recursive: args.recursive ?? false, mode: 0o700 }).catch((err) => {
-          throw fsError(err);
-        });
-      },
+      handler: ({ proc, paths, args }) =>
+        mutate(proc, (root) => makeDir(root, proc, paths[0], args.recursive ?? false)),
     }),
     defineSyscall({
       name: "fs.remove",
       args: treeArgs,
       capability: "fs.write",
       paths: write,
-      handler: async ({ proc, paths, args }) => {
-        const root = workspaces.root(proc.pid);
-        if (paths[0] === root) throw new KernelError("EACCES", "cannot remove the workspace root");
-        const info = await lstat(paths[0]);
-        const bytes = info.isDirectory ? await treeBytes(paths[0]) : info.isFile ? info.size : 0;
-        await Deno.remove(paths[0], { recursive: args.recursive ?? false }).catch((err) => {
-          throw fsError(err);
-        });
-        proc.usage.diskBytes = Math.max(0, proc.usage.diskBytes - bytes);
-      },
+      handler: ({ proc, paths, args }) =>
+        mutate(proc, (root) => removeChecked(root, proc, paths[0], args.recursive ?? false)),
     }),
     defineSyscall({
       name: "fs.rename",
       args: renameArgs,
       capability: "fs.write",
       paths: (args) => [{ path: args.from, access: "write" }, { path: args.to, access: "write" }],
-      handler: async ({ proc, paths }) => {
-        const root = workspaces.root(proc.pid);
-        if (paths[0] === root || paths[1] === root) {
-          throw new KernelError("EACCES", "cannot rename the workspace root");
-        }
-        await Deno.rename(paths[0], paths[1]).catch((err) => {
-          throw fsError(err);
-        });
-      },
+      handler: ({ proc, paths }) => mutate(proc, (root) => renameChecked(root, proc, paths[0], paths[1])),
     }),
   ];
-}
-
-async function writeChecked(
-  root: string,
-  proc: Process,
-  checked: CheckedPath,
-  data: Uint8Array,
-  append: boolean,
-): Promise<void> {
-  using file = await open(checked, { write: true, create: true });
-  await verifyOpened(file, checked, root);
-  const info = await file.stat();
-  if (info.isDirectory) throw new KernelError("EISDIR", "is a directory");
-  const grow = append ? data.length : data.length - info.size;
-  if (proc.usage.diskBytes + grow > proc.limits.diskBytes) {
-    throw new KernelError("ENOSPC", `workspace quota of ${proc.limits.diskBytes} bytes exceeded`);
-  }
-  if (append) {
-    await file.seek(0, Deno.SeekMode.End);
-  } else {
-    await file.truncate(0);
-  }
-  let offset = 0;
-  while (offset < data.length) offset += await file.write(data.subarray(offset));
-  proc.usage.diskBytes = Math.max(0, proc.usage.diskBytes + grow);
 }
 
 async function open(path: CheckedPath, options: Deno.OpenOptions): Promise<Deno.FsFile> {
@@ -235,31 +200,4 @@ async function lstat(path: CheckedPath): Promise<Deno.FileInfo> {
 
 function kindOf(info: Deno.FileInfo): FileKind {
   return info.isDirectory ? "dir" : info.isSymlink ? "symlink" : "file";
-}
-
-const fsMessages: Partial<Record<KernelError["code"], string>> = {
-  ENOENT: "no such file or directory",
-  EEXIST: "file exists",
-  EISDIR: "is a directory",
-  ENOTDIR: "not a directory",
-  EACCES: "permission denied",
-};
-
-/** Map a host fs error to an errno with a message that names no host path. */
-export function fsError(err: unknown): KernelError {
-  if (err instanceof KernelError) return err;
-  const table: [new (...args: never[]) => Error, KernelError["code"]][] = [
-    [Deno.errors.NotFound, "ENOENT"],
-    [Deno.errors.AlreadyExists, "EEXIST"],
-    [Deno.errors.IsADirectory, "EISDIR"],
-    [Deno.errors.NotADirectory, "ENOTDIR"],
-    [Deno.errors.NotCapable, "EACCES"],
-    [Deno.errors.PermissionDenied, "EACCES"],
-    [Deno.errors.FilesystemLoop, "EACCES"],
-  ];
-  for (const [cls, code] of table) if (err instanceof cls) return new KernelError(code, fsMessages[code]);
-  const message = err instanceof Error ? err.message : "";
-  if (message.includes("os error 39")) return new KernelError("ENOTEMPTY");
-  if (message.includes("os error 28")) return new KernelError("ENOSPC");
-  return new KernelError("EIO", "file system error");
 }

@@ -114,7 +114,7 @@ Deno.test("agents: a spawn bomb stops at the tenant's live cap with EAGAIN", asy
     // The parent's exit killed every child; nothing is left.
     assert.equal(runtime.agents().length, 0);
     await assertNothingHeld(runtime, dataDir, r.pid);
-  }, { tenantAgentsLiveMax: () => 4 });
+  }, { tenantQuotas: () => ({ agentsConcurrentMax: 4 }) });
 });
 
 Deno.test("agents: a parent's exit kills its children (reason killed, cause recorded)", async () => {
@@ -191,7 +191,7 @@ for (
     await withRuntime(async (runtime, dataDir) => {
       const agent = await runtime.spawn({ code: holder(then), capabilities: ["ipc", "proc.spawn"], limits });
       if (reason === "killed" || reason === "crash") {
-        while (!agent.stdout.join("").includes("holding")) await new Promise((r) => setTimeout(r, 20));
+        while (!agent.stdout.text().includes("holding")) await new Promise((r) => setTimeout(r, 20));
         if (reason === "killed") runtime.kill(agent.pid);
         else agent.cell!.kill("SIGKILL");
       }
@@ -215,7 +215,7 @@ Deno.test("scheduler: thousands of blocked calls of one tenant do not stall anot
       capabilities: ["ipc"],
       tenant: "blocker",
     });
-    while (!blocker.stdout.join("").includes("blocked")) await new Promise((r) => setTimeout(r, 20));
+    while (!blocker.stdout.text().includes("blocked")) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 100));
     const calm = await runtime.run({
       code:

@@ -1,0 +1,225 @@
+/**
+ * One agent's syscall channel: the frames its cell sends, served through
+ * the scheduler and the dispatcher within the agent's budget of bytes in
+ * flight, and every answer written back.
+ *
+ * - Every call frame is charged its size on arrival and every result its
+ *   reservation (`CallContext.reserve`) until the answer has been written
+ *   to the cell; a full budget answers `EAGAIN` (the budget is the agent's,
+ *   its tenant's and the server's at once, see `kernel/tenants`).
+ * - A batch is served as slices of `batchSliceCalls` scheduler jobs and
+ *   answered slice by slice, each answer line at most
+ *   `batchAnswerBytesMax`, so no answer is held until the end and none can
+ *   outgrow a string.
+ * - A frame that cannot be decoded is charged like a call (rate token,
+ *   error count) and answered for every id it still shows.
+ *
+ * @module
+ */
+
+import type { Errno } from "../kernel/errno.ts";
+import { batchAnswerBytesMax, inflightCallsMax } from "../kernel/limits.ts";
+import type { Process } from "../kernel/process/table.ts";
+import type { SchedEntity, SyscallScheduler } from "../kernel/sched/mod.ts";
+import { type Dispatcher, toErrno } from "../kernel/syscall/dispatch.ts";
+import type { CallFrame, Completion, Decoded } from "../kernel/syscall/frame.ts";
+import type { CallHold } from "../kernel/syscall/table.ts";
+import type { InflightAccount } from "../kernel/tenants/mod.ts";
+
+/** Calls of a batch served as one scheduler job. */
+export const batchSliceCalls = 32;
+
+/** What a channel needs from the runtime. */
+export interface ChannelDeps {
+  proc: Process;
+  entity: SchedEntity;
+  account: InflightAccount;
+  dispatcher: Dispatcher;
+  scheduler: SyscallScheduler;
+  /** What the scheduler waits for: the call, or the end of the current blocking slice. */
+  slice(work: Promise<void>): Promise<void>;
+  /** Write one line to the cell; resolves once written (or dropped). */
+  send(line: string): Promise<void>;
+  /** A control frame from the cell's trusted main thread (or forged by the agent: it only ends itself). */
+  control(ctl: string, body: Record<string, unknown>): void;
+  /** A frame that could not be decoded (for events). */
+  badFrame(code: Errno, message: string): void;
+}
+
+/** Bytes one call holds; see {@linkcode CallHold}. */
+class Hold implements CallHold {
+  bytes = 0;
+  readonly #account: InflightAccount;
+
+  constructor(account: InflightAccount) {
+    this.#account = account;
+  }
+
+  reserve(n: number): void {
+    this.#account.reserve(n);
+    this.bytes += n;
+  }
+
+  /** Make the hold cover an answer of `n` bytes that already exists (its memory is spent). */
+  cover(n: number): void {
+    if (n <= this.bytes) return;
+    this.#account.force(n - this.bytes);
+    this.bytes = n;
+  }
+
+  release(): void {
+    this.#account.release(this.bytes);
+    this.bytes = 0;
+  }
+}
+
+/** See the module doc. */
+export class AgentChannel {
+  readonly #d: ChannelDeps;
+  #inflight = 0;
+
+  /** @param deps the agent and the kernel parts that serve it */
+  constructor(deps: ChannelDeps) {
+    this.#d = deps;
+  }
+
+  /** Calls received and not yet answered. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** Serve one decoded frame. Never throws. */
+  onFrame(frame: Decoded): void {
+    switch (frame.kind) {
+      case "call":
+        return this.#call(frame.frame, frame.bytes);
+      case "batch":
+        return this.#batch(frame.frames, frame.bytes);
+      case "bad":
+        return this.#bad(frame);
+      case "ctl":
+        return this.#d.control(frame.ctl, frame.body);
+      default: {
+        const never: never = frame;
+        throw new Error(`unknown frame ${never}`);
+      }
+    }
+  }
+
+  #call(call: CallFrame, bytes: number): void {
+    const d = this.#d;
+    if (call.id !== 0 && this.#inflight >= inflightCallsMax) {
+      return void this.#answer(refuse(call.id, "EAGAIN", "too many syscalls in flight"));
+    }
+    const hold = new Hold(d.account);
+    try {
+      hold.reserve(bytes);
+    } catch (err) {
+      const { code, message } = toErrno(err);
+      return void this.#answer(refuse(call.id, code, message));
+    }
+    this.#inflight++;
+    const job = () =>
+      d.slice(
+        d.dispatcher.dispatch(d.proc, call, hold).then((done) => {
+          this.#inflight--;
+          if (call.id === 0) return hold.release();
+          return this.#answer(done, hold);
+        }),
+      );
+    if (!d.scheduler.submit(d.entity, job)) {
+      this.#inflight--;
+      hold.release();
+      this.#answer(refuse(call.id, "EAGAIN", "syscall queue full"));
+    }
+  }
+
+  #batch(frames: CallFrame[], bytes: number): void {
+    const d = this.#d;
+    const request = new Hold(d.account);
+    try {
+      request.reserve(bytes);
+    } catch (err) {
+      const { code, message } = toErrno(err);
+      return void this.#answerBatch(frames.map((f) => refuse(f.id, code, message)));
+    }
+    let left = frames.length;
+    const sliceDone = (n: number) => {
+      left -= n;
+      if (left === 0) request.release();
+    };
+    this.#inflight += frames.length;
+    for (let from = 0; from < frames.length; from += batchSliceCalls) {
+      const slice = frames.slice(from, from + batchSliceCalls);
+      const job = () => d.slice(this.#serveSlice(slice).then(() => sliceDone(slice.length)));
+      if (!d.scheduler.submit(d.entity, job)) {
+        this.#inflight -= slice.length;
+        void this.#answerBatch(slice.map((f) => refuse(f.id, "EAGAIN", "syscall queue full")));
+        sliceDone(slice.length);
+      }
+    }
+  }
+
+  /** Dispatch one slice of a batch and answer it at once (a full budget refuses the rest of the slice). */
+  async #serveSlice(slice: CallFrame[]): Promise<void> {
+    const d = this.#d;
+    const hold = new Hold(d.account);
+    const done = await Promise.all(slice.map((f) => {
+      if (d.account.held >= d.account.bytesMax) {
+        return refuse(f.id, "EAGAIN", `over the agent's ${d.account.bytesMax} bytes in flight; retry`);
+      }
+      return d.dispatcher.dispatch(d.proc, f, hold);
+    }));
+    this.#inflight -= slice.length;
+    await this.#answerBatch(done.filter((c) => c.id !== 0), hold);
+  }
+
+  #bad(frame: Extract<Decoded, { kind: "bad" }>): void {
+    const d = this.#d;
+    const withinRate = d.dispatcher.chargeFrame(d.proc);
+    d.badFrame(frame.code, frame.message);
+    const code: Errno = withinRate ? frame.code : "EAGAIN";
+    const message = withinRate ? frame.message : `over the syscall rate (bad frame: ${frame.message})`;
+    if (frame.batchIds !== undefined) void this.#answerBatch(frame.batchIds.map((id) => refuse(id, code, message)));
+    else if (frame.id !== null && frame.id !== 0) void this.#answer(refuse(frame.id, code, message));
+  }
+
+  /** Write one answer; the hold is released once it is written. */
+  async #answer(done: Completion, hold?: Hold): Promise<void> {
+    const line = JSON.stringify(done);
+    hold?.cover(line.length);
+    try {
+      await this.#d.send(line);
+    } finally {
+      hold?.release();
+    }
+  }
+
+  /** Write a batch's answers in lines of at most `batchAnswerBytesMax`; the hold is released once all are written. */
+  async #answerBatch(done: Completion[], hold?: Hold): Promise<void> {
+    const lines: string[] = [];
+    let parts: string[] = [];
+    let size = 0;
+    for (const completion of done) {
+      const part = JSON.stringify(completion);
+      if (parts.length > 0 && size + part.length > batchAnswerBytesMax) {
+        lines.push(`{"batch":[${parts.join(",")}]}`);
+        parts = [];
+        size = 0;
+      }
+      parts.push(part);
+      size += part.length + 1;
+    }
+    if (parts.length > 0) lines.push(`{"batch":[${parts.join(",")}]}`);
+    hold?.cover(lines.reduce((n, l) => n + l.length, 0));
+    try {
+      await Promise.all(lines.map((line) => this.#d.send(line)));
+    } finally {
+      hold?.release();
+    }
+  }
+}
+
+function refuse(id: number, code: Errno, message: string): Completion {
+  return { id, ok: false, error: { code, message } };
+}

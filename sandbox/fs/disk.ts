@@ -1,0 +1,219 @@
+/**
+ * The workspace's mutating operations with exact disk accounting.
+ *
+ * An agent's usage is `diskBytes` (file contents plus `directoryBytes` per
+ * directory) and `files` (files and directories, i.e. inodes), each capped
+ * by its limit. Mutations of one agent run one at a time (a per-agent lock),
+ * so the quota is checked and charged with nothing in between: concurrent
+ * writes cannot pass a quota together, and every failure path leaves usage
+ * equal to what is on disk.
+ *
+ * @module
+ */
+
+import { KernelError } from "../../kernel/errno.ts";
+import { directoryBytes } from "../../kernel/limits.ts";
+import type { Process } from "../../kernel/process/table.ts";
+import type { CheckedPath } from "../../kernel/syscall/table.ts";
+import { verifyOpened } from "../path/confine.ts";
+import { fsError } from "./errors.ts";
+
+/** Bytes and entries beneath (and including) a path. */
+export interface TreeStats {
+  bytes: number;
+  files: number;
+}
+
+/** Serialises the fs mutations of each agent. */
+export class MutationLocks {
+  #tails = new Map<number, Promise<void>>();
+
+  /** Run `fn` once every earlier mutation of `pid` has finished. */
+  async run<T>(pid: number, fn: () => Promise<T>): Promise<T> {
+    const before = this.#tails.get(pid) ?? Promise.resolve();
+    const { promise: done, resolve } = Promise.withResolvers<void>();
+    this.#tails.set(pid, done);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      resolve();
+      if (this.#tails.get(pid) === done) this.#tails.delete(pid);
+    }
+  }
+
+  /** Agents with a mutation queued or running. */
+  get size(): number {
+    return this.#tails.size;
+  }
+}
+
+/**
+ * Refuse with `ENOSPC` unless `bytes` more and `files` more entries fit the
+ * agent's limits.
+ *
+ * @throws {KernelError} `ENOSPC` naming the limit
+ */
+export function ensureRoom(proc: Process, bytes: number, files: number): void {
+  const usage = proc.usage;
+  if (usage.diskBytes + bytes > proc.limits.diskBytes) {
+    throw new KernelError("ENOSPC", `workspace quota of ${proc.limits.diskBytes} bytes exceeded`);
+  }
+  if (usage.files + files > proc.limits.filesMax) {
+    throw new KernelError("ENOSPC", `workspace limit of ${proc.limits.filesMax} files and directories reached`);
+  }
+}
+
+function charge(proc: Process, bytes: number, files: number): void {
+  proc.usage.diskBytes = Math.max(0, proc.usage.diskBytes + bytes);
+  proc.usage.files = Math.max(0, proc.usage.files + files);
+}
+
+/**
+ * Write (or append) `data` to a checked path, creating the file if needed.
+ * Call under the agent's mutation lock.
+ *
+ * @throws {KernelError} `ENOSPC`, `EISDIR`, `EACCES` (swapped path) or the mapped fs error
+ */
+export async function writeChecked(
+  root: string,
+  proc: Process,
+  checked: CheckedPath,
+  data: Uint8Array,
+  append: boolean,
+  createNewOnly = false,
+): Promise<void> {
+  const existing = await Deno.lstat(checked).catch((err) => {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw fsError(err);
+  });
+  if (existing?.isDirectory) throw new KernelError("EISDIR", "is a directory");
+  if (existing !== null && createNewOnly) throw new KernelError("EEXIST", "file exists");
+  const sizeBefore = existing?.isFile ? existing.size : 0;
+  ensureRoom(proc, append ? data.length : data.length - sizeBefore, existing === null ? 1 : 0);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(
+      checked,
+      existing === null ? { write: true, createNew: true, mode: 0o600 } : { write: true },
+    );
+  } catch (err) {
+    throw fsError(err);
+  }
+  using _file = file;
+  if (existing === null) charge(proc, 0, 1);
+  await verifyOpened(file, checked, root);
+  const info = await file.stat();
+  if (info.isDirectory) throw new KernelError("EISDIR", "is a directory");
+  const before = info.size;
+  try {
+    if (append) await file.seek(0, Deno.SeekMode.End);
+    else if (before > 0) await file.truncate(0);
+    let offset = 0;
+    while (offset < data.length) offset += await file.write(data.subarray(offset));
+    charge(proc, (append ? before + data.length : data.length) - before, 0);
+  } catch (err) {
+    // Partly written: charge what is on disk now.
+    const now = await file.stat().then((s) => s.size, () => before);
+    charge(proc, now - before, 0);
+    throw fsError(err);
+  }
+}
+
+/**
+ * Create a directory (and, with `recursive`, its missing parents), charging
+ * each directory made. Call under the agent's mutation lock.
+ *
+ * @throws {KernelError} `EEXIST`, `ENOENT` (missing parent), `ENOTDIR`, `ENOSPC`
+ */
+export async function makeDir(root: string, proc: Process, checked: CheckedPath, recursive: boolean): Promise<void> {
+  if (checked === root) {
+    if (recursive) return;
+    throw new KernelError("EEXIST", "file exists");
+  }
+  const segments = checked.slice(root.length + 1).split("/");
+  for (let i = 1; i <= segments.length; i++) {
+    const path = `${root}/${segments.slice(0, i).join("/")}`;
+    const last = i === segments.length;
+    const info = await Deno.lstat(path).catch((err) => {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw fsError(err);
+    });
+    if (info !== null) {
+      if (!info.isDirectory) {
+        throw new KernelError(last ? "EEXIST" : "ENOTDIR", last ? "file exists" : "not a directory");
+      }
+      if (last && !recursive) throw new KernelError("EEXIST", "file exists");
+      continue;
+    }
+    if (!last && !recursive) throw new KernelError("ENOENT", "no such file or directory");
+    ensureRoom(proc, directoryBytes, 1);
+    await Deno.mkdir(path, { mode: 0o700 }).catch((err) => {
+      throw fsError(err);
+    });
+    charge(proc, directoryBytes, 1);
+  }
+}
+
+/**
+ * Remove a file or (with `recursive`) a tree, giving its bytes and entries
+ * back. Call under the agent's mutation lock.
+ *
+ * @throws {KernelError} `EACCES` for the root, `ENOTEMPTY`, or the mapped fs error
+ */
+export async function removeChecked(
+  root: string,
+  proc: Process,
+  checked: CheckedPath,
+  recursive: boolean,
+): Promise<void> {
+  if (checked === root) throw new KernelError("EACCES", "cannot remove the workspace root");
+  const stats = await treeStats(checked);
+  await Deno.remove(checked, { recursive }).catch((err) => {
+    throw fsError(err);
+  });
+  charge(proc, -stats.bytes, -stats.files);
+}
+
+/**
+ * Rename within the workspace; a replaced destination gives its bytes and
+ * entries back. Call under the agent's mutation lock.
+ *
+ * @throws {KernelError} `EINVAL` when moving a directory into itself, `EACCES` for the root
+ */
+export async function renameChecked(root: string, proc: Process, from: CheckedPath, to: CheckedPath): Promise<void> {
+  if (from === root || to === root) throw new KernelError("EACCES", "cannot rename the workspace root");
+  if (to.startsWith(`${from}/`)) throw new KernelError("EINVAL", "cannot move a directory into itself");
+  if (from === to) return;
+  const replaced = await treeStats(to);
+  await Deno.rename(from, to).catch((err) => {
+    throw fsError(err);
+  });
+  charge(proc, -replaced.bytes, -replaced.files);
+}
+
+/**
+ * Bytes and entries of `path` and everything beneath it (symlinks are not
+ * followed; a missing path is empty).
+ */
+export async function treeStats(path: string): Promise<TreeStats> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return { bytes: 0, files: 0 };
+    throw fsError(err);
+  }
+  if (!info.isDirectory) return { bytes: info.isFile ? info.size : 0, files: 1 };
+  const total = { bytes: directoryBytes, files: 1 };
+  try {
+    for await (const entry of Deno.readDir(path)) {
+      const sub = await treeStats(`${path}/${entry.name}`);
+      total.bytes += sub.bytes;
+      total.files += sub.files;
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw fsError(err);
+  }
+  return total;
+}

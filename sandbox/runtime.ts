@@ -431,7 +431,7 @@ export class Runtime {
         lang: request.lang ?? "js",
         cpuMs: limits.cpuMs,
         rssMb: limits.rssMb,
-        info: { pid: proc.pid, tenant: proc.tenant },
+        info: { pid: proc.pid, parent: proc.parent, tenant: proc.tenant },
       };
       cell.send(JSON.stringify(start));
     } catch (err) {

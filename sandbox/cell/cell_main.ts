@@ -11,7 +11,8 @@
  * @module
  */
 
-import { agentPrelude } from "./prelude.ts";
+import { batchCallsMax, frameBytesMax } from "../../kernel/limits.ts";
+import { agentPrelude, type PreludeConfig } from "./prelude.ts";
 import { cellExitCpu, cellExitOrphan, cellExitRss, type StartMessage } from "./protocol.ts";
 
 const watchdogIntervalMs = 10;
@@ -60,7 +61,9 @@ function sendSync(line: string): void {
   while (offset < bytes.length) offset += stdout.writeSync(bytes.subarray(offset));
 }
 
-const preludeUrl = `data:text/javascript;base64,${encoder.encode(`(${agentPrelude.toString()})();`).toBase64()}`;
+const preludeConfig: PreludeConfig = { frameBytesMax, batchCallsMax };
+const preludeSource = `(${agentPrelude.toString()})(${JSON.stringify(preludeConfig)});`;
+const preludeUrl = `data:text/javascript;base64,${encoder.encode(preludeSource).toBase64()}`;
 const worker = new Worker(preludeUrl, { type: "module", deno: { permissions: "none" } });
 let limits = { cpuMs: Infinity, rssMb: Infinity };
 let exiting = false;

@@ -11,8 +11,16 @@
  * @module
  */
 
-/** Installs the sandbox inside the worker; called with no arguments. */
-export function agentPrelude(): void {
+/** Limits the SDK enforces before a frame leaves the Worker (so an oversize call is answered, never lost). */
+export interface PreludeConfig {
+  /** Largest frame, bytes of UTF-8 (`frameBytesMax`). */
+  frameBytesMax: number;
+  /** Most calls in one batch (`batchCallsMax`). */
+  batchCallsMax: number;
+}
+
+/** Installs the sandbox inside the worker; called with its config only. */
+export function agentPrelude(config: PreludeConfig): void {
   const g = globalThis as unknown as Record<string, unknown> & {
     Deno: Record<string, unknown> & { inspect(v: unknown, o?: unknown): string };
     process?: Record<string, unknown>;
@@ -77,6 +85,43 @@ export function agentPrelude(): void {
     }
   }
 
+  // Host identity: paths and pids of the cell process are nobody's business.
+  // The agent sees its kernel pid and parent (set at start) and a neutral cwd.
+  const identity = { pid: 0, ppid: 0 };
+  const neutral: [object | undefined, string, PropertyDescriptor][] = [
+    [g.Deno, "cwd", { value: () => "/workspace" }],
+    [g.Deno, "execPath", { value: denied("Deno.execPath") }],
+    [g.Deno, "pid", { get: () => identity.pid }],
+    [g.Deno, "ppid", { get: () => identity.ppid }],
+  ];
+  for (const [target, key, descriptor] of neutral) {
+    if (target === undefined) continue;
+    try {
+      Object.defineProperty(target, key, { ...descriptor, configurable: false });
+    } catch { /* not configurable: left as the runtime made it */ }
+  }
+  // `process.pid`, `ppid` and `execPath` are fixed getters of the runtime, so
+  // the global `process` becomes a view that answers them neutrally.
+  if (g.process) {
+    const real = g.process;
+    const shadow: Record<string, () => unknown> = {
+      pid: () => identity.pid,
+      ppid: () => identity.ppid,
+      execPath: () => "deno",
+      argv: () => ["deno"],
+      argv0: () => "deno",
+      execArgv: () => [],
+      title: () => "agent",
+      cwd: () => () => "/workspace",
+    };
+    const view = new Proxy(real, {
+      get: (target, key) => Object.hasOwn(shadow, key) ? shadow[key as string]() : Reflect.get(target, key, target),
+    });
+    try {
+      Object.defineProperty(globalThis, "process", { value: view, configurable: false, writable: false });
+    } catch { /* already locked */ }
+  }
+
   // --- The syscall SDK. -------------------------------------------------------
   class SysError extends Error {
     code: string;
@@ -91,6 +136,14 @@ export function agentPrelude(): void {
   let nextId = 1;
   let signalHandlers: ((sig: string) => void)[] = [];
 
+  const utf8Length = (text: string) => text.length * 3 <= config.frameBytesMax ? 0 : new TextEncoder().encode(text).length;
+  /** Post a frame, or answer its calls with E2BIG here when it could never be accepted. */
+  const postFrame = (text: string, ids: number[]) => {
+    const bytes = utf8Length(text);
+    if (bytes <= config.frameBytesMax) return post(text);
+    const message = `frame of ${bytes} bytes over ${config.frameBytesMax}`;
+    for (const id of ids) settle({ id, ok: false, error: { code: "E2BIG", message } });
+  };
   const settle = (c: { id: number; ok: boolean; value?: unknown; error?: { code: string; message: string } }) => {
     const waiter = pending.get(c.id);
     if (waiter === undefined) return;
@@ -102,11 +155,11 @@ export function agentPrelude(): void {
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      post(stringify({ id, call: name, args }));
+      postFrame(stringify({ id, call: name, args }), [id]);
     });
   };
   const fireAndForget = (name: string, args: unknown) => {
-    post(stringify({ id: 0, call: name, args }));
+    postFrame(stringify({ id: 0, call: name, args }), []);
   };
   const batch = (calls: { call: string; args?: unknown }[]) => {
     const frames = calls.map((c) => ({ id: nextId++, call: c.call, args: c.args ?? {} }));
@@ -118,7 +171,12 @@ export function agentPrelude(): void {
         });
       })
     );
-    post(stringify({ batch: frames }));
+    if (frames.length > config.batchCallsMax) {
+      const message = `batch of ${frames.length} calls over ${config.batchCallsMax}`;
+      for (const f of frames) settle({ id: f.id, ok: false, error: { code: "E2BIG", message } });
+    } else {
+      postFrame(stringify({ batch: frames }), frames.map((f) => f.id));
+    }
     return Promise.all(results);
   };
   const exit = (code: number, extra: Record<string, unknown> = {}) => {
@@ -290,6 +348,8 @@ export function agentPrelude(): void {
     }
     if (data?.t !== "start" || started) return;
     started = true;
+    identity.pid = Number(data.info?.pid) || 0;
+    identity.ppid = Number(data.info?.parent) || 0;
     const mime = data.lang === "ts" ? "application/typescript" : "text/javascript";
     try {
       moduleUrl = `data:${mime};base64,${new TextEncoder().encode(data.code).toBase64()}`;

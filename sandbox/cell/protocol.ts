@@ -19,7 +19,7 @@ export interface StartMessage {
   lang: "js" | "ts";
   cpuMs: number;
   rssMb: number;
-  info: { pid: number; tenant: string };
+  info: { pid: number; parent: number; tenant: string };
 }
 
 /** Exit status of a cell that ended because the CPU watchdog fired. */

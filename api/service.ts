@@ -17,6 +17,10 @@ import type { z } from "zod";
 import type { spawnSchema } from "./schemas.ts";
 import type { Decision, PolicyRequest } from "../sandbox/policy/mod.ts";
 import { AdmissionQueue, type AdmissionStats, type SchedPolicy, type SchedStats } from "../kernel/sched/mod.ts";
+import { auditDenialMessageCharsMax, auditFlushMs, DenialAuditGate } from "./audit_denials.ts";
+
+/** Denial-audit caps live with the gate; `auditFlushMs` is re-exported where it always was. */
+export { auditFlushMs } from "./audit_denials.ts";
 
 /** Quotas a tenant gets unless an admin sets others. */
 export const quotasDefault: Required<
@@ -33,10 +37,6 @@ export const agentIdsMax = 65_536;
 export const serverAgentsMax = 1000;
 /** Spawns that may wait for admission; past this they get 503. */
 export const admissionQueueMax = 1000;
-/** Denials buffered for the audit log between flushes. */
-export const auditDenialsPerFlushMax = 1000;
-/** How often buffered audit records are flushed, ms. */
-export const auditFlushMs = 200;
 
 /** An HTTP-facing error with a machine-readable code. */
 export class ApiError extends Error {
@@ -90,7 +90,8 @@ export class Service {
   #spawnBuckets = new Map<string, { tokens: number; at: number }>();
   #syscallBuckets = new Map<string, { tokens: number; at: number }>();
   #auditBuffer: Parameters<Store["audit"]>[0] = [];
-  #denialsSuppressed = 0;
+  /** Which denials get an audit row, per tenant and agent (see `api/audit_denials.ts`). */
+  readonly denialAudit = new DenialAuditGate();
   #flushTimer: ReturnType<typeof setInterval>;
   #keyCache = new Map<string, TenantRow>();
   #quotaCache = new Map<string, typeof quotasDefault & Quotas>();
@@ -459,18 +460,13 @@ export class Service {
     return this.#live.size;
   }
 
-  /** Write buffered audit records. */
-  flushAudit(): void {
-    if (this.#denialsSuppressed > 0) {
-      this.#auditBuffer.push({
-        at: now(),
-        tenantId: null,
-        actor: "kernel",
-        action: "denial.suppressed",
-        subject: null,
-        detail: { count: this.#denialsSuppressed },
-      });
-      this.#denialsSuppressed = 0;
+  /**
+   * Write buffered audit records, with one `denial.suppressed` row per tenant
+   * whose summary is due (every pending one when `final`).
+   */
+  flushAudit(final = false): void {
+    for (const { tenantId, count, agents, agentsOmitted } of this.denialAudit.summaries(final)) {
+      this.#audit(tenantId, "kernel", "denial.suppressed", null, { count, agents, agentsOmitted });
     }
     const rows = this.#auditBuffer;
     this.#auditBuffer = [];
@@ -489,7 +485,7 @@ export class Service {
     await this.#runtime.close();
     await Promise.all(finished);
     clearInterval(this.#flushTimer);
-    this.flushAudit();
+    this.flushAudit(true);
   }
 
   #limitsWithin(quotas: Quotas, request: SpawnBody["limits"] & object): Partial<AgentLimits> & { memoryMb?: number } {
@@ -547,17 +543,13 @@ export class Service {
   #onRuntimeEvent(event: RuntimeEvent): void {
     if (event.type === "denial") {
       const entry = this.#byPid.get(event.pid);
-      const tenant = event.tenant;
-      if (this.#auditBuffer.length >= auditDenialsPerFlushMax) {
-        this.#denialsSuppressed++;
-      } else {
-        this.#audit(tenant, "kernel", "denial", entry?.id ?? null, {
-          call: event.call,
-          layer: event.layer,
-          errno: event.errno,
-          message: event.message,
-        });
-      }
+      if (!this.denialAudit.admit(event.tenant, entry?.id ?? `pid:${event.pid}`)) return;
+      this.#audit(event.tenant, "kernel", "denial", entry?.id ?? null, {
+        call: event.call,
+        layer: event.layer,
+        errno: event.errno,
+        message: event.message.slice(0, auditDenialMessageCharsMax),
+      });
     }
   }
 

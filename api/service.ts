@@ -24,6 +24,10 @@ import type { z } from "zod";
 import type { spawnSchema } from "./schemas.ts";
 import type { Decision, PolicyRequest } from "../sandbox/policy/mod.ts";
 import { AdmissionQueue, type AdmissionStats, type SchedPolicy, type SchedStats } from "../kernel/sched/mod.ts";
+import { auditDenialMessageCharsMax, auditFlushMs, DenialAuditGate } from "./audit_denials.ts";
+
+/** Denial-audit caps live with the gate; `auditFlushMs` is re-exported where it always was. */
+export { auditFlushMs } from "./audit_denials.ts";
 
 /** Quotas a tenant gets unless an admin sets others: the kernel's tenant-wide quotas and per-agent ceilings. */
 export const quotasDefault: Readonly<TenantQuotas & { outputBytes: number }> = Object.freeze({
@@ -44,10 +48,6 @@ export const agentIdsMax = 65_536;
 export const serverAgentsMax = 1000;
 /** Spawns that may wait for admission; past this they get 503. */
 export const admissionQueueMax = 1000;
-/** Denials buffered for the audit log between flushes. */
-export const auditDenialsPerFlushMax = 1000;
-/** How often buffered audit records are flushed, ms. */
-export const auditFlushMs = 200;
 
 /** An HTTP-facing error with a machine-readable code. */
 export class ApiError extends Error {
@@ -98,7 +98,8 @@ export class Service {
   #live = new Map<string, LiveAgent>();
   #byPid = new Map<number, LiveAgent>();
   #auditBuffer: Parameters<Store["audit"]>[0] = [];
-  #denialsSuppressed = 0;
+  /** Which denials get an audit row, per tenant and agent (see `api/audit_denials.ts`). */
+  readonly denialAudit = new DenialAuditGate();
   #flushTimer: ReturnType<typeof setInterval>;
   #keyCache = new Map<string, TenantRow>();
   shuttingDown = false;
@@ -443,18 +444,13 @@ export class Service {
     return this.#live.size;
   }
 
-  /** Write buffered audit records. */
-  flushAudit(): void {
-    if (this.#denialsSuppressed > 0) {
-      this.#auditBuffer.push({
-        at: now(),
-        tenantId: null,
-        actor: "kernel",
-        action: "denial.suppressed",
-        subject: null,
-        detail: { count: this.#denialsSuppressed },
-      });
-      this.#denialsSuppressed = 0;
+  /**
+   * Write buffered audit records, with one `denial.suppressed` row per tenant
+   * whose summary is due (every pending one when `final`).
+   */
+  flushAudit(final = false): void {
+    for (const { tenantId, count, agents, agentsOmitted } of this.denialAudit.summaries(final)) {
+      this.#audit(tenantId, "kernel", "denial.suppressed", null, { count, agents, agentsOmitted });
     }
     const rows = this.#auditBuffer;
     this.#auditBuffer = [];
@@ -473,7 +469,7 @@ export class Service {
     await this.#runtime.close();
     await Promise.all(finished);
     clearInterval(this.#flushTimer);
-    this.flushAudit();
+    this.flushAudit(true);
   }
 
   #limitsWithin(quotas: Quotas, request: SpawnBody["limits"] & object): Partial<AgentLimits> & { memoryMb?: number } {
@@ -524,17 +520,13 @@ export class Service {
   #onRuntimeEvent(event: RuntimeEvent): void {
     if (event.type === "denial") {
       const entry = this.#byPid.get(event.pid);
-      const tenant = event.tenant;
-      if (this.#auditBuffer.length >= auditDenialsPerFlushMax) {
-        this.#denialsSuppressed++;
-      } else {
-        this.#audit(tenant, "kernel", "denial", entry?.id ?? null, {
-          call: event.call,
-          layer: event.layer,
-          errno: event.errno,
-          message: event.message,
-        });
-      }
+      if (!this.denialAudit.admit(event.tenant, entry?.id ?? `pid:${event.pid}`)) return;
+      this.#audit(event.tenant, "kernel", "denial", entry?.id ?? null, {
+        call: event.call,
+        layer: event.layer,
+        errno: event.errno,
+        message: event.message.slice(0, auditDenialMessageCharsMax),
+      });
     }
   }
 

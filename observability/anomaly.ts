@@ -36,7 +36,7 @@ export const zThresholdDefault = 3;
 export const samplesMinDefault = 30;
 /** Floor on the scoring stddev, as a fraction of |mean|. */
 export const stddevFloorRatioDefault = 0.05;
-/** Series tracked at once; the least recently observed is evicted past it. */
+/** Series tracked at once; the least recently observed is evicted past it (O(1)). */
 export const seriesMaxDefault = 4096;
 /** Weight with which an exceedance is folded into the statistics. */
 export const outlierWeightDefault = 0.1;
@@ -44,7 +44,7 @@ export const outlierWeightDefault = 0.1;
 export const windowSamplesDefault = 1000;
 /** Rate window length. */
 export const rateWindowMsDefault = 100;
-/** Keys a rate tracker follows at once. */
+/** Keys a rate tracker follows at once; the least recently recorded is evicted past it (O(1)). */
 export const rateKeysMaxDefault = 4096;
 /** Empty windows reported for an idle key before it goes quiet. */
 export const idleWindowsMaxDefault = 50;
@@ -115,7 +115,6 @@ export interface AnomalyScore {
 
 class SeriesState {
   readonly stats: Welford;
-  lastUsed = 0;
   streak = 0;
   constructor(windowSamples: number) {
     this.stats = new Welford(windowSamples);
@@ -144,8 +143,8 @@ export class AnomalyDetector {
   seriesEvicted = 0;
   /** Anomalies reported. */
   alarms = 0;
+  /** Insertion order is recency order: a touched series is moved to the end, the first key is evicted. */
   readonly #series = new Map<string, SeriesState>();
-  #tick = 0;
 
   /**
    * @param options thresholds and bounds; see {@linkcode AnomalyDetectorOptions}
@@ -190,8 +189,7 @@ export class AnomalyDetector {
    */
   observe(series: string, value: number): AnomalyScore | undefined {
     if (!Number.isFinite(value)) return undefined;
-    const state = this.#series.get(series) ?? this.#create(series);
-    state.lastUsed = ++this.#tick;
+    const state = this.#touch(series);
     const stats = state.stats;
     const o = this.options;
     if (stats.count < o.samplesMin) {
@@ -248,26 +246,20 @@ export class AnomalyDetector {
     return this.#series.delete(series);
   }
 
-  #create(series: string): SeriesState {
-    if (this.#series.size >= this.options.seriesMax) this.#evictLeastRecent();
-    const state = new SeriesState(this.options.windowSamples);
+  /** The series' state, moved to the most recent end; created (evicting the least recent in O(1)) if new. */
+  #touch(series: string): SeriesState {
+    let state = this.#series.get(series);
+    if (state !== undefined) {
+      this.#series.delete(series);
+    } else {
+      if (this.#series.size >= this.options.seriesMax) {
+        this.#series.delete(this.#series.keys().next().value!);
+        this.seriesEvicted++;
+      }
+      state = new SeriesState(this.options.windowSamples);
+    }
     this.#series.set(series, state);
     return state;
-  }
-
-  #evictLeastRecent(): void {
-    let victim: string | undefined;
-    let oldest = Infinity;
-    for (const [name, state] of this.#series) {
-      if (state.lastUsed < oldest) {
-        oldest = state.lastUsed;
-        victim = name;
-      }
-    }
-    if (victim !== undefined) {
-      this.#series.delete(victim);
-      this.seriesEvicted++;
-    }
   }
 }
 
@@ -298,11 +290,14 @@ export interface RateTrackerOptions {
 
 class KeyWindow {
   windowStartMs: number;
+  /** Start of the window of the key's last `record`: its place in the recency order. */
+  recordedStartMs: number;
   count = 0;
   sum = 0;
   idleWindows = 0;
   constructor(windowStartMs: number) {
     this.windowStartMs = windowStartMs;
+    this.recordedStartMs = windowStartMs;
   }
 }
 
@@ -315,6 +310,11 @@ class KeyWindow {
  * when `flush(nowMs)` passes its end; empty windows in between are reported
  * as rate 0, up to `idleWindowsMax` in a row, after which the key stays quiet
  * until its next event. Events older than the open window count towards it.
+ *
+ * Past `keysMax` keys, the key least recently recorded is evicted in O(1):
+ * the key map's insertion order is the recency order, and a key moves to its
+ * end on its first `record` in a new window (so "recently" has the window's
+ * granularity and the hot path re-inserts at most once per key per window).
  *
  * @example
  * ```ts
@@ -335,6 +335,7 @@ export class RateTracker {
   /** Keys evicted to make room. */
   keysEvicted = 0;
   readonly #sink: RateWindowSink;
+  /** Insertion order is recency order (see the class documentation). */
   readonly #keys = new Map<string, KeyWindow>();
 
   /**
@@ -372,11 +373,19 @@ export class RateTracker {
     const start = this.#windowStart(timeMs);
     let window = this.#keys.get(key);
     if (window === undefined) {
-      if (this.#keys.size >= this.keysMax) this.#evictLeastRecent();
+      if (this.#keys.size >= this.keysMax) {
+        this.#keys.delete(this.#keys.keys().next().value!);
+        this.keysEvicted++;
+      }
       window = new KeyWindow(start);
       this.#keys.set(key, window);
-    } else if (start > window.windowStartMs) {
-      this.#advance(key, window, start);
+    } else {
+      if (start > window.windowStartMs) this.#advance(key, window, start);
+      if (start > window.recordedStartMs) {
+        window.recordedStartMs = start;
+        this.#keys.delete(key);
+        this.#keys.set(key, window);
+      }
     }
     window.count++;
     window.sum += value;
@@ -429,21 +438,6 @@ export class RateTracker {
       window.count = 0;
       window.sum = 0;
       window.windowStartMs += this.windowMs;
-    }
-  }
-
-  #evictLeastRecent(): void {
-    let victim: string | undefined;
-    let oldest = Infinity;
-    for (const [key, window] of this.#keys) {
-      if (window.windowStartMs < oldest) {
-        oldest = window.windowStartMs;
-        victim = key;
-      }
-    }
-    if (victim !== undefined) {
-      this.#keys.delete(victim);
-      this.keysEvicted++;
     }
   }
 }

@@ -270,6 +270,7 @@ export class Runtime {
       }),
       ...(options.syscalls ?? []),
     ]);
+    this.obs.knownCalls(table.names());
     this.dispatcher = new Dispatcher({
       table,
       fastPath: options.fastPath,

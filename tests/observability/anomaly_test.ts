@@ -169,6 +169,32 @@ Deno.test("rate tracker: keys are bounded", () => {
   assert.equal(tracker.delete("b"), true);
 });
 
+Deno.test("rate tracker: eviction follows recency (per window) and stays O(1) under a key flood", () => {
+  const tracker = new RateTracker(() => {}, { keysMax: 3, windowMs: 100 });
+  tracker.record("a", 0);
+  tracker.record("b", 0);
+  tracker.record("c", 0);
+  tracker.record("a", 150); // a's first record in a new window: most recent now
+  tracker.record("d", 160); // evicts b
+  tracker.record("e", 170); // evicts c
+  assert.equal(tracker.keysEvicted, 2);
+  tracker.record("a", 180);
+  assert.equal(tracker.keysEvicted, 2, "a survived");
+  const flood = new RateTracker(() => {}, { keysMax: 4096 });
+  for (let i = 0; i < 100_000; i++) flood.record(`k${i}`, i);
+  assert.equal(flood.keyCount, 4096);
+  assert.equal(flood.keysEvicted, 100_000 - 4096);
+});
+
+Deno.test("anomaly: a series flood evicts the least recent series first", () => {
+  const detector = new AnomalyDetector({ seriesMax: 100 });
+  for (let i = 0; i < 10_000; i++) detector.observe(`s${i}`, 1);
+  assert.equal(detector.seriesCount, 100);
+  assert.equal(detector.seriesEvicted, 9_900);
+  assert.equal(detector.stats("s9899"), undefined);
+  assert.ok(detector.stats("s9900") !== undefined);
+});
+
 Deno.test("rate tracker feeds the detector: a rate burst alarms", () => {
   const detector = new AnomalyDetector(anomalyProfiles.rate);
   let alarms = 0;

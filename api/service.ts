@@ -17,6 +17,7 @@ import {
   tenantQuotasDefault,
 } from "../kernel/tenants/mod.ts";
 import { resolveLimits } from "../sandbox/limits.ts";
+import { storedOutputCharsMax } from "../sandbox/output.ts";
 import type { Agent, AgentResult, Runtime, RuntimeEvent } from "../sandbox/runtime.ts";
 import { EventFeed } from "./events.ts";
 import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
@@ -506,6 +507,10 @@ export class Service {
 
   #onFinished(entry: LiveAgent, r: AgentResult): AgentRow {
     const row = exitRow(entry, r, "Zombie", now());
+    // The durable record keeps the start and the end of each stream; the whole of it was streamed live.
+    const half = storedOutputCharsMax / 2;
+    row.stdout = entry.agent.stdout.clipped(half, half);
+    row.stderr = entry.agent.stderr.clipped(half, half);
     try {
       this.#store.finishAgent(row);
     } catch (err) {

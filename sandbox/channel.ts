@@ -44,6 +44,8 @@ export interface ChannelDeps {
   control(ctl: string, body: Record<string, unknown>): void;
   /** A frame that could not be decoded (for events). */
   badFrame(code: Errno, message: string): void;
+  /** A fire-and-forget call refused for lack of budget or queue room (its output is lost: record it). */
+  dropped(call: CallFrame): void;
 }
 
 /** Bytes one call holds; see {@linkcode CallHold}. */
@@ -77,6 +79,10 @@ class Hold implements CallHold {
 export class AgentChannel {
   readonly #d: ChannelDeps;
   #inflight = 0;
+  /** Fire-and-forget calls (`id: 0`, i.e. output) received and not yet served. */
+  #writes = 0;
+  /** Control frames waiting for the output sent before them. */
+  #deferred: (() => void)[] = [];
 
   /** @param deps the agent and the kernel parts that serve it */
   constructor(deps: ChannelDeps) {
@@ -88,6 +94,16 @@ export class AgentChannel {
     return this.#inflight;
   }
 
+  /**
+   * Resolves once every fire-and-forget call received so far (the agent's
+   * output) has been served: what an exit waits for, so that no line
+   * written before it is lost.
+   */
+  drained(): Promise<void> {
+    if (this.#writes === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#deferred.push(resolve));
+  }
+
   /** Serve one decoded frame. Never throws. */
   onFrame(frame: Decoded): void {
     switch (frame.kind) {
@@ -97,8 +113,13 @@ export class AgentChannel {
         return this.#batch(frame.frames, frame.bytes);
       case "bad":
         return this.#bad(frame);
-      case "ctl":
-        return this.#d.control(frame.ctl, frame.body);
+      case "ctl": {
+        // A control frame (an exit above all) takes effect after the output sent before it.
+        const apply = () => this.#d.control(frame.ctl, frame.body);
+        if (this.#writes === 0) return apply();
+        this.#deferred.push(apply);
+        return;
+      }
       default: {
         const never: never = frame;
         throw new Error(`unknown frame ${never}`);
@@ -115,23 +136,35 @@ export class AgentChannel {
     try {
       hold.reserve(bytes);
     } catch (err) {
+      if (call.id === 0) return d.dropped(call);
       const { code, message } = toErrno(err);
       return void this.#answer(refuse(call.id, code, message));
     }
     this.#inflight++;
+    if (call.id === 0) this.#writes++;
     const job = () =>
       d.slice(
         d.dispatcher.dispatch(d.proc, call, hold).then((done) => {
           this.#inflight--;
-          if (call.id === 0) return hold.release();
-          return this.#answer(done, hold);
+          if (call.id !== 0) return this.#answer(done, hold);
+          hold.release();
+          this.#writeDone();
         }),
       );
     if (!d.scheduler.submit(d.entity, job)) {
       this.#inflight--;
       hold.release();
-      this.#answer(refuse(call.id, "EAGAIN", "syscall queue full"));
+      if (call.id !== 0) return void this.#answer(refuse(call.id, "EAGAIN", "syscall queue full"));
+      d.dropped(call);
+      this.#writeDone();
     }
+  }
+
+  #writeDone(): void {
+    if (--this.#writes > 0) return;
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    for (const run of deferred) run();
   }
 
   #batch(frames: CallFrame[], bytes: number): void {

@@ -14,6 +14,9 @@ export const outputHeadCharsMax = 512 * 1024;
 /** Characters kept from the end of a stream. */
 export const outputTailCharsMax = 512 * 1024;
 
+/** Characters of each stream an agent's durable record keeps (first half and last half). */
+export const storedOutputCharsMax = 64 * 1024;
+
 /** See the module doc. */
 export class OutputBuffer {
   readonly #headMax: number;
@@ -22,6 +25,7 @@ export class OutputBuffer {
   #tail: string[] = [];
   #tailChars = 0;
   #dropped = 0;
+  #lost = 0;
 
   /** @param headChars kept from the start, @param tailChars kept from the end */
   constructor(headChars: number = outputHeadCharsMax, tailChars: number = outputTailCharsMax) {
@@ -32,6 +36,11 @@ export class OutputBuffer {
   /** Characters dropped from the middle so far. */
   get dropped(): number {
     return this.#dropped;
+  }
+
+  /** Mark `chars` of output as lost before they reached the buffer (they count as dropped). */
+  noteLost(chars: number): void {
+    this.#lost += chars;
   }
 
   /** Append `data`. */
@@ -54,10 +63,31 @@ export class OutputBuffer {
 
   /** The kept text; a dropped middle is marked by one line naming its size. */
   text(): string {
+    return this.clipped(this.#headMax, this.#tailMax);
+  }
+
+  /**
+   * At most the first `headChars` and the last `tailChars` of what is kept,
+   * the rest marked as dropped (what a durable record stores).
+   */
+  clipped(headChars: number, tailChars: number): string {
     this.#trimTail();
-    const tail = this.#tail.join("");
-    if (this.#dropped === 0) return this.#head + tail;
-    return `${this.#head}\n[agentos: ${this.#dropped} characters of output not kept]\n${tail}`;
+    let head = this.#head;
+    let tail = this.#tail.join("");
+    let dropped = this.#dropped;
+    if (head.length > headChars) {
+      dropped += head.length - headChars;
+      head = head.slice(0, headChars);
+    }
+    if (tail.length > tailChars) {
+      dropped += tail.length - tailChars;
+      tail = tail.slice(tail.length - tailChars);
+    }
+    const lost = this.#lost === 0
+      ? ""
+      : `\n[agentos: ${this.#lost} characters of output lost over the in-flight budget]\n`;
+    if (dropped === 0) return head + tail + lost;
+    return `${head}\n[agentos: ${dropped} characters of output not kept]\n${tail}${lost}`;
   }
 
   /** Cut the tail to exactly `tailChars` (after a single large push). */

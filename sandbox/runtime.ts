@@ -19,7 +19,7 @@ import { type Capability, type Process, ProcessTable, type Usage } from "../kern
 import { type CleanupReport, ResourceOrchestrator } from "../kernel/resources/orchestrator.ts";
 import { builtinSyscalls } from "../kernel/syscall/builtin.ts";
 import { type DenialLayer, Dispatcher } from "../kernel/syscall/dispatch.ts";
-import { jsonTooDeep } from "../kernel/syscall/frame.ts";
+import { type CallFrame, jsonTooDeep } from "../kernel/syscall/frame.ts";
 import { type CheckedPath, type SyscallDef, SyscallTable } from "../kernel/syscall/table.ts";
 import { CellHost } from "./cell/cell_host.ts";
 import { CellPool } from "./cell/pool.ts";
@@ -421,7 +421,11 @@ export class Runtime {
       agent.channel = this.#channel(agent, cell);
       const channel = agent.channel;
       cell.onFrame = (frame) => channel.onFrame(frame);
-      cell.ended.then((status) => this.#onCellEnded(agent, status));
+      // Output the agent sent before its cell ended is served before the end is.
+      cell.ended.then(async (status) => {
+        await channel.drained();
+        this.#onCellEnded(agent, status);
+      });
       if (!this.table.transition(proc, "Ready")) return agent;
       this.table.transition(proc, "Running");
       const timer = setTimeout(() => this.kill(proc.pid, "timeout"), limits.wallMs);
@@ -590,6 +594,7 @@ export class Runtime {
       slice: (work) => this.#serviceSlice(work),
       send: (line) => cell.send(line),
       control: (ctl, body) => this.#onControl(agent, ctl, body),
+      dropped: (call) => this.#droppedWrite(agent, call),
       badFrame: (code, message) =>
         this.#emit({
           type: "syscall",
@@ -676,6 +681,14 @@ export class Runtime {
     try {
       setPriority(agent.cell.osPid, busyCellNice);
     } catch { /* no permission: the OS decides alone */ }
+  }
+
+  /** Output the channel could not take (budget or queue full): counted and marked in the stream, never silent. */
+  #droppedWrite(agent: Agent, call: CallFrame): void {
+    const args = call.args as { fd?: unknown; data?: unknown } | null;
+    const chars = typeof args?.data === "string" ? args.data.length : 0;
+    agent.proc.usage.outputDropped += chars;
+    (args?.fd === 2 ? agent.stderr : agent.stdout).noteLost(chars);
   }
 
   #write(proc: Process, fd: 1 | 2, data: string): void {

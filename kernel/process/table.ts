@@ -42,6 +42,8 @@ export interface Usage {
   denials: number;
   errors: number;
   outputBytes: number;
+  /** Output characters the agent wrote that were lost (over its in-flight budget); 0 normally. */
+  outputDropped: number;
   diskBytes: number;
   /** Files and directories in the workspace. */
   files: number;
@@ -149,6 +151,7 @@ export class ProcessTable {
         denials: 0,
         errors: 0,
         outputBytes: 0,
+        outputDropped: 0,
         diskBytes: 0,
         files: 0,
       },

@@ -136,7 +136,8 @@ export function agentPrelude(config: PreludeConfig): void {
   let nextId = 1;
   let signalHandlers: ((sig: string) => void)[] = [];
 
-  const utf8Length = (text: string) => text.length * 3 <= config.frameBytesMax ? 0 : new TextEncoder().encode(text).length;
+  const utf8Length = (text: string) =>
+    text.length * 3 <= config.frameBytesMax ? 0 : new TextEncoder().encode(text).length;
   /** Post a frame, or answer its calls with E2BIG here when it could never be accepted. */
   const postFrame = (text: string, ids: number[]) => {
     const bytes = utf8Length(text);

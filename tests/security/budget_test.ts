@@ -111,8 +111,12 @@ Deno.test("security budget: every frame gets an answer — oversize calls and ba
         for (let i = 0; i < 3000; i++) deep = [deep];
         out.deepArgs = await code(sys.call("fs.stat", { path: deep }));
         // Past the SDK: raw frames straight to the channel.
-        postMessage(JSON.stringify({ batch: Array.from({ length: ${batchCallsMax + 1} }, (_, i) => ({ id: 1_000_000 + i, call: "time.now", args: {} })) }));
-        out.rawBatchOverCap = [...new Set(await waitFor(Array.from({ length: ${batchCallsMax + 1} }, (_, i) => 1_000_000 + i)))];
+        postMessage(JSON.stringify({ batch: Array.from({ length: ${
+        batchCallsMax + 1
+      } }, (_, i) => ({ id: 1_000_000 + i, call: "time.now", args: {} })) }));
+        out.rawBatchOverCap = [...new Set(await waitFor(Array.from({ length: ${
+        batchCallsMax + 1
+      } }, (_, i) => 1_000_000 + i)))];
         postMessage('{"id":1100000,"call":"fs.stat","args":{"path":' + "[".repeat(100_000) + "]".repeat(100_000) + "}}");
         out.rawDeep = await waitFor([1_100_000]);
         postMessage('{"id":1100001,"call":"fs.writeText","args":{"path":"a","text":"' + "y".repeat(9 * 1024 * 1024) + '"}}');

@@ -7,6 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { escapeLine, escapeStream, safeJson } from "./escape.ts";
 
 const common = {
   server: { type: "string" as const, default: Deno.env.get("AGENTOS_URL") ?? "http://127.0.0.1:8787" },
@@ -30,8 +31,9 @@ async function call(
   return [res.status, json];
 }
 
+/** Print an API answer: JSON whose agent-controlled strings cannot act on the terminal. */
 function print(status: number, json: unknown): number {
-  console.log(JSON.stringify(json, null, 2));
+  console.log(safeJson(json, 2));
   return status >= 200 && status < 300 ? 0 : 1;
 }
 
@@ -73,7 +75,7 @@ export async function psCommand(argv: string[]): Promise<number> {
   const [status, json] = await call(values.server, values.key, "GET", `/v1/agents${query}`);
   if (status !== 200) return print(status, json);
   for (const a of (json as { agents: Record<string, unknown>[] }).agents) {
-    console.log([a.id, a.state, a.reason ?? "-", a.exitCode ?? "-", a.createdAt].join("\t"));
+    console.log([a.id, a.state, a.reason ?? "-", a.exitCode ?? "-", a.createdAt].map(escapeLine).join("\t"));
   }
   return 0;
 }
@@ -92,8 +94,9 @@ export async function agentCommand(verb: "status" | "logs" | "kill", argv: strin
   const [status, json] = await call(values.server, values.key, verb === "kill" ? "DELETE" : "GET", path);
   if (verb === "logs" && status === 200) {
     const out = json as { stdout: string; stderr: string };
-    await Deno.stdout.write(new TextEncoder().encode(out.stdout));
-    await Deno.stderr.write(new TextEncoder().encode(out.stderr));
+    // The agent's own output keeps its lines; CR, ESC and the rest are shown as escapes.
+    await writeAll(Deno.stdout, escapeStream(String(out.stdout ?? "")));
+    await writeAll(Deno.stderr, escapeStream(String(out.stderr ?? "")));
     return 0;
   }
   return print(status, json);
@@ -156,20 +159,29 @@ export async function eventsCommand(argv: string[]): Promise<number> {
 /** How long a replay of a finished agent's events may stay quiet before the CLI stops, ms. */
 const replayIdleMs = 1000;
 
-function eventLine(
+/** One line per event; every field is escaped (call names, summaries and messages are the agent's). */
+export function eventLine(
   e: { seq?: number; type?: string; pid?: number; data?: Record<string, unknown>; count?: number },
 ): string {
   const d = e.data ?? {};
+  const head = `${escapeLine(e.seq)} [${escapeLine(e.pid)}]`;
   switch (e.type) {
     case "syscall":
-      return `${e.seq} [${e.pid}] ${d.call} ${d.args ?? ""} → ${d.errno ?? "ok"} ${d.latencyUs}µs`;
+      return `${head} ${escapeLine(d.call)} ${escapeLine(d.args ?? "")} → ${escapeLine(d.errno ?? "ok")} ` +
+        `${escapeLine(d.latencyUs)}µs`;
     case "exit":
-      return `${e.seq} [${e.pid}] exit reason=${d.reason} code=${d.exitCode}`;
+      return `${head} exit reason=${escapeLine(d.reason)} code=${escapeLine(d.exitCode)}`;
     case "lifecycle":
-      return `${e.seq} [${e.pid}] ${d.from} → ${d.to}`;
+      return `${head} ${escapeLine(d.from)} → ${escapeLine(d.to)}`;
     default:
-      return JSON.stringify(e);
+      return safeJson(e);
   }
+}
+
+/** Write all of `text` to a stream. */
+async function writeAll(stream: { write(p: Uint8Array): Promise<number> }, text: string): Promise<void> {
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(await stream.write(bytes));
 }
 
 /** `sched [--policy fair|round-robin|priority]`: show or switch the scheduler (admin key). */

@@ -5,6 +5,7 @@
  */
 
 import { agentCommand, eventsCommand, psCommand, schedCommand, spawnCommand } from "./client.ts";
+import { escapeLine } from "./escape.ts";
 import { runCommand } from "./run.ts";
 
 const verbs: Record<string, (argv: string[]) => Promise<number>> = {
@@ -30,7 +31,7 @@ if (import.meta.main) {
   try {
     Deno.exit(await command(rest));
   } catch (err) {
-    console.error(`agent: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`agent: ${escapeLine(err instanceof Error ? err.message : String(err))}`);
     Deno.exit(2);
   }
 }

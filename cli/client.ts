@@ -8,10 +8,11 @@
 
 import { parseArgs } from "node:util";
 import { escapeLine, escapeStream, safeJson } from "./escape.ts";
+import { clientOptions, serverUrlDefault, spawnOptions, verbOptions } from "./options.ts";
 
 const common = {
-  server: { type: "string" as const, default: Deno.env.get("AGENTOS_URL") ?? "http://127.0.0.1:8787" },
-  key: { type: "string" as const, default: Deno.env.get("AGENTOS_KEY") ?? "" },
+  server: { ...clientOptions.server, default: Deno.env.get("AGENTOS_URL") ?? serverUrlDefault },
+  key: { ...clientOptions.key, default: Deno.env.get("AGENTOS_KEY") ?? "" },
 };
 
 /** Call the API; print the JSON; return 0 for 2xx, 1 otherwise. */
@@ -42,13 +43,7 @@ export async function spawnCommand(argv: string[], wait: boolean): Promise<numbe
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      ...common,
-      allow: { type: "string", default: "" },
-      "wall-ms": { type: "string" },
-      "cpu-ms": { type: "string" },
-      "memory-mb": { type: "string" },
-    },
+    options: { ...spawnOptions, ...common },
   });
   const file = positionals[0];
   if (!file) throw new TypeError("usage: deno task agent spawn <file> --server URL --key KEY [--allow caps]");
@@ -70,7 +65,7 @@ export async function spawnCommand(argv: string[], wait: boolean): Promise<numbe
 
 /** `ps [--state Running]`. */
 export async function psCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...common, state: { type: "string" } } });
+  const { values } = parseArgs({ args: argv, options: { ...verbOptions.ps, ...common } });
   const query = values.state ? `?state=${encodeURIComponent(values.state)}` : "";
   const [status, json] = await call(values.server, values.key, "GET", `/v1/agents${query}`);
   if (status !== 200) return print(status, json);
@@ -85,7 +80,7 @@ export async function agentCommand(verb: "status" | "logs" | "kill", argv: strin
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...common, signal: { type: "string", default: "KILL" } },
+    options: { ...verbOptions[verb], ...common },
   });
   const id = positionals[0];
   if (!id) throw new TypeError(`usage: deno task agent ${verb} <id> --server URL --key KEY`);
@@ -107,7 +102,7 @@ export async function eventsCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...common, calls: { type: "string" }, errors: { type: "boolean", default: false } },
+    options: { ...verbOptions.events, ...common },
   });
   const params = new URLSearchParams();
   if (values.calls) params.set("calls", values.calls);
@@ -186,7 +181,7 @@ async function writeAll(stream: { write(p: Uint8Array): Promise<number> }, text:
 
 /** `sched [--policy fair|round-robin|priority]`: show or switch the scheduler (admin key). */
 export async function schedCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...common, policy: { type: "string" } } });
+  const { values } = parseArgs({ args: argv, options: { ...verbOptions.sched, ...common } });
   const [status, json] = values.policy === undefined
     ? await call(values.server, values.key, "GET", "/v1/scheduler")
     : await call(values.server, values.key, "PUT", "/v1/scheduler", { policy: values.policy });

@@ -11,6 +11,7 @@ import { capabilities as allCapabilities, type Capability } from "../kernel/proc
 import { Runtime, type RuntimeEvent } from "../sandbox/runtime.ts";
 import { summarizeArgs } from "../observability/summarize.ts";
 import { escapeLine, escapeStream, LineTracker, safeJson } from "./escape.ts";
+import { runOptions } from "./options.ts";
 
 const usage = `usage: deno task agent run <file> [--allow fs.read,fs.write] [--wall-ms N] [--cpu-ms N]
                               [--memory-mb N] [--output-bytes N] [--trace] [--json] [--data-dir DIR]`;
@@ -20,16 +21,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      allow: { type: "string", default: "" },
-      "wall-ms": { type: "string" },
-      "cpu-ms": { type: "string" },
-      "memory-mb": { type: "string" },
-      "output-bytes": { type: "string" },
-      trace: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      "data-dir": { type: "string", default: "./data/cli" },
-    },
+    options: runOptions,
   });
   const file = positionals[0];
   if (file === undefined) {

@@ -217,8 +217,10 @@ Deno.test("security egress: the server's own address is refused even when the ad
 
 Deno.test("security egress: `deno task agent run` contains a child that widens its policy", async () => {
   const target = countingListener();
-  const dir = await Deno.makeTempDir({ prefix: "agentos-egress-cli-" });
   const root = new URL("../../", import.meta.url).pathname;
+  // Under the project's ./data: the data dir the CLI has always been allowed to write.
+  await Deno.mkdir(`${root}data`, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: `${root}data`, prefix: "egress-cli-" });
   try {
     const file = `${dir}/attack.js`;
     await Deno.writeTextFile(file, attacker([`http://127.0.0.1:${target.port}/`], 0, 2));

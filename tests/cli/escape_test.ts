@@ -17,6 +17,7 @@ Deno.test("escape: safeJson parses back to the same value and prints no raw cont
   const value = { s: "a\u2028b\u202e\x7f\x85\n\x1b", n: [1, null] };
   const text = safeJson(value, 2);
   assert.deepEqual(JSON.parse(text), value);
+  // deno-lint-ignore no-control-regex
   assert.doesNotMatch(text, /[\u007f-\u009f\u2028-\u202e\u001b]/);
 });
 

@@ -10,16 +10,20 @@
  * and certificate checks, and speak HTTP/1.1 with `Connection: close` and
  * bounded, strict parsing.
  *
- * | errno       | when                                                                    |
- * | ----------- | ----------------------------------------------------------------------- |
- * | `EACCES`    | the agent lacks capability `net.fetch` (dispatcher)                     |
- * | `EINVAL`    | bad args: URL, scheme, userinfo, port, headers, body with GET/HEAD      |
- * | `ENOENT`    | the host name does not resolve                                          |
- * | `EPERM`     | refused address class, policy denial, bad redirect target, too many redirects |
- * | `EAGAIN`    | policy rate or step budget; too many calls in flight (agent, tenant share, server) |
- * | `E2BIG`     | request body over `requestBytesMax`, response body over the limit       |
- * | `ETIMEDOUT` | the whole call (DNS, connect, TLS, every hop) took over `timeoutMs`     |
- * | `EIO`       | connection refused/reset, TLS failure, malformed HTTP response          |
+ * | errno       | when                                                                                   |
+ * | ----------- | -------------------------------------------------------------------------------------- |
+ * | `EACCES`    | the agent lacks capability `net.fetch` (dispatcher)                                    |
+ * | `EINVAL`    | bad args: URL, scheme, userinfo, port, headers, body with GET/HEAD                     |
+ * | `ENOENT`    | the host name does not resolve                                                         |
+ * | `EPERM`     | refused address class, agentos's own endpoint, policy denial, bad redirect, too many redirects |
+ * | `EAGAIN`    | policy rate or step budget; too many calls in flight (agent, tenant share, server)     |
+ * | `E2BIG`     | request body over `requestBytesMax`, response body over the limit                      |
+ * | `ETIMEDOUT` | the whole call (DNS, connect, TLS, every hop) took over `timeoutMs`                    |
+ * | `EIO`       | connection refused/reset, TLS failure, malformed HTTP response                         |
+ *
+ * Slots: an agent holds at most `fetchesPerAgentMax` calls in flight, a
+ * tenant (all its agents) at most `fetchesPerTenantMax` (default a quarter
+ * of the server's), the server at most `fetchesMax`.
  *
  * Operator (Deno layer): the server runs with `--allow-net=<list>`.
  * `Deno.connect` is checked against the **IP literal** the kernel connects

@@ -65,6 +65,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics: (p) => metrics.expose(p.tenant.admin ? undefined : { tenant: p.tenant.id }),
   });
   const server = Deno.serve({ hostname: options.host, port: options.port, onListen: () => {} }, app.fetch);
+  runtime.policy.reserveEndpoint(server.addr); // net.fetch never reaches the API itself
   let closing: Promise<void> | undefined;
   const close = () =>
     closing ??= (async () => {

@@ -7,10 +7,12 @@
  */
 
 import { parseArgs } from "node:util";
+import { escapeLine, escapeStream, safeJson } from "./escape.ts";
+import { clientOptions, serverUrlDefault, spawnOptions, verbOptions } from "./options.ts";
 
 const common = {
-  server: { type: "string" as const, default: Deno.env.get("AGENTOS_URL") ?? "http://127.0.0.1:8787" },
-  key: { type: "string" as const, default: Deno.env.get("AGENTOS_KEY") ?? "" },
+  server: { ...clientOptions.server, default: Deno.env.get("AGENTOS_URL") ?? serverUrlDefault },
+  key: { ...clientOptions.key, default: Deno.env.get("AGENTOS_KEY") ?? "" },
 };
 
 /** Call the API; print the JSON; return 0 for 2xx, 1 otherwise. */
@@ -30,8 +32,9 @@ async function call(
   return [res.status, json];
 }
 
+/** Print an API answer: JSON whose agent-controlled strings cannot act on the terminal. */
 function print(status: number, json: unknown): number {
-  console.log(JSON.stringify(json, null, 2));
+  console.log(safeJson(json, 2));
   return status >= 200 && status < 300 ? 0 : 1;
 }
 
@@ -40,13 +43,7 @@ export async function spawnCommand(argv: string[], wait: boolean): Promise<numbe
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      ...common,
-      allow: { type: "string", default: "" },
-      "wall-ms": { type: "string" },
-      "cpu-ms": { type: "string" },
-      "memory-mb": { type: "string" },
-    },
+    options: { ...spawnOptions, ...common },
   });
   const file = positionals[0];
   if (!file) throw new TypeError("usage: deno task agent spawn <file> --server URL --key KEY [--allow caps]");
@@ -68,12 +65,12 @@ export async function spawnCommand(argv: string[], wait: boolean): Promise<numbe
 
 /** `ps [--state Running]`. */
 export async function psCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...common, state: { type: "string" } } });
+  const { values } = parseArgs({ args: argv, options: { ...verbOptions.ps, ...common } });
   const query = values.state ? `?state=${encodeURIComponent(values.state)}` : "";
   const [status, json] = await call(values.server, values.key, "GET", `/v1/agents${query}`);
   if (status !== 200) return print(status, json);
   for (const a of (json as { agents: Record<string, unknown>[] }).agents) {
-    console.log([a.id, a.state, a.reason ?? "-", a.exitCode ?? "-", a.createdAt].join("\t"));
+    console.log([a.id, a.state, a.reason ?? "-", a.exitCode ?? "-", a.createdAt].map(escapeLine).join("\t"));
   }
   return 0;
 }
@@ -83,7 +80,7 @@ export async function agentCommand(verb: "status" | "logs" | "kill", argv: strin
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...common, signal: { type: "string", default: "KILL" } },
+    options: { ...verbOptions[verb], ...common },
   });
   const id = positionals[0];
   if (!id) throw new TypeError(`usage: deno task agent ${verb} <id> --server URL --key KEY`);
@@ -92,8 +89,9 @@ export async function agentCommand(verb: "status" | "logs" | "kill", argv: strin
   const [status, json] = await call(values.server, values.key, verb === "kill" ? "DELETE" : "GET", path);
   if (verb === "logs" && status === 200) {
     const out = json as { stdout: string; stderr: string };
-    await Deno.stdout.write(new TextEncoder().encode(out.stdout));
-    await Deno.stderr.write(new TextEncoder().encode(out.stderr));
+    // The agent's own output keeps its lines; CR, ESC and the rest are shown as escapes.
+    await writeAll(Deno.stdout, escapeStream(String(out.stdout ?? "")));
+    await writeAll(Deno.stderr, escapeStream(String(out.stderr ?? "")));
     return 0;
   }
   return print(status, json);
@@ -104,7 +102,7 @@ export async function eventsCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...common, calls: { type: "string" }, errors: { type: "boolean", default: false } },
+    options: { ...verbOptions.events, ...common },
   });
   const params = new URLSearchParams();
   if (values.calls) params.set("calls", values.calls);
@@ -156,25 +154,34 @@ export async function eventsCommand(argv: string[]): Promise<number> {
 /** How long a replay of a finished agent's events may stay quiet before the CLI stops, ms. */
 const replayIdleMs = 1000;
 
-function eventLine(
+/** One line per event; every field is escaped (call names, summaries and messages are the agent's). */
+export function eventLine(
   e: { seq?: number; type?: string; pid?: number; data?: Record<string, unknown>; count?: number },
 ): string {
   const d = e.data ?? {};
+  const head = `${escapeLine(e.seq)} [${escapeLine(e.pid)}]`;
   switch (e.type) {
     case "syscall":
-      return `${e.seq} [${e.pid}] ${d.call} ${d.args ?? ""} → ${d.errno ?? "ok"} ${d.latencyUs}µs`;
+      return `${head} ${escapeLine(d.call)} ${escapeLine(d.args ?? "")} → ${escapeLine(d.errno ?? "ok")} ` +
+        `${escapeLine(d.latencyUs)}µs`;
     case "exit":
-      return `${e.seq} [${e.pid}] exit reason=${d.reason} code=${d.exitCode}`;
+      return `${head} exit reason=${escapeLine(d.reason)} code=${escapeLine(d.exitCode)}`;
     case "lifecycle":
-      return `${e.seq} [${e.pid}] ${d.from} → ${d.to}`;
+      return `${head} ${escapeLine(d.from)} → ${escapeLine(d.to)}`;
     default:
-      return JSON.stringify(e);
+      return safeJson(e);
   }
+}
+
+/** Write all of `text` to a stream. */
+async function writeAll(stream: { write(p: Uint8Array): Promise<number> }, text: string): Promise<void> {
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(await stream.write(bytes));
 }
 
 /** `sched [--policy fair|round-robin|priority]`: show or switch the scheduler (admin key). */
 export async function schedCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...common, policy: { type: "string" } } });
+  const { values } = parseArgs({ args: argv, options: { ...verbOptions.sched, ...common } });
   const [status, json] = values.policy === undefined
     ? await call(values.server, values.key, "GET", "/v1/scheduler")
     : await call(values.server, values.key, "PUT", "/v1/scheduler", { policy: values.policy });

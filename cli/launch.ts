@@ -7,7 +7,10 @@
  * - net: the listen address only (plus `AGENTOS_EGRESS_HOSTS`, if set)
  * - run: the deno executable only (cells)
  * - env: the variables the server reads
- * - sys: `setPriority` only (to renice CPU-bound cells)
+ * - sys: `setPriority` (to renice CPU-bound cells) and `networkInterfaces`
+ *   (so that, on a wildcard listen host, `net.fetch` can refuse every local
+ *   address at the API's port; without it, every address at that port is
+ *   refused)
  *
  * This launcher runs no untrusted code; it only computes those flags,
  * forwards signals and exits with the supervisor's status.
@@ -47,8 +50,9 @@ export function supervisorFlags(options: {
     `--allow-net=${net.join(",")}`,
     `--allow-run=${options.execPath}`,
     `--allow-env=${serverEnv.join(",")}`,
-    // Renice CPU-bound cells (sandbox/runtime.ts, #demoteIfBusy).
-    "--allow-sys=setPriority",
+    // Renice CPU-bound cells (sandbox/runtime.ts, #demoteIfBusy); list the local
+    // addresses a wildcard listener is reachable on (sandbox/egress/reserved.ts).
+    "--allow-sys=setPriority,networkInterfaces",
   ];
 }
 

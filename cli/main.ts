@@ -5,12 +5,13 @@
  */
 
 import { agentCommand, eventsCommand, psCommand, schedCommand, spawnCommand } from "./client.ts";
+import { escapeLine } from "./escape.ts";
+import { runsOnServer } from "./options.ts";
 import { runCommand } from "./run.ts";
 
 const verbs: Record<string, (argv: string[]) => Promise<number>> = {
   /** Local (a real cell, no server) unless `--server` is given. */
-  run: (argv) =>
-    argv.some((a) => a === "--server" || a.startsWith("--server=")) ? spawnCommand(argv, true) : runCommand(argv),
+  run: (argv) => runsOnServer(argv) ? spawnCommand(argv, true) : runCommand(argv),
   spawn: (argv) => spawnCommand(argv, false),
   ps: psCommand,
   status: (argv) => agentCommand("status", argv),
@@ -30,7 +31,7 @@ if (import.meta.main) {
   try {
     Deno.exit(await command(rest));
   } catch (err) {
-    console.error(`agent: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`agent: ${escapeLine(err instanceof Error ? err.message : String(err))}`);
     Deno.exit(2);
   }
 }

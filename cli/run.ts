@@ -10,6 +10,8 @@ import { parseArgs } from "node:util";
 import { capabilities as allCapabilities, type Capability } from "../kernel/process/table.ts";
 import { Runtime, type RuntimeEvent } from "../sandbox/runtime.ts";
 import { summarizeArgs } from "../observability/summarize.ts";
+import { escapeLine, escapeStream, LineTracker, safeJson } from "./escape.ts";
+import { runOptions } from "./options.ts";
 
 const usage = `usage: deno task agent run <file> [--allow fs.read,fs.write] [--wall-ms N] [--cpu-ms N]
                               [--memory-mb N] [--output-bytes N] [--trace] [--json] [--data-dir DIR]`;
@@ -19,16 +21,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      allow: { type: "string", default: "" },
-      "wall-ms": { type: "string" },
-      "cpu-ms": { type: "string" },
-      "memory-mb": { type: "string" },
-      "output-bytes": { type: "string" },
-      trace: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      "data-dir": { type: "string", default: "./data/cli" },
-    },
+    options: runOptions,
   });
   const file = positionals[0];
   if (file === undefined) {
@@ -50,13 +43,19 @@ export async function runCommand(argv: string[]): Promise<number> {
   const code = await Deno.readTextFile(file);
   const runtime = new Runtime({ dataDir: values["data-dir"], poolSize: 0 });
   await runtime.start();
-  const encoder = new TextEncoder();
+  // Every byte the agent controls is escaped before it reaches the terminal;
+  // the trackers keep the CLI's own lines (trace, --json record) on lines of their own.
+  const stdout = new LineTracker((text) => writeAll(Deno.stdout, text));
+  const stderr = new LineTracker((text) => writeAll(Deno.stderr, text));
   runtime.subscribe((event) => {
     if (event.type === "output") {
-      (event.fd === 1 ? Deno.stdout : Deno.stderr).writeSync(encoder.encode(event.data));
+      const text = escapeStream(event.data);
+      if (event.fd === 1) stdout.chunk(text);
+      // With --trace, the agent's stderr shares the stream with trace lines: each of its lines says whose it is.
+      else stderr.chunk(text, values.trace ? `[${event.pid}] 2> ` : "");
     } else if (values.trace) {
       const line = traceLine(event);
-      if (line) Deno.stderr.writeSync(encoder.encode(line + "\n"));
+      if (line) stderr.line(line);
     }
   });
   try {
@@ -68,7 +67,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     });
     if (values.json) {
       const { state, reason, exitCode, result: value, usage } = result;
-      console.log(JSON.stringify({
+      // Always the last line of stdout, on a line of its own: a parser of the last line gets the CLI's record.
+      stdout.line(safeJson({
         state,
         reason,
         exitCode,
@@ -77,9 +77,8 @@ export async function runCommand(argv: string[]): Promise<number> {
         usage: { cpuMs: usage.cpuMs, wallMs: usage.wallMs, peakRssMb: usage.peakRssMb, syscalls: usage.syscalls },
       }));
     } else if (result.reason !== "exit") {
-      console.error(
-        `agent ended: ${result.reason} (exit ${result.exitCode})${result.message ? `: ${result.message}` : ""}`,
-      );
+      const message = result.message ? `: ${escapeLine(result.message)}` : "";
+      stderr.line(`agent ended: ${result.reason} (exit ${result.exitCode})${message}`);
     }
     return result.exitCode;
   } finally {
@@ -87,18 +86,34 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** One trace line for an event, or undefined for events not traced. */
+const encoder = new TextEncoder();
+
+/** Write all of `text` (a pipe may take less than a whole chunk per write). */
+function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+}
+
+/**
+ * One trace line for an event, or undefined for events not traced. Every
+ * agent-controlled part (call name, argument summary, error message) is
+ * escaped, so the line cannot be broken or rewritten by what it shows.
+ */
 export function traceLine(event: RuntimeEvent): string | undefined {
   switch (event.type) {
     case "syscall": {
       if (event.call === "io.write") return undefined;
-      const outcome = event.errno === null ? "ok" : `${event.errno}${event.message ? ` (${event.message})` : ""}`;
-      return `[${event.pid}] ${event.call} ${summarizeArgs(event.args)} → ${outcome} ${event.latencyUs}µs`;
+      const outcome = event.errno === null
+        ? "ok"
+        : `${escapeLine(event.errno)}${event.message ? ` (${escapeLine(event.message)})` : ""}`;
+      const summary = escapeLine(summarizeArgs(event.args));
+      return `[${event.pid}] ${escapeLine(event.call)} ${summary} → ${outcome} ${event.latencyUs}µs`;
     }
     case "lifecycle":
       return `[${event.pid}] ${event.from} → ${event.to}`;
     case "exit":
-      return `[${event.pid}] exit reason=${event.reason} code=${event.exitCode}`;
+      return `[${event.pid}] exit reason=${event.reason} code=${event.exitCode}` +
+        (event.message ? ` (${escapeLine(event.message)})` : "");
     case "denial":
     case "output":
       return undefined;

@@ -2,13 +2,33 @@
  * Confinement layer 3 and 4: the policy engine and its decision cache,
  * plugged into the dispatcher's one check path.
  *
- * - A tenant's policy and an agent's own policy (set at spawn) combine by
- *   intersection: a call is allowed only if both allow it. A tenant with no
- *   policy document gets {@linkcode allowAllPolicy} (capabilities still gate
- *   every call); once a tenant sets a policy, whatever it does not allow is
- *   denied.
- * - Live updates bump the epoch; cached decisions of older epochs are never
- *   used, so a change takes effect on the next syscall.
+ * - **Narrowing only.** The effective policy of an agent is its own policy
+ *   ∩ its parent's effective policy, which is the parent's own ∩ … ∩ the
+ *   tenant's: a call is allowed only if every document on the way up
+ *   allows it. A child's own policy (from `proc.spawn`) can therefore only
+ *   narrow its parent's. A tenant with no policy document gets
+ *   {@linkcode allowAllPolicy} (capabilities still gate every call); once
+ *   a tenant sets a policy, whatever it does not allow is denied. One
+ *   chain combines at most `intersectPartsMax` documents (the tenant's and
+ *   up to seven own policies on the way up); a spawn or live update that
+ *   would exceed it is refused.
+ * - **Non-public addresses are the admin's.** Only CIDRs of the tenant's
+ *   own (admin-set) policy open non-public address classes for egress
+ *   ({@linkcode PolicyLayer.allowCidrs}); an agent's or a child's policy
+ *   naming `127.0.0.0/8` opens nothing.
+ * - **agentos's own endpoints** (its API's listen addresses, registered
+ *   with {@linkcode PolicyLayer.reserveEndpoint}) are refused by
+ *   `net.fetch` with `EPERM` whatever any policy says.
+ * - **Matcher steps are charged to the agent that causes them.** Every
+ *   evaluation that misses the cache spends steps from the agent's bucket
+ *   ({@linkcode policyStepsPerAgentPerSecMax}) and its tenant's
+ *   ({@linkcode policyStepsPerTenantPerSecMax}); when either is empty the
+ *   call is `EAGAIN` for that agent, so no policy can make evaluations
+ *   expensive for other tenants. Cache hits cost nothing.
+ * - Live updates (of the tenant's policy or of any ancestor's own) bump
+ *   the epoch; cached decisions and effective policies of older epochs are
+ *   never used, so a change takes effect on the next syscall, all the way
+ *   down.
  * - A cached allow only skips the policy evaluation: the path layer runs on
  *   every call before this one, so swapping a directory for a symlink after
  *   a cached allow is still refused there.
@@ -28,11 +48,14 @@ import {
   decisionErrno,
   evaluate,
   intersect,
+  intersectPartsMax,
+  matchStepsMax,
   type PolicyRequest,
   resourceKey,
+  type StepMeter,
 } from "./policy/mod.ts";
-import { type Cidr, parseCidr } from "./egress/mod.ts";
-import type { EgressRequest } from "./net/mod.ts";
+import { type Cidr, type ListenAddress, parseCidr, ReservedEndpoints } from "./egress/mod.ts";
+import type { EgressRequest, EgressVerdict } from "./net/mod.ts";
 
 /** The policy of a tenant that has not set one. */
 export const allowAllPolicy = { version: 1, rules: [{ id: "builtin-allow-all", effect: "allow", calls: ["*"] }] };
@@ -40,26 +63,77 @@ export const allowAllPolicy = { version: 1, rules: [{ id: "builtin-allow-all", e
 export const decisionTtlMs = 10_000;
 /** Decision cache size, entries. */
 export const decisionEntriesMax = 65_536;
+/**
+ * Matcher steps one agent may spend on policy evaluations (cache misses)
+ * per second, refilled continuously; also its burst. About 20 ms of one
+ * core at ~100 M steps/s, i.e. 20 evaluations at the engine's per-call
+ * ceiling, or ~100,000 evaluations of a plain policy.
+ */
+export const policyStepsPerAgentPerSecMax = 2_000_000;
+/** Matcher steps all agents of one tenant together may spend per second; also its burst. */
+export const policyStepsPerTenantPerSecMax = 4 * policyStepsPerAgentPerSecMax;
+/** Most tenant step accounts kept; past it, full (idle) accounts are dropped, which loses nothing. */
+export const stepAccountsMax = 4096;
+
+if (policyStepsPerAgentPerSecMax < matchStepsMax || policyStepsPerTenantPerSecMax < policyStepsPerAgentPerSecMax) {
+  throw new Error("policy layer: a step budget must hold at least one evaluation at matchStepsMax");
+}
 
 /** Maps a call's validated args to the policy fields it carries (host, port, method). */
 export type RequestFields = (args: unknown) => Pick<PolicyRequest, "host" | "port" | "method">;
 
-/** Tenant and agent policies, the epoch, and the cache. */
+/** Options of {@linkcode PolicyLayer}. */
+export interface PolicyLayerOptions {
+  /**
+   * Monotonic clock for the step budgets, ms.
+   * @default {() => performance.now()}
+   */
+  clock?: () => number;
+}
+
+/**
+ * One agent's place in the policy tree. Children hold their parent's node,
+ * so an ancestor's own policy keeps applying to a live descendant even
+ * after the ancestor's pid is gone (or recycled).
+ */
+interface PolicyNode {
+  readonly tenant: string;
+  readonly parent: PolicyNode | null;
+  own: CompiledPolicy | null;
+  readonly children: Set<PolicyNode>;
+}
+
+/** A step bucket. */
+interface StepAccount {
+  steps: number;
+  atMs: number;
+}
+
+/** Tenant and agent policies, the epoch, the cache and the step accounts. */
 export class PolicyLayer {
   readonly cache = new DecisionCache({ ttlMs: decisionTtlMs, entriesMax: decisionEntriesMax });
+  readonly #reserved = new ReservedEndpoints();
   #epoch = 1;
   #allowAll = compilePolicy(allowAllPolicy);
+  #denyAll = compilePolicy({ version: 1, rules: [] });
   #tenant = new Map<string, CompiledPolicy>();
-  #agent = new Map<number, CompiledPolicy>();
   #tenantCidrs = new Map<string, Cidr[]>();
-  #agentCidrs = new Map<number, Cidr[]>();
+  #nodes = new Map<number, PolicyNode>();
   #effective = new Map<number, { epoch: number; policy: CompiledPolicy }>();
   #fields = new Map<string, RequestFields>();
+  #agentSteps = new Map<number, StepAccount>();
+  #tenantSteps = new Map<string, StepAccount>();
+  #meter: StepMeter = { stepsMax: 0, steps: 0, exhausted: false };
+  #clock: () => number;
   #rootOf: (pid: number) => string;
 
-  /** @param rootOf the real workspace root of a pid (to make checked paths relative) */
-  constructor(rootOf: (pid: number) => string) {
+  /**
+   * @param rootOf the real workspace root of a pid (to make checked paths relative)
+   * @param options the clock of the step budgets
+   */
+  constructor(rootOf: (pid: number) => string, options: PolicyLayerOptions = {}) {
     this.#rootOf = rootOf;
+    this.#clock = options.clock ?? (() => performance.now());
   }
 
   /** The current epoch; bumped by every policy change. */
@@ -89,38 +163,85 @@ export class PolicyLayer {
   }
 
   /**
-   * Set (or clear with null) one agent's own policy.
+   * Register a new agent (at spawn, before its first syscall) under its
+   * parent (`proc.parent`, 0 for none), with its own policy or none. A
+   * child of a parent the layer does not know is refused: its chain could
+   * not be built.
    *
    * @throws {ZodError} on an invalid document
+   * @throws {RangeError} if the chain would combine more than `intersectPartsMax` documents, or the parent is gone
+   */
+  attach(proc: Process, doc: unknown | null = null): void {
+    let parent: PolicyNode | null = null;
+    if (proc.parent !== 0) {
+      parent = this.#nodes.get(proc.parent) ?? null;
+      if (parent === null || parent.tenant !== proc.tenant) {
+        throw new RangeError(`parent ${proc.parent} has no policy chain (exiting?)`);
+      }
+    }
+    const own = doc === null ? null : compilePolicy(doc);
+    const node: PolicyNode = { tenant: proc.tenant, parent, own, children: new Set() };
+    if (own !== null) checkChain(partsAbove(node));
+    this.dropPid(proc.pid);
+    parent?.children.add(node);
+    this.#nodes.set(proc.pid, node);
+  }
+
+  /**
+   * Set (or clear with null) one live agent's own policy. Its descendants'
+   * effective policies follow at once (the epoch is bumped).
+   *
+   * @throws {ZodError} on an invalid document
+   * @throws {RangeError} if a descendant's chain would combine more than `intersectPartsMax` documents
    */
   setAgent(pid: number, doc: unknown | null): void {
-    if (doc === null) {
-      this.#agent.delete(pid);
-      this.#agentCidrs.delete(pid);
-    } else {
-      this.#agent.set(pid, compilePolicy(doc));
-      this.#agentCidrs.set(pid, egressCidrs(doc));
+    let node = this.#nodes.get(pid);
+    if (node === undefined) {
+      // Not attached (an agent of a caller that never spawned through the runtime): a root.
+      node = { tenant: "", parent: null, own: null, children: new Set() };
+      this.#nodes.set(pid, node);
     }
+    const own = doc === null ? null : compilePolicy(doc);
+    if (own !== null && node.own === null) checkChain(partsAbove(node) + 1 + ownsBelow(node));
+    node.own = own;
     this.#effective.delete(pid);
     this.cache.invalidatePid(pid);
     this.#epoch++;
   }
 
-  /** Forget everything about an exited pid. */
+  /** Forget everything about an exited pid (its live descendants keep its policy). */
   dropPid(pid: number): void {
-    this.#agent.delete(pid);
-    this.#agentCidrs.delete(pid);
+    const node = this.#nodes.get(pid);
+    if (node !== undefined) node.parent?.children.delete(node);
+    this.#nodes.delete(pid);
     this.#effective.delete(pid);
+    this.#agentSteps.delete(pid);
     this.cache.invalidatePid(pid);
   }
 
-  /** The effective policy of a process. */
+  /**
+   * Reserve an address agentos itself listens on: `net.fetch` refuses it
+   * (and, for a wildcard host, every local address at that port) with
+   * `EPERM` whatever any policy says. Call it as soon as the listener is bound.
+   *
+   * @param listen the bound address (`Deno.serve(...).addr`)
+   * @param label what listens there, for the refusal message
+   * @throws {RangeError} for a hostname that is not an IP literal
+   */
+  reserveEndpoint(listen: ListenAddress, label = "the agentos API"): void {
+    this.#reserved.add(listen, label);
+  }
+
+  /** The endpoints reserved so far, as text. */
+  reservedEndpoints(): string[] {
+    return this.#reserved.list();
+  }
+
+  /** The effective policy of a process: own ∩ parent's effective ∩ … ∩ tenant's. */
   effective(proc: Process): CompiledPolicy {
     const cached = this.#effective.get(proc.pid);
     if (cached !== undefined && cached.epoch === this.#epoch) return cached.policy;
-    const tenant = this.#tenant.get(proc.tenant) ?? this.#allowAll;
-    const own = this.#agent.get(proc.pid);
-    const policy = own === undefined ? tenant : intersect(own, tenant);
+    const policy = this.#chain(proc);
     this.#effective.set(proc.pid, { epoch: this.#epoch, policy });
     return policy;
   }
@@ -140,11 +261,16 @@ export class PolicyLayer {
   }
 
   /**
-   * Egress, per hop, for the address about to be connected to: the full
-   * effective policy with host, resolved address, port and method.
+   * Egress, per hop, for the address about to be connected to: agentos's
+   * own endpoints first (always refused), then the full effective policy
+   * with host, resolved address, port and method (steps charged).
    */
-  decideEgress(proc: Process, req: EgressRequest): Errno | null {
-    const decision = evaluate(this.effective(proc), {
+  decideEgress(proc: Process, req: EgressRequest): EgressVerdict {
+    const endpoint = this.#reserved.match(req.addr, req.port);
+    if (endpoint !== null) {
+      return { errno: "EPERM", message: `${endpoint} is agentos's own endpoint; no policy opens it to agents` };
+    }
+    const decision = this.#evaluate(proc, {
       call: "net.fetch",
       host: req.host,
       addr: req.addr,
@@ -152,18 +278,18 @@ export class PolicyLayer {
       method: req.method,
       rateKey: String(proc.pid),
     });
+    if (!("effect" in decision)) return decision;
     return decision.effect === "allow" ? null : decisionErrno(decision) ?? "EPERM";
   }
 
   /**
-   * CIDRs that allow rules for `net.fetch` name explicitly (tenant's and the
-   * agent's own): only these open non-public address classes, and
-   * `decideEgress` still applies the intersection on top.
+   * CIDRs that the **tenant's** (admin-set) allow rules for `net.fetch`
+   * name explicitly: only these open non-public address classes, and
+   * `decideEgress` still applies the whole effective policy on top. An
+   * agent's own policy (or a child's) never adds to them.
    */
   allowCidrs(proc: Process): readonly Cidr[] {
-    const tenant = this.#tenantCidrs.get(proc.tenant) ?? [];
-    const own = this.#agentCidrs.get(proc.pid);
-    return own === undefined ? tenant : [...tenant, ...own];
+    return this.#tenantCidrs.get(proc.tenant) ?? [];
   }
 
   /**
@@ -174,8 +300,8 @@ export class PolicyLayer {
   stableAllow(proc: Process, call: string): number | null {
     if (this.#fields.has(call)) return null;
     // A probe key of its own, so that asking never spends the agent's rate tokens.
-    const decision = evaluate(this.effective(proc), { call, rateKey: "\u0001fast-path-probe" });
-    return decision.effect === "allow" && decision.cacheable ? this.#epoch : null;
+    const decision = this.#evaluate(proc, { call, rateKey: "\u0001fast-path-probe" });
+    return "effect" in decision && decision.effect === "allow" && decision.cacheable ? this.#epoch : null;
   }
 
   /** Explain a decision without taking rate tokens' effect into account for caching. */
@@ -185,16 +311,110 @@ export class PolicyLayer {
     return evaluate(policy, request);
   }
 
+  /** Steps an agent may still spend right now (for tests and diagnostics). */
+  stepsLeft(proc: Process): number {
+    const now = this.#clock();
+    const agent = this.#account(this.#agentSteps, proc.pid, policyStepsPerAgentPerSecMax, now);
+    const tenant = this.#account(this.#tenantSteps, proc.tenant, policyStepsPerTenantPerSecMax, now);
+    return Math.min(agent.steps, tenant.steps);
+  }
+
+  #chain(proc: Process): CompiledPolicy {
+    const node = this.#nodes.get(proc.pid);
+    const tenant = this.#tenant.get(proc.tenant) ?? this.#allowAll;
+    // A child the layer was never told about has no known chain: fail closed.
+    if (node === undefined) return proc.parent === 0 ? tenant : this.#denyAll;
+    const owns: CompiledPolicy[] = [];
+    for (let n: PolicyNode | null = node; n !== null; n = n.parent) if (n.own !== null) owns.push(n.own);
+    let policy = tenant;
+    for (let i = owns.length - 1; i >= 0; i--) policy = intersect(owns[i], policy);
+    return policy;
+  }
+
   #decide(proc: Process, request: PolicyRequest): PolicyVerdict | null {
     const key = resourceKey(request);
     let decision = this.cache.get(proc.pid, request.call, key, this.#epoch);
     if (decision === undefined) {
-      decision = evaluate(this.effective(proc), request);
+      const fresh = this.#evaluate(proc, request);
+      if (!("effect" in fresh)) return { ...fresh, layer: "policy" };
+      decision = fresh;
       this.cache.set(proc.pid, request.call, key, this.#epoch, decision);
     }
     if (decision.effect === "allow") return null;
     const errno: Errno = decisionErrno(decision) ?? "EPERM";
     return { errno, layer: "policy", message: `denied by policy rule ${decision.ruleId} (${decision.reason})` };
+  }
+
+  /**
+   * One evaluation, charged to the agent and its tenant: `EAGAIN` (not a
+   * decision, never cached) when their step budget cannot pay for it.
+   */
+  #evaluate(proc: Process, request: PolicyRequest): Decision | { errno: Errno; message: string } {
+    const now = this.#clock();
+    const agent = this.#account(this.#agentSteps, proc.pid, policyStepsPerAgentPerSecMax, now);
+    const tenant = this.#account(this.#tenantSteps, proc.tenant, policyStepsPerTenantPerSecMax, now);
+    const available = Math.min(agent.steps, tenant.steps);
+    if (available < 1) return overBudget(agent.steps < 1);
+    const meter = this.#meter;
+    meter.stepsMax = available;
+    const decision = evaluate(this.effective(proc), request, meter);
+    agent.steps -= meter.steps;
+    tenant.steps -= meter.steps;
+    // Cut short by the agent's budget, not by the per-call ceiling.
+    const ruled = decision.effect === "deny" && decision.reason === "rule";
+    if (meter.exhausted && available < matchStepsMax && !ruled) return overBudget(agent.steps < 1);
+    return decision;
+  }
+
+  /** The refilled account of `key`. */
+  #account<K>(accounts: Map<K, StepAccount>, key: K, perSec: number, now: number): StepAccount {
+    let account = accounts.get(key);
+    if (account === undefined) {
+      if (accounts.size >= stepAccountsMax) sweep(accounts, perSec, now);
+      accounts.set(key, account = { steps: perSec, atMs: now });
+      return account;
+    }
+    if (now > account.atMs) {
+      account.steps = Math.min(perSec, account.steps + ((now - account.atMs) * perSec) / 1000);
+      account.atMs = now;
+    }
+    return account;
+  }
+}
+
+function overBudget(agent: boolean): { errno: Errno; message: string } {
+  const which = agent
+    ? `this agent's policy step budget (policyStepsPerAgentPerSecMax = ${policyStepsPerAgentPerSecMax}/s)`
+    : `its tenant's policy step budget (policyStepsPerTenantPerSecMax = ${policyStepsPerTenantPerSecMax}/s)`;
+  return { errno: "EAGAIN", message: `policy evaluation over ${which}; retry later` };
+}
+
+/** Drop accounts that have refilled completely (they equal a fresh one). */
+function sweep<K>(accounts: Map<K, StepAccount>, perSec: number, now: number): void {
+  for (const [key, account] of accounts) {
+    if (account.steps + ((now - account.atMs) * perSec) / 1000 >= perSec) accounts.delete(key);
+  }
+}
+
+/** Documents a chain combines: the tenant's plus every own policy from `node` up. */
+function partsAbove(node: PolicyNode): number {
+  let parts = 1;
+  for (let n: PolicyNode | null = node; n !== null; n = n.parent) if (n.own !== null) parts++;
+  return parts;
+}
+
+/** Most own policies on one path below `node` (exclusive). */
+function ownsBelow(node: PolicyNode): number {
+  let most = 0;
+  for (const child of node.children) most = Math.max(most, (child.own !== null ? 1 : 0) + ownsBelow(child));
+  return most;
+}
+
+function checkChain(parts: number): void {
+  if (parts > intersectPartsMax) {
+    throw new RangeError(
+      `policy chain too long: ${parts} documents (the tenant's and each ancestor's own) over intersectPartsMax (${intersectPartsMax})`,
+    );
   }
 }
 

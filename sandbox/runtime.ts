@@ -404,12 +404,10 @@ export class Runtime {
       this.orchestrator.acquire(proc.pid, "memory", proc.pid);
       this.orchestrator.acquire(proc.pid, "ipc", proc.pid);
       if (request.inherit !== undefined) this.ipc.inherit(request.inherit.from, proc.pid, request.inherit.fds);
-      if (request.policy !== undefined) {
-        try {
-          this.policy.setAgent(proc.pid, request.policy);
-        } catch (err) {
-          throw new KernelError("EINVAL", `policy: ${policyProblem(err)}`);
-        }
+      try {
+        this.policy.attach(proc, request.policy ?? null);
+      } catch (err) {
+        throw new KernelError("EINVAL", `policy: ${policyProblem(err)}`);
       }
       const root = await this.workspaces.create(proc.pid);
       this.orchestrator.acquire(proc.pid, "workspace", root);

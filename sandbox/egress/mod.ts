@@ -1,7 +1,8 @@
 /**
  * Egress confinement: turn a guest-supplied host into bytes the way a
  * browser would, classify every address from its bytes, and gate
- * connections on the class and the policy's explicit CIDRs.
+ * connections on the class and the policy's explicit CIDRs; endpoints of
+ * agentos itself ({@linkcode ReservedEndpoints}) are never reachable.
  *
  * @example
  * ```ts
@@ -28,3 +29,4 @@ export {
   parseHost,
   parseIp,
 } from "./address.ts";
+export { type ListenAddress, ReservedEndpoints, reservedEndpointsMax } from "./reserved.ts";

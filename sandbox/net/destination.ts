@@ -31,12 +31,19 @@ export interface EgressRequest {
   readonly method: string;
 }
 
+/**
+ * The answer about one connection: `null` to allow, an errno (`EPERM` to
+ * refuse, `EAGAIN` for a rate limit), or an errno with the reason to tell
+ * the agent.
+ */
+export type EgressVerdict = Errno | { readonly errno: Errno; readonly message: string } | null;
+
 /** Resolves a DNS name to 4- or 16-byte addresses. */
 export type Resolver = (name: string, signal?: AbortSignal) => Promise<Uint8Array[]>;
 
 /** The checks a destination must pass (a subset of `NetDeps`). */
 export interface DestinationChecks {
-  decide(proc: Process, req: EgressRequest): Errno | null;
+  decide(proc: Process, req: EgressRequest): EgressVerdict;
   allowCidrs(proc: Process): readonly Cidr[];
   resolve: Resolver;
 }
@@ -77,9 +84,10 @@ export async function checkDestination(
   }
   const addr = addrs[0];
   const hostText = host.kind === "name" ? host.name : host.canonical;
-  const errno = checks.decide(proc, { host: hostText, addr: addr.slice(), port: target.port, method });
-  if (errno === "EAGAIN") throw new KernelError("EAGAIN", "net.fetch: rate limited by policy");
-  if (errno !== null) throw new KernelError(errno, "net.fetch: denied by policy");
+  const verdict = checks.decide(proc, { host: hostText, addr: addr.slice(), port: target.port, method });
+  if (verdict === "EAGAIN") throw new KernelError("EAGAIN", "net.fetch: rate limited by policy");
+  if (typeof verdict === "string") throw new KernelError(verdict, "net.fetch: denied by policy");
+  if (verdict !== null) throw new KernelError(verdict.errno, `net.fetch: ${verdict.message}`);
   return { addr, connectHost: connectText(addr) };
 }
 

@@ -5,11 +5,17 @@
  * @module
  */
 
-import { type Errno, KernelError } from "../../kernel/errno.ts";
+import { KernelError } from "../../kernel/errno.ts";
 import type { Process } from "../../kernel/process/table.ts";
 import type { Cidr } from "../egress/mod.ts";
 import { DeadlineError } from "./deadline.ts";
-import { checkDestination, type EgressRequest, type Resolver, resolveSystem } from "./destination.ts";
+import {
+  checkDestination,
+  type EgressRequest,
+  type EgressVerdict,
+  type Resolver,
+  resolveSystem,
+} from "./destination.ts";
 import { exchange, HopError, type HopResult } from "./exchange.ts";
 import type { HeaderPair } from "./headers.ts";
 import { headerValues, type ResponseHead, type WireRequest } from "./http1.ts";
@@ -27,9 +33,10 @@ export interface NetDeps {
   /**
    * Policy for one connection (called once per hop, for the address that
    * will be connected to, after classification passed). Return `EPERM` to
-   * refuse, `EAGAIN` for a rate limit, `null` to allow.
+   * refuse, `EAGAIN` for a rate limit, `null` to allow, or an errno with
+   * the reason.
    */
-  decide(proc: Process, req: EgressRequest): Errno | null;
+  decide(proc: Process, req: EgressRequest): EgressVerdict;
   /** CIDRs the policy explicitly allows for non-public addresses. */
   allowCidrs(proc: Process): readonly Cidr[];
   /** DNS (default: `Deno.resolveDns` A + AAAA). Called exactly once per hop that names a host. */
@@ -48,6 +55,8 @@ export interface NetDeps {
   caCerts?: readonly string[];
   /** Calls of all agents in flight at once (default `fetchesMaxDefault`); more are `EAGAIN`. */
   fetchesMax?: number;
+  /** Calls of one tenant's agents in flight at once (default `fetchesPerTenantMaxDefault`); more are `EAGAIN`. */
+  fetchesPerTenantMax?: number;
 }
 
 /** The validated args of `net.fetch`. */

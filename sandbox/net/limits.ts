@@ -44,5 +44,19 @@ export const readBufferBytes = 32 * 1024;
 export const fetchesPerAgentMaxDefault = 8;
 /** Default ceiling of all agents' `net.fetch` calls in flight at once (more answer `EAGAIN`). */
 export const fetchesMaxDefault = 256;
+/**
+ * Default ceiling of one tenant's `net.fetch` calls in flight at once, all
+ * its agents together (more answer `EAGAIN`): a quarter of the server-wide
+ * slots, so no tenant can take all of them.
+ */
+export const fetchesPerTenantMaxDefault = fetchesMaxDefault / 4;
 /** Longest chunk-size line (size and extensions), bytes. */
 export const chunkLineBytesMax = 1024;
+
+// Relations the defaults rely on: an agent fits in its tenant's share, and a share leaves room for others.
+if (
+  !(fetchesPerAgentMaxDefault <= fetchesPerTenantMaxDefault && fetchesPerTenantMaxDefault < fetchesMaxDefault) ||
+  !Number.isInteger(fetchesPerTenantMaxDefault)
+) {
+  throw new Error("net limits: need fetchesPerAgentMaxDefault <= fetchesPerTenantMaxDefault < fetchesMaxDefault");
+}

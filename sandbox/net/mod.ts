@@ -10,16 +10,20 @@
  * and certificate checks, and speak HTTP/1.1 with `Connection: close` and
  * bounded, strict parsing.
  *
- * | errno       | when                                                                    |
- * | ----------- | ----------------------------------------------------------------------- |
- * | `EACCES`    | the agent lacks capability `net.fetch` (dispatcher)                     |
- * | `EINVAL`    | bad args: URL, scheme, userinfo, port, headers, body with GET/HEAD      |
- * | `ENOENT`    | the host name does not resolve                                          |
- * | `EPERM`     | refused address class, policy denial, bad redirect target, too many redirects |
- * | `EAGAIN`    | policy rate limit, too many calls in flight (per agent or server-wide)  |
- * | `E2BIG`     | request body over `requestBytesMax`, response body over the limit       |
- * | `ETIMEDOUT` | the whole call (DNS, connect, TLS, every hop) took over `timeoutMs`     |
- * | `EIO`       | connection refused/reset, TLS failure, malformed HTTP response          |
+ * | errno       | when                                                                                   |
+ * | ----------- | -------------------------------------------------------------------------------------- |
+ * | `EACCES`    | the agent lacks capability `net.fetch` (dispatcher)                                    |
+ * | `EINVAL`    | bad args: URL, scheme, userinfo, port, headers, body with GET/HEAD                     |
+ * | `ENOENT`    | the host name does not resolve                                                         |
+ * | `EPERM`     | refused address class, agentos's own endpoint, policy denial, bad redirect, too many redirects |
+ * | `EAGAIN`    | policy rate or step budget; too many calls in flight (agent, tenant share, server)     |
+ * | `E2BIG`     | request body over `requestBytesMax`, response body over the limit                      |
+ * | `ETIMEDOUT` | the whole call (DNS, connect, TLS, every hop) took over `timeoutMs`                    |
+ * | `EIO`       | connection refused/reset, TLS failure, malformed HTTP response                         |
+ *
+ * Slots: an agent holds at most `fetchesPerAgentMax` calls in flight, a
+ * tenant (all its agents) at most `fetchesPerTenantMax` (default a quarter
+ * of the server's), the server at most `fetchesMax`.
  *
  * Operator (Deno layer): the server runs with `--allow-net=<list>`.
  * `Deno.connect` is checked against the **IP literal** the kernel connects
@@ -50,6 +54,7 @@ import { checkRequestHeaders } from "./headers.ts";
 import {
   fetchesMaxDefault,
   fetchesPerAgentMaxDefault,
+  fetchesPerTenantMaxDefault,
   requestBytesMaxDefault,
   requestHeaderNameCharsMax,
   requestHeadersMax,
@@ -57,7 +62,7 @@ import {
   urlCharsMax,
 } from "./limits.ts";
 
-export type { EgressRequest, Resolver } from "./destination.ts";
+export type { EgressRequest, EgressVerdict, Resolver } from "./destination.ts";
 export { resolveSystem } from "./destination.ts";
 export type { FetchArgs, FetchResult, NetDeps } from "./fetch.ts";
 export { reservedRequestHeaders } from "./headers.ts";
@@ -96,8 +101,10 @@ export const fetchArgsSchema = z.strictObject({
  */
 export function netSyscalls(deps: NetDeps): SyscallDef[] {
   const perAgentMax = deps.fetchesPerAgentMax ?? fetchesPerAgentMaxDefault;
+  const perTenantMax = deps.fetchesPerTenantMax ?? fetchesPerTenantMaxDefault;
   const totalMax = deps.fetchesMax ?? fetchesMaxDefault;
-  const inflight = new Map<number, number>();
+  const byAgent = new Slots<number>();
+  const byTenant = new Slots<string>();
   let total = 0;
   return [
     defineSyscall({
@@ -106,22 +113,45 @@ export function netSyscalls(deps: NetDeps): SyscallDef[] {
       capability: "net.fetch",
       handler: async ({ proc, args, addBytes }) => {
         const out = outgoing(deps, args);
-        const mine = inflight.get(proc.pid) ?? 0;
-        if (mine >= perAgentMax) throw new KernelError("EAGAIN", `net.fetch: over ${perAgentMax} calls in flight`);
+        if (byAgent.held(proc.pid) >= perAgentMax) {
+          throw new KernelError("EAGAIN", `net.fetch: over ${perAgentMax} calls in flight`);
+        }
+        if (byTenant.held(proc.tenant) >= perTenantMax) {
+          throw new KernelError("EAGAIN", `net.fetch: tenant holds its share of ${perTenantMax} server egress slots`);
+        }
         if (total >= totalMax) throw new KernelError("EAGAIN", "net.fetch: server egress is busy");
-        inflight.set(proc.pid, mine + 1);
+        byAgent.take(proc.pid);
+        byTenant.take(proc.tenant);
         total++;
         try {
           return await netFetch(deps, proc, args, out, addBytes);
         } finally {
           total--;
-          const left = (inflight.get(proc.pid) ?? 1) - 1;
-          if (left === 0) inflight.delete(proc.pid);
-          else inflight.set(proc.pid, left);
+          byTenant.give(proc.tenant);
+          byAgent.give(proc.pid);
         }
       },
     }),
   ];
+}
+
+/** Slots held per key; a key holding none has no entry (bounded by the calls in flight). */
+class Slots<K> {
+  readonly #held = new Map<K, number>();
+
+  held(key: K): number {
+    return this.#held.get(key) ?? 0;
+  }
+
+  take(key: K): void {
+    this.#held.set(key, this.held(key) + 1);
+  }
+
+  give(key: K): void {
+    const left = this.held(key) - 1;
+    if (left <= 0) this.#held.delete(key);
+    else this.#held.set(key, left);
+  }
 }
 
 /** Method, checked headers and body bytes of the first hop. */

@@ -71,6 +71,21 @@ export const requestSegmentCharsMax = 255;
 /** Most policies one {@linkcode intersect} chain may combine. */
 export const intersectPartsMax = 8;
 
+/**
+ * A caller's step account for one {@linkcode evaluate}: how many matcher
+ * steps it may take (at most {@linkcode matchStepsMax}) and, after the
+ * call, how many it took. The policy layer charges `steps` to the agent
+ * that caused the evaluation.
+ */
+export interface StepMeter {
+  /** In: most steps this evaluation may take (clamped to `[0, matchStepsMax]`). */
+  stepsMax: number;
+  /** Out: steps taken. */
+  steps: number;
+  /** Out: whether the budget ran out (the decision is then a deny). */
+  exhausted: boolean;
+}
+
 /** A request to decide. Absent fields are `undefined`. */
 export interface PolicyRequest {
   /** The syscall name, e.g. `"fs.read"`. */
@@ -595,8 +610,9 @@ function cpLength(s: string, i: number): number {
 
 /**
  * Matcher steps left in the current {@linkcode evaluate} (single-threaded:
- * reset at its start). Matchers return `false` once it is spent, and
- * evaluate then never answers allow.
+ * reset at its start). Every rule considered, host suffix or CIDR
+ * compared, glob tried and character stepped over costs one. Matchers
+ * return `false` once it is spent, and evaluate then never answers allow.
  */
 let stepsLeft = 0;
 
@@ -700,17 +716,22 @@ function hostMatches(
   if (host !== null) {
     if (h.names.has(host)) return true;
     for (const suffix of h.suffixes) {
+      if (--stepsLeft < 0) return false;
       if (host.length > suffix.length && host.endsWith(suffix)) return true;
     }
   }
   if (addr !== null) {
-    for (const cidr of h.cidrs) if (cidrContains(cidr, addr)) return true;
+    for (const cidr of h.cidrs) {
+      if (--stepsLeft < 0) return false;
+      if (cidrContains(cidr, addr)) return true;
+    }
   }
   return false;
 }
 
-/** Cheapest checks first: ports and methods, then hosts, then paths. */
+/** Cheapest checks first: ports and methods, then hosts, then paths. Each rule costs a step. */
 function ruleMatches(rule: CompiledRule, req: NormalRequest): boolean {
+  if (--stepsLeft < 0) return false;
   if (rule.ports !== null && !rule.ports.has(req.port)) return false;
   if (
     rule.methods !== null &&
@@ -737,8 +758,15 @@ function ruleMatches(rule: CompiledRule, req: NormalRequest): boolean {
  * Decides a request against a policy. Never throws for any request value;
  * takes rate tokens on an allow.
  *
+ * Cost: at most {@linkcode matchStepsMax} matcher steps (or
+ * `meter.stepsMax`, if lower). A request whose budget runs out is denied
+ * with reason `"invalid"` (not cacheable), unless a deny rule matched
+ * before it ran out: running out never turns into an allow, nor into a
+ * cached denial.
+ *
  * @param policy a compiled policy
  * @param request the request; every field its call has must be present
+ * @param meter optional step account: its budget, and the steps taken
  * @returns the decision (frozen, shared)
  * @example
  * ```ts
@@ -746,16 +774,39 @@ function ruleMatches(rule: CompiledRule, req: NormalRequest): boolean {
  * const policy = compilePolicy({ version: 1, rules: [
  *   { effect: "allow", calls: ["net.fetch"], hosts: ["*.example.com"], ports: [443] },
  * ] });
+ * const meter = { stepsMax: 1000, steps: 0, exhausted: false };
  * const d = evaluate(policy, { call: "net.fetch", host: "api.example.com",
- *   addr: Uint8Array.of(93, 184, 216, 34), port: 443, method: "GET" });
+ *   addr: Uint8Array.of(93, 184, 216, 34), port: 443, method: "GET" }, meter);
  * const errno = decisionErrno(d);
  * if (errno !== null) throw new KernelError(errno, "net.fetch: denied by policy");
+ * // meter.steps: what this decision cost
  * ```
  */
 export function evaluate(
   policy: CompiledPolicy,
   request: PolicyRequest,
+  meter?: StepMeter,
 ): Decision {
+  let budget = matchStepsMax;
+  if (meter !== undefined) {
+    const asked = Math.floor(meter.stepsMax);
+    budget = asked >= matchStepsMax ? matchStepsMax : asked > 0 ? asked : 0;
+  }
+  stepsLeft = budget;
+  const decision = decide(policy, request);
+  const exhausted = stepsLeft < 0;
+  if (meter !== undefined) {
+    meter.steps = exhausted ? budget : budget - stepsLeft;
+    meter.exhausted = exhausted;
+  }
+  // Out of budget: some rule may have been skipped as "no match"; only a
+  // deny rule that did match still stands.
+  if (exhausted && !(decision.effect === "deny" && decision.reason === "rule")) return denyInvalid;
+  return decision;
+}
+
+/** {@linkcode evaluate} within the budget already in `stepsLeft`. */
+function decide(policy: CompiledPolicy, request: PolicyRequest): Decision {
   let req: NormalRequest | null;
   try {
     req = readRequest(request);
@@ -763,7 +814,6 @@ export function evaluate(
     req = null; // a throwing getter on the request object
   }
   if (req === null) return denyInvalid;
-  stepsLeft = matchStepsMax;
   let first: CompiledRule | null = null;
   let rated: CompiledRule[] | null = null;
   for (const part of CompiledPolicy.partsOf(policy)) {
@@ -782,7 +832,6 @@ export function evaluate(
     first ??= allow;
   }
   if (first === null) return denyDefault;
-  // Out of budget: some deny rule may have been skipped as "no match".
   if (stepsLeft < 0) return denyInvalid;
   if (rated === null) return first.decision;
   return takeTokens(rated, req.rateKey) ?? first.uncachedAllow;

@@ -42,6 +42,7 @@ export {
   requestPathCharsMax,
   requestSegmentCharsMax,
   resourceKey,
+  type StepMeter,
 } from "./engine.ts";
 export {
   cacheEntriesMaxLimit,
@@ -51,6 +52,7 @@ export {
   type DecisionCacheStats,
 } from "./cache.ts";
 export {
+  backtrackingSegmentCost,
   callCharsMax,
   callsPerRuleMax,
   defaultDenyRuleId,
@@ -71,6 +73,8 @@ export {
   policyDepthMax,
   type PolicyDocument,
   policyDocumentSchema,
+  policyMatchCost,
+  policyMatchCostMax,
   policyNodesMax,
   type PolicyParseResult,
   type PolicyRule,

@@ -29,6 +29,10 @@
  * - `ports`: 1–65535. `methods`: HTTP tokens, compared upper-cased.
  * - `rate`: only on `allow` rules; a token bucket of `burst` tokens
  *   refilled at `perSec` per second.
+ * - Complexity: all rules' path-glob segments and host patterns together
+ *   cost at most {@linkcode policyMatchCostMax} (a backtracking segment
+ *   such as `*a*b` costs {@linkcode backtrackingSegmentCost}), so no
+ *   document can make every evaluation expensive.
  *
  * Safety of {@linkcode parsePolicy}: the input is first copied into fresh
  * null-prototype data (own enumerable data properties only; getters,
@@ -77,6 +81,23 @@ export const policyBytesMax = 1024 * 1024;
 export const policyNodesMax = 200_000;
 /** Deepest nesting of one document (a document needs 5). */
 export const policyDepthMax = 16;
+/**
+ * Matching cost of one backtracking path-glob segment: one with a `?` or
+ * with a `*` other than a single leading or trailing one (`a*b`, `*a*`).
+ * Such a segment costs O(|glob|·|segment|) steps per comparison; every
+ * other segment (literal, `*`, `**`, `x*`, `*x`) costs about one.
+ */
+export const backtrackingSegmentCost = 16;
+/**
+ * Most matching work one document may describe — rules × globs ×
+ * segments: over every rule, each path-glob segment costs 1 (a
+ * backtracking one {@linkcode backtrackingSegmentCost}) and each host
+ * pattern 1. A document over it is refused at parse time, naming this
+ * budget. (100 rules of three plain globs and three hosts cost ~1,000.)
+ * What a document under it may still cost per request is bounded by the
+ * engine's `matchStepsMax`, and charged to the agent that asks.
+ */
+export const policyMatchCostMax = 4096;
 /** The `ruleId` of a decision no rule made; no rule may use it as its id. */
 export const defaultDenyRuleId = "default-deny";
 
@@ -117,6 +138,49 @@ export function globProblem(glob: string): string | null {
     }
   }
   return null;
+}
+
+/** Cost of one valid glob segment (see {@linkcode backtrackingSegmentCost}). */
+function segmentCost(segment: string): number {
+  const stars = segment.split("*").length - 1;
+  const hasQ = segment.includes("?");
+  if (stars === 0 && !hasQ) return 1;
+  if (segment === "*" || segment === "**") return 1;
+  if (stars === 1 && !hasQ && (segment.endsWith("*") || segment.startsWith("*"))) return 1;
+  return backtrackingSegmentCost;
+}
+
+/**
+ * The matching cost of a (structurally valid) document, as budgeted by
+ * {@linkcode policyMatchCostMax}: every path-glob segment (backtracking
+ * ones {@linkcode backtrackingSegmentCost}) plus every host pattern, over
+ * all rules. Entries that are not strings cost nothing (they fail
+ * validation on their own).
+ *
+ * @param doc a document (validated or not)
+ * @returns its cost
+ * @example
+ * ```ts
+ * policyMatchCost({ version: 1, rules: [
+ *   { effect: "allow", calls: ["fs.*"], paths: ["src/**", "*a*b"] },
+ * ] }); // 2 + 16 = 18
+ * ```
+ */
+export function policyMatchCost(doc: unknown): number {
+  const rules = (doc as { rules?: unknown } | null)?.rules;
+  if (!Array.isArray(rules)) return 0;
+  let cost = 0;
+  for (const rule of rules) {
+    const { paths, hosts } = (rule ?? {}) as { paths?: unknown; hosts?: unknown };
+    if (Array.isArray(paths)) {
+      for (const glob of paths) {
+        if (typeof glob !== "string") continue;
+        cost += glob === "." ? 1 : glob.split("/").reduce((n, seg) => n + segmentCost(seg), 0);
+      }
+    }
+    if (Array.isArray(hosts)) cost += hosts.length;
+  }
+  return cost;
 }
 
 /** A host pattern, understood: see the module doc for the grammar. */
@@ -198,6 +262,15 @@ export const policyDocumentSchema = z.strictObject({
   version: z.literal(1),
   rules: z.array(ruleSchema).max(rulesMax),
 }).superRefine((doc, ctx) => {
+  const cost = policyMatchCost(doc);
+  if (cost > policyMatchCostMax) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["rules"],
+      message: `policy too complex: matching cost ${cost} is over policyMatchCostMax (${policyMatchCostMax}; ` +
+        `each path-glob segment costs 1, a backtracking one ${backtrackingSegmentCost}, each host pattern 1)`,
+    });
+  }
   const seen = new Set<string>();
   doc.rules.forEach((rule, index) => {
     if (!Object.hasOwn(rule, "id") || rule.id === undefined) return;

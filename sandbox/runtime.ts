@@ -30,6 +30,7 @@ import { Workspaces } from "./fs/workspace.ts";
 import { type LimitsRequest, resolveLimits } from "./limits.ts";
 import { confinePath } from "./path/confine.ts";
 import { egressFields, PolicyLayer } from "./policy_layer.ts";
+import { compilePolicy } from "./policy/mod.ts";
 import { type ChildExit, type ProcHost, procSyscalls } from "./proc_syscalls.ts";
 import { Arena } from "../kernel/memory/mod.ts";
 import { Ipc } from "../kernel/ipc/mod.ts";
@@ -375,6 +376,8 @@ export class Runtime {
       if (!Number.isInteger(priority) || priority < priorityMin || priority > priorityMax) {
         throw new KernelError("EINVAL", `priority must be an integer in [${priorityMin}, ${priorityMax}]`);
       }
+      // A bad policy is the caller's mistake: refused before it costs the tenant a spawn.
+      if (request.policy !== undefined) checkPolicy(request.policy);
       const tenant = request.tenant ?? "default";
       slot ??= this.tenants.admit(tenant, limits.rssMb);
       proc = this.table.create({
@@ -836,6 +839,15 @@ function waitWithTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined):
     timer = setTimeout(() => reject(new KernelError("ETIMEDOUT", "proc.wait: timed out")), timeoutMs);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** @throws {KernelError} `EINVAL` naming what is wrong with a policy document */
+function checkPolicy(doc: unknown): void {
+  try {
+    compilePolicy(doc);
+  } catch (err) {
+    throw new KernelError("EINVAL", `policy: ${policyProblem(err)}`);
+  }
 }
 
 function policyProblem(err: unknown): string {

@@ -38,6 +38,16 @@ import { summarizeArgs } from "./summarize.ts";
 export const samplerAdjustMs = 250;
 /** One in this many hub calls is timed to estimate the hub's own CPU time. */
 export const overheadTimingEvery = 64;
+/**
+ * Characters of output the ring may hold in its events (it holds them by
+ * reference: without a budget, 65,536 events of 1 MiB writes would be
+ * 64 GiB). Past it, an output event keeps `truncatedOutputChars` and its
+ * `bytes` still say how much was written.
+ */
+export const ringOutputCharsMax = 32 * 1024 * 1024;
+/** Characters an output event keeps once the ring's output budget is spent. */
+export const truncatedOutputChars = 256;
+
 /** Width of the anomaly windows, ms. */
 export const anomalyWindowMs = 100;
 /**
@@ -93,6 +103,8 @@ export class ObservabilityHub {
   readonly sampler = new AdaptiveSampler();
   readonly latency = new AnomalyDetector(anomalyProfiles.latency);
   readonly rates = new AnomalyDetector(anomalyProfiles.rate);
+  /** Output events stored truncated because the ring's output budget was spent. */
+  outputTruncated = 0;
   /** Events not written to the ring because sampling dropped them. */
   sampledOut = 0;
   /** Anomaly events raised. */
@@ -263,7 +275,13 @@ export class ObservabilityHub {
     if (!this.#enabled) return;
     const now = Date.now();
     this.#rateTracker.record(this.#keys(s).output, now, data.length);
-    this.#emit(now, EventKind.output, s, fd, 0, 0, data.length, data);
+    // The ring holds output by reference: past its budget an event keeps only a copied head (and says so).
+    let detail = data;
+    if (this.ring.detailChars + data.length > ringOutputCharsMax) {
+      detail = copyOf(data.slice(0, truncatedOutputChars));
+      this.outputTruncated++;
+    }
+    this.#emit(now, EventKind.output, s, fd, 0, 0, data.length, detail);
   }
 
   /** What cleanup released for an exited agent. */
@@ -390,6 +408,14 @@ export class ObservabilityHub {
     this.#overheadAtAdjust = this.overheadMs;
     if (kernelMs > 1) this.sampler.adjust(obsMs, kernelMs);
   }
+}
+
+const copier = new TextEncoder();
+const copyDecoder = new TextDecoder();
+
+/** A flat copy of a short string (a slice may keep its whole parent alive). */
+function copyOf(text: string): string {
+  return copyDecoder.decode(copier.encode(text));
 }
 
 /** Median cost of a `performance.now()` read, ms. */

@@ -265,6 +265,8 @@ export class EventRing {
   readonly bytes: Float64Array;
   /** Detail column: references to existing strings, or undefined. */
   readonly detail: (string | undefined)[];
+  /** Characters of all detail strings the ring holds now (what bounds its memory beyond the columns). */
+  detailChars = 0;
   /** Events overwritten before the ring wrapped past them (oldest dropped). */
   overwritten = 0;
   readonly #clock: () => number;
@@ -391,6 +393,7 @@ export class EventRing {
     this.errnoId[i] = errnoId;
     this.latencyUs[i] = latencyUs;
     this.bytes[i] = bytes;
+    this.detailChars += (detail?.length ?? 0) - (this.detail[i]?.length ?? 0);
     this.detail[i] = detail;
     this.subject[i] = subject;
     if (seq >= this.slots) this.overwritten++;

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { jsonDepthMax } from "../../kernel/limits.ts";
 import { quotasDefault } from "../../api/service.ts";
 import { storedOutputCharsMax } from "../../sandbox/output.ts";
+import { ringOutputCharsMax } from "../../observability/hub.ts";
 import { createTenant, withServer } from "../api/helpers.ts";
 import { withRuntime } from "../helpers.ts";
 
@@ -153,5 +154,21 @@ Deno.test("security leaks: moving a directory into itself is EINVAL, not EIO", a
       }`,
     });
     assert.equal(r.result, "EINVAL");
+  });
+});
+
+Deno.test("security leaks: the event ring holds a bounded amount of output, whatever agents write", async () => {
+  await withRuntime(async (runtime) => {
+    const r = await runtime.run({
+      limits: { outputBytes: 48 * 1024 * 1024, wallMs: 60_000 },
+      code: `export default () => {
+        const chunk = "y".repeat(1024 * 1024 - 1);
+        for (let i = 0; i < 40; i++) console.log(chunk);
+      }`,
+    });
+    assert.equal(r.reason, "exit", r.message);
+    assert.equal(r.usage.outputBytes, 40 * 1024 * 1024);
+    assert.ok(runtime.obs.ring.detailChars <= ringOutputCharsMax, `ring holds ${runtime.obs.ring.detailChars} chars`);
+    assert.ok(runtime.obs.outputTruncated >= 40 - ringOutputCharsMax / (1024 * 1024));
   });
 });

@@ -25,6 +25,7 @@ import { type Dispatcher, toErrno } from "../kernel/syscall/dispatch.ts";
 import type { CallFrame, Completion, Decoded } from "../kernel/syscall/frame.ts";
 import type { CallHold } from "../kernel/syscall/table.ts";
 import type { InflightAccount } from "../kernel/tenants/mod.ts";
+import { encodeCompletion, type Line } from "../kernel/syscall/payload.ts";
 
 /** Calls of a batch served as one scheduler job. */
 export const batchSliceCalls = 32;
@@ -38,8 +39,8 @@ export interface ChannelDeps {
   scheduler: SyscallScheduler;
   /** What the scheduler waits for: the call, or the end of the current blocking slice. */
   slice(work: Promise<void>): Promise<void>;
-  /** Write one line to the cell; resolves once written (or dropped). */
-  send(line: string): Promise<void>;
+  /** Write one line (or one line in pieces) to the cell; resolves once written (or dropped). */
+  send(line: Line): Promise<void>;
   /** A control frame from the cell's trusted main thread (or forged by the agent: it only ends itself). */
   control(ctl: string, body: Record<string, unknown>): void;
   /** A frame that could not be decoded (for events). */
@@ -219,8 +220,8 @@ export class AgentChannel {
 
   /** Write one answer; the hold is released once it is written. */
   async #answer(done: Completion, hold?: Hold): Promise<void> {
-    const line = JSON.stringify(done);
-    hold?.cover(line.length);
+    const { line, chars } = encodeCompletion(done);
+    hold?.cover(chars);
     try {
       await this.#d.send(line);
     } finally {
@@ -228,29 +229,49 @@ export class AgentChannel {
     }
   }
 
-  /** Write a batch's answers in lines of at most `batchAnswerBytesMax`; the hold is released once all are written. */
+  /**
+   * Write a batch's answers in lines of at most `batchAnswerBytesMax` (a
+   * large completion gets a line of its own, in pieces); the hold is
+   * released once all are written.
+   */
   async #answerBatch(done: Completion[], hold?: Hold): Promise<void> {
-    const lines: string[] = [];
+    const lines: Line[] = [];
     let parts: string[] = [];
     let size = 0;
+    let chars = 0;
+    const flush = () => {
+      if (parts.length > 0) lines.push(`{"batch":[${parts.join(",")}]}`);
+      parts = [];
+      size = 0;
+    };
     for (const completion of done) {
-      const part = JSON.stringify(completion);
-      if (parts.length > 0 && size + part.length > batchAnswerBytesMax) {
-        lines.push(`{"batch":[${parts.join(",")}]}`);
-        parts = [];
-        size = 0;
+      const encoded = encodeCompletion(completion);
+      chars += encoded.chars;
+      const part = encoded.line;
+      if (typeof part !== "string") {
+        flush();
+        lines.push(batchLine(part));
+        continue;
       }
+      if (parts.length > 0 && size + part.length > batchAnswerBytesMax) flush();
       parts.push(part);
       size += part.length + 1;
     }
-    if (parts.length > 0) lines.push(`{"batch":[${parts.join(",")}]}`);
-    hold?.cover(lines.reduce((n, l) => n + l.length, 0));
+    flush();
+    hold?.cover(chars);
     try {
       await Promise.all(lines.map((line) => this.#d.send(line)));
     } finally {
       hold?.release();
     }
   }
+}
+
+/** One completion in pieces as a batch line of its own. */
+function* batchLine(completion: Iterable<string>): Generator<string> {
+  yield '{"batch":[';
+  yield* completion;
+  yield "]}";
 }
 
 function refuse(id: number, code: Errno, message: string): Completion {

@@ -8,7 +8,8 @@
  */
 
 import { type Decoded, decodeLine } from "../../kernel/syscall/frame.ts";
-import { type Line, LineFramer } from "../../kernel/syscall/framer.ts";
+import { type Line as InLine, LineFramer } from "../../kernel/syscall/framer.ts";
+import type { Line } from "../../kernel/syscall/payload.ts";
 import { cellStartMsMax, frameBytesMax, jsonDepthMax } from "../../kernel/limits.ts";
 
 /** How to start a cell. */
@@ -51,7 +52,7 @@ export class CellHost {
   #child: Deno.ChildProcess;
   #dir: string;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #out: string[] = [];
+  #out: Line[] = [];
   #written: (() => void)[] = [];
   #writing = false;
   #exited = false;
@@ -129,7 +130,7 @@ export class CellHost {
    * Resolves once the line has been written (or dropped because the cell
    * is gone): until then the supervisor still holds it.
    */
-  send(line: string): Promise<void> {
+  send(line: Line): Promise<void> {
     if (this.#exited) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#out.push(line);
@@ -166,12 +167,12 @@ export class CellHost {
     this.#writing = true;
     try {
       while (this.#out.length > 0 && !this.#exited) {
-        const chunk = this.#out.join("\n") + "\n";
+        const lines = this.#out;
         const written = this.#written;
         this.#out = [];
         this.#written = [];
         try {
-          await this.#writer.write(this.#encoder.encode(chunk));
+          await this.#writeLines(lines);
         } finally {
           for (const resolve of written) resolve();
         }
@@ -184,6 +185,27 @@ export class CellHost {
     }
   }
 
+  /**
+   * Small lines are coalesced into one write; a line in pieces is written
+   * piece by piece as they are produced, so its cost is spread over many
+   * turns of the event loop.
+   */
+  async #writeLines(lines: Line[]): Promise<void> {
+    let group: string[] = [];
+    const write = (text: string) => this.#writer.write(this.#encoder.encode(text));
+    for (const line of lines) {
+      if (typeof line === "string") {
+        group.push(line);
+        continue;
+      }
+      if (group.length > 0) await write(group.join("\n") + "\n");
+      group = [];
+      for (const piece of line) await write(piece);
+      await write("\n");
+    }
+    if (group.length > 0) await write(group.join("\n") + "\n");
+  }
+
   /** Lines still queued when the cell is gone are never written: let their holders go. */
   #dropQueued(): void {
     const written = this.#written;
@@ -194,7 +216,7 @@ export class CellHost {
 
   async #readFrames(): Promise<void> {
     const framer = new LineFramer({ bytesMax: frameBytesMax, depthMax: jsonDepthMax });
-    const deliver = (line: Line) => this.onFrame(decodeLine(line));
+    const deliver = (line: InLine) => this.onFrame(decodeLine(line));
     try {
       for await (const chunk of this.#child.stdout) framer.push(chunk, deliver);
     } catch {

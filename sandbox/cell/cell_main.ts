@@ -148,16 +148,21 @@ function die(reason: string, status: number, cpuMs: number, rssMb: number): neve
 
 async function readSupervisor(): Promise<void> {
   const decoder = new TextDecoder();
-  let buffered = "";
+  // A line may span many chunks (a 4 MiB read is ~90): keep the pieces and
+  // look for the newline in each new chunk only.
+  let pieces: string[] = [];
   for await (const chunk of Deno.stdin.readable) {
-    buffered += decoder.decode(chunk, { stream: true });
+    let text = decoder.decode(chunk, { stream: true });
     let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
+    while ((newline = text.indexOf("\n")) >= 0) {
+      pieces.push(text.slice(0, newline));
+      text = text.slice(newline + 1);
+      const line = pieces.length === 1 ? pieces[0] : pieces.join("");
+      pieces = [];
       if (line.startsWith('{"t":')) control(JSON.parse(line));
       else if (line.length > 0) worker.postMessage(line);
     }
+    if (text.length > 0) pieces.push(text);
   }
   // The supervisor is gone: nobody will ever answer or reap us.
   Deno.exit(cellExitOrphan);

@@ -13,6 +13,7 @@ import { fileBytesMax, readDirEntriesMax } from "../../kernel/limits.ts";
 import type { Process } from "../../kernel/process/table.ts";
 import { type CheckedPath, defineSyscall, type SyscallDef } from "../../kernel/syscall/table.ts";
 import { resultHoldBytes } from "../../kernel/limits.ts";
+import { fromBase64Yielding } from "../../kernel/syscall/payload.ts";
 import { verifyOpened } from "../path/confine.ts";
 import { makeDir, MutationLocks, removeChecked, renameChecked, writeChecked } from "./disk.ts";
 import { fsError } from "./errors.ts";
@@ -23,7 +24,8 @@ export { fsError };
 const path = z.string().max(8192);
 const pathArgs = z.strictObject({ path });
 const textArgs = z.strictObject({ path, text: z.string().max(fileBytesMax) });
-const bytesArgs = z.strictObject({ path, data: z.base64().max(Math.ceil(fileBytesMax / 3) * 4) });
+/** Base64 is checked while it is decoded (in pieces, see `fromBase64Yielding`), not by a regex over megabytes. */
+const bytesArgs = z.strictObject({ path, data: z.string().max(Math.ceil(fileBytesMax / 3) * 4) });
 const treeArgs = z.strictObject({ path, recursive: z.boolean().optional() });
 const renameArgs = z.strictObject({ from: path, to: path });
 
@@ -109,10 +111,15 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       args: bytesArgs,
       capability: "fs.write",
       paths: write,
-      handler: ({ proc, args, paths, addBytes }) => {
-        const data = Uint8Array.fromBase64(args.data);
+      handler: async ({ proc, args, paths, addBytes }) => {
+        let data: Uint8Array;
+        try {
+          data = await fromBase64Yielding(args.data);
+        } catch {
+          throw new KernelError("EINVAL", "data is not base64");
+        }
         addBytes(data.length);
-        return writeFile(proc, paths[0], data, false);
+        return await writeFile(proc, paths[0], data, false);
       },
     }),
     defineSyscall({

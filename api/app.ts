@@ -379,6 +379,10 @@ function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
 function errorResponse(c: Context, err: ApiError): Response {
   const headers: Record<string, string> = {};
   if (err.retryAfterSec !== undefined) headers["retry-after"] = String(err.retryAfterSec);
+  // A big body refused unread is not drained: the connection closes after the answer.
+  if (!c.req.raw.bodyUsed && Number(c.req.header("content-length") ?? 0) >= bodyTokenBytes) {
+    headers["connection"] = "close";
+  }
   const body = { error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
   return c.json(body, err.status, headers);
 }

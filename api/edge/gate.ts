@@ -23,8 +23,18 @@ import { type FrameError, RequestFramer } from "./framer.ts";
 
 /** Bytes read from a client at once. */
 const upBytes = 8 * 1024;
+/** Bytes read from a client at once inside a body. */
+const bodyReadBytes = 64 * 1024;
 /** Bytes read from the internal server at once. */
 const downBytes = 16 * 1024;
+/** Quiet time after the last descriptor error that ends an episode (and its log line), ms. */
+const fdEpisodeQuietMs = 1000;
+/** Share of the open connections the learned cap keeps when descriptors run out. */
+const fdCapShrink = 0.75;
+/** The learned cap never goes below this many connections. */
+const fdCapMin = 8;
+/** Quiet time after the last descriptor error before the learned cap grows (by 1/8 per sweep), ms. */
+const fdCapGrowQuietMs = 5000;
 /** Longest a refusal's write may take before the socket is closed anyway, ms. */
 const refuseWriteMsMax = 1000;
 
@@ -54,6 +64,10 @@ export interface GateStats {
   timedOut: { headers: number; body: number; idle: number };
   acceptErrors: number;
   fdEpisodes: number;
+  /** Connections that never completed a request, closed to give descriptors back. */
+  shed: number;
+  /** The cap learned from descriptor exhaustion (Infinity until the first episode). */
+  fdCap: number;
 }
 
 interface Connection {
@@ -67,6 +81,8 @@ interface Connection {
   activeAtMs: number;
   /** A request is complete and its answer has not started. */
   awaiting: boolean;
+  /** The server answered a request whose body was still coming, and will close: drop the rest. */
+  discarding: boolean;
   closed: boolean;
 }
 
@@ -87,6 +103,8 @@ export class ConnectionGate {
     timedOut: { headers: 0, body: 0, idle: 0 },
     acceptErrors: 0,
     fdEpisodes: 0,
+    shed: 0,
+    fdCap: Infinity,
   };
   #options: GateOptions;
   #limits: EdgeLimits;
@@ -98,9 +116,11 @@ export class ConnectionGate {
   #loop: Promise<void> | undefined;
   #spare: Deno.FsFile | undefined;
   /** Start of the current fd episode, ms, and what was refused in it. */
-  #episode: { atMs: number; refused: number } | undefined;
+  #episode: { atMs: number; lastMs: number; refused: number } | undefined;
+  #fdErrorAtMs = 0;
   #busy: Uint8Array;
   #tooMany: Uint8Array;
+  #fdBusy = canned(503, "server_busy", "out of file descriptors; try again", 1);
 
   /** @param options listener, inner connector, limits */
   constructor(options: GateOptions) {
@@ -179,6 +199,10 @@ export class ConnectionGate {
       this.stats.refused.connections++;
       return refuse(conn, this.#busy);
     }
+    if (this.#conns.size >= this.stats.fdCap) {
+      this.stats.refused.fds++;
+      return refuse(conn, this.#fdBusy);
+    }
     const fromAddress = this.#perAddress.get(address) ?? 0;
     if (fromAddress >= this.#limits.connectionsPerAddressMax) {
       this.stats.refused.address++;
@@ -194,6 +218,7 @@ export class ConnectionGate {
       bodyAtMs: undefined,
       activeAtMs: now,
       awaiting: false,
+      discarding: false,
       closed: false,
     };
     this.#conns.add(c);
@@ -221,19 +246,21 @@ export class ConnectionGate {
       c.inner.close();
       return;
     }
-    this.#fdRecovered();
     await Promise.all([this.#upstream(c, c.inner), this.#downstream(c, c.inner)]);
   }
 
   /** Client → server: frame, forward. */
   async #upstream(c: Connection, inner: Deno.Conn): Promise<void> {
-    const buf = new Uint8Array(upBytes);
+    const small = new Uint8Array(upBytes);
+    let buf = small;
     try {
       for (;;) {
         const n = await c.client.read(buf);
         if (n === null) break;
         const now = Date.now();
         c.activeAtMs = now;
+        // Answered early with `connection: close` (e.g. 429 before the body): the rest is not forwarded.
+        if (c.discarding) continue;
         const before = c.framer.completed;
         const out = c.framer.push(buf.subarray(0, n));
         if (!Array.isArray(out)) return this.#badRequest(c, out);
@@ -245,6 +272,8 @@ export class ConnectionGate {
           ? c.headAtMs
           : undefined;
         c.bodyAtMs = phase === "body" ? c.bodyAtMs ?? now : undefined;
+        // Bodies are read in bigger chunks (fewer reads and writes per byte), heads in small ones.
+        buf = phase === "body" ? (buf === small ? new Uint8Array(bodyReadBytes) : buf) : small;
         // One write per read (a head comes in three parts): small writes on TCP would wait on delayed ACKs.
         if (out.length === 1) await writeAll(inner, out[0]);
         else if (out.length > 1) await writeAll(inner, concat(out));
@@ -264,6 +293,7 @@ export class ConnectionGate {
         if (n === null) break;
         c.activeAtMs = Date.now();
         c.awaiting = false;
+        if (c.framer.phase === "body" && closesEarly(buf.subarray(0, n))) c.discarding = true;
         await writeAll(c.client, buf.subarray(0, n));
       }
     } catch { /* either side went away */ }
@@ -277,6 +307,7 @@ export class ConnectionGate {
 
   #sweepDeadlines(): void {
     const now = Date.now();
+    this.#fdRecovered(now);
     const l = this.#limits;
     for (const c of this.#conns) {
       if (c.headAtMs !== undefined) {
@@ -328,24 +359,61 @@ export class ConnectionGate {
   }
 
   #fdExhausted(err: unknown): void {
+    const now = Date.now();
+    this.#fdErrorAtMs = now;
     if (this.#episode !== undefined) {
       this.#episode.refused++;
+      this.#episode.lastMs = now;
+      if (this.#conns.size >= this.stats.fdCap) this.#shed();
       return;
     }
     this.stats.fdEpisodes++;
-    this.#episode = { atMs: Date.now(), refused: 1 };
+    this.#episode = { atMs: now, lastMs: now, refused: 1 };
+    const open = this.#conns.size;
+    this.#shed();
     this.#log(
       `agentos http: out of file descriptors (${(err as { code?: string }).code ?? errText(err)}) with ` +
-        `${this.#conns.size} connections open; refusing new connections, serving the open ones`,
+        `${open} connections open; refusing new connections, serving the open ones (at most ` +
+        `${this.stats.fdCap} from now on; ${this.stats.shed} that never completed a request closed)`,
     );
   }
 
-  #fdRecovered(): void {
+  /**
+   * Out of descriptors with `open` connections: from now on admit at most
+   * `fdCapShrink` of them (headroom for the server behind the gate and the
+   * cells), and close the connections beyond that which never completed a
+   * request, oldest first (a slow-loris attacker's; a client that was served
+   * keeps its connection). The cap grows back while descriptors last.
+   */
+  #shed(): void {
+    const cap = Math.max(fdCapMin, Math.floor(this.#conns.size * fdCapShrink));
+    this.stats.fdCap = Math.min(this.stats.fdCap, cap);
+    let excess = this.#conns.size - this.stats.fdCap;
+    for (const c of this.#conns) {
+      if (excess <= 0) break;
+      if (c.framer.completed > 0 || c.awaiting) continue;
+      this.stats.shed++;
+      excess--;
+      this.#close(c, this.#fdBusy);
+    }
+  }
+
+  /** Additive increase of the learned cap once descriptors have lasted `fdCapGrowQuietMs`. */
+  #growFdCap(now: number): void {
+    const cap = this.stats.fdCap;
+    if (cap === Infinity || now - this.#fdErrorAtMs < fdCapGrowQuietMs) return;
+    const next = cap + Math.max(1, Math.floor(cap / 8));
+    this.stats.fdCap = next >= this.#limits.connectionsMax ? Infinity : next;
+  }
+
+  /** An episode ends after `fdEpisodeQuietMs` without a descriptor error (checked by the sweep). */
+  #fdRecovered(now: number): void {
+    this.#growFdCap(now);
     const episode = this.#episode;
-    if (episode === undefined) return;
+    if (episode === undefined || now - episode.lastMs < fdEpisodeQuietMs) return;
     this.#episode = undefined;
     this.#log(
-      `agentos http: accepting again after ${Date.now() - episode.atMs} ms out of file descriptors ` +
+      `agentos http: accepting again; descriptors ran out for ${episode.lastMs - episode.atMs} ms ` +
         `(${episode.refused} accepts failed or refused)`,
     );
     if (this.#spare === undefined) this.#openSpare();
@@ -428,6 +496,26 @@ function refuse(conn: Deno.Conn, answer: Uint8Array): void {
   };
   const timer = setTimeout(close, refuseWriteMsMax);
   conn.write(answer).then(close, close);
+}
+
+const closeHeader = encoder.encode("\r\nconnection: close\r\n");
+const responseStart = encoder.encode("HTTP/1.1 ");
+
+/** Whether `chunk` starts a response head that says `connection: close` (hyper writes it in lower case). */
+function closesEarly(chunk: Uint8Array): boolean {
+  for (let i = 0; i < responseStart.length; i++) if (chunk[i] !== responseStart[i]) return false;
+  let end = Math.min(chunk.length, headersBytesMax);
+  for (let i = 3; i < end; i++) {
+    if (chunk[i] === 10 && chunk[i - 1] === 13 && chunk[i - 2] === 10 && chunk[i - 3] === 13) {
+      end = i + 1;
+      break;
+    }
+  }
+  outer: for (let i = 0; i + closeHeader.length <= end; i++) {
+    for (let j = 0; j < closeHeader.length; j++) if (chunk[i + j] !== closeHeader[j]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

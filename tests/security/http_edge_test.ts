@@ -159,7 +159,10 @@ Deno.test("security http edge: a head, a body and an idle connection each have a
       // A request whose answer takes longer than idleMsMax is not idle.
       const waiter = await open();
       const code = "export default async () => { await new Promise((r) => setTimeout(r, 1500)); return 1; }";
-      const done = await roundTrip(waiter, request("POST", "/v1/agents", t.apiKey, JSON.stringify({ code, wait: true })));
+      const done = await roundTrip(
+        waiter,
+        request("POST", "/v1/agents", t.apiKey, JSON.stringify({ code, wait: true })),
+      );
       assert.equal(done.status, 200, done.body);
       assert.equal(JSON.parse(done.body).reason, "exit");
       assert.equal((await s.req("/healthz")).status, 200);

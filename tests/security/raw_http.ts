@@ -110,7 +110,9 @@ export async function closedWithin(conn: Deno.Conn, ms: number): Promise<boolean
 /** A request as text. */
 export function request(method: string, path: string, key?: string, body?: string): string {
   const auth = key === undefined ? "" : `authorization: Bearer ${key}\r\n`;
-  const type = body === undefined ? "" : `content-type: application/json\r\ncontent-length: ${encoder.encode(body).length}\r\n`;
+  const type = body === undefined
+    ? ""
+    : `content-type: application/json\r\ncontent-length: ${encoder.encode(body).length}\r\n`;
   return `${method} ${path} HTTP/1.1\r\nhost: agentos\r\n${auth}${type}\r\n${body ?? ""}`;
 }
 

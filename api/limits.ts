@@ -37,6 +37,32 @@ export const acceptBackoffMsMin = 10;
 export const acceptBackoffMsMax = 1000;
 /** Longest wait before a dead internal HTTP server is started again, ms (doubling from `acceptBackoffMsMin`). */
 export const innerRestartMsMax = 1000;
+/** Bytes the gate reads from a client at once (heads, small bodies). */
+export const clientReadBytes = 8 * 1024;
+/** Bytes the gate reads from a client at once inside a body (fewer reads and writes per byte). */
+export const bodyReadBytes = 64 * 1024;
+/** Bytes the gate reads from the internal server at once. */
+export const serverReadBytes = 16 * 1024;
+/** Longest a refusal's write may take before the socket is closed anyway, ms. */
+export const refuseWriteMsMax = 1000;
+/** Shortest and longest interval of the gate's deadline sweep (¼ of the shortest deadline, clamped), ms. */
+export const sweepMsMin = 10;
+/** See {@linkcode sweepMsMin}. */
+export const sweepMsMax = 1000;
+/** Quiet time after the last descriptor error that ends an episode (and logs its end), ms. */
+export const fdEpisodeQuietMs = 1000;
+/** Share of the open connections the learned cap keeps when descriptors run out (the rest are shed if unserved). */
+export const fdCapShrinkRatio = 0.75;
+/** The learned cap never goes below this many connections. */
+export const fdCapConnectionsMin = 8;
+/** Quiet time after the last descriptor error before the learned cap grows again (by ⅛ per sweep), ms. */
+export const fdCapGrowQuietMs = 5000;
+/** Largest chunk of a chunked request body the framer accepts (past it: 400), bytes. */
+export const chunkSizeBytesMax = 2 ** 40;
+/** Longest chunk-size line (with extensions) of a chunked body (past it: 400), bytes. */
+export const chunkLineBytesMax = 4096;
+/** Longest unix socket path (sun_path is 108 bytes with its NUL); a longer data dir fails at start, bytes. */
+export const socketPathBytesMax = 107;
 /** Most rate buckets (keys + client addresses) held; past it the least recently used is dropped (it refills as new). */
 export const rateBucketsMax = 65_536;
 /** Body bytes that cost one more rate token (a 2 MiB body costs 33 tokens). */

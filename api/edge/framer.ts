@@ -13,6 +13,8 @@
  * @module
  */
 
+import { chunkLineBytesMax, chunkSizeBytesMax } from "../limits.ts";
+
 /** The header the gate adds to every request: the client's address. */
 export const peerHeader = "x-agentos-peer";
 
@@ -28,8 +30,6 @@ export type FramerPhase = "idle" | "head" | "body";
 
 const lf = 10;
 const cr = 13;
-const chunkSizeMax = 2 ** 40;
-const chunkLineBytesMax = 4096;
 const requestLine = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ ]+ HTTP\/1\.[01]$/;
 const latin1 = new TextDecoder("latin1");
 
@@ -212,7 +212,7 @@ export class RequestFramer {
           const digit = hexValue(c);
           if (digit >= 0) {
             this.#chunkSize = this.#chunkSize * 16 + digit;
-            if (this.#chunkSize > chunkSizeMax) return bad("chunk too large");
+            if (this.#chunkSize > chunkSizeBytesMax) return bad("chunk too large");
           } else if (c === 59 || c === 32 || c === 9) this.#chunked = "ext";
           else if (c === cr) this.#chunked = "sizeLf";
           else if (c === lf) this.#sizeLineDone();

@@ -18,25 +18,23 @@
  * @module
  */
 
-import { acceptBackoffMsMax, acceptBackoffMsMin, type EdgeLimits, headersBytesMax } from "../limits.ts";
+import {
+  acceptBackoffMsMax,
+  acceptBackoffMsMin,
+  bodyReadBytes,
+  clientReadBytes,
+  type EdgeLimits,
+  fdCapConnectionsMin,
+  fdCapGrowQuietMs,
+  fdCapShrinkRatio,
+  fdEpisodeQuietMs,
+  headersBytesMax,
+  refuseWriteMsMax,
+  serverReadBytes,
+  sweepMsMax,
+  sweepMsMin,
+} from "../limits.ts";
 import { type FrameError, RequestFramer } from "./framer.ts";
-
-/** Bytes read from a client at once. */
-const upBytes = 8 * 1024;
-/** Bytes read from a client at once inside a body. */
-const bodyReadBytes = 64 * 1024;
-/** Bytes read from the internal server at once. */
-const downBytes = 16 * 1024;
-/** Quiet time after the last descriptor error that ends an episode (and its log line), ms. */
-const fdEpisodeQuietMs = 1000;
-/** Share of the open connections the learned cap keeps when descriptors run out. */
-const fdCapShrink = 0.75;
-/** The learned cap never goes below this many connections. */
-const fdCapMin = 8;
-/** Quiet time after the last descriptor error before the learned cap grows (by 1/8 per sweep), ms. */
-const fdCapGrowQuietMs = 5000;
-/** Longest a refusal's write may take before the socket is closed anyway, ms. */
-const refuseWriteMsMax = 1000;
 
 /** What the gate accepts from: a `Deno.Listener`, or a test double of one. */
 export interface GateListener {
@@ -141,7 +139,8 @@ export class ConnectionGate {
   start(): void {
     this.#openSpare();
     const l = this.#limits;
-    const sweepMs = Math.max(10, Math.min(1000, Math.floor(Math.min(l.headersMsMax, l.bodyMsMax, l.idleMsMax) / 4)));
+    const shortestMs = Math.min(l.headersMsMax, l.bodyMsMax, l.idleMsMax);
+    const sweepMs = Math.max(sweepMsMin, Math.min(sweepMsMax, Math.floor(shortestMs / 4)));
     this.#sweep = setInterval(() => this.#sweepDeadlines(), sweepMs);
     this.#loop = this.#acceptLoop();
   }
@@ -251,7 +250,7 @@ export class ConnectionGate {
 
   /** Client → server: frame, forward. */
   async #upstream(c: Connection, inner: Deno.Conn): Promise<void> {
-    const small = new Uint8Array(upBytes);
+    const small = new Uint8Array(clientReadBytes);
     let buf = small;
     try {
       for (;;) {
@@ -286,7 +285,7 @@ export class ConnectionGate {
 
   /** Server → client, as is. */
   async #downstream(c: Connection, inner: Deno.Conn): Promise<void> {
-    const buf = new Uint8Array(downBytes);
+    const buf = new Uint8Array(serverReadBytes);
     try {
       for (;;) {
         const n = await inner.read(buf);
@@ -380,13 +379,13 @@ export class ConnectionGate {
 
   /**
    * Out of descriptors with `open` connections: from now on admit at most
-   * `fdCapShrink` of them (headroom for the server behind the gate and the
+   * `fdCapShrinkRatio` of them (headroom for the server behind the gate and the
    * cells), and close the connections beyond that which never completed a
    * request, oldest first (a slow-loris attacker's; a client that was served
    * keeps its connection). The cap grows back while descriptors last.
    */
   #shed(): void {
-    const cap = Math.max(fdCapMin, Math.floor(this.#conns.size * fdCapShrink));
+    const cap = Math.max(fdCapConnectionsMin, Math.floor(this.#conns.size * fdCapShrinkRatio));
     this.stats.fdCap = Math.min(this.stats.fdCap, cap);
     let excess = this.#conns.size - this.stats.fdCap;
     for (const c of this.#conns) {

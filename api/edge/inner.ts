@@ -14,10 +14,7 @@
  * @module
  */
 
-import { acceptBackoffMsMin, innerRestartMsMax } from "../limits.ts";
-
-/** Longest unix socket path (sun_path is 108 bytes with its NUL), bytes. */
-export const socketPathBytesMax = 107;
+import { acceptBackoffMsMin, innerRestartMsMax, socketPathBytesMax } from "../limits.ts";
 
 /** Options of an {@linkcode InnerServer}. */
 export interface InnerServerOptions {

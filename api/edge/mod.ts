@@ -16,6 +16,6 @@ export {
   peerAddress,
 } from "./gate.ts";
 export { type FrameError, type FramerPhase, peerHeader, RequestFramer } from "./framer.ts";
-export { InnerServer, type InnerServerOptions, socketPathBytesMax } from "./inner.ts";
+export { InnerServer, type InnerServerOptions } from "./inner.ts";
 export { type RateDecision, RateLimiter, type RateLimiterOptions } from "./rate.ts";
 export { type StreamRefusal, StreamSlots } from "./streams.ts";

@@ -10,7 +10,7 @@
 
 import { Runtime } from "../sandbox/runtime.ts";
 import { createApp } from "./app.ts";
-import { ConnectionGate, InnerServer } from "./edge/mod.ts";
+import { ConnectionGate, edgeMetrics, InnerServer } from "./edge/mod.ts";
 import { type EdgeLimits, edgeLimits } from "./limits.ts";
 import { serverMetrics } from "./metrics.ts";
 import { Service } from "./service.ts";
@@ -92,6 +92,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: warn,
   });
   gate.start();
+  edgeMetrics(metrics, { gate, inner, ...app.edge, connectionsMax: limits.connectionsMax });
   let closing: Promise<void> | undefined;
   const close = () =>
     closing ??= (async () => {

@@ -17,5 +17,6 @@ export {
 } from "./gate.ts";
 export { type FrameError, type FramerPhase, peerHeader, RequestFramer } from "./framer.ts";
 export { InnerServer, type InnerServerOptions } from "./inner.ts";
+export { edgeMetrics, type EdgeSources } from "./metrics.ts";
 export { type RateDecision, RateLimiter, type RateLimiterOptions } from "./rate.ts";
 export { type StreamRefusal, StreamSlots } from "./streams.ts";

@@ -44,13 +44,14 @@ async function rawTenant(conn: Deno.Conn, name: string): Promise<{ id: string; a
 }
 
 for (
-  const { name, limits, status, code, cap } of [
+  const { name, limits, status, code, cap, reason } of [
     {
       name: "connectionsPerAddressMax",
       limits: { connectionsMax: 64, connectionsPerAddressMax: 16 },
       status: 429,
       code: "too_many_connections",
       cap: 16,
+      reason: "address",
     },
     {
       name: "connectionsMax",
@@ -58,6 +59,7 @@ for (
       status: 503,
       code: "server_busy",
       cap: 16,
+      reason: "connections",
     },
   ]
 ) {
@@ -106,6 +108,11 @@ for (
         for (const c of attackers.splice(0)) c.close();
         await until(() => s.gate.openFrom(address) === 1);
         assert.equal((await s.req("/healthz")).status, 200);
+        const metrics = await (await s.req("/metrics", { key: adminKey })).text();
+        assert.match(
+          metrics,
+          new RegExp(`agentos_http_connections_refused_total\\{reason="${reason}"\\} ${attempts - admitted}\n`),
+        );
       } finally {
         for (const c of attackers) c.close();
         bystander.close();

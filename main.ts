@@ -9,6 +9,12 @@
 
 import { startServer } from "./api/server.ts";
 
+/** An optional integer from the environment. */
+function envInt(name: string): number | undefined {
+  const text = Deno.env.get(name);
+  return text === undefined || text === "" ? undefined : Number(text);
+}
+
 if (import.meta.main) {
   await startServer({
     host: Deno.env.get("HOST") ?? "127.0.0.1",
@@ -16,5 +22,10 @@ if (import.meta.main) {
     dataDir: Deno.env.get("AGENTOS_DATA_DIR") ?? "./data",
     poolSize: Number(Deno.env.get("AGENTOS_POOL_SIZE") ?? 2),
     adminKey: Deno.env.get("AGENTOS_ADMIN_KEY"),
+    limits: {
+      connectionsMax: envInt("AGENTOS_CONNECTIONS_MAX"),
+      connectionsPerAddressMax: envInt("AGENTOS_CONNECTIONS_PER_ADDRESS_MAX"),
+      requestsPerSecPerKey: envInt("AGENTOS_REQUESTS_PER_SEC_PER_KEY"),
+    },
   });
 }

@@ -7,13 +7,15 @@
  */
 
 import { Hono } from "hono";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import type { z } from "zod";
-import { parseJsonNullProto } from "../kernel/syscall/frame.ts";
+import { JsonDepthError, parseJsonNullProto } from "../kernel/syscall/frame.ts";
 import { httpSpan } from "../observability/otel.ts";
+import { peerHeader, type RateDecision, RateLimiter, StreamSlots } from "./edge/mod.ts";
 import type { EventFilter } from "./events.ts";
+import { bodyBytesMax, bodyTokenBytes, type EdgeLimits, edgeLimits, rateBucketsMax } from "./limits.ts";
 import {
   agentListQuery,
   auditQuery,
@@ -29,24 +31,55 @@ import {
 import { ApiError, type Principal, type Service } from "./service.ts";
 import type { AgentRow } from "./store.ts";
 
-/** Largest request body, bytes. */
-export const bodyBytesMax = 2 * 1024 * 1024;
-/** Heartbeat interval of SSE streams, ms. */
-export const sseHeartbeatMs = 15_000;
+export { bodyBytesMax, sseHeartbeatMs } from "./limits.ts";
 
-type Env = { Variables: { principal: Principal } };
+/** A request's rate bucket, for charges after the fact. */
+interface RateCharge {
+  /** Charge the bucket `tokens` more. */
+  charge(tokens: number): void;
+  /** Body tokens already taken from the declared `Content-Length`. */
+  bodyTokens: number;
+  /** Extra tokens of a rejected body. */
+  rejectedBodyTokens: number;
+}
+
+type Env = { Variables: { principal: Principal; rate: RateCharge } };
 
 /** What the app needs from its host. */
 export interface AppDeps {
   service: Service;
   ready: () => boolean;
   metrics: (p: Principal) => string;
+  /** Rate and stream limits (default `edgeLimits()`). */
+  limits?: EdgeLimits;
+}
+
+/** The app and the edge state it keeps (for metrics). */
+export interface AppEdge {
+  keyRates: RateLimiter;
+  addressRates: RateLimiter;
+  streams: StreamSlots;
 }
 
 /** Build the app. */
-export function createApp(deps: AppDeps): Hono<Env> {
+export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   const { service } = deps;
-  const app = new Hono<Env>();
+  const limits = deps.limits ?? edgeLimits();
+  const app = new Hono<Env>() as Hono<Env> & { edge: AppEdge };
+  const edge: AppEdge = {
+    keyRates: new RateLimiter({
+      ratePerSec: limits.requestsPerSecPerKey,
+      burst: limits.requestBurstPerKey,
+      bucketsMax: rateBucketsMax,
+    }),
+    addressRates: new RateLimiter({
+      ratePerSec: limits.requestsPerSecPerAddress,
+      burst: limits.requestBurstPerAddress,
+      bucketsMax: rateBucketsMax,
+    }),
+    streams: new StreamSlots(limits),
+  };
+  app.edge = edge;
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
@@ -72,21 +105,21 @@ export function createApp(deps: AppDeps): Hono<Env> {
   );
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
+  // Order matters: who is calling, then their rate, then (only then) the body.
+  const guard = authenticateAndRate(service, limits, edge);
+  app.use("/v1/*", guard);
+  app.use("/metrics", guard);
   app.use(
     "/v1/*",
     bodyLimit({
       maxSize: bodyBytesMax,
-      onError: (c) => c.json({ error: { code: "payload_too_large", message: `body over ${bodyBytesMax} bytes` } }, 413),
+      onError: (c) => {
+        const rate = c.get("rate");
+        rate.charge(rate.rejectedBodyTokens);
+        return c.json({ error: { code: "payload_too_large", message: `body over ${bodyBytesMax} bytes` } }, 413);
+      },
     }),
   );
-  app.use("/v1/*", async (c, next) => {
-    c.set("principal", await service.authenticate(c.req.header("authorization")));
-    await next();
-  });
-  app.use("/metrics", async (c, next) => {
-    c.set("principal", await service.authenticate(c.req.header("authorization")));
-    await next();
-  });
 
   app.get(
     "/metrics",
@@ -171,23 +204,42 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   function sse(c: Context<Env>, filter: EventFilter) {
+    const p = c.get("principal");
+    const slot = edge.streams.acquire(p.tenant.id, p.keyHash);
+    if (typeof slot !== "function") {
+      throw new ApiError(429, "too_many_streams", `over ${slot.cap} (${slot.max} open streams)`, { retryAfterSec: 1 });
+    }
     const header = c.req.header("last-event-id");
     const after = header !== undefined && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
     const sub = service.hub.subscribe(filter, after);
+    const release = () => {
+      sub.close();
+      slot();
+    };
+    const heartbeatMs = limits.sseHeartbeatMs;
     return streamSSE(c, async (stream) => {
       const abort = new AbortController();
       stream.onAbort(() => {
         abort.abort();
-        sub.close();
+        release();
       });
-      await stream.writeSSE({ event: "hello", data: JSON.stringify({ seq: service.hub.seq }) });
-      while (!abort.signal.aborted && !sub.closed) {
-        await sub.wait(sseHeartbeatMs, abort.signal);
-        const { events, dropped } = sub.take();
-        // One write per take, not per event: the supervisor thread also serves syscalls.
-        let text = dropped > 0 ? `event: dropped\ndata: ${JSON.stringify({ count: dropped })}\n\n` : "";
-        for (const e of events) text += `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
-        await stream.write(text === "" ? ": keepalive\n\n" : text);
+      try {
+        await stream.writeSSE({ event: "hello", data: JSON.stringify({ seq: service.hub.seq }) });
+        let wroteAtMs = Date.now();
+        while (!abort.signal.aborted && !sub.closed) {
+          await sub.wait(Math.max(0, heartbeatMs - (Date.now() - wroteAtMs)), abort.signal);
+          const { events, dropped } = sub.take();
+          // One write per take, not per event: the supervisor thread also serves syscalls.
+          let text = dropped > 0 ? `event: dropped\ndata: ${JSON.stringify({ count: dropped })}\n\n` : "";
+          for (const e of events) text += `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+          // Nothing is written for a wake that brought nothing; keepalives come from the timer alone.
+          if (text === "" && Date.now() - wroteAtMs >= heartbeatMs) text = ": keepalive\n\n";
+          if (text === "") continue;
+          await stream.write(text);
+          wroteAtMs = Date.now();
+        }
+      } finally {
+        release();
       }
     });
   }
@@ -231,14 +283,72 @@ async function parseBody<S extends z.ZodType>(c: Context<Env>, schema: S): Promi
   if (!type.toLowerCase().startsWith("application/json")) {
     throw new ApiError(400, "bad_content_type", "content-type must be application/json");
   }
+  const rate = c.get("rate");
+  let text: string;
+  try {
+    text = await c.req.text();
+  } catch (err) {
+    rate.charge(rate.rejectedBodyTokens);
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(400, "invalid_json", "body could not be read");
+  }
+  // A body sent without Content-Length pays for its size now.
+  const unpaid = Math.floor(text.length / bodyTokenBytes) - rate.bodyTokens;
+  if (unpaid > 0) rate.charge(unpaid);
   let value: unknown;
   try {
-    value = parseJsonNullProto(await c.req.text());
+    value = parseJsonNullProto(text);
   } catch (err) {
-    if (err instanceof ApiError) throw err;
+    rate.charge(rate.rejectedBodyTokens);
+    if (err instanceof JsonDepthError) {
+      throw new ApiError(400, "body_too_deep", `body nested deeper than ${err.depthMax} levels`);
+    }
     throw new ApiError(400, "invalid_json", "body is not valid JSON");
   }
   return validate(schema, value);
+}
+
+/**
+ * Authenticate, then take from the caller's rate bucket before anything
+ * reads the body: per API key hash for a known key, per client address for
+ * a missing, malformed or unknown one (charged only on failure).
+ */
+function authenticateAndRate(service: Service, limits: EdgeLimits, edge: AppEdge): MiddlewareHandler<Env> {
+  return async (c, next) => {
+    let principal: Principal;
+    try {
+      principal = await service.authenticate(c.req.header("authorization"));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        const peer = c.req.header(peerHeader) ?? "local";
+        rateOrThrow(edge.addressRates.take(`a:${peer}`), "requestsPerSecPerAddress", edge.addressRates);
+      }
+      throw err;
+    }
+    const declared = Number(c.req.header("content-length") ?? 0);
+    const bodyTokens = Number.isFinite(declared) && declared > 0
+      ? Math.floor(Math.min(declared, bodyBytesMax + 1) / bodyTokenBytes)
+      : 0;
+    const bucket = `k:${principal.keyHash}`;
+    rateOrThrow(edge.keyRates.take(bucket, 1 + bodyTokens), "requestsPerSecPerKey", edge.keyRates);
+    c.set("principal", principal);
+    c.set("rate", {
+      charge: (tokens) => edge.keyRates.charge(bucket, tokens),
+      bodyTokens,
+      rejectedBodyTokens: limits.rejectedBodyTokens,
+    });
+    await next();
+  };
+}
+
+function rateOrThrow(decision: RateDecision, cap: string, rates: RateLimiter): void {
+  if (decision.ok) return;
+  throw new ApiError(
+    429,
+    "rate_limited",
+    `over ${cap} (${rates.ratePerSec}/s, burst ${rates.burst}); retry after ${decision.retryAfterSec} s`,
+    { retryAfterSec: decision.retryAfterSec },
+  );
 }
 
 function parseQuery<S extends z.ZodType>(c: Context<Env>, schema: S): z.output<S> {
@@ -269,6 +379,10 @@ function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
 function errorResponse(c: Context, err: ApiError): Response {
   const headers: Record<string, string> = {};
   if (err.retryAfterSec !== undefined) headers["retry-after"] = String(err.retryAfterSec);
+  // A big body refused unread is not drained: the connection closes after the answer.
+  if (!c.req.raw.bodyUsed && Number(c.req.header("content-length") ?? 0) >= bodyTokenBytes) {
+    headers["connection"] = "close";
+  }
   const body = { error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
   return c.json(body, err.status, headers);
 }

@@ -1,7 +1,8 @@
 /**
  * The SSE feed, read straight from the kernel's event ring: every
- * subscriber is a ring reader with its own cursor, so the feed keeps no copy
- * of events and no per-subscriber queue. Resume (`Last-Event-ID`) is a
+ * subscriber is a cursor into the ring, so the feed keeps no copy of events
+ * and no per-subscriber queue. An event wakes only the subscribers of its
+ * tenant (and the admin ones that watch all). Resume (`Last-Event-ID`) is a
  * cursor position; a reader that falls more than the ring's 65,536 slots
  * behind loses the oldest events and is told how many (`dropped`). The
  * kernel never waits for a reader.
@@ -13,7 +14,7 @@
  */
 
 import type { ObservabilityHub } from "../observability/hub.ts";
-import { errnoNames, EventKind, type EventView, type RingReader } from "../observability/ring.ts";
+import { errnoNames, EventKind, type EventRing, EventView } from "../observability/ring.ts";
 
 /** Most events one `take` returns; the SSE loop comes back for more. */
 export const takeEventsMax = 1024;
@@ -57,23 +58,45 @@ const typeOfKind = [
   "dropped",
 ];
 
-/** A subscriber: a ring reader plus its filter. */
+/**
+ * The subscribers of one tenant, and the newest event of that tenant the
+ * feed has routed (`lastOwnSeq`): a subscriber whose cursor is past it has
+ * nothing of its own to read, whatever other tenants emit.
+ */
+interface TenantGroup {
+  tenantId: number;
+  subs: Set<Subscription>;
+  lastOwnSeq: number;
+}
+
+/** A subscriber: a cursor into the ring plus its filter. */
 export class Subscription {
   readonly filter: EventFilter;
-  #reader: RingReader;
+  #ring: EventRing;
+  #cursor: number;
+  #dropped = 0;
   #feed: EventFeed;
+  #group: TenantGroup | undefined;
   #view: EventView;
-  #droppedSeen = 0;
   #wake: (() => void) | undefined;
   #closed = false;
   #unsubscribe: () => void;
 
   /** @internal */
-  constructor(feed: EventFeed, reader: RingReader, filter: EventFilter, view: EventView, unsubscribe: () => void) {
+  constructor(
+    feed: EventFeed,
+    ring: EventRing,
+    cursor: number,
+    filter: EventFilter,
+    group: TenantGroup | undefined,
+    unsubscribe: () => void,
+  ) {
     this.#feed = feed;
-    this.#reader = reader;
+    this.#ring = ring;
+    this.#cursor = cursor;
     this.filter = filter;
-    this.#view = view;
+    this.#group = group;
+    this.#view = new EventView();
     this.#unsubscribe = unsubscribe;
   }
 
@@ -82,14 +105,20 @@ export class Subscription {
     return this.#closed;
   }
 
-  /** @internal Called when new events are in the ring. */
+  /** Whether there may be something to take now. */
+  get pending(): boolean {
+    const group = this.#group;
+    return group === undefined ? this.#ring.nextSeq > this.#cursor : group.lastOwnSeq >= this.#cursor;
+  }
+
+  /** @internal Called when new events of this subscriber's tenant (or any, for a watch-all one) are in the ring. */
   wake(): void {
     this.#wake?.();
   }
 
-  /** Wait until the ring has something past this cursor, the signal aborts, or `ms` passes. */
+  /** Wait until there is something to take, the signal aborts, or `ms` passes. */
   wait(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.#reader.lag > 0 || this.#closed) return Promise.resolve();
+    if (this.pending || this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -103,34 +132,69 @@ export class Subscription {
     });
   }
 
-  /** Read what is there (bounded), filtered, and the drop count since the last take. */
+  /**
+   * Read what is there (at most `takeEventsMax` events of this subscriber's
+   * tenant), filtered, and the drop count since the last take. Other
+   * tenants' events are stepped over by their tenant id alone.
+   */
   take(): { events: StreamEvent[]; dropped: number } {
     const events: StreamEvent[] = [];
+    const ring = this.#ring;
+    const group = this.#group;
+    if (group !== undefined && group.lastOwnSeq < this.#cursor) {
+      // Nothing of ours since the cursor: skip to what the feed has routed.
+      this.#cursor = Math.max(this.#cursor, this.#feed.routedSeq);
+      return { events, dropped: this.#takeDropped() };
+    }
+    const oldest = ring.oldestSeq;
+    if (this.#cursor < oldest) {
+      this.#dropped += oldest - this.#cursor;
+      this.#cursor = oldest;
+    }
+    const next = ring.nextSeq;
+    const tenantIds = ring.tenantId;
+    const mask = ring.mask;
     const view = this.#view;
     let read = 0;
-    while (read < takeEventsMax && this.#reader.next(view)) {
+    while (read < takeEventsMax && this.#cursor < next) {
+      const seq = this.#cursor++;
+      if (group !== undefined && tenantIds[seq & mask] !== group.tenantId) continue;
       read++;
+      ring.read(seq, view);
       const event = this.#feed.toStreamEvent(view, this.filter);
       if (event !== undefined) events.push(event);
     }
-    const dropped = this.#reader.dropped - this.#droppedSeen;
-    this.#droppedSeen = this.#reader.dropped;
-    return { events, dropped };
+    return { events, dropped: this.#takeDropped() };
   }
 
-  /** Stop receiving. */
+  #takeDropped(): number {
+    const dropped = this.#dropped;
+    this.#dropped = 0;
+    return dropped;
+  }
+
+  /** Stop receiving. Idempotent. */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
     this.#wake?.();
     this.#unsubscribe();
   }
 }
 
-/** Fan-out from the ring to SSE subscribers. */
+/**
+ * Fan-out from the ring to SSE subscribers. Subscribers are grouped by
+ * tenant: after each burst of events the feed reads the new events' tenant
+ * ids (one typed-array read each) and wakes only the groups that have
+ * events, plus the watch-all (admin) subscribers.
+ */
 export class EventFeed {
   #hub: ObservabilityHub;
   #subs = new Set<Subscription>();
+  #watchAll = new Set<Subscription>();
+  #groups = new Map<number, TenantGroup>();
   #agentIds: (uid: number) => string | undefined;
+  #routed: number;
 
   /**
    * @param hub the kernel's observability hub (its ring is the history)
@@ -139,9 +203,8 @@ export class EventFeed {
   constructor(hub: ObservabilityHub, agentIds: (uid: number) => string | undefined) {
     this.#hub = hub;
     this.#agentIds = agentIds;
-    hub.onEmit(() => {
-      for (const sub of this.#subs) sub.wake();
-    });
+    this.#routed = hub.ring.nextSeq;
+    hub.onEmit(() => this.#route());
   }
 
   /** The id of the newest event. */
@@ -159,12 +222,70 @@ export class EventFeed {
     return this.#subs.size;
   }
 
+  /** @internal Sequence number up to which events were routed to their tenant's subscribers. */
+  get routedSeq(): number {
+    return this.#routed;
+  }
+
   /** Subscribe from now, or after event id `afterSeq` (what `Last-Event-ID` carries). */
   subscribe(filter: EventFilter, afterSeq?: number): Subscription {
-    const reader = this.#hub.ring.reader(afterSeq === undefined ? undefined : afterSeq);
-    const sub: Subscription = new Subscription(this, reader, filter, this.#hub.view(), () => this.#subs.delete(sub));
+    const ring = this.#hub.ring;
+    const cursor = afterSeq === undefined ? ring.nextSeq : Math.min(afterSeq, ring.nextSeq);
+    const group = filter.tenant === null ? undefined : this.#group(this.#hub.tenants.intern(filter.tenant));
+    const sub: Subscription = new Subscription(this, ring, cursor, filter, group, () => {
+      this.#subs.delete(sub);
+      this.#watchAll.delete(sub);
+      if (group === undefined) return;
+      group.subs.delete(sub);
+      if (group.subs.size === 0) this.#groups.delete(group.tenantId);
+    });
     this.#subs.add(sub);
+    if (group === undefined) this.#watchAll.add(sub);
+    else group.subs.add(sub);
     return sub;
+  }
+
+  #group(tenantId: number): TenantGroup {
+    let group = this.#groups.get(tenantId);
+    if (group === undefined) {
+      // Whether the history holds events of this tenant is unknown: assume it does.
+      group = { tenantId, subs: new Set(), lastOwnSeq: this.#hub.ring.nextSeq - 1 };
+      this.#groups.set(tenantId, group);
+    }
+    return group;
+  }
+
+  /** New events are in the ring: note whose they are, wake their tenant's subscribers. */
+  #route(): void {
+    const ring = this.#hub.ring;
+    const next = ring.nextSeq;
+    let from = this.#routed;
+    this.#routed = next;
+    for (const sub of this.#watchAll) sub.wake();
+    if (this.#groups.size === 0) return;
+    if (from < ring.oldestSeq) {
+      // Overwritten before they were routed: whose they were is unknown.
+      from = ring.oldestSeq;
+      for (const group of this.#groups.values()) {
+        group.lastOwnSeq = Math.max(group.lastOwnSeq, from - 1);
+        for (const sub of group.subs) sub.wake();
+      }
+    }
+    const tenantIds = ring.tenantId;
+    const mask = ring.mask;
+    let last = -1;
+    let group: TenantGroup | undefined;
+    const woken: TenantGroup[] = [];
+    for (let seq = from; seq < next; seq++) {
+      const id = tenantIds[seq & mask];
+      if (id !== last) {
+        last = id;
+        group = this.#groups.get(id);
+        if (group !== undefined && !woken.includes(group)) woken.push(group);
+      }
+      if (group !== undefined) group.lastOwnSeq = seq;
+    }
+    for (const g of woken) for (const sub of g.subs) sub.wake();
   }
 
   /** Close every subscription (server shutdown). */

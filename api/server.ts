@@ -1,19 +1,25 @@
 /**
  * Assembles the server: runtime (kernel + cells), SQLite store, service,
- * metrics and the Hono app, served by `Deno.serve`; handles SIGTERM/SIGINT
- * with a bounded graceful shutdown.
+ * metrics and the Hono app. The app is served by `Deno.serve` on a unix
+ * socket under the data dir, behind the connection gate that owns the TCP
+ * listener (caps, deadlines, descriptor exhaustion: api/edge/gate.ts);
+ * handles SIGTERM/SIGINT with a bounded graceful shutdown.
  *
  * @module
  */
 
 import { Runtime } from "../sandbox/runtime.ts";
 import { createApp } from "./app.ts";
+import { ConnectionGate, edgeMetrics, InnerServer } from "./edge/mod.ts";
+import { type EdgeLimits, edgeLimits } from "./limits.ts";
 import { serverMetrics } from "./metrics.ts";
 import { Service } from "./service.ts";
 import { Store } from "./store.ts";
 
 /** Longest a graceful shutdown may take before the process exits anyway, ms. */
 export const shutdownMsMax = 10_000;
+/** How long a shutdown waits for requests in flight before it closes every connection, ms. */
+export const shutdownGraceMs = 5_000;
 
 /** Server options. */
 export interface ServerOptions {
@@ -28,6 +34,8 @@ export interface ServerOptions {
   log?: boolean;
   /** Live agents across tenants before spawns queue for admission (default `serverAgentsMax`). */
   agentsMax?: number;
+  /** Connection, rate and stream limits of the HTTP edge (defaults: `edgeLimitsDefault` in api/limits.ts). */
+  limits?: Partial<EdgeLimits>;
 }
 
 /** A running server. */
@@ -36,12 +44,17 @@ export interface RunningServer {
   service: Service;
   runtime: Runtime;
   store: Store;
+  /** The connection gate in front of the HTTP server (its `stats`). */
+  gate: ConnectionGate;
+  /** The limits in force. */
+  limits: EdgeLimits;
   /** Graceful shutdown: stop accepting, kill agents (`killed`), flush, close. */
   close(): Promise<void>;
 }
 
 /** Start the server. Resolves once it listens and the pool is warm. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const limits = edgeLimits(options.limits);
   await Deno.mkdir(options.dataDir, { recursive: true });
   const store = new Store(`${options.dataDir}/agentos.db`);
   // Tenant quotas are read by the kernel's ledger (cached; the service refreshes it on change).
@@ -63,16 +76,42 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     service: svc,
     ready: () => ready,
     metrics: (p) => metrics.expose(p.tenant.admin ? undefined : { tenant: p.tenant.id }),
+    limits,
   });
-  const server = Deno.serve({ hostname: options.host, port: options.port, onListen: () => {} }, app.fetch);
-  runtime.policy.reserveEndpoint(server.addr); // net.fetch never reaches the API itself
+  const log = options.log ?? true;
+  const warn = log ? (line: string) => console.error(line) : () => {};
+  const inner = new InnerServer({
+    path: `${options.dataDir}/http.sock`,
+    handler: app.fetch,
+    log: warn,
+    // On the loopback fallback the internal server is an address agents must never reach either.
+    onTcpListen: (addr) => runtime.policy.reserveEndpoint(addr, "agentos's internal HTTP server"),
+  });
+  inner.start();
+  const listener = Deno.listen({ hostname: options.host, port: options.port });
+  runtime.policy.reserveEndpoint(listener.addr); // net.fetch never reaches the API itself
+  const gate = new ConnectionGate({
+    listener,
+    connectInner: () => inner.connect(),
+    limits,
+    sparePath: options.dataDir,
+    log: warn,
+  });
+  gate.start();
+  edgeMetrics(metrics, { gate, inner, ...app.edge, connectionsMax: limits.connectionsMax });
   let closing: Promise<void> | undefined;
   const close = () =>
     closing ??= (async () => {
       svc.shuttingDown = true;
-      const stopped = server.shutdown();
+      const accepting = gate.stop();
+      const stopped = inner.shutdown();
       await svc.shutdown();
-      await stopped.catch(() => {});
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([stopped, new Promise((r) => grace = setTimeout(r, shutdownGraceMs))]);
+      clearTimeout(grace);
+      gate.closeAll();
+      await stopped;
+      await accepting;
       store.close();
     })();
   if (options.handleSignals ?? true) {
@@ -86,8 +125,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
     }
   }
-  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${server.addr.port}`;
-  const log = options.log ?? true;
+  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${listener.addr.port}`;
   if (log) {
     console.log(`agentos listening on ${url} (data: ${options.dataDir})`);
     if (recovered > 0) console.log(`recorded ${recovered} agent(s) from the previous run as crash`);
@@ -96,5 +134,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await runtime.start();
   ready = true;
 
-  return { url, service: svc, runtime, store, close };
+  return { url, service: svc, runtime, store, gate, limits, close };
 }

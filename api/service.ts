@@ -75,6 +75,8 @@ export class ApiError extends Error {
 /** Who is calling. */
 export interface Principal {
   tenant: TenantRow;
+  /** SHA-256 (hex) of the API key the caller used: the HTTP edge's rate and stream buckets. */
+  keyHash: string;
 }
 
 interface LiveAgent {
@@ -203,7 +205,7 @@ export class Service {
       if (this.#keyCache.size > 10_000) this.#keyCache.clear();
       this.#keyCache.set(hash, tenant);
     }
-    return { tenant };
+    return { tenant, keyHash: hash };
   }
 
   /** Admin only. */

@@ -5,6 +5,10 @@
  * - run-to-completion latency of a "hello" agent (`POST /v1/agents` with
  *   `wait: true`), sequential, split into where the time goes (result frame
  *   in, cell reaped, response read by the client);
+ * - plain HTTP round trips through the edge (connection gate, rate check):
+ *   `GET /healthz` and an authenticated `GET /v1/agents?limit=1`, sequential
+ *   on one kept-alive connection, a new connection per request, and 16
+ *   concurrent clients;
  * - sustained spawns/s at 4 and 8 concurrent clients (`wait: true`);
  * - SSE events/s delivered to one reader of `/v1/events` (in a Worker) while
  *   one agent issues `time.now` syscalls as fast as it can, and the `dropped`
@@ -42,6 +46,11 @@ const poolSize = 4;
 const poolRefillMsMax = 10_000;
 const adminKey = "bench_admin_key_0123456789abcdef";
 const quotas = { agentsConcurrentMax: 64, spawnsPerSec: 10_000, syscallsPerSec: 10_000_000 };
+
+/** Sequential round trips per edge row, and how long the concurrent edge row runs, ms. */
+const edgeSamples = quick ? 500 : 2000;
+const edgeConcurrentMs = quick ? 1_000 : 3_000;
+const edgeClients = 16;
 
 const helloCode = `export default () => { console.log("hello"); return "hello"; }`;
 
@@ -100,6 +109,62 @@ async function poolFull(server: RunningServer): Promise<void> {
     await sleep(5);
   }
   throw new Error("pool did not refill");
+}
+
+// --- the edge ------------------------------------------------------------------
+
+async function edgeSequential(url: string, headers: HeadersInit, samples: number): Promise<number[]> {
+  const lat: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    const res = await fetch(url, { headers });
+    await res.arrayBuffer();
+    lat.push(performance.now() - t0);
+    if (res.status !== 200) throw new Error(`edge: ${res.status}`);
+  }
+  return lat;
+}
+
+async function benchEdge(bench: Bench): Promise<void> {
+  const base = bench.server.url;
+  const auth = { authorization: `Bearer ${bench.key}` };
+  await edgeSequential(`${base}/healthz`, {}, 100);
+  const rows: string[][] = [];
+  const seqRow = async (label: string, url: string, headers: HeadersInit, samples = edgeSamples) => {
+    const lat = await edgeSequential(url, headers, samples);
+    rows.push([label, fmt(median(lat), 3), fmt(percentile(lat, 0.99), 3), "—"]);
+  };
+  await seqRow("`GET /healthz`, one kept-alive connection", `${base}/healthz`, {});
+  await seqRow(
+    "`GET /v1/agents?limit=1` (key + rate check), one kept-alive connection",
+    `${base}/v1/agents?limit=1`,
+    auth,
+  );
+  await seqRow(
+    "`GET /healthz`, a new connection per request",
+    `${base}/healthz`,
+    { connection: "close" },
+    edgeSamples / 5,
+  );
+  let done = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: edgeClients }, async () => {
+    while (performance.now() - t0 < edgeConcurrentMs) {
+      const res = await fetch(`${base}/v1/agents?limit=1`, { headers: auth });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`edge: ${res.status}`);
+      done++;
+    }
+  }));
+  const perSec = done / ((performance.now() - t0) / 1000);
+  rows.push([`\`GET /v1/agents?limit=1\`, ${edgeClients} concurrent clients`, "—", "—", fmt(perSec, 0)]);
+  table(
+    `HTTP round trips through the edge, ms (client in the same process; ${edgeSamples} sequential samples per row, ${
+      edgeSamples / 5
+    } for new connections)`,
+    ["request", "p50", "p99", "requests/s"],
+    rows,
+  );
 }
 
 // --- run to completion --------------------------------------------------------
@@ -480,6 +545,8 @@ async function main(): Promise<void> {
       adminKey,
       handleSignals: false,
       log: false,
+      // The rate check runs on every request; its limit is raised so the concurrent edge row is not refused.
+      limits: { requestsPerSecPerKey: 1_000_000, requestBurstPerKey: 1_000_000 },
     });
     const bench: Bench = { server, key: "", exits: new Map() };
     const unsubscribe = server.runtime.subscribe((event) => {
@@ -497,6 +564,7 @@ async function main(): Promise<void> {
       console.log(
         `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, pool ${poolSize}, load average ${loadAverage()}.`,
       );
+      await benchEdge(bench);
       await benchHello(bench);
       await benchSustain(bench);
       await benchSse(bench);

@@ -4,7 +4,8 @@
  *
  * - read: the data dir, the code dir and the deno executable (to start cells)
  * - write: the data dir only
- * - net: the listen address only (plus `AGENTOS_EGRESS_HOSTS`, if set)
+ * - net: the listen address only (plus `AGENTOS_EGRESS_HOSTS`, if set), and
+ *   the internal HTTP server's unix socket under the data dir (api/edge/inner.ts)
  * - run: the deno executable only (cells)
  * - env: the variables the server reads
  * - sys: `setPriority` (to renice CPU-bound cells) and `networkInterfaces`
@@ -26,6 +27,9 @@ export const serverEnv = [
   "AGENTOS_ADMIN_KEY",
   "AGENTOS_POOL_SIZE",
   "AGENTOS_EGRESS_HOSTS",
+  "AGENTOS_CONNECTIONS_MAX",
+  "AGENTOS_CONNECTIONS_PER_ADDRESS_MAX",
+  "AGENTOS_REQUESTS_PER_SEC_PER_KEY",
   "OTEL_DENO",
   "OTEL_EXPORTER_OTLP_ENDPOINT",
   "OTEL_SERVICE_NAME",
@@ -41,7 +45,7 @@ export function supervisorFlags(options: {
   egressHosts: string[];
 }): string[] {
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
-  const net = [`${host}:${options.port}`, ...options.egressHosts];
+  const net = [`${host}:${options.port}`, `unix:${options.dataDir}/http.sock`, ...options.egressHosts];
   return [
     "run",
     "--no-prompt",

@@ -55,8 +55,6 @@ export const fdEpisodeQuietMs = 1000;
 export const fdCapShrinkRatio = 0.75;
 /** The learned cap never goes below this many connections. */
 export const fdCapConnectionsMin = 8;
-/** Quiet time after the last descriptor error before the learned cap grows again (by ⅛ per sweep), ms. */
-export const fdCapGrowQuietMs = 5000;
 /** Largest chunk of a chunked request body the framer accepts (past it: 400), bytes. */
 export const chunkSizeBytesMax = 2 ** 40;
 /** Longest chunk-size line (with extensions) of a chunked body (past it: 400), bytes. */
@@ -135,6 +133,11 @@ export interface EdgeLimits {
   sseStreamsPerKeyMax: number;
   /** Longest silence on an SSE stream before a `: keepalive` comment, ms (a timer; events never cause one). @default 15_000 */
   sseHeartbeatMs: number;
+  /**
+   * Quiet time after the last descriptor error (EMFILE) before the cap
+   * learned then grows again (by ⅛ per sweep), ms. @default 5000
+   */
+  fdCapGrowQuietMs: number;
 }
 
 /** The defaults of {@linkcode EdgeLimits}. */
@@ -153,6 +156,7 @@ export const edgeLimitsDefault: Readonly<EdgeLimits> = Object.freeze({
   sseStreamsPerTenantMax: 32,
   sseStreamsPerKeyMax: 16,
   sseHeartbeatMs: 15_000,
+  fdCapGrowQuietMs: 5000,
 });
 
 /** Heartbeat interval of SSE streams with the default limits, ms. */

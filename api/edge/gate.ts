@@ -25,7 +25,6 @@ import {
   clientReadBytes,
   type EdgeLimits,
   fdCapConnectionsMin,
-  fdCapGrowQuietMs,
   fdCapShrinkRatio,
   fdEpisodeQuietMs,
   headersBytesMax,
@@ -397,10 +396,10 @@ export class ConnectionGate {
     }
   }
 
-  /** Additive increase of the learned cap once descriptors have lasted `fdCapGrowQuietMs`. */
+  /** Additive increase of the learned cap once descriptors have lasted `limits.fdCapGrowQuietMs`. */
   #growFdCap(now: number): void {
     const cap = this.stats.fdCap;
-    if (cap === Infinity || now - this.#fdErrorAtMs < fdCapGrowQuietMs) return;
+    if (cap === Infinity || now - this.#fdErrorAtMs < this.#options.limits.fdCapGrowQuietMs) return;
     const next = cap + Math.max(1, Math.floor(cap / 8));
     this.stats.fdCap = next >= this.#limits.connectionsMax ? Infinity : next;
   }

@@ -25,10 +25,12 @@ import { type Dispatcher, toErrno } from "../kernel/syscall/dispatch.ts";
 import type { CallFrame, Completion, Decoded } from "../kernel/syscall/frame.ts";
 import type { CallHold } from "../kernel/syscall/table.ts";
 import type { InflightAccount } from "../kernel/tenants/mod.ts";
-import { encodeCompletion, type Line } from "../kernel/syscall/payload.ts";
+import { encodeCompletion, type Line, needsPieces } from "../kernel/syscall/payload.ts";
 
 /** Calls of a batch served as one scheduler job. */
 export const batchSliceCalls = 32;
+/** Answers of a batch gathered at most before they are sent (unless the batch ends first). */
+export const batchReplyCallsMax = 1024;
 
 /** What a channel needs from the runtime. */
 export interface ChannelDeps {
@@ -37,7 +39,7 @@ export interface ChannelDeps {
   account: InflightAccount;
   dispatcher: Dispatcher;
   scheduler: SyscallScheduler;
-  /** What the scheduler waits for: the call, or the end of the current blocking slice. */
+  /** What the scheduler waits for when a call may block: the call, or the end of the current blocking slice. */
   slice(work: Promise<void>): Promise<void>;
   /** Write one line (or one line in pieces) to the cell; resolves once written (or dropped). */
   send(line: Line): Promise<void>;
@@ -73,6 +75,42 @@ class Hold implements CallHold {
   release(): void {
     this.#account.release(this.bytes);
     this.bytes = 0;
+  }
+
+  /** Take over what `other` holds. */
+  absorb(other: Hold): void {
+    this.bytes += other.bytes;
+    other.bytes = 0;
+  }
+}
+
+/** Answers of one batch gathered before they are sent, with what they hold; `request` is the frame's own hold. */
+class BatchReply {
+  pending: Completion[] = [];
+  holds: Hold[] = [];
+  #left: number;
+
+  constructor(calls: number, request: Hold) {
+    this.#left = calls;
+    this.holds.push(request);
+  }
+
+  /** Every call of the batch has an answer. */
+  get complete(): boolean {
+    return this.#left === 0;
+  }
+
+  add(done: Completion[], hold: Hold): void {
+    for (const c of done) this.pending.push(c);
+    this.holds.push(hold);
+    this.#left -= done.length;
+  }
+
+  take(): { pending: Completion[]; holds: Hold[] } {
+    const out = { pending: this.pending, holds: this.holds };
+    this.pending = [];
+    this.holds = [];
+    return out;
   }
 }
 
@@ -142,23 +180,37 @@ export class AgentChannel {
       return void this.#answer(refuse(call.id, code, message));
     }
     this.#inflight++;
-    if (call.id === 0) this.#writes++;
+    if (call.id === 0) {
+      // Fire-and-forget calls (output) are served as they arrive: their
+      // order is the agent's, and an output limit is seen at once. They
+      // still take rate tokens and count as the agent's syscalls.
+      this.#writes++;
+      void d.dispatcher.dispatch(d.proc, call, hold).then(() => {
+        this.#inflight--;
+        hold.release();
+        this.#writeDone();
+      });
+      return;
+    }
+    const blocking = d.dispatcher.blocking(call.call);
     const job = () =>
-      d.slice(
+      this.#held(
+        blocking,
         d.dispatcher.dispatch(d.proc, call, hold).then((done) => {
           this.#inflight--;
-          if (call.id !== 0) return this.#answer(done, hold);
-          hold.release();
-          this.#writeDone();
+          return this.#answer(done, hold);
         }),
       );
     if (!d.scheduler.submit(d.entity, job)) {
       this.#inflight--;
       hold.release();
-      if (call.id !== 0) return void this.#answer(refuse(call.id, "EAGAIN", "syscall queue full"));
-      d.dropped(call);
-      this.#writeDone();
+      this.#answer(refuse(call.id, "EAGAIN", "syscall queue full"));
     }
+  }
+
+  /** What the scheduler's slot waits for: all of a working call, at most a slice of a blocking one. */
+  #held(blocking: boolean, work: Promise<void>): Promise<void> {
+    return blocking ? this.#d.slice(work) : work;
   }
 
   #writeDone(): void {
@@ -177,25 +229,21 @@ export class AgentChannel {
       const { code, message } = toErrno(err);
       return void this.#answerBatch(frames.map((f) => refuse(f.id, code, message)));
     }
-    let left = frames.length;
-    const sliceDone = (n: number) => {
-      left -= n;
-      if (left === 0) request.release();
-    };
+    const reply = new BatchReply(frames.length, request);
     this.#inflight += frames.length;
     for (let from = 0; from < frames.length; from += batchSliceCalls) {
       const slice = frames.slice(from, from + batchSliceCalls);
-      const job = () => d.slice(this.#serveSlice(slice).then(() => sliceDone(slice.length)));
+      const blocking = slice.some((f) => d.dispatcher.blocking(f.call));
+      const job = () => this.#held(blocking, this.#serveSlice(slice, reply));
       if (!d.scheduler.submit(d.entity, job)) {
         this.#inflight -= slice.length;
-        void this.#answerBatch(slice.map((f) => refuse(f.id, "EAGAIN", "syscall queue full")));
-        sliceDone(slice.length);
+        void this.#reply(reply, slice.map((f) => refuse(f.id, "EAGAIN", "syscall queue full")), new Hold(d.account));
       }
     }
   }
 
-  /** Dispatch one slice of a batch and answer it at once (a full budget refuses the rest of the slice). */
-  async #serveSlice(slice: CallFrame[]): Promise<void> {
+  /** Dispatch one slice of a batch (a full budget refuses the rest of the slice) and add its answers to the reply. */
+  async #serveSlice(slice: CallFrame[], reply: BatchReply): Promise<void> {
     const d = this.#d;
     const hold = new Hold(d.account);
     const done = await Promise.all(slice.map((f) => {
@@ -205,7 +253,22 @@ export class AgentChannel {
       return d.dispatcher.dispatch(d.proc, f, hold);
     }));
     this.#inflight -= slice.length;
-    await this.#answerBatch(done.filter((c) => c.id !== 0), hold);
+    await this.#reply(reply, done, hold);
+  }
+
+  /**
+   * Add a slice's answers to its batch's reply; send what has gathered once
+   * the batch is complete, once it holds a result that reserved memory (so
+   * large answers stream and their memory goes back), or once
+   * `batchReplyCallsMax` answers wait.
+   */
+  #reply(reply: BatchReply, done: Completion[], hold: Hold): Promise<void> {
+    reply.add(done, hold);
+    if (!reply.complete && hold.bytes === 0 && reply.pending.length < batchReplyCallsMax) return Promise.resolve();
+    const { pending, holds } = reply.take();
+    const merged = new Hold(this.#d.account);
+    for (const h of holds) merged.absorb(h);
+    return this.#answerBatch(pending.filter((c) => c.id !== 0), merged);
   }
 
   #bad(frame: Extract<Decoded, { kind: "bad" }>): void {
@@ -235,6 +298,18 @@ export class AgentChannel {
    * released once all are written.
    */
   async #answerBatch(done: Completion[], hold?: Hold): Promise<void> {
+    if (!done.some(needsPieces)) {
+      // The common case: small answers, one line.
+      const line = JSON.stringify({ batch: done });
+      if (line.length <= batchAnswerBytesMax) {
+        hold?.cover(line.length);
+        try {
+          return await this.#d.send(line);
+        } finally {
+          hold?.release();
+        }
+      }
+    }
     const lines: Line[] = [];
     let parts: string[] = [];
     let size = 0;

@@ -79,6 +79,7 @@ export function procSyscalls(host: ProcHost): SyscallDef[] {
   return [
     defineSyscall({
       name: "proc.spawn",
+      blocking: true,
       args: spawnArgs,
       capability: "proc.spawn",
       handler: async ({ proc, args }) => {
@@ -101,6 +102,7 @@ export function procSyscalls(host: ProcHost): SyscallDef[] {
     }),
     defineSyscall({
       name: "proc.wait",
+      blocking: true,
       args: z.strictObject({ pid: z.int().min(1), timeoutMs: z.int().min(0).max(waitMsMax).optional() }),
       capability: null,
       handler: async ({ proc, args }) => {

@@ -437,6 +437,7 @@ export class Runtime {
         lang: request.lang ?? "js",
         cpuMs: limits.cpuMs,
         rssMb: limits.rssMb,
+        outputBytes: limits.outputBytes,
         info: { pid: proc.pid, parent: proc.parent, tenant: proc.tenant },
       };
       cell.send(JSON.stringify(start));
@@ -643,8 +644,11 @@ export class Runtime {
       }
       void this.#finish(agent, "exit", code);
     } else if (ctl === "limit") {
-      const reason = body.reason === "cpu" ? "cpu" : "memory";
-      void this.#finish(agent, reason, undefined, `${reason} limit exceeded`);
+      const reason = body.reason === "cpu" ? "cpu" : body.reason === "output" ? "output" : "memory";
+      const message = reason === "output"
+        ? `output over ${agent.proc.limits.outputBytes} bytes`
+        : `${reason} limit exceeded`;
+      void this.#finish(agent, reason, undefined, message);
     }
   }
 

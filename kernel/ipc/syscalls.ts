@@ -47,6 +47,7 @@ function pipeRows(ipc: Ipc): SyscallDef[] {
     }),
     defineSyscall({
       name: "ipc.write",
+      blocking: true,
       args: z.strictObject({ fd, data: z.string(), nonblock, timeoutMs }),
       capability: "ipc",
       handler: async ({ proc, args, addBytes }) => {
@@ -58,6 +59,7 @@ function pipeRows(ipc: Ipc): SyscallDef[] {
     }),
     defineSyscall({
       name: "ipc.read",
+      blocking: true,
       args: z.strictObject({ fd, max: size, timeoutMs, nonblock }),
       capability: "ipc",
       handler: async ({ proc, args, addBytes }) => {
@@ -89,6 +91,7 @@ function queueRows(ipc: Ipc): SyscallDef[] {
     }),
     defineSyscall({
       name: "ipc.mq.send",
+      blocking: true,
       args: z.strictObject({ id: z.string(), data: z.string(), priority: z.int().min(0).max(priorityMax).optional() }),
       capability: "ipc",
       handler: ({ proc, args, addBytes }) => {
@@ -99,6 +102,7 @@ function queueRows(ipc: Ipc): SyscallDef[] {
     }),
     defineSyscall({
       name: "ipc.mq.recv",
+      blocking: true,
       args: z.strictObject({ id: z.string(), timeoutMs, nonblock }),
       capability: "ipc",
       handler: async ({ proc, args, addBytes }) => {
@@ -137,6 +141,7 @@ function topicRows(ipc: Ipc): SyscallDef[] {
     }),
     defineSyscall({
       name: "ipc.topic.recv",
+      blocking: true,
       args: z.strictObject({ sub: z.string(), timeoutMs, nonblock }),
       capability: "ipc",
       handler: async ({ proc, args, addBytes }) => {

@@ -40,6 +40,13 @@ export const quantumCallsDefault = 4;
 export const queueCallsMaxDefault = 8192;
 /** Default bound on jobs started and not settled, over all pids. */
 export const inflightMaxDefault = 1024;
+/**
+ * Default bound on one agent's jobs started and not settled. Every running
+ * job queues completions (file, pipe, timer) on the one event loop ahead of
+ * everyone else's; this bounds how deep one agent can make that queue. A
+ * job that blocks stops counting after the runtime's blocking slice.
+ */
+export const agentInflightMaxDefault = 4;
 /** Weight of the newest sample in the per-agent service-time EWMA (1/8). */
 const estimateGain = 1 / 8;
 
@@ -65,6 +72,8 @@ export interface SyscallSchedulerOptions {
   queueCallsMax?: number;
   /** Bound on jobs started and not settled, overall (default 1024). */
   inflightMax?: number;
+  /** Bound on one agent's jobs started and not settled (default {@linkcode agentInflightMaxDefault}). */
+  agentInflightMax?: number;
   /** Told about jobs that reject or throw (the scheduler itself ignores them). */
   onJobError?: (error: unknown, pid: number) => void;
 }
@@ -120,6 +129,7 @@ export class SyscallScheduler {
   readonly #quantumCalls: number;
   readonly #queueCallsMax: number;
   readonly #inflightMax: number;
+  readonly #agentInflightMax: number;
   readonly #onJobError?: (error: unknown, pid: number) => void;
   readonly #agents = new Map<number, AgentRec>();
   readonly #tenants = new Map<string, TenantRec>();
@@ -143,10 +153,12 @@ export class SyscallScheduler {
     this.#quantumCalls = options.quantumCalls ?? quantumCallsDefault;
     this.#queueCallsMax = options.queueCallsMax ?? queueCallsMaxDefault;
     this.#inflightMax = options.inflightMax ?? inflightMaxDefault;
+    this.#agentInflightMax = options.agentInflightMax ?? agentInflightMaxDefault;
     this.#onJobError = options.onJobError;
     assertCount("quantumCalls", this.#quantumCalls);
     assertCount("queueCallsMax", this.#queueCallsMax);
     assertCount("inflightMax", this.#inflightMax);
+    assertCount("agentInflightMax", this.#agentInflightMax);
   }
 
   /** The current policy. */
@@ -164,7 +176,7 @@ export class SyscallScheduler {
     agent.jobs.push(job, this.#seq++);
     agent.tenant.queued++;
     this.#queued++;
-    if (agent.jobs.length === 1) this.#activate(agent);
+    if (agent.jobs.length === 1 && agent.inflight < this.#agentInflightMax) this.#activate(agent);
     if (this.#inflight === 0 && this.#queued === 1) {
       this.#serve(agent, 1);
       return true;
@@ -285,11 +297,17 @@ export class SyscallScheduler {
 
   /** Start up to `calls` of `agent`'s jobs, then move it (and its tenant) to the back of the rotation. */
   #serve(agent: AgentRec, calls: number): void {
-    const n = Math.min(calls, agent.jobs.length, this.#inflightMax - this.#inflight);
+    const n = Math.min(
+      calls,
+      agent.jobs.length,
+      this.#inflightMax - this.#inflight,
+      this.#agentInflightMax - agent.inflight,
+    );
     for (let i = 0; i < n; i++) this.#start(agent, agent.jobs.shift());
     const tenant = agent.tenant;
     tenant.active.delete(agent.pid);
-    if (agent.jobs.length > 0) tenant.active.set(agent.pid, agent);
+    // An agent at its running-jobs bound waits off the run queue until one of its jobs settles.
+    if (agent.jobs.length > 0 && agent.inflight < this.#agentInflightMax) tenant.active.set(agent.pid, agent);
     this.#active.delete(tenant.name);
     if (tenant.active.size > 0) this.#active.set(tenant.name, tenant);
   }
@@ -332,6 +350,7 @@ export class SyscallScheduler {
       this.#onJobError?.(error, agent.pid);
     }
     if (agent.detached) this.#dropTenantIfIdle(tenant);
+    else if (agent.jobs.length > 0 && !tenant.active.has(agent.pid)) this.#activate(agent);
     else this.#dropIfIdle(agent);
     this.#kick();
   }

@@ -124,6 +124,11 @@ export class Dispatcher {
     return this.#table.names();
   }
 
+  /** Whether `call` may wait on the outside world (see `SyscallDef.blocking`). */
+  blocking(call: string): boolean {
+    return this.#table.blocking(call);
+  }
+
   /**
    * Serve one call for `proc`. Never throws; always resolves to a completion.
    *

@@ -114,7 +114,7 @@ export function jsonTooDeep(text: string, depthMax: number): boolean {
  * @throws {SyntaxError} on invalid JSON
  */
 export function parseJsonNullProto(text: string, depthMax: number = jsonDepthMax): unknown {
-  if (jsonTooDeep(text, depthMax)) throw new JsonDepthError(depthMax);
+  if (depthMax !== Infinity && jsonTooDeep(text, depthMax)) throw new JsonDepthError(depthMax);
   return toNullProto(JSON.parse(text));
 }
 

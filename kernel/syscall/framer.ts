@@ -31,6 +31,8 @@ export interface FramerOptions {
 const quote = 34;
 const backslash = 92;
 const newline = 10;
+/** Bytes of a string scanned in JS before `indexOf` takes over. */
+const shortStringBytes = 32;
 
 /** Stateful line splitter with the size and depth checks (feed it chunks in order). */
 export class LineFramer {
@@ -118,6 +120,16 @@ export class LineFramer {
           i++;
           continue;
         }
+        // Short strings (names, keys) end within a few bytes: look in JS before paying for indexOf.
+        const near = Math.min(stop, i + shortStringBytes);
+        while (i < near && chunk[i] !== quote && chunk[i] !== backslash) i++;
+        if (i < near) {
+          if (chunk[i] === quote) this.#inString = false;
+          else this.#escaped = true;
+          i++;
+          continue;
+        }
+        if (i >= stop) return false;
         if (nextQuote < i) nextQuote = indexIn(chunk, quote, i, stop);
         if (nextSlash < i) nextSlash = indexIn(chunk, backslash, i, stop);
         if (nextSlash < nextQuote) {

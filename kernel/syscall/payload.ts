@@ -15,6 +15,24 @@ import type { Completion } from "./frame.ts";
 /** Characters per piece of a large payload (a multiple of 4, for base64). */
 export const payloadPieceChars = 256 * 1024;
 
+/** Bytes per piece when bytes are written as base64 (a multiple of 3: pieces concatenate to one base64 text). */
+export const payloadPieceBytes = payloadPieceChars / 4 * 3;
+
+/**
+ * Bytes a handler answers with, sent as base64 text. Large ones are encoded
+ * piece by piece while the answer is written, so no multi-megabyte string
+ * is ever built; `toJSON` makes any other serialiser see the same text.
+ */
+export class Base64Value {
+  /** @param bytes the payload (not copied) */
+  constructor(readonly bytes: Uint8Array) {}
+
+  /** The base64 text (what the guest receives). */
+  toJSON(): string {
+    return this.bytes.toBase64();
+  }
+}
+
 /** An answer line: one string, or pieces whose concatenation is the line (produced as they are written). */
 export type Line = string | Iterable<string>;
 
@@ -36,22 +54,31 @@ export function lineChars(line: Line, estimate: number): number {
  * ```
  */
 export function encodeCompletion(done: Completion): { line: Line; chars: number } {
-  if (done.ok) {
+  if (done.ok && needsPieces(done)) {
     const value = done.value;
-    if (typeof value === "string" && value.length > payloadPieceChars) {
-      return { line: pieces(`{"id":${done.id},"ok":true,"value":`, [[null, value]], "}"), chars: value.length + 48 };
+    if (isLarge(value)) {
+      return { line: pieces(`{"id":${done.id},"ok":true,"value":`, [[null, value]], "}"), chars: sizeOf(value) + 48 };
     }
-    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-      const fields = Object.entries(value as Record<string, unknown>);
-      const big = fields.reduce(
-        (n, [, v]) => n + (typeof v === "string" && v.length > payloadPieceChars ? v.length : 0),
-        0,
-      );
-      if (big > 0) return { line: pieces(`{"id":${done.id},"ok":true,"value":{`, fields, "}}"), chars: big + 4096 };
+    let big = 0;
+    for (const key in value as Record<string, unknown>) {
+      const field = (value as Record<string, unknown>)[key];
+      if (isLarge(field)) big += sizeOf(field);
     }
+    const fields = Object.entries(value as Record<string, unknown>);
+    return { line: pieces(`{"id":${done.id},"ok":true,"value":{`, fields, "}}"), chars: big + 4096 };
   }
   const line = JSON.stringify(done);
   return { line, chars: line.length };
+}
+
+/** Whether `done` carries a large value (itself, or a field of an object value) and is written in pieces. */
+export function needsPieces(done: Completion): boolean {
+  if (!done.ok) return false;
+  const value = done.value;
+  if (isLarge(value)) return true;
+  if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof Base64Value) return false;
+  for (const key in value as Record<string, unknown>) if (isLarge((value as Record<string, unknown>)[key])) return true;
+  return false;
 }
 
 /** `head`, then each field (`[key, value]`, key null for a bare value), then `tail`, lazily. */
@@ -62,17 +89,35 @@ function* pieces(head: string, fields: [string | null, unknown][], tail: string)
     if (value === undefined || typeof value === "function" || typeof value === "symbol") continue;
     const prefix = key === null ? "" : `${first ? "" : ","}${JSON.stringify(key)}:`;
     first = false;
-    if (typeof value !== "string" || value.length <= payloadPieceChars) {
+    if (!isLarge(value)) {
       yield prefix + JSON.stringify(value);
       continue;
     }
     yield `${prefix}"`;
-    for (let i = 0; i < value.length; i += payloadPieceChars) {
-      yield JSON.stringify(value.slice(i, i + payloadPieceChars)).slice(1, -1);
+    if (value instanceof Base64Value) {
+      const bytes = value.bytes;
+      for (let i = 0; i < bytes.length; i += payloadPieceBytes) {
+        yield bytes.subarray(i, i + payloadPieceBytes).toBase64();
+      }
+    } else {
+      for (let i = 0; i < value.length; i += payloadPieceChars) {
+        yield JSON.stringify(value.slice(i, i + payloadPieceChars)).slice(1, -1);
+      }
     }
     yield '"';
   }
   yield tail;
+}
+
+/** A value worth writing in pieces: a long string, or bytes longer than one piece. */
+function isLarge(value: unknown): value is string | Base64Value {
+  return (typeof value === "string" && value.length > payloadPieceChars) ||
+    (value instanceof Base64Value && value.bytes.length > payloadPieceBytes);
+}
+
+/** Characters of a large value as written. */
+function sizeOf(value: string | Base64Value): number {
+  return typeof value === "string" ? value.length : Math.ceil(value.bytes.length / 3) * 4;
 }
 
 /**

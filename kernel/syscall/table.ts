@@ -58,6 +58,14 @@ export interface SyscallDef<A = unknown> {
   readonly paths?: (args: A) => PathClaim[];
   /** Rate-limit tokens one call costs (default 1). */
   readonly cost?: number;
+  /**
+   * The call may wait on something outside the kernel's control (data in a
+   * pipe, a message, a child's exit, a remote server, a cell start): the
+   * scheduler stops counting it as running after a short slice, so waiting
+   * calls never hold the agent's slots. Calls that merely do work (files)
+   * hold their slot until done.
+   */
+  readonly blocking?: boolean;
   /** Performs the effect. Throw `KernelError` for an errno; anything else is `EIO`. */
   readonly handler: (ctx: CallContext<A>) => unknown | Promise<unknown>;
 }
@@ -101,6 +109,11 @@ export class SyscallTable {
   /** The row for `name`, if any. */
   get(name: string): SyscallDef | undefined {
     return this.#rows.get(name);
+  }
+
+  /** Whether `name` is a blocking row (unknown names are not). */
+  blocking(name: string): boolean {
+    return this.#rows.get(name)?.blocking === true;
   }
 
   /** Every call name, sorted. */

@@ -13,9 +13,9 @@
  *   server's budget at once; over any of them is `EAGAIN` (or `E2BIG` when
  *   one charge is larger than the agent's whole budget), never growth.
  *
- * Tenant records are kept in a bounded map; only idle ones (nothing held)
- * are ever evicted, least recently used first, so buckets cannot be reset
- * by churning agents.
+ * Tenant records are kept in a bounded map; only idle ones (no agent, no
+ * bytes in flight) are ever evicted, oldest first, and only when the map is
+ * full — so a tenant cannot reset its buckets by churning agents.
  *
  * @module
  */
@@ -197,12 +197,7 @@ export class TenantLedger {
 
   #state(tenant: string): TenantState {
     let state = this.#tenants.get(tenant);
-    if (state !== undefined) {
-      // Most recently used last: idle tenants at the front are evicted first.
-      this.#tenants.delete(tenant);
-      this.#tenants.set(tenant, state);
-      return state;
-    }
+    if (state !== undefined) return state;
     if (this.#tenants.size >= tenantsTrackedMax) this.#evictIdle();
     state = {
       id: tenant,

@@ -68,10 +68,27 @@ const worker = new Worker(preludeUrl, { type: "module", deno: { permissions: "no
 let limits = { cpuMs: Infinity, rssMb: Infinity };
 let exiting = false;
 
+/** How the SDK's console output starts: counted here so the relay never buffers unbounded output. */
+const outputPrefix = '{"id":0,"call":"io.write",';
+/**
+ * Output frame characters relayed before the cell ends itself with an
+ * output limit: past any text the supervisor would still accept (a JSON
+ * escape is at most 6 characters), so the supervisor's exact count always
+ * decides first unless it cannot keep up.
+ */
+const outputRelayCharsMax = (outputBytes: number) => 6 * outputBytes + 64 * 1024;
+let outputRelayLeft = Infinity;
+
 worker.onmessage = (event: MessageEvent) => {
   const data = event.data;
   if (typeof data === "string") {
-    if (!exiting) send(data);
+    if (exiting) return;
+    if (data.startsWith(outputPrefix) && (outputRelayLeft -= data.length) < 0) {
+      exiting = true;
+      void sendLastAndExit(JSON.stringify({ ctl: "limit", reason: "output", ...usageNow() }), 0);
+      return;
+    }
+    send(data);
     return;
   }
   if (data?.t === "ready") {
@@ -171,6 +188,7 @@ async function readSupervisor(): Promise<void> {
 function control(msg: StartMessage | { t: "signal"; sig: string }): void {
   if (msg.t === "start") {
     limits = { cpuMs: msg.cpuMs, rssMb: msg.rssMb };
+    outputRelayLeft = outputRelayCharsMax(msg.outputBytes);
     worker.postMessage(msg);
   } else if (msg.t === "signal") {
     worker.postMessage(msg);

@@ -19,6 +19,8 @@ export interface StartMessage {
   lang: "js" | "ts";
   cpuMs: number;
   rssMb: number;
+  /** The agent's output limit: the cell stops relaying output well past it (the supervisor decides exactly). */
+  outputBytes: number;
   info: { pid: number; parent: number; tenant: string };
 }
 

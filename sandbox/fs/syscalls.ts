@@ -13,7 +13,7 @@ import { fileBytesMax, readDirEntriesMax } from "../../kernel/limits.ts";
 import type { Process } from "../../kernel/process/table.ts";
 import { type CheckedPath, defineSyscall, type SyscallDef } from "../../kernel/syscall/table.ts";
 import { resultHoldBytes } from "../../kernel/limits.ts";
-import { fromBase64Yielding } from "../../kernel/syscall/payload.ts";
+import { Base64Value, fromBase64Yielding } from "../../kernel/syscall/payload.ts";
 import { verifyOpened } from "../path/confine.ts";
 import { makeDir, MutationLocks, removeChecked, renameChecked, writeChecked } from "./disk.ts";
 import { fsError } from "./errors.ts";
@@ -92,7 +92,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       handler: async ({ proc, paths, addBytes, reserve }) => {
         const bytes = await readFile(proc, paths[0], reserve);
         addBytes(bytes.length);
-        return bytes.toBase64();
+        return new Base64Value(bytes);
       },
     }),
     defineSyscall({

@@ -109,6 +109,7 @@ export function netSyscalls(deps: NetDeps): SyscallDef[] {
   return [
     defineSyscall({
       name: "net.fetch",
+      blocking: true,
       args: fetchArgsSchema,
       capability: "net.fetch",
       handler: async ({ proc, args, addBytes }) => {

@@ -11,13 +11,13 @@
  */
 
 import { Runtime } from "../sandbox/runtime.ts";
-import { fmt, loadAverage, median, percentile, table, waitFor } from "./_stats.ts";
+import { fmt, loadAverage, median, percentile, sleep, table, waitFor } from "./_stats.ts";
 
 const quick = Deno.args.includes("--quick");
 const repeats = quick ? 1 : 3;
 const bystanderRoundTrips = 300;
-/** How long each attack keeps going once engaged, ms. */
-const attackMs = 2_500;
+/** How long each attack keeps going once engaged, ms (outlasts the bystander's pause and its attack phase). */
+const attackMs = 5_000;
 const ratioTarget = 3;
 
 interface Attack {
@@ -118,18 +118,33 @@ const attacks: Attack[] = [
   },
 ];
 
-function roundTrips(n: number): string {
-  return `export default async () => {
-    const lat = [];
-    for (let i = 0; i < ${n}; i++) { const t = performance.now(); await sys.time.now(); lat.push(performance.now() - t); }
-    return lat;
-  }`;
-}
+/** Round trips made (unmeasured) before each measured phase: a fresh cell's first calls are slower. */
+const warmupRoundTrips = 50;
+/** How long the bystander waits before its quiet phase (a pool refill starts a cell meanwhile), ms. */
+const settleMs = 800;
+/** How long the bystander waits between its quiet and its attack phase (the attack starts meanwhile), ms. */
+const bystanderPauseMs = 2_500;
 
-async function bystanderP99(runtime: Runtime): Promise<number> {
-  const r = await runtime.run({ tenant: "bystander", code: roundTrips(bystanderRoundTrips) });
-  if (r.reason !== "exit") throw new Error(`bystander ended with ${r.reason}: ${r.message}`);
-  return percentile(r.result as number[], 0.99);
+/**
+ * One bystander agent measures both phases: `n` round trips quiet, prints
+ * "q", sleeps while the harness starts the attack, then `n` more. The same
+ * cell and the same warm JIT in both phases, so the ratio compares like
+ * with like.
+ */
+function bystanderCode(n: number): string {
+  return `export default async () => {
+    const phase = async () => {
+      for (let i = 0; i < ${warmupRoundTrips}; i++) await sys.time.now();
+      const lat = [];
+      for (let i = 0; i < ${n}; i++) { const t = performance.now(); await sys.time.now(); lat.push(performance.now() - t); }
+      return lat;
+    };
+    await new Promise((r) => setTimeout(r, ${settleMs})); // the warm pool refills the cell this agent took
+    const quiet = await phase();
+    console.log("q");
+    await new Promise((r) => setTimeout(r, ${bystanderPauseMs}));
+    return { quiet, during: await phase() };
+  }`;
 }
 
 interface Row {
@@ -139,7 +154,13 @@ interface Row {
 }
 
 async function measure(runtime: Runtime, attack: Attack): Promise<{ quiet: number; during: number; rssMb: number }> {
-  const quiet = await bystanderP99(runtime);
+  await sleep(300); // the last attack's cells and the pool refill are done
+  const bystander = await runtime.spawn({
+    tenant: "bystander",
+    code: bystanderCode(bystanderRoundTrips),
+    limits: { wallMs: 60_000 },
+  });
+  await waitFor(() => bystander.stdout.text().includes("q") || bystander.exitStarted, 20_000);
   const rss0 = Deno.memoryUsage().rss;
   let rssPeak = rss0;
   const sampler = setInterval(() => rssPeak = Math.max(rssPeak, Deno.memoryUsage().rss), 10);
@@ -152,8 +173,10 @@ async function measure(runtime: Runtime, attack: Attack): Promise<{ quiet: numbe
     })));
   try {
     await waitFor(() => agents.every((a) => a.stdout.text().includes("go") || a.exitStarted), 20_000);
-    const during = await bystanderP99(runtime);
-    return { quiet, during, rssMb: (rssPeak - rss0) / 1024 / 1024 };
+    const r = await bystander.done;
+    if (r.reason !== "exit") throw new Error(`bystander ended with ${r.reason}: ${r.message}`);
+    const { quiet, during } = r.result as { quiet: number[]; during: number[] };
+    return { quiet: percentile(quiet, 0.99), during: percentile(during, 0.99), rssMb: (rssPeak - rss0) / 1024 / 1024 };
   } finally {
     for (const a of agents) runtime.kill(a.pid);
     await Promise.all(agents.map((a) => a.done));

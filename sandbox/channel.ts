@@ -29,6 +29,8 @@ import { encodeCompletion, type Line, needsPieces } from "../kernel/syscall/payl
 
 /** Calls of a batch served as one scheduler job. */
 export const batchSliceCalls = 32;
+/** I/O-bound calls (files) in one such job: fewer, so one batch cannot flood the event loop with completions. */
+export const batchSliceIoCalls = 8;
 /** Answers of a batch gathered at most before they are sent (unless the batch ends first). */
 export const batchReplyCallsMax = 1024;
 
@@ -231,8 +233,9 @@ export class AgentChannel {
     }
     const reply = new BatchReply(frames.length, request);
     this.#inflight += frames.length;
-    for (let from = 0; from < frames.length; from += batchSliceCalls) {
-      const slice = frames.slice(from, from + batchSliceCalls);
+    for (let from = 0; from < frames.length;) {
+      const slice = this.#nextSlice(frames, from);
+      from += slice.length;
       const blocking = slice.some((f) => d.dispatcher.blocking(f.call));
       const job = () => this.#held(blocking, this.#serveSlice(slice, reply));
       if (!d.scheduler.submit(d.entity, job)) {
@@ -240,6 +243,17 @@ export class AgentChannel {
         void this.#reply(reply, slice.map((f) => refuse(f.id, "EAGAIN", "syscall queue full")), new Hold(d.account));
       }
     }
+  }
+
+  /** The calls of the next scheduler job: up to `batchSliceCalls`, of which at most `batchSliceIoCalls` I/O-bound. */
+  #nextSlice(frames: CallFrame[], from: number): CallFrame[] {
+    let io = 0;
+    let to = from;
+    while (to < frames.length && to - from < batchSliceCalls) {
+      if (this.#d.dispatcher.ioBound(frames[to].call) && ++io > batchSliceIoCalls) break;
+      to++;
+    }
+    return frames.slice(from, to);
   }
 
   /** Dispatch one slice of a batch (a full budget refuses the rest of the slice) and add its answers to the reply. */

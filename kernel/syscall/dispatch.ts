@@ -124,6 +124,11 @@ export class Dispatcher {
     return this.#table.names();
   }
 
+  /** Whether `call` does host file-system work (see `SyscallDef.ioBound`). */
+  ioBound(call: string): boolean {
+    return this.#table.ioBound(call);
+  }
+
   /** Whether `call` may wait on the outside world (see `SyscallDef.blocking`). */
   blocking(call: string): boolean {
     return this.#table.blocking(call);

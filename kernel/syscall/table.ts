@@ -66,6 +66,12 @@ export interface SyscallDef<A = unknown> {
    * hold their slot until done.
    */
   readonly blocking?: boolean;
+  /**
+   * The call does file-system work on the host (several thread-pool ops
+   * each): a batch runs fewer of them at once (`batchSliceIoCalls`), so one
+   * agent cannot flood the event loop with their completions.
+   */
+  readonly ioBound?: boolean;
   /** Performs the effect. Throw `KernelError` for an errno; anything else is `EIO`. */
   readonly handler: (ctx: CallContext<A>) => unknown | Promise<unknown>;
 }
@@ -109,6 +115,11 @@ export class SyscallTable {
   /** The row for `name`, if any. */
   get(name: string): SyscallDef | undefined {
     return this.#rows.get(name);
+  }
+
+  /** Whether `name` is an I/O-bound row (unknown names are not). */
+  ioBound(name: string): boolean {
+    return this.#rows.get(name)?.ioBound === true;
   }
 
   /** Whether `name` is a blocking row (unknown names are not). */

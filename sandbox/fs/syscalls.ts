@@ -73,6 +73,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       name: "fs.readText",
       args: pathArgs,
       capability: "fs.read",
+      ioBound: true,
       paths: read,
       handler: async ({ proc, paths, addBytes, reserve }) => {
         const bytes = await readFile(proc, paths[0], reserve);
@@ -88,6 +89,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       name: "fs.readBytes",
       args: pathArgs,
       capability: "fs.read",
+      ioBound: true,
       paths: read,
       handler: async ({ proc, paths, addBytes, reserve }) => {
         const bytes = await readFile(proc, paths[0], reserve);
@@ -99,6 +101,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       name: "fs.writeText",
       args: textArgs,
       capability: "fs.write",
+      ioBound: true,
       paths: write,
       handler: ({ proc, args, paths, addBytes }) => {
         const data = encoder.encode(args.text);
@@ -110,6 +113,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       name: "fs.writeBytes",
       args: bytesArgs,
       capability: "fs.write",
+      ioBound: true,
       paths: write,
       handler: async ({ proc, args, paths, addBytes }) => {
         let data: Uint8Array;
@@ -126,6 +130,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       name: "fs.append",
       args: textArgs,
       capability: "fs.write",
+      ioBound: true,
       paths: write,
       handler: ({ proc, args, paths, addBytes }) => {
         const data = encoder.encode(args.text);
@@ -137,6 +142,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       name: "fs.stat",
       args: pathArgs,
       capability: "fs.read",
+      ioBound: true,
       paths: read,
       handler: async ({ paths }) => {
         const info = await lstat(paths[0]);
@@ -147,6 +153,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       name: "fs.readDir",
       args: pathArgs,
       capability: "fs.read",
+      ioBound: true,
       paths: read,
       handler: async ({ paths }) => {
         const entries: { name: string; kind: FileKind }[] = [];
@@ -167,6 +174,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       name: "fs.mkdir",
       args: treeArgs,
       capability: "fs.write",
+      ioBound: true,
       paths: write,
       handler: ({ proc, paths, args }) =>
         mutate(proc, (root) => makeDir(root, proc, paths[0], args.recursive ?? false)),
@@ -175,6 +183,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       name: "fs.remove",
       args: treeArgs,
       capability: "fs.write",
+      ioBound: true,
       paths: write,
       handler: ({ proc, paths, args }) =>
         mutate(proc, (root) => removeChecked(root, proc, paths[0], args.recursive ?? false)),
@@ -183,6 +192,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       name: "fs.rename",
       args: renameArgs,
       capability: "fs.write",
+      ioBound: true,
       paths: (args) => [{ path: args.from, access: "write" }, { path: args.to, access: "write" }],
       handler: ({ proc, paths }) => mutate(proc, (root) => renameChecked(root, proc, paths[0], paths[1])),
     }),

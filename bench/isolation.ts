@@ -14,8 +14,8 @@ import { Runtime } from "../sandbox/runtime.ts";
 import { fmt, loadAverage, median, percentile, sleep, table, waitFor } from "./_stats.ts";
 
 const quick = Deno.args.includes("--quick");
-const repeats = quick ? 1 : 3;
-const bystanderRoundTrips = 300;
+const repeats = quick ? 1 : 5;
+const bystanderRoundTrips = quick ? 300 : 1000;
 /** How long each attack keeps going once engaged, ms (outlasts the bystander's pause and its attack phase). */
 const attackMs = 5_000;
 const ratioTarget = 3;

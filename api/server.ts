@@ -57,19 +57,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const limits = edgeLimits(options.limits);
   await Deno.mkdir(options.dataDir, { recursive: true });
   const store = new Store(`${options.dataDir}/agentos.db`);
-  // Tenant quotas are read by the kernel's ledger (cached; the service refreshes it on change).
-  const runtime = new Runtime({
-    dataDir: options.dataDir,
-    poolSize: options.poolSize,
-    tenantQuotas: (tenant) => Service.kernelQuotas(store.tenant(tenant)?.quotas),
-  });
-  const late: { service?: Service } = {};
-  const service = late.service = new Service(runtime, store, { agentsMax: options.agentsMax });
+  const runtime = new Runtime({ dataDir: options.dataDir, poolSize: options.poolSize });
+  const service = new Service(runtime, store, { agentsMax: options.agentsMax });
   const recovered = service.recover();
+  // The kernel knows tenants' quotas and policies because the API pushes them in (now, and on every change).
+  service.loadQuotas();
   service.loadPolicies();
   const generated = await service.bootstrap(options.adminKey);
   const knownCalls = new Set(runtime.dispatcher.calls());
-  const metrics = serverMetrics(runtime, () => late.service, knownCalls);
+  const metrics = serverMetrics(runtime, () => service, knownCalls);
   let ready = false;
   const svc = service;
   const app = createApp({

@@ -154,6 +154,13 @@ export class Service {
     return adminKey === undefined ? key : undefined;
   }
 
+  /** Push every tenant's stored quotas into the kernel's tenant table. */
+  loadQuotas(): void {
+    for (const tenant of this.#store.tenants()) {
+      this.#runtime.tenants.setQuotas(tenant.id, Service.kernelQuotas(tenant.quotas));
+    }
+  }
+
   /** Load every tenant's stored policy into the kernel. */
   loadPolicies(): void {
     for (const { tenantId, policy } of this.#store.policies()) this.#runtime.policy.setTenant(tenantId, policy);
@@ -228,6 +235,7 @@ export class Service {
       this.#store.insertTenant(tenant);
       this.#store.insertKey(hash, tenant.id, tenant.createdAt);
     });
+    this.#runtime.tenants.setQuotas(tenant.id, Service.kernelQuotas(quotas));
     this.#auditNow(tenant.id, p.tenant.id, "tenant.created", tenant.id, { name, quotas });
     this.#auditNow(tenant.id, p.tenant.id, "key.issued", tenant.id, {});
     return { id: tenant.id, name, apiKey };
@@ -246,7 +254,7 @@ export class Service {
     if (!tenant) throw new ApiError(404, "not_found", "no such tenant");
     this.#store.updateQuotas(id, quotas);
     this.#keyCache.clear();
-    this.#runtime.tenants.refresh(id);
+    this.#runtime.tenants.setQuotas(id, Service.kernelQuotas(quotas));
     this.#auditNow(id, p.tenant.id, "tenant.quotas_changed", id, { quotas });
     return { ...tenant, quotas };
   }
@@ -317,7 +325,7 @@ export class Service {
     try {
       agent = await this.#runtime.spawn({
         onCreated: (created) => {
-          this.#agentIdByUid.set(created.subject.uid, id);
+          this.#agentIdByUid.set(created.uid, id);
           if (this.#agentIdByUid.size > agentIdsMax) this.#agentIdByUid.delete(this.#agentIdByUid.keys().next().value!);
         },
         priority: body.priority,

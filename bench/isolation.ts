@@ -188,7 +188,7 @@ const dataDir = await Deno.makeTempDir({ prefix: "agentos-bench-isolation-" });
 const runtime = new Runtime({
   dataDir,
   poolSize: 2,
-  tenantQuotas: (t) => t === "attacker" ? { agentsConcurrentMax: 8 } : {},
+  tenantQuotas: { attacker: { agentsConcurrentMax: 8 } },
 });
 await runtime.start();
 const rows: string[][] = [];

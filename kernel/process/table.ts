@@ -68,9 +68,6 @@ export interface Process {
   state: ProcState;
   usage: Usage;
   exit?: ExitInfo;
-  /** Token bucket for `syscallsPerSec`. */
-  tokens: number;
-  tokensAtMs: number;
 }
 
 /** What spawning needs to create a row. */
@@ -155,8 +152,6 @@ export class ProcessTable {
         diskBytes: 0,
         files: 0,
       },
-      tokens: spec.limits.syscallsPerSec,
-      tokensAtMs: spec.nowMs,
     };
     this.#procs.set(pid, proc);
     return proc;

@@ -4,6 +4,12 @@
  * reverse registration order of their types (descriptors first, memory last)
  * and LIFO within a type.
  *
+ * The kernel's own per-pid tables (policy chains, fast-path plans, scheduler
+ * records, quota slots) register as *tables*: they hold nothing in the world,
+ * but they too are dropped on every exit path, after the resources, so an
+ * exit is always "decide, then clean up" and nothing is left keyed by a pid
+ * that will be recycled.
+ *
  * @module
  */
 
@@ -45,6 +51,7 @@ interface Held {
  */
 export class ResourceOrchestrator {
   #types = new Map<string, { order: number; cleanup: Cleanup<unknown> }>();
+  #tables = new Map<string, (pid: number) => void>();
   #held = new Map<number, Held[]>();
   #nextId = 1;
 
@@ -59,12 +66,23 @@ export class ResourceOrchestrator {
   }
 
   /**
-   * Fail loudly if any of `known` has no registered cleanup.
+   * Register a per-pid table of the kernel, dropped for a pid after all of
+   * its resources (in registration order).
+   *
+   * @throws {Error} if the table is registered twice (programmer error)
+   */
+  registerTable(name: string, drop: (pid: number) => void): void {
+    if (this.#tables.has(name)) throw new Error(`table ${name} registered twice`);
+    this.#tables.set(name, drop);
+  }
+
+  /**
+   * Fail loudly if any of `known` has no registered cleanup (resource type or table).
    *
    * @throws {Error} naming every uncovered type
    */
   assertCoverage(known: Iterable<string>): void {
-    const missing = [...known].filter((t) => !this.#types.has(t));
+    const missing = [...known].filter((t) => !this.#types.has(t) && !this.#tables.has(t));
     if (missing.length > 0) {
       throw new Error(`resource types without cleanup: ${missing.join(", ")}`);
     }
@@ -106,8 +124,9 @@ export class ResourceOrchestrator {
   }
 
   /**
-   * Release everything `pid` holds. Never throws: a cleanup's error is
-   * recorded in the report and the remaining resources are still released.
+   * Release everything `pid` holds, then drop it from every table. Never
+   * throws: a cleanup's error is recorded in the report and the remaining
+   * resources are still released.
    */
   async cleanup(pid: number): Promise<CleanupReport> {
     const list = this.#held.get(pid) ?? [];
@@ -127,6 +146,13 @@ export class ResourceOrchestrator {
         stats.bytes += bytes || held.bytes;
       } catch (err) {
         stats.errors.push(err instanceof Error ? err.message : String(err));
+        report.errors++;
+      }
+    }
+    for (const drop of this.#tables.values()) {
+      try {
+        drop(pid);
+      } catch {
         report.errors++;
       }
     }

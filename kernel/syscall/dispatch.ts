@@ -18,6 +18,7 @@ import type { Process } from "../process/table.ts";
 import type { CallFrame, Completion } from "./frame.ts";
 import { compileValidator, fastPathHitsMin, fastPathPlansMax } from "./fast_path.ts";
 import type { CallHold, CheckedPath, PathAccess, SyscallDef, SyscallTable } from "./table.ts";
+import { KernelEnforcer, type LimitEnforcer, TenantTable } from "../tenants/mod.ts";
 
 interface Plan {
   hits: number;
@@ -43,12 +44,6 @@ export interface Confinement {
    * to deny it (`EPERM` for policy, `EAGAIN` for rate or quota), null to allow.
    */
   checkPolicy?(proc: Process, call: string, args: unknown, paths: readonly CheckedPath[]): PolicyVerdict | null;
-  /**
-   * The tenant-wide rate: take `cost` of the tenant's syscall tokens, asked
-   * for every frame right after the agent's own bucket (never skipped by
-   * the fast path); a verdict refuses the call.
-   */
-  admitCall?(proc: Process, cost: number): PolicyVerdict | null;
   /**
    * For the fast path: if a path-less `call` of `proc` is allowed by policy
    * whatever its args, and that allow can be reused (no rate rule), the
@@ -89,6 +84,8 @@ export interface DispatcherOptions {
   nowMs?: () => number;
   /** Use the hot-syscall fast path (default true). */
   fastPath?: boolean;
+  /** The limits asked about every frame first (default: a `KernelEnforcer` over a fresh tenant table). */
+  limits?: LimitEnforcer;
 }
 
 /** Serves frames against the table. */
@@ -98,6 +95,7 @@ export class Dispatcher {
   #observer: SyscallObserver | undefined;
   #now: () => number;
   #fast: boolean;
+  #limits: LimitEnforcer;
   #plans = new Map<number, Map<string, Plan>>();
   #planCount = 0;
   #validators = new WeakMap<SyscallDef, ((args: unknown) => boolean) | null>();
@@ -111,6 +109,7 @@ export class Dispatcher {
     this.#observer = options.observer;
     this.#now = options.nowMs ?? (() => performance.now());
     this.#fast = options.fastPath ?? true;
+    this.#limits = options.limits ?? new KernelEnforcer(new TenantTable(), this.#now);
   }
 
   /** Drop the fast-path plans of an exited pid. */
@@ -169,7 +168,7 @@ export class Dispatcher {
   chargeFrame(proc: Process): boolean {
     proc.usage.syscalls++;
     proc.usage.errors++;
-    return this.#takeTokens(proc, 1) && this.#confine.admitCall?.(proc, 1) == null;
+    return this.#limits.admitCall(proc, 1) === null;
   }
 
   async #serve(
@@ -182,13 +181,8 @@ export class Dispatcher {
     const row = this.#table.get(frame.call);
     proc.usage.syscalls++;
     const name = row?.name ?? "(unknown)";
-    if (!this.#takeTokens(proc, row?.cost ?? 1)) {
-      this.#deny(proc, name, "rate", "EAGAIN", `${name}: over ${proc.limits.syscallsPerSec} syscalls/s`);
-    }
-    const tenantRate = this.#confine.admitCall?.(proc, row?.cost ?? 1) ?? null;
-    if (tenantRate !== null) {
-      this.#deny(proc, name, tenantRate.layer, tenantRate.errno, `${name}: ${tenantRate.message}`);
-    }
+    const refused = this.#limits.admitCall(proc, row?.cost ?? 1);
+    if (refused !== null) this.#deny(proc, name, refused.layer, refused.errno, `${name}: ${refused.message}`);
     if (row === undefined) throw new KernelError("ENOSYS", `unknown syscall ${frame.call.slice(0, 64)}`);
     const plan = this.#fast ? this.#plan(proc, row) : undefined;
     if (plan !== undefined) this.fastHits++;
@@ -263,16 +257,6 @@ export class Dispatcher {
     proc.usage.denials++;
     this.#observer?.denial(proc, call, layer, code, message);
     throw new KernelError(code, message);
-  }
-
-  #takeTokens(proc: Process, cost: number): boolean {
-    const now = this.#now();
-    const rate = proc.limits.syscallsPerSec;
-    proc.tokens = Math.min(rate, proc.tokens + (now - proc.tokensAtMs) * rate / 1000);
-    proc.tokensAtMs = now;
-    if (proc.tokens < cost) return false;
-    proc.tokens -= cost;
-    return true;
   }
 
   #elapsedUs(startedMs: number): number {

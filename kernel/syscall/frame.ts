@@ -3,7 +3,8 @@
  *
  * - a call: `{"id": 1, "call": "fs.readText", "args": {...}}`
  * - a batch (the ring submission path): `{"batch": [call, call, ...]}`
- * - a control frame from the cell runtime: `{"ctl": "ready" | "exit" | ...}`
+ * - a control frame from the cell runtime: `\x1e{"ctl": "ready" | "exit" | ...}` (a line that
+ *   starts with the record separator; an agent's own frame with a `ctl` key is refused)
  *
  * Completions: `{"id": 1, "ok": true, "value": ...}` or
  * `{"id": 1, "ok": false, "error": {"code": "ENOENT", "message": "..."}}`,
@@ -47,6 +48,12 @@ export type Completion =
   | { id: number; ok: false; error: { code: Errno; message: string } };
 
 const callNameBytesMax = 64;
+/**
+ * The first byte of a control line (ASCII record separator): only the
+ * cell's trusted main thread writes lines that start with it (it never
+ * relays an agent line that does), so control frames cannot be forged.
+ */
+export const controlLineCode = 0x1e;
 /**
  * What a call name may be made of: ASCII letters, digits, `.` and `_`
  * (so a name can never carry a control character, an escape sequence or a
@@ -142,6 +149,7 @@ function toNullProto(value: unknown): unknown {
  */
 export function decodeFrame(line: string, byteLength: number, depthChecked = false): Decoded {
   if (byteLength > frameBytesMax) return refusedLine("oversize", line.slice(0, lineHeadBytes), byteLength);
+  if (line.charCodeAt(0) === controlLineCode) return decodeControl(line.slice(1));
   let value: unknown;
   try {
     value = parseJsonNullProto(line, depthChecked ? Infinity : jsonDepthMax);
@@ -152,11 +160,7 @@ export function decodeFrame(line: string, byteLength: number, depthChecked = fal
   }
   if (!isRecord(value)) return bad(null, "EINVAL", "frame is not an object");
   if ("batch" in value) return decodeBatch(value, byteLength);
-  if ("ctl" in value) {
-    return typeof value.ctl === "string"
-      ? { kind: "ctl", ctl: value.ctl, body: value }
-      : bad(null, "EINVAL", "ctl must be a string");
-  }
+  if ("ctl" in value) return bad(null, "EINVAL", "control frames come only from the cell");
   const frame = toCall(value);
   return typeof frame === "string"
     ? bad(validId(value.id) ? value.id as number : null, "EINVAL", frame)
@@ -171,6 +175,19 @@ export function decodeFrame(line: string, byteLength: number, depthChecked = fal
 export function decodeLine(line: Line): Decoded {
   if (line.kind !== "line") return refusedLine(line.kind, utf8.decode(line.head), line.byteLength);
   return decodeFrame(utf8.decode(line.bytes), line.bytes.length, true);
+}
+
+/** A control line of the cell's trusted main thread (after its marker). */
+function decodeControl(text: string): Decoded {
+  let value: unknown;
+  try {
+    value = parseJsonNullProto(text);
+  } catch {
+    return bad(null, "EINVAL", "control line is not valid JSON");
+  }
+  return isRecord(value) && typeof value.ctl === "string"
+    ? { kind: "ctl", ctl: value.ctl, body: value }
+    : bad(null, "EINVAL", "control line without ctl");
 }
 
 function refusedLine(kind: "oversize" | "deep", head: string, byteLength: number): Decoded {

@@ -1,17 +1,13 @@
 /**
- * Tenancy in the kernel: tenant-wide quotas and the ledger that enforces
- * them for every agent of a tenant, children included.
+ * Tenancy and limits in the kernel: tenant-wide quotas (pushed in by the
+ * API), the tenant table that enforces them for every agent of a tenant,
+ * children included, and the limit enforcer the dispatcher and runtime ask.
  *
  * @module
  */
 
-export {
-  type AgentSlot,
-  InflightAccount,
-  type LedgerOptions,
-  type LedgerStats,
-  QuotaError,
-  TenantLedger,
-} from "./ledger.ts";
+export { LocalCounters, type TenantCounters, type TenantUsage } from "./counters.ts";
+export { KernelEnforcer, type LimitEnforcer, type LimitRefusal, NullEnforcer } from "./enforcer.ts";
+export { InflightAccount, type InflightCharges } from "./inflight.ts";
 export { type TenantQuota, type TenantQuotas, tenantQuotasDefault, tenantQuotasMax } from "./quotas.ts";
-export { TokenBucket } from "./token_bucket.ts";
+export { type AgentSlot, QuotaError, TenantTable, type TenantTableOptions, type TenantTableStats } from "./table.ts";

@@ -13,7 +13,14 @@
 
 import { batchCallsMax, frameBytesMax } from "../../kernel/limits.ts";
 import { agentPrelude, type PreludeConfig } from "./prelude.ts";
-import { cellExitCpu, cellExitOrphan, cellExitRss, type StartMessage } from "./protocol.ts";
+import {
+  cellExitCpu,
+  cellExitOrphan,
+  cellExitRss,
+  controlMarker,
+  controlMarkerCode,
+  type StartMessage,
+} from "./protocol.ts";
 
 const watchdogIntervalMs = 10;
 const watchdogIdleMsMax = 80;
@@ -79,23 +86,44 @@ const outputPrefix = '{"id":0,"call":"io.write",';
 const outputRelayCharsMax = (outputBytes: number) => 6 * outputBytes + 64 * 1024;
 let outputRelayLeft = Infinity;
 
+/**
+ * A control line: the marker byte first. Only this thread writes it; every
+ * line the agent sends is relayed without it, so the supervisor can tell
+ * the cell's own frames from anything the agent forges.
+ */
+function controlLine(frame: Record<string, unknown>): string {
+  return controlMarker + JSON.stringify(frame);
+}
+
+/** Relay the agent's frames: one per line, none that could pass for a control line. */
+function relay(data: string): void {
+  let start = 0;
+  while (start <= data.length) {
+    let end = data.indexOf("\n", start);
+    if (end < 0) end = data.length;
+    const line = end === data.length && start === 0 ? data : data.slice(start, end);
+    start = end + 1;
+    if (line.length === 0 || line.charCodeAt(0) === controlMarkerCode) continue;
+    if (line.startsWith(outputPrefix) && (outputRelayLeft -= line.length) < 0) {
+      exiting = true;
+      void sendLastAndExit(controlLine({ ctl: "limit", reason: "output", ...usageNow() }), 0);
+      return;
+    }
+    send(line);
+  }
+}
+
 worker.onmessage = (event: MessageEvent) => {
   const data = event.data;
   if (typeof data === "string") {
-    if (exiting) return;
-    if (data.startsWith(outputPrefix) && (outputRelayLeft -= data.length) < 0) {
-      exiting = true;
-      void sendLastAndExit(JSON.stringify({ ctl: "limit", reason: "output", ...usageNow() }), 0);
-      return;
-    }
-    send(data);
+    if (!exiting) relay(data);
     return;
   }
   if (data?.t === "ready") {
     // One round trip so the Worker's first message is not paid by the agent.
     worker.postMessage({ t: "warm" });
   } else if (data?.t === "warmed") {
-    send(JSON.stringify({ ctl: "ready" }));
+    send(controlLine({ ctl: "ready" }));
   } else if (data?.t === "exit" && !exiting) {
     exiting = true;
     const code = Number.isInteger(data.code) ? data.code : 1;
@@ -103,20 +131,27 @@ worker.onmessage = (event: MessageEvent) => {
     if (typeof data.result === "string") body.result = data.result;
     if (typeof data.error === "string") body.error = data.error.slice(0, 64 * 1024);
     if (data.signal === "TERM") body.signal = "TERM";
-    void sendLastAndExit(JSON.stringify(body), 0);
+    void sendLastAndExit(controlLine(body), 0);
   }
 };
 worker.onerror = (event: ErrorEvent) => {
   event.preventDefault();
   if (exiting) return;
   exiting = true;
-  void sendLastAndExit(JSON.stringify({ ctl: "exit", code: 1, error: String(event.message).slice(0, 64 * 1024) }), 0);
+  void sendLastAndExit(controlLine({ ctl: "exit", code: 1, error: String(event.message).slice(0, 64 * 1024) }), 0);
 };
 
-function usageNow(): { cpuMs: number; rssMb: number } {
+/** CPU time of the cell when the agent's code arrived: the agent is charged from there, not from the cell's boot. */
+let cpuAtStartMs = 0;
+
+function cpuNowMs(): number {
   const cpu = process.cpuUsage();
+  return (cpu.user + cpu.system) / 1000 - cpuAtStartMs;
+}
+
+function usageNow(): { cpuMs: number; rssMb: number } {
   return {
-    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    cpuMs: Math.round(cpuNowMs()),
     rssMb: Math.round(Deno.memoryUsage().rss / (1024 * 1024)),
   };
 }
@@ -134,8 +169,7 @@ function watchdog(): void {
   let reported = { cpuMs: -1, rssMb: -1 };
   let reportedAt = 0;
   const tick = () => {
-    const cpu = process.cpuUsage();
-    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const cpuMs = cpuNowMs();
     const rssMb = Deno.memoryUsage().rss / (1024 * 1024);
     if (cpuMs > limits.cpuMs) die("cpu", cellExitCpu, cpuMs, rssMb);
     if (rssMb > limits.rssMb) die("memory", cellExitRss, cpuMs, rssMb);
@@ -147,7 +181,7 @@ function watchdog(): void {
     if (changed && now - reportedAt >= usageReportMs) {
       reported = { cpuMs: Math.round(cpuMs), rssMb: Math.round(rssMb) };
       reportedAt = now;
-      send(JSON.stringify({ ctl: "usage", ...reported }));
+      send(controlLine({ ctl: "usage", ...reported }));
     }
     setTimeout(tick, interval);
   };
@@ -157,7 +191,7 @@ function watchdog(): void {
 function die(reason: string, status: number, cpuMs: number, rssMb: number): never {
   exiting = true;
   try {
-    sendSync(JSON.stringify({ ctl: "limit", reason, cpuMs: Math.round(cpuMs), rssMb: Math.round(rssMb) }));
+    sendSync(controlLine({ ctl: "limit", reason, cpuMs: Math.round(cpuMs), rssMb: Math.round(rssMb) }));
   } finally {
     Deno.exit(status);
   }
@@ -187,6 +221,7 @@ async function readSupervisor(): Promise<void> {
 
 function control(msg: StartMessage | { t: "signal"; sig: string }): void {
   if (msg.t === "start") {
+    cpuAtStartMs += cpuNowMs();
     limits = { cpuMs: msg.cpuMs, rssMb: msg.rssMb };
     outputRelayLeft = outputRelayCharsMax(msg.outputBytes);
     worker.postMessage(msg);

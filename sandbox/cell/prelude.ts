@@ -29,6 +29,7 @@ export function agentPrelude(config: PreludeConfig): void {
   const post = (globalThis as unknown as { postMessage(m: unknown): void }).postMessage.bind(globalThis);
   const addListener = globalThis.addEventListener.bind(globalThis);
   const stringify = JSON.stringify;
+  const later = globalThis.setTimeout.bind(globalThis);
   const parse = JSON.parse;
   const inspect = g.Deno.inspect;
   const denied = (name: string) => () => {
@@ -356,6 +357,9 @@ export function agentPrelude(config: PreludeConfig): void {
       moduleUrl = `data:${mime};base64,${new TextEncoder().encode(data.code).toBase64()}`;
       const mod = await import(moduleUrl);
       const result = typeof mod.default === "function" ? await mod.default() : null;
+      // One turn of the event loop before the exit: a promise the agent left
+      // rejected (or a timer of 0 that throws) ends it with an error first.
+      await new Promise((resolve) => later(resolve, 0));
       let json: string | undefined;
       try {
         json = stringify(result ?? null);

@@ -4,12 +4,15 @@
  *
  * Supervisor → cell (one JSON line each): `{"t":"start",...}`,
  * `{"t":"signal","sig":"TERM"}`, and syscall completions (forwarded to the
- * agent untouched). Cell → supervisor: syscall frames, and control frames
+ * agent untouched). Cell → supervisor: the agent's syscall frames, and the
+ * cell's own control frames, each line starting with {@linkcode controlMarker}:
  * `{"ctl":"ready"}`, `{"ctl":"exit","code","result"|"error"}`,
  * `{"ctl":"usage","cpuMs","rssMb"}`, `{"ctl":"limit","reason"}`.
  *
  * @module
  */
+
+import { controlLineCode } from "../../kernel/syscall/frame.ts";
 
 /** Sent once to hand an agent to a warm cell. */
 export interface StartMessage {
@@ -23,6 +26,15 @@ export interface StartMessage {
   outputBytes: number;
   info: { pid: number; parent: number; tenant: string };
 }
+
+/**
+ * The first character of a control line from the cell's trusted main thread
+ * (ASCII record separator). The cell never relays an agent line that starts
+ * with it; the supervisor takes control frames from such lines only.
+ */
+export const controlMarker = "\u001e";
+/** {@linkcode controlMarker} as a byte (the decoder's `controlLineCode`). */
+export const controlMarkerCode = controlLineCode;
 
 /** Exit status of a cell that ended because the CPU watchdog fired. */
 export const cellExitCpu = 70;

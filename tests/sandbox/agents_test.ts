@@ -114,7 +114,7 @@ Deno.test("agents: a spawn bomb stops at the tenant's live cap with EAGAIN", asy
     // The parent's exit killed every child; nothing is left.
     assert.equal(runtime.agents().length, 0);
     await assertNothingHeld(runtime, dataDir, r.pid);
-  }, { tenantQuotas: () => ({ agentsConcurrentMax: 4 }) });
+  }, { tenantQuotas: { bomber: { agentsConcurrentMax: 4 } } });
 });
 
 Deno.test("agents: a parent's exit kills its children (reason killed, cause recorded)", async () => {

@@ -331,7 +331,7 @@ Deno.test("security host: raw bytes on the cell channel (core.write, forged fram
     };
     assert.equal(me.pid, r.pid);
     for (const c of seen) if (c.ok) assert.equal(c.value!.pid, r.pid, "a forged frame acted as another pid");
-    // A forged exit control frame ends only the forger, and as itself.
+    // A forged exit or limit control frame ends nothing: only the cell decides how an agent ended.
     const forger = runtime.run({
       code: `export default async () => {
         postMessage('{"ctl":"exit","code":0,"result":"\\\\"forged\\\\""}');
@@ -341,7 +341,9 @@ Deno.test("security host: raw bytes on the cell channel (core.write, forged fram
       }`,
     });
     const f = await forger;
-    assert.ok(["exit", "memory"].includes(f.reason), f.reason);
+    // The cell's main thread is the only source of control frames: forged ones are refused and the agent runs on.
+    assert.equal(f.reason, "exit", f.message);
+    assert.equal(f.result, "not forged");
     await assertNothingHeld(runtime, dataDir, f.pid);
     await assertBystanderOk(bystander);
     await assertRuntimeServes(runtime);

@@ -42,7 +42,7 @@ Deno.test("security quota: children count against the tenant's rssMbTotal", asyn
     assert.deepEqual([result.made, result.code], [3, "EAGAIN"], result.message);
     assert.match(result.message, /RSS budget of 600 MB/);
     assert.deepEqual(runtime.tenants.usage("tree"), { agents: 0, rssMb: 0, inflightBytes: 0 });
-  }, { tenantQuotas: (t) => t === "tree" ? { rssMbTotal: 600 } : {} });
+  }, { tenantQuotas: { tree: { rssMbTotal: 600 } } });
 });
 
 Deno.test("security quota: children count against agentsConcurrentMax, and an API spawn sees them", async () => {
@@ -106,7 +106,7 @@ Deno.test("security quota: children are held to the tenant's spawnsPerSec", asyn
     console.log(`children: ${made} started, ${refused} refused in ${elapsedMs.toFixed(0)} ms (bound ${bound})`);
     assert.ok(made <= bound, `${made} children in ${elapsedMs} ms at spawnsPerSec 2`);
     assert.ok(refused >= 1);
-  }, { tenantQuotas: (t) => t === "burst" ? { spawnsPerSec: 2 } : {} });
+  }, { tenantQuotas: { burst: { spawnsPerSec: 2 } } });
 });
 
 Deno.test("security quota: unknown and invalid calls take a rate token first", async () => {
@@ -153,7 +153,7 @@ Deno.test("security quota: the tenant's syscallsPerSec holds across its agents",
     const bound = Math.floor(50 + 50 * elapsedMs / 1000);
     console.log(`tenant syscallsPerSec 50: ${ok} served across 3 agents in ${elapsedMs.toFixed(0)} ms`);
     assert.ok(ok <= bound, `${ok} served (bound ${bound})`);
-  }, { tenantQuotas: (t) => t === "rated" ? { syscallsPerSec: 50 } : {} });
+  }, { tenantQuotas: { rated: { syscallsPerSec: 50 } } });
 });
 
 Deno.test("security quota: concurrent writes cannot pass the disk quota together; usage matches the disk", async () => {

@@ -68,9 +68,14 @@ Deno.test("frame: batches decode and are bounded", () => {
   assert.deepEqual(f.kind === "bad" && [f.code, f.id], ["EINVAL", 2]);
 });
 
-Deno.test("frame: control frames pass through", () => {
-  const d = decode('{"ctl":"usage","cpuMs":3}');
+Deno.test("frame: control frames come only from lines the cell marks; a ctl key in an agent frame is refused", () => {
+  const d = decode('\u001e{"ctl":"usage","cpuMs":3}');
   assert.equal(d.kind === "ctl" && d.ctl, "usage");
+  const forged = decode('{"ctl":"exit","code":0,"result":"\\"forged\\""}');
+  assert.deepEqual(forged.kind === "bad" && [forged.code, forged.message], [
+    "EINVAL",
+    "control frames come only from the cell",
+  ]);
 });
 
 Deno.test("frame: nesting past jsonDepthMax is refused before parsing, keeping the call id", () => {

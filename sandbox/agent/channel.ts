@@ -17,15 +17,15 @@
  * @module
  */
 
-import type { Errno } from "../kernel/errno.ts";
-import { batchAnswerBytesMax, inflightCallsMax } from "../kernel/limits.ts";
-import type { Process } from "../kernel/process/table.ts";
-import type { SchedEntity, SyscallScheduler } from "../kernel/sched/mod.ts";
-import { type Dispatcher, toErrno } from "../kernel/syscall/dispatch.ts";
-import type { CallFrame, Completion, Decoded } from "../kernel/syscall/frame.ts";
-import type { CallHold } from "../kernel/syscall/table.ts";
-import type { InflightAccount } from "../kernel/tenants/mod.ts";
-import { encodeCompletion, type Line, needsPieces } from "../kernel/syscall/payload.ts";
+import type { Errno } from "../../kernel/errno.ts";
+import { batchAnswerBytesMax, inflightCallsMax } from "../../kernel/limits.ts";
+import type { Process } from "../../kernel/process/table.ts";
+import type { SchedEntity, SyscallScheduler } from "../../kernel/sched/mod.ts";
+import { type Dispatcher, toErrno } from "../../kernel/syscall/dispatch.ts";
+import type { CallFrame, Completion, Decoded } from "../../kernel/syscall/frame.ts";
+import type { CallHold } from "../../kernel/syscall/table.ts";
+import type { InflightAccount } from "../../kernel/tenants/mod.ts";
+import { encodeCompletion, type Line, needsPieces } from "../../kernel/syscall/payload.ts";
 
 /** Calls of a batch served as one scheduler job. */
 export const batchSliceCalls = 32;

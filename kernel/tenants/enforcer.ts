@@ -1,0 +1,99 @@
+/**
+ * The limit enforcer: the one interface the dispatcher and the runtime ask
+ * about limits (imitating workerd's `LimitEnforcer`). `KernelEnforcer`
+ * enforces the per-agent rate, the tenant table's quotas and the
+ * bytes-in-flight budgets; `NullEnforcer` allows everything (for tests of
+ * other parts and for measuring the enforcer's own cost).
+ *
+ * Per-agent state is keyed by the process row itself (a `WeakMap`), never
+ * by a pid: a recycled pid starts with a fresh bucket.
+ *
+ * @module
+ */
+
+import { TokenBucket } from "../../lib/mod.ts";
+import type { Errno } from "../errno.ts";
+import { agentInflightBytesMax } from "../limits.ts";
+import type { Process } from "../process/table.ts";
+import { InflightAccount } from "./inflight.ts";
+import { type AgentSlot, TenantTable } from "./table.ts";
+
+/** Why a call was refused by a limit. */
+export interface LimitRefusal {
+  errno: Errno;
+  /** `rate` for the agent's own rate, `quota` for the tenant's. */
+  layer: "rate" | "quota";
+  message: string;
+}
+
+/** What the kernel asks about limits. */
+export interface LimitEnforcer {
+  /** One frame of `proc` costing `cost` tokens: the agent's rate, then its tenant's. */
+  admitCall(proc: Process, cost: number): LimitRefusal | null;
+  /**
+   * Admit one more agent of `tenant` reserving `rssMb`.
+   *
+   * @throws {QuotaError} naming the tenant quota that refused
+   */
+  admitAgent(tenant: string, rssMb: number): AgentSlot;
+  /** The bytes-in-flight account of `proc` (made on first use). */
+  account(proc: Process): InflightAccount;
+}
+
+/** See the module doc. */
+export class KernelEnforcer implements LimitEnforcer {
+  readonly tenants: TenantTable;
+  readonly #now: () => number;
+  #buckets = new WeakMap<Process, TokenBucket>();
+  #accounts = new WeakMap<Process, InflightAccount>();
+
+  /** @param tenants the tenant table (default: a fresh one), @param nowMs clock, ms */
+  constructor(tenants: TenantTable = new TenantTable(), nowMs: () => number = () => performance.now()) {
+    this.tenants = tenants;
+    this.#now = nowMs;
+  }
+
+  admitCall(proc: Process, cost: number): LimitRefusal | null {
+    let bucket = this.#buckets.get(proc);
+    if (bucket === undefined) {
+      this.#buckets.set(proc, bucket = new TokenBucket({ perSec: proc.limits.syscallsPerSec, nowMs: this.#now }));
+    }
+    if (!bucket.take(cost)) {
+      return { errno: "EAGAIN", layer: "rate", message: `over ${proc.limits.syscallsPerSec} syscalls/s` };
+    }
+    if (!this.tenants.takeSyscalls(proc.tenant, cost)) {
+      return { errno: "EAGAIN", layer: "quota", message: "tenant syscall rate exceeded" };
+    }
+    return null;
+  }
+
+  admitAgent(tenant: string, rssMb: number): AgentSlot {
+    return this.tenants.admit(tenant, rssMb);
+  }
+
+  account(proc: Process): InflightAccount {
+    let account = this.#accounts.get(proc);
+    if (account === undefined) {
+      this.#accounts.set(proc, account = this.tenants.account(proc.tenant, agentInflightBytesMax));
+    }
+    return account;
+  }
+}
+
+/** Allows everything: no rate, no quota, unlimited accounts. */
+export class NullEnforcer implements LimitEnforcer {
+  admitCall(): LimitRefusal | null {
+    return null;
+  }
+
+  admitAgent(tenant: string, rssMb: number): AgentSlot {
+    return { tenant, rssMb, release: () => {} };
+  }
+
+  account(): InflightAccount {
+    return new InflightAccount(
+      { charge: () => null, force: () => {}, uncharge: () => {}, refused: () => {} },
+      Infinity,
+    );
+  }
+}

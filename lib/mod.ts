@@ -1,0 +1,12 @@
+/**
+ * Helpers every layer shares (imported by all, importing nothing of
+ * agentos): one assertion helper, one bounded map, one token bucket, one
+ * formatter of validation failures.
+ *
+ * @module
+ */
+
+export { assert } from "./assert.ts";
+export { describeProblem, type Issue } from "./issues.ts";
+export { BoundedMap, type BoundedMapOptions, type EjectionReason } from "./bounded_map.ts";
+export { TokenBucket, type TokenBucketOptions } from "./token_bucket.ts";

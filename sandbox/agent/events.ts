@@ -1,0 +1,28 @@
+/**
+ * What the runtime tells in-process listeners (the CLI's trace, the API's
+ * audit of denials, tests), beside what it records in the event ring.
+ *
+ * @module
+ */
+
+import type { Errno } from "../../kernel/errno.ts";
+import type { ExitReason, ProcState } from "../../kernel/process/lifecycle.ts";
+import type { DenialLayer } from "../../kernel/syscall/dispatch.ts";
+
+/** One runtime event. */
+export type RuntimeEvent =
+  | { type: "lifecycle"; pid: number; tenant: string; from: ProcState; to: ProcState }
+  | {
+    type: "syscall";
+    pid: number;
+    tenant: string;
+    call: string;
+    args: unknown;
+    errno: Errno | null;
+    latencyUs: number;
+    bytes: number;
+    message: string | null;
+  }
+  | { type: "denial"; pid: number; tenant: string; call: string; layer: DenialLayer; errno: Errno; message: string }
+  | { type: "output"; pid: number; tenant: string; fd: 1 | 2; data: string }
+  | { type: "exit"; pid: number; tenant: string; reason: ExitReason; exitCode: number; message?: string };

@@ -1,0 +1,364 @@
+/**
+ * One supervisor per agent: it owns the agent's cell, timers, output and
+ * budget, takes every input that can end the agent (`end`), decides the
+ * exit once (`decide` in `shutdown.ts`), then cleans up through the
+ * orchestrator — always "decide, then clean up".
+ *
+ * Life: `start` → Creating (workspace, seed files) → Initializing (a cell)
+ * → Ready → Running (code sent, wall timer armed) → `end` → Exiting →
+ * every resource released in reverse order → Zombie → Reaped.
+ *
+ * @module
+ */
+
+import { setPriority } from "node:os";
+import { describeProblem } from "../../lib/mod.ts";
+import { KernelError } from "../../kernel/errno.ts";
+import { termGraceMs } from "../../kernel/limits.ts";
+import type { Process, ProcessTable } from "../../kernel/process/table.ts";
+import type { ResourceOrchestrator } from "../../kernel/resources/orchestrator.ts";
+import type { SchedEntity, SyscallScheduler } from "../../kernel/sched/mod.ts";
+import type { Dispatcher } from "../../kernel/syscall/dispatch.ts";
+import type { CheckedPath } from "../../kernel/syscall/table.ts";
+import type { AgentSlot, InflightAccount } from "../../kernel/tenants/mod.ts";
+import type { ObservabilityHub, Subject } from "../../observability/hub.ts";
+import { type AgentSpan, agentSpan } from "../../observability/otel.ts";
+import type { CellHost } from "../cell/cell_host.ts";
+import type { CellPool } from "../cell/pool.ts";
+import type { StartMessage } from "../cell/protocol.ts";
+import { makeDir, writeChecked } from "../fs/disk.ts";
+import { fsError } from "../fs/errors.ts";
+import type { Workspaces } from "../fs/workspace.ts";
+import { OutputBuffer } from "../output.ts";
+import { confinePath } from "../path/confine.ts";
+import type { PolicyLayer } from "../policy_layer.ts";
+import { Agent, type AgentResult, type AgentState, type ExitSummary } from "./agent.ts";
+import { AgentChannel } from "./channel.ts";
+import { ChildRecords } from "./children.ts";
+import type { RuntimeEvent } from "./events.ts";
+import { decide, type EndInput, type Shutdown } from "./shutdown.ts";
+
+/** Share of one core above which a cell counts as CPU-bound. */
+export const busyCpuShare = 0.5;
+/** Nice value given to CPU-bound cells. */
+export const busyCellNice = 10;
+
+/** What a supervisor needs from the runtime. */
+export interface SupervisorDeps {
+  table: ProcessTable;
+  orchestrator: ResourceOrchestrator;
+  workspaces: Workspaces;
+  pool: CellPool;
+  policy: PolicyLayer;
+  dispatcher: Dispatcher;
+  scheduler: SyscallScheduler;
+  obs: ObservabilityHub;
+  /** What the scheduler waits for when a call may block (see `AgentChannel`). */
+  slice(work: Promise<void>): Promise<void>;
+  /** Record an event in the ring and tell listeners. */
+  emit(event: RuntimeEvent): void;
+  /** Give the new pid its arena quotas (its own and its tenant's). */
+  limitArena(proc: Process): void;
+  /** Hand pipe descriptors of `from` to the new pid before it starts. */
+  inherit(from: number, to: number, fds: number[]): void;
+  /** The agent's quota slot is given back (after its last resource). */
+  released(slot: AgentSlot): void;
+  /** The agent was reaped: forget it. */
+  reaped(sup: AgentSupervisor): void;
+}
+
+/** What `start` needs beyond the process row. */
+export interface StartSpec {
+  code: string;
+  lang: "js" | "ts";
+  files: Record<string, string>;
+  policy: unknown;
+  inherit?: { from: number; fds: number[] };
+}
+
+/** See the module doc. */
+export class AgentSupervisor implements AgentState {
+  readonly proc: Process;
+  readonly uid: number;
+  readonly agent: Agent;
+  readonly done: Promise<AgentResult>;
+  readonly exited: Promise<ExitSummary>;
+  readonly stdout = new OutputBuffer();
+  readonly stderr = new OutputBuffer();
+  readonly inflight: InflightAccount;
+  readonly entity: SchedEntity;
+  readonly subject: Subject;
+  readonly children = new ChildRecords();
+  cell: CellHost | undefined;
+  #d: SupervisorDeps;
+  #slot: AgentSlot;
+  #span: AgentSpan;
+  #shutdown: Shutdown | undefined;
+  #resolveDone!: (r: AgentResult) => void;
+  #resolveExited!: (r: ExitSummary) => void;
+  #cpuSample: { cpuMs: number; atMs: number } | undefined;
+  #demoted = false;
+
+  /** @param deps the runtime's parts, @param proc the row, @param slot its tenant quota slot, @param inflight its budget, @param priority 0..39 */
+  constructor(
+    deps: SupervisorDeps,
+    proc: Process,
+    ids: { uid: number; slot: AgentSlot; inflight: InflightAccount; priority: number },
+  ) {
+    this.#d = deps;
+    this.proc = proc;
+    this.uid = ids.uid;
+    this.#slot = ids.slot;
+    this.inflight = ids.inflight;
+    this.entity = { pid: proc.pid, tenant: proc.tenant, priority: ids.priority };
+    this.subject = { pid: proc.pid, uid: ids.uid, tenant: proc.tenant, causality: proc.causality };
+    this.#span = agentSpan({ pid: proc.pid, tenant: proc.tenant, causality: proc.causality, parent: proc.parent });
+    this.done = new Promise((resolve) => this.#resolveDone = resolve);
+    this.exited = new Promise((resolve) => this.#resolveExited = resolve);
+    this.agent = new Agent(this);
+  }
+
+  /** Whether the exit is decided. */
+  get ending(): boolean {
+    return this.#shutdown !== undefined;
+  }
+
+  /** The OpenTelemetry span of the agent's whole life. */
+  get span(): AgentSpan {
+    return this.#span;
+  }
+
+  /**
+   * Set the agent up and hand its code to a cell. A failure ends the agent
+   * (`error` for a bad request, `crash` otherwise).
+   *
+   * @throws {KernelError} the request's own error (after ending the agent)
+   */
+  async start(spec: StartSpec): Promise<void> {
+    const d = this.#d;
+    const proc = this.proc;
+    try {
+      d.limitArena(proc);
+      d.orchestrator.acquire(proc.pid, "memory", proc.pid);
+      d.orchestrator.acquire(proc.pid, "ipc", proc.pid);
+      if (spec.inherit !== undefined) d.inherit(spec.inherit.from, proc.pid, spec.inherit.fds);
+      try {
+        d.policy.attach(proc, spec.policy ?? null);
+      } catch (err) {
+        throw new KernelError("EINVAL", `policy: ${describeProblem(err)}`);
+      }
+      const root = await d.workspaces.create(proc.pid);
+      d.orchestrator.acquire(proc.pid, "workspace", root);
+      await this.#seed(root, spec.files);
+      d.table.transition(proc, "Initializing");
+      const cell = await d.pool.acquire(proc.limits.heapMb);
+      d.orchestrator.acquire(proc.pid, "cell", cell);
+      this.#attach(cell);
+      if (!d.table.transition(proc, "Ready")) return;
+      d.table.transition(proc, "Running");
+      d.orchestrator.acquire(proc.pid, "timer", setTimeout(() => this.end({ kind: "wall" }), proc.limits.wallMs));
+      cell.send(JSON.stringify(this.#startMessage(spec)));
+    } catch (err) {
+      this.end({ kind: "start-failed", error: err });
+      if (err instanceof KernelError) throw err;
+    }
+  }
+
+  /**
+   * Something can end the agent: the first input decides, later ones are
+   * ignored. Returns whether this input decided.
+   */
+  end(input: EndInput): boolean {
+    if (this.#shutdown !== undefined) return false;
+    this.#shutdown = decide(input);
+    void this.#finish(this.#shutdown);
+    return true;
+  }
+
+  /**
+   * `KILL` ends the agent at once (reason `killed`); `TERM` is delivered to
+   * its `sys.onSignal` handlers (an agent without one exits), and it is
+   * killed after `termGraceMs` if it is still running.
+   */
+  signal(signal: "TERM" | "KILL", message?: string): boolean {
+    if (this.ending) return false;
+    if (signal === "KILL") return this.end({ kind: "kill", message });
+    this.cell?.send(JSON.stringify({ t: "signal", sig: "TERM" }));
+    const grace = setTimeout(
+      () => this.end({ kind: "kill", message: message ?? "did not exit after TERM" }),
+      termGraceMs,
+    );
+    this.#d.orchestrator.acquire(this.proc.pid, "timer", grace);
+    return true;
+  }
+
+  /** Output the agent wrote (`io.write`): kept bounded, streamed as events, and ended at `outputBytes`. */
+  write(fd: 1 | 2, data: string): void {
+    if (this.ending) return;
+    const proc = this.proc;
+    const room = proc.limits.outputBytes - proc.usage.outputBytes;
+    const kept = data.length <= room ? data : data.slice(0, Math.max(0, room));
+    proc.usage.outputBytes += data.length;
+    if (kept.length > 0) {
+      (fd === 1 ? this.stdout : this.stderr).push(kept);
+      this.#d.emit({ type: "output", pid: proc.pid, tenant: proc.tenant, fd, data: kept });
+    }
+    if (proc.usage.outputBytes > proc.limits.outputBytes) {
+      this.end({ kind: "output", outputBytes: proc.limits.outputBytes });
+    }
+  }
+
+  /** A control frame of the cell's trusted main thread. */
+  control(ctl: string, body: Record<string, unknown>): void {
+    const usage = this.proc.usage;
+    if (ctl === "usage" && typeof body.cpuMs === "number") this.#demoteIfBusy(body.cpuMs);
+    if (typeof body.cpuMs === "number") usage.cpuMs = Math.max(usage.cpuMs, body.cpuMs);
+    if (typeof body.rssMb === "number") usage.peakRssMb = Math.max(usage.peakRssMb, body.rssMb);
+    if (ctl === "exit") {
+      this.end({
+        kind: "exit",
+        code: typeof body.code === "number" && Number.isInteger(body.code) ? body.code : 1,
+        result: typeof body.result === "string" ? body.result : undefined,
+        error: typeof body.error === "string" ? body.error : undefined,
+        term: body.signal === "TERM",
+      });
+    } else if (ctl === "limit") {
+      const limit = body.reason === "cpu" ? "cpu" : body.reason === "output" ? "output" : "memory";
+      this.end({ kind: "limit", limit, outputBytes: this.proc.limits.outputBytes });
+    }
+  }
+
+  /** Output the channel could not take (budget full): counted and marked in the stream, never silent. */
+  dropped(fd: unknown, chars: number): void {
+    this.proc.usage.outputDropped += chars;
+    (fd === 2 ? this.stderr : this.stdout).noteLost(chars);
+  }
+
+  #attach(cell: CellHost): void {
+    const d = this.#d;
+    this.cell = cell;
+    const channel = new AgentChannel({
+      proc: this.proc,
+      entity: this.entity,
+      account: this.inflight,
+      dispatcher: d.dispatcher,
+      scheduler: d.scheduler,
+      slice: d.slice,
+      send: (line) => cell.send(line),
+      control: (ctl, body) => this.control(ctl, body),
+      badFrame: (code, message) =>
+        d.emit({
+          type: "syscall",
+          pid: this.proc.pid,
+          tenant: this.proc.tenant,
+          call: "(frame)",
+          args: null,
+          errno: code,
+          latencyUs: 0,
+          bytes: 0,
+          message,
+        }),
+      dropped: (call) => {
+        const args = call.args as { fd?: unknown; data?: unknown } | null;
+        this.dropped(args?.fd, typeof args?.data === "string" ? args.data.length : 0);
+      },
+    });
+    cell.onFrame = (frame) => channel.onFrame(frame);
+    // Output the agent sent before its cell ended is served before the end is.
+    cell.ended.then(async (status) => {
+      await channel.drained();
+      this.end({ kind: "cell-ended", status });
+    });
+  }
+
+  #startMessage(spec: StartSpec): StartMessage {
+    const proc = this.proc;
+    return {
+      t: "start",
+      code: spec.code,
+      lang: spec.lang,
+      cpuMs: proc.limits.cpuMs,
+      rssMb: proc.limits.rssMb,
+      outputBytes: proc.limits.outputBytes,
+      info: { pid: proc.pid, parent: proc.parent, tenant: proc.tenant },
+    };
+  }
+
+  /** Seed the workspace with caller-provided files: trusted input, but still confined and quota-checked. */
+  async #seed(root: string, files: Record<string, string>): Promise<void> {
+    for (const [path, text] of Object.entries(files)) {
+      const name = JSON.stringify(path.slice(0, 64));
+      try {
+        const checked = await confinePath(root, path, "write");
+        if (checked === root) throw new KernelError("EISDIR", "is the workspace root");
+        const parent = checked.slice(0, checked.lastIndexOf("/")) as CheckedPath;
+        if (parent !== root) await makeDir(root, this.proc, parent, true);
+        await writeChecked(root, this.proc, checked, new TextEncoder().encode(text), false, true);
+      } catch (err) {
+        const { code, message } = err instanceof KernelError ? err : fsError(err);
+        throw new KernelError(code, `files[${name}]: ${message}`);
+      }
+    }
+  }
+
+  /**
+   * CPU-bound agents compete for the cores in the OS scheduler: a cell that
+   * burns more than `busyCpuShare` of a core between two usage reports is
+   * reniced to `busyCellNice` (once). Deno's `setPriority` takes a pid, so
+   * only the cell's main thread is reniced (see docs/security.md). Needs
+   * `--allow-sys=setPriority`; without it this is a no-op.
+   */
+  #demoteIfBusy(cpuMs: number): void {
+    const now = performance.now();
+    const last = this.#cpuSample;
+    this.#cpuSample = { cpuMs, atMs: now };
+    if (last === undefined || this.#demoted || this.cell === undefined) return;
+    if ((cpuMs - last.cpuMs) / Math.max(1, now - last.atMs) < busyCpuShare) return;
+    this.#demoted = true;
+    try {
+      setPriority(this.cell.osPid, busyCellNice);
+    } catch { /* no permission: the OS decides alone */ }
+  }
+
+  async #finish(shutdown: Shutdown): Promise<void> {
+    const d = this.#d;
+    const proc = this.proc;
+    proc.exit = { reason: shutdown.reason, exitCode: shutdown.exitCode, message: shutdown.message };
+    d.table.transition(proc, "Exiting");
+    proc.usage.wallMs = Math.round(performance.now() - proc.startedAtMs);
+    const summary = this.#summary(shutdown);
+    this.#resolveExited(summary);
+    const cleanup = await d.orchestrator.cleanup(proc.pid);
+    const released = Object.values(cleanup.types);
+    d.obs.cleanup(
+      this.subject,
+      released.reduce((n, t) => n + t.count, 0),
+      released.reduce((n, t) => n + t.bytes, 0),
+      cleanup.errors,
+    );
+    d.released(this.#slot);
+    d.table.transition(proc, "Zombie");
+    const { reason, exitCode, message } = shutdown;
+    d.emit({ type: "exit", pid: proc.pid, tenant: proc.tenant, reason, exitCode, message });
+    this.#span.end(reason, exitCode, message);
+    const result: AgentResult = { ...this.#summary(shutdown), state: proc.state, cleanup };
+    d.reaped(this);
+    d.table.transition(proc, "Reaped");
+    this.#resolveDone(result);
+  }
+
+  #summary(shutdown: Shutdown): ExitSummary {
+    const proc = this.proc;
+    return {
+      pid: proc.pid,
+      tenant: proc.tenant,
+      reason: shutdown.reason,
+      exitCode: shutdown.exitCode,
+      message: shutdown.message,
+      result: shutdown.result,
+      stdout: this.stdout.text(),
+      stderr: this.stderr.text(),
+      usage: { ...proc.usage },
+    };
+  }
+}

@@ -18,7 +18,7 @@ import {
 } from "../kernel/tenants/mod.ts";
 import { resolveLimits } from "../sandbox/limits.ts";
 import { storedOutputCharsMax } from "../sandbox/output.ts";
-import type { Agent, AgentResult, Runtime, RuntimeEvent } from "../sandbox/runtime.ts";
+import type { Agent, ExitSummary, Runtime, RuntimeEvent } from "../sandbox/runtime.ts";
 import { EventFeed } from "./events.ts";
 import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
 import type { z } from "zod";
@@ -86,6 +86,11 @@ interface LiveAgent {
   createdAt: string;
   capabilities: string[];
   limits: AgentLimits;
+  /** The durable record of the agent's end, once written (what status and wait answer from then on). */
+  final?: AgentRow;
+  /** Resolves once the end is decided and recorded durably. */
+  recorded: Promise<AgentRow>;
+  /** Resolves once every resource of the agent was released. */
   finished: Promise<AgentRow>;
 }
 
@@ -350,6 +355,7 @@ export class Service {
       createdAt: now(),
       capabilities: body.capabilities ?? [],
       limits: agent.proc.limits,
+      recorded: undefined as unknown as Promise<AgentRow>,
       finished: undefined as unknown as Promise<AgentRow>,
     };
     this.#store.insertAgent({
@@ -375,9 +381,15 @@ export class Service {
     });
     this.#live.set(entry.id, entry);
     this.#byPid.set(agent.pid, entry);
-    entry.finished = agent.done.then((r) => {
+    // The end is recorded as soon as it is decided (before the cell and the workspace are released), so an
+    // answer that reports it is durable before it is sent; the slot goes back once everything is released.
+    entry.recorded = agent.exited.then((summary) => this.#onExited(entry, summary));
+    entry.finished = agent.done.then(async () => {
+      const row = await entry.recorded;
       release();
-      return this.#onFinished(entry, r);
+      this.#live.delete(entry.id);
+      if (this.#byPid.get(agent.pid) === entry) this.#byPid.delete(agent.pid);
+      return row;
     });
     return entry;
   }
@@ -385,25 +397,28 @@ export class Service {
   /** Status of an agent the caller may see (404 otherwise). */
   agent(p: Principal, id: string): AgentRow {
     const live = this.#live.get(id);
-    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return liveRow(live);
+    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return live.final ?? liveRow(live);
     const row = this.#store.agent(id, p.tenant.admin ? null : p.tenant.id);
     if (!row) throw new ApiError(404, "not_found", "no such agent");
     return row;
   }
 
   /**
-   * The answer of a run-to-completion: resolves when the agent's exit is
-   * known, without waiting for its cell and workspace to be released (the
-   * durable record follows moments later with state `Zombie`).
+   * The answer of a run-to-completion: the agent's durable final record
+   * (state, reason, `endedAt` — what a `GET` right after returns), with the
+   * output it kept. Sent once the record is written, before the agent's cell
+   * and workspace are released.
    */
   async answer(live: LiveAgent): Promise<AgentRow> {
-    return exitRow(live, await live.agent.exited, "Exiting", null);
+    const row = await live.recorded;
+    const summary = await live.agent.exited;
+    return { ...row, stdout: summary.stdout, stderr: summary.stderr };
   }
 
   /** Wait for an agent the caller may see to finish. */
   async wait(p: Principal, id: string): Promise<AgentRow> {
     const live = this.#live.get(id);
-    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return await live.finished;
+    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return await live.recorded;
     return this.agent(p, id);
   }
 
@@ -515,7 +530,8 @@ export class Service {
     return out;
   }
 
-  #onFinished(entry: LiveAgent, r: AgentResult): AgentRow {
+  /** The end is decided: write the agent's final record and its exit audit row, durably, at once. */
+  #onExited(entry: LiveAgent, r: ExitSummary): AgentRow {
     const row = exitRow(entry, r, "Zombie", now());
     // The durable record keeps the start and the end of each stream; the whole of it was streamed live.
     const half = storedOutputCharsMax / 2;
@@ -526,9 +542,12 @@ export class Service {
     } catch (err) {
       console.error(`agent record failed: ${err instanceof Error ? err.message : err}`);
     }
-    this.#audit(entry.tenantId, "kernel", "agent.exited", entry.id, { reason: r.reason, exitCode: r.exitCode });
-    this.#live.delete(entry.id);
-    if (this.#byPid.get(r.pid) === entry) this.#byPid.delete(r.pid);
+    try {
+      this.#auditNow(entry.tenantId, "kernel", "agent.exited", entry.id, { reason: r.reason, exitCode: r.exitCode });
+    } catch (err) {
+      console.error(`audit record failed: ${err instanceof Error ? err.message : err}`);
+    }
+    entry.final = row;
     return row;
   }
 
@@ -579,7 +598,7 @@ function policyOr400<T>(fn: () => T): T {
 /** The record of an agent whose exit is known: the live view with the exit's outcome. */
 function exitRow(
   live: LiveAgent,
-  r: Omit<AgentResult, "cleanup" | "state">,
+  r: ExitSummary,
   state: "Exiting" | "Zombie",
   endedAt: string | null,
 ): AgentRow {
@@ -608,7 +627,7 @@ function liveRow(live: LiveAgent): AgentRow {
     exitCode: proc.exit?.exitCode ?? null,
     message: proc.exit?.message ?? null,
     result: null,
-    usage: { ...proc.usage, wallMs: Math.round(performance.now() - proc.startedAtMs) },
+    usage: { ...live.agent.usage, wallMs: Math.round(performance.now() - proc.startedAtMs) },
     stdout: live.agent.stdout.text(),
     stderr: live.agent.stderr.text(),
     capabilities: live.capabilities,

@@ -33,9 +33,15 @@ export class OutputBuffer {
     this.#tailMax = tailChars;
   }
 
-  /** Characters dropped from the middle so far. */
+  /** Characters dropped from the middle so far, and lost before they arrived. */
   get dropped(): number {
-    return this.#dropped;
+    return this.#dropped + this.#lost;
+  }
+
+  /** Characters kept (head and tail, without markers). */
+  get kept(): number {
+    this.#trimTail();
+    return this.#head.length + this.#tailChars;
   }
 
   /** Mark `chars` of output as lost before they reached the buffer (they count as dropped). */

@@ -41,8 +41,11 @@ export interface Usage {
   syscalls: number;
   denials: number;
   errors: number;
+  /** Characters of output the agent wrote (stdout and stderr). */
   outputBytes: number;
-  /** Output characters the agent wrote that were lost (over its in-flight budget); 0 normally. */
+  /** Of those, the characters kept in its captured output (`stdout` + `stderr`). */
+  outputKept: number;
+  /** Of those, the characters not kept: past `outputBytes`, the dropped middle of a long stream, or over the in-flight budget. */
   outputDropped: number;
   diskBytes: number;
   /** Files and directories in the workspace. */
@@ -148,6 +151,7 @@ export class ProcessTable {
         denials: 0,
         errors: 0,
         outputBytes: 0,
+        outputKept: 0,
         outputDropped: 0,
         diskBytes: 0,
         files: 0,

@@ -42,6 +42,7 @@ export interface AgentState {
   readonly inflight: InflightAccount;
   readonly ending: boolean;
   readonly cell: CellHost | undefined;
+  usage(): Usage;
 }
 
 /** A live (or finished) agent, as callers of the runtime see it. */
@@ -91,6 +92,11 @@ export class Agent {
   /** Bytes of syscall requests and results the supervisor holds for the agent. */
   get inflight(): InflightAccount {
     return this.#state.inflight;
+  }
+
+  /** Usage now, with the output kept and dropped counted. */
+  get usage(): Usage {
+    return this.#state.usage();
   }
 
   /** Whether the exit is decided (the agent is ending or ended). */

@@ -15,7 +15,7 @@ import { setPriority } from "node:os";
 import { describeProblem } from "../../lib/mod.ts";
 import { KernelError } from "../../kernel/errno.ts";
 import { termGraceMs } from "../../kernel/limits.ts";
-import type { Process, ProcessTable } from "../../kernel/process/table.ts";
+import type { Process, ProcessTable, Usage } from "../../kernel/process/table.ts";
 import type { ResourceOrchestrator } from "../../kernel/resources/orchestrator.ts";
 import type { SchedEntity, SyscallScheduler } from "../../kernel/sched/mod.ts";
 import type { Dispatcher } from "../../kernel/syscall/dispatch.ts";
@@ -230,8 +230,16 @@ export class AgentSupervisor implements AgentState {
 
   /** Output the channel could not take (budget full): counted and marked in the stream, never silent. */
   dropped(fd: unknown, chars: number): void {
-    this.proc.usage.outputDropped += chars;
+    this.proc.usage.outputBytes += chars;
     (fd === 2 ? this.stderr : this.stdout).noteLost(chars);
+  }
+
+  /** The agent's usage now, with its output kept and dropped counted. */
+  usage(): Usage {
+    const usage = this.proc.usage;
+    usage.outputKept = this.stdout.kept + this.stderr.kept;
+    usage.outputDropped = Math.max(0, usage.outputBytes - usage.outputKept);
+    return { ...usage };
   }
 
   #attach(cell: CellHost): void {
@@ -358,7 +366,7 @@ export class AgentSupervisor implements AgentState {
       result: shutdown.result,
       stdout: this.stdout.text(),
       stderr: this.stderr.text(),
-      usage: { ...proc.usage },
+      usage: this.usage(),
     };
   }
 }

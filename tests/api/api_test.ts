@@ -30,8 +30,11 @@ Deno.test("api: run to completion, async spawn, status, output, kill", async () 
     const res = await s.req("/v1/agents", { method: "POST", key: t.apiKey, json: { code: hello, wait: true } });
     assert.equal(res.status, 200);
     const done = await res.json();
-    // The answer comes as soon as the exit is known; the durable record follows as Zombie.
-    assert.equal(done.state, "Exiting");
+    // The answer is the durable final record: the same state and endedAt a GET right after returns.
+    assert.equal(done.state, "Zombie");
+    assert.equal(typeof done.endedAt, "string");
+    const after = await (await s.req(`/v1/agents/${done.id}`, { key: t.apiKey })).json();
+    assert.deepEqual([after.state, after.endedAt, after.reason], [done.state, done.endedAt, done.reason]);
     assert.equal(done.reason, "exit");
     assert.equal(done.exitCode, 0);
     assert.deepEqual(done.result, { answer: 42 });

@@ -6,26 +6,20 @@
  */
 
 import { z } from "zod";
-import { agentLimitsMax, codeBytesMax } from "../kernel/limits.ts";
-import { capabilities } from "../kernel/process/table.ts";
+import { agentLimitsMax } from "../kernel/limits.ts";
 import { tenantQuotasMax } from "../kernel/tenants/mod.ts";
-import { limitInt, limitsSchema } from "../sandbox/limits.ts";
+import { limitInt, limitsSchema, spawnRequestSchema } from "../sandbox/limits.ts";
+import { priorityMax, priorityMin } from "../kernel/sched/mod.ts";
 
 export { limitsSchema };
 
 /** `POST /v1/agents`. */
-export const spawnSchema = z.strictObject({
-  code: z.string().min(1).max(codeBytesMax),
-  lang: z.enum(["js", "ts"]).optional(),
-  capabilities: z.array(z.enum(capabilities as [string, ...string[]])).max(16).optional(),
-  limits: limitsSchema.optional(),
+export const spawnSchema = spawnRequestSchema.extend({
   files: z.record(z.string().min(1).max(1024), z.string().max(1024 * 1024)).optional()
     .refine((f) => f === undefined || Object.keys(f).length <= 256, "at most 256 files"),
   wait: z.boolean().optional(),
-  /** The agent's own policy document (validated by the policy engine). */
-  policy: z.record(z.string(), z.unknown()).optional(),
   /** Scheduling priority 0..39, lower = more weight (default 20). */
-  priority: z.int().min(0).max(39).optional(),
+  priority: z.int().min(priorityMin).max(priorityMax).optional(),
 });
 
 /** `PUT /v1/scheduler`. */

@@ -6,8 +6,8 @@
 
 import { z } from "zod";
 import { KernelError } from "../kernel/errno.ts";
-import { agentLimitsDefault, agentLimitsMax, agentLimitsMin, cellOverheadMb } from "../kernel/limits.ts";
-import type { AgentLimits } from "../kernel/process/table.ts";
+import { agentLimitsDefault, agentLimitsMax, agentLimitsMin, cellOverheadMb, codeBytesMax } from "../kernel/limits.ts";
+import { type AgentLimits, capabilities, type Capability } from "../kernel/process/table.ts";
 
 /** Limits as a caller may give them: any subset, plus the `memoryMb` shorthand. */
 export type LimitsRequest = Partial<AgentLimits> & { memoryMb?: number };
@@ -59,4 +59,19 @@ export const limitsSchema = z.strictObject({
   diskBytes: limitInt(agentLimitsMax.diskBytes).optional(),
   filesMax: limitInt(agentLimitsMax.filesMax).optional(),
   syscallsPerSec: limitInt(agentLimitsMax.syscallsPerSec).optional(),
+});
+
+/**
+ * What every spawn request carries, on any surface: the code, its language,
+ * capabilities, limits and own policy. `proc.spawn` extends it with the
+ * pipe descriptors a child inherits; the HTTP API with files, `wait` and a
+ * priority.
+ */
+export const spawnRequestSchema = z.strictObject({
+  code: z.string().min(1).max(codeBytesMax),
+  lang: z.enum(["js", "ts"]).optional(),
+  capabilities: z.array(z.enum(capabilities as [Capability, ...Capability[]])).max(16).optional(),
+  limits: limitsSchema.optional(),
+  /** The agent's own policy document (validated by the policy engine); it can only narrow. */
+  policy: z.record(z.string(), z.unknown()).optional(),
 });

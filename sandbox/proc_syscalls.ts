@@ -20,11 +20,11 @@
 
 import { z } from "zod";
 import { KernelError } from "../kernel/errno.ts";
-import { agentLimitsDefault, codeBytesMax } from "../kernel/limits.ts";
+import { agentLimitsDefault } from "../kernel/limits.ts";
 import type { ExitReason, ProcState } from "../kernel/process/lifecycle.ts";
-import { type AgentLimits, capabilities, type Capability, type Process } from "../kernel/process/table.ts";
+import type { AgentLimits, Capability, Process } from "../kernel/process/table.ts";
 import { defineSyscall, type SyscallDef } from "../kernel/syscall/table.ts";
-import { type LimitsRequest, limitsSchema, resolveLimits } from "./limits.ts";
+import { type LimitsRequest, resolveLimits, spawnRequestSchema } from "./limits.ts";
 
 /** Longest `proc.wait` timeout, ms. */
 export const waitMsMax = 24 * 3600 * 1000;
@@ -58,13 +58,8 @@ export interface ProcHost {
   signalChild(parent: Process, pid: number, signal: "TERM" | "KILL"): boolean;
 }
 
-const spawnArgs = z.strictObject({
-  code: z.string().min(1).max(codeBytesMax),
-  lang: z.enum(["js", "ts"]).optional(),
-  capabilities: z.array(z.enum(capabilities as [Capability, ...Capability[]])).max(16).optional(),
-  limits: limitsSchema.optional(),
+const spawnArgs = spawnRequestSchema.extend({
   fds: z.array(z.int().min(0)).max(inheritFdsMax).optional(),
-  policy: z.record(z.string(), z.unknown()).optional(),
 });
 
 /**

@@ -418,7 +418,8 @@ export class Service {
   /** Wait for an agent the caller may see to finish. */
   async wait(p: Principal, id: string): Promise<AgentRow> {
     const live = this.#live.get(id);
-    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return await live.recorded;
+    // Waits until the agent is gone (its resources and quota slot released), not only recorded.
+    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return await live.finished;
     return this.agent(p, id);
   }
 

@@ -12,7 +12,7 @@
  */
 
 import { batchCallsMax, frameBytesMax } from "../../kernel/limits.ts";
-import { agentPrelude, type PreludeConfig } from "./prelude.ts";
+import { type PreludeConfig, preludeScript } from "./prelude/mod.ts";
 import {
   cellExitCpu,
   cellExitOrphan,
@@ -69,7 +69,7 @@ function sendSync(line: string): void {
 }
 
 const preludeConfig: PreludeConfig = { frameBytesMax, batchCallsMax };
-const preludeSource = `(${agentPrelude.toString()})(${JSON.stringify(preludeConfig)});`;
+const preludeSource = preludeScript(preludeConfig);
 const preludeUrl = `data:text/javascript;base64,${encoder.encode(preludeSource).toBase64()}`;
 const worker = new Worker(preludeUrl, { type: "module", deno: { permissions: "none" } });
 let limits = { cpuMs: Infinity, rssMb: Infinity };

@@ -1,5 +1,5 @@
 /**
- * The prelude's lockdown (sandbox/cell/prelude.ts) holds against the two
+ * The prelude's lockdown (sandbox/cell/prelude/) holds against the two
  * ways around it that the security sweep found: nothing it removes is
  * reachable again, either
  *  1. from a nested `new Worker(...)` the agent starts (a fresh global with

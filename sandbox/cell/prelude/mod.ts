@@ -1,0 +1,63 @@
+/**
+ * Trusted code that runs first inside the agent's Worker, shipped as one
+ * script built from the source of each part (`preludeScript`): it locks
+ * down what `permissions: "none"` leaves reachable (DESIGN §1), neutralises
+ * the host's identity, installs the `sys` SDK and the captured `console`,
+ * and then imports the agent's module from memory. No part closes over
+ * anything outside itself.
+ *
+ * @module
+ */
+
+import { type PreludeChannel, preludeChannel, type PreludeConfig } from "./channel.ts";
+import { preludeConsole } from "./console.ts";
+import { preludeDenied, preludeLockdown, preludeNeutralIdentity } from "./lockdown.ts";
+import { preludeDescribe, preludeListen, preludeRun } from "./start.ts";
+import { preludeSys, preludeSysFs, preludeSysIpc, preludeSysNet, preludeSysProc } from "./sys.ts";
+
+export type { PreludeChannel, PreludeConfig };
+
+/** Installs the sandbox inside the worker; called with its config only. */
+export function agentPrelude(config: PreludeConfig): void {
+  const identity = { pid: 0, ppid: 0 };
+  preludeLockdown();
+  preludeNeutralIdentity(identity);
+  const ch = preludeChannel(config);
+  const signals: ((sig: string) => void)[] = [];
+  const sys = preludeSys(ch, signals);
+  Object.defineProperty(globalThis, "sys", { value: sys, enumerable: false, configurable: false, writable: false });
+  preludeConsole(ch);
+  preludeListen(ch, identity, signals);
+  // Pay the first dynamic import of a data: module now, not on the agent's clock.
+  import("data:text/javascript,export default 0").then(() => ch.post({ t: "ready" }), () => ch.post({ t: "ready" }));
+}
+
+/** Every part, in the order the script declares them. */
+const parts: ((...args: never[]) => unknown)[] = [
+  preludeDenied,
+  preludeLockdown,
+  preludeNeutralIdentity,
+  preludeChannel,
+  preludeSysFs,
+  preludeSysProc,
+  preludeSysIpc,
+  preludeSysNet,
+  preludeSys,
+  preludeConsole,
+  preludeDescribe,
+  preludeRun,
+  preludeListen,
+  agentPrelude,
+];
+
+/**
+ * The prelude as one module script: every part's source, then the call.
+ *
+ * @example
+ * ```ts
+ * const source = preludeScript({ frameBytesMax: 8 << 20, batchCallsMax: 4096 });
+ * ```
+ */
+export function preludeScript(config: PreludeConfig): string {
+  return `${parts.map((part) => part.toString()).join("\n")}\nagentPrelude(${JSON.stringify(config)});\n`;
+}

@@ -20,11 +20,11 @@ import { type CleanupReport, ResourceOrchestrator } from "../kernel/resources/or
 import { builtinSyscalls } from "../kernel/syscall/builtin.ts";
 import { type DenialLayer, Dispatcher } from "../kernel/syscall/dispatch.ts";
 import { type CallFrame, jsonTooDeep } from "../kernel/syscall/frame.ts";
-import { type CheckedPath, type SyscallDef, SyscallTable } from "../kernel/syscall/table.ts";
+import { type SyscallDef, SyscallTable } from "../kernel/syscall/table.ts";
 import { CellHost } from "./cell/cell_host.ts";
 import { CellPool } from "./cell/pool.ts";
 import { cellExitCpu, cellExitHeapOom, cellExitRss, type StartMessage } from "./cell/protocol.ts";
-import { makeDir, writeChecked } from "./fs/disk.ts";
+import { seedFile } from "./fs/disk.ts";
 import { fsError, fsSyscalls } from "./fs/syscalls.ts";
 import { Workspaces } from "./fs/workspace.ts";
 import { type LimitsRequest, resolveLimits } from "./limits.ts";
@@ -573,11 +573,7 @@ export class Runtime {
     for (const [path, text] of Object.entries(files)) {
       const name = JSON.stringify(path.slice(0, 64));
       try {
-        const checked = await confinePath(root, path, "write");
-        if (checked === root) throw new KernelError("EISDIR", "is the workspace root");
-        const parent = checked.slice(0, checked.lastIndexOf("/")) as CheckedPath;
-        if (parent !== root) await makeDir(root, proc, parent, true);
-        await writeChecked(root, proc, checked, new TextEncoder().encode(text), false, true);
+        await seedFile(root, proc, path, new TextEncoder().encode(text));
       } catch (err) {
         const { code, message } = err instanceof KernelError ? err : fsError(err);
         throw new KernelError(code, `files[${name}]: ${message}`);

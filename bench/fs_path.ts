@@ -6,7 +6,9 @@
  * `sandbox/runtime.ts` wires them, with no cell transport. Counts the host
  * metadata calls each call makes (`Deno.realPath`, `Deno.lstat`,
  * `Deno.stat`, `Deno.FsFile#stat`) and the opens, then measures calls per
- * second with the counters removed: one call at a time, and 16 in flight.
+ * second with the counters removed: one call at a time, and 16 in flight,
+ * and the process CPU (all threads, user + system) per call one at a time,
+ * which a busy machine distorts less than the rates.
  *
  *   deno run -A bench/fs_path.ts [--quick]
  *
@@ -21,6 +23,7 @@ import { fsSyscalls } from "../sandbox/fs/syscalls.ts";
 import { Workspaces } from "../sandbox/fs/workspace.ts";
 import { confinePath } from "../sandbox/path/confine.ts";
 import { PolicyLayer } from "../sandbox/policy_layer.ts";
+import { cpuUsage } from "node:process";
 import { fmt, loadAverage, median, table } from "./_stats.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -97,12 +100,14 @@ async function call(dispatcher: Dispatcher, proc: Process, frame: { id: number; 
   if (!done.ok) throw new Error(`${frame.call}: ${done.error.code} ${done.error.message}`);
 }
 
+/** Calls/s, and process CPU µs per call, of `callsPerRep` calls with `n` in flight. */
 async function rate(
   dispatcher: Dispatcher,
   proc: Process,
   frame: { id: number; call: string; args: unknown },
   n: number,
-) {
+): Promise<{ perSec: number; cpuUs: number }> {
+  const cpu = cpuUsage();
   const started = performance.now();
   if (n === 1) {
     for (let i = 0; i < callsPerRep; i++) await call(dispatcher, proc, frame);
@@ -112,7 +117,9 @@ async function rate(
     };
     await Promise.all(Array.from({ length: n }, lane));
   }
-  return callsPerRep / ((performance.now() - started) / 1000);
+  const elapsedMs = performance.now() - started;
+  const used = cpuUsage(cpu);
+  return { perSec: callsPerRep / (elapsedMs / 1000), cpuUs: (used.user + used.system) / callsPerRep };
 }
 
 const frames = [
@@ -140,10 +147,13 @@ try {
   for (const frame of frames) {
     for (let i = 0; i < 500; i++) await call(dispatcher, proc, frame);
     const serial: number[] = [];
+    const cpu: number[] = [];
     const parallel: number[] = [];
     for (let r = 0; r < reps; r++) {
-      serial.push(await rate(dispatcher, proc, frame, 1));
-      parallel.push(await rate(dispatcher, proc, frame, inflight));
+      const one = await rate(dispatcher, proc, frame, 1);
+      serial.push(one.perSec);
+      cpu.push(one.cpuUs);
+      parallel.push((await rate(dispatcher, proc, frame, inflight)).perSec);
     }
     const cost = costs.get(frame.call)!;
     rows.push([
@@ -153,11 +163,20 @@ try {
       String(cost.opens),
       fmt(median(serial), 0),
       fmt(median(parallel), 0),
+      fmt(median(cpu), 0),
     ]);
   }
   table(
     `fs path cost (Dispatcher in-process, 1 KiB file, ${reps} reps × ${callsPerRep} calls, median; load ${await loadAverage()})`,
-    ["call", "metadata calls", "which", "opens", "calls/s (1 at a time)", `calls/s (${inflight} in flight)`],
+    [
+      "call",
+      "metadata calls",
+      "which",
+      "opens",
+      "calls/s (1 at a time)",
+      `calls/s (${inflight} in flight)`,
+      "CPU µs/call (1 at a time)",
+    ],
     rows,
   );
 } finally {

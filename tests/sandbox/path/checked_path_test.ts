@@ -8,6 +8,7 @@ import { agentLimitsMax } from "../../../kernel/limits.ts";
 import { ProcessTable } from "../../../kernel/process/table.ts";
 import { Dispatcher } from "../../../kernel/syscall/dispatch.ts";
 import { SyscallTable } from "../../../kernel/syscall/table.ts";
+import { removeChecked, writeChecked } from "../../../sandbox/fs/disk.ts";
 import { fsSyscalls } from "../../../sandbox/fs/syscalls.ts";
 import { Workspaces } from "../../../sandbox/fs/workspace.ts";
 import { confinePath, verifyOpened } from "../../../sandbox/path/confine.ts";
@@ -207,7 +208,7 @@ Deno.test("checked path: through the Dispatcher, one workspace lookup and at mos
   }
 });
 
-Deno.test("checked path: what the check saw is a hint for writes — the agent's own concurrent mutations still land exactly", async () => {
+Deno.test("checked path: what the check saw is a hint for writes — mutations after it still land exactly", async () => {
   const dataDir = await Deno.realPath(await Deno.makeTempDir({ prefix: "agentos-checked-" }));
   const workspaces = new Workspaces(dataDir);
   const dispatcher = new Dispatcher({
@@ -222,24 +223,22 @@ Deno.test("checked path: what the check saw is a hint for writes — the agent's
   });
   proc.state = "Running";
   const root = await workspaces.create(proc.pid);
-  const call = (id: number, call: string, args: unknown) => dispatcher.dispatch(proc, { id, call, args });
+  const bytes = (text: string) => new TextEncoder().encode(text);
   try {
-    // Both checks see nothing at n.txt; the second write finds the first one's file under the lock.
-    const [a, b] = await Promise.all([
-      call(1, "fs.writeText", { path: "n.txt", text: "first" }),
-      call(2, "fs.writeText", { path: "n.txt", text: "second!" }),
-    ]);
-    assert.deepEqual([a.ok, b.ok], [true, true]);
+    // Two checks see nothing at n.txt; the second write finds the first one's file.
+    const first = await confinePath(root, "n.txt", "write");
+    const second = await confinePath(root, "n.txt", "write");
+    await writeChecked(proc, first, bytes("first"), false);
+    await writeChecked(proc, second, bytes("second!"), false);
     assert.equal(await Deno.readTextFile(`${root}/n.txt`), "second!");
     assert.deepEqual([proc.usage.files, proc.usage.diskBytes], [1, 7]);
-    // The check sees n.txt; the remove ahead of the write under the lock takes it away: the write creates it.
-    const [removed, rewritten] = await Promise.all([
-      call(3, "fs.remove", { path: "n.txt" }),
-      call(4, "fs.writeText", { path: "n.txt", text: "again" }),
-    ]);
-    assert.deepEqual([removed.ok, rewritten.ok], [true, true]);
+    // A check sees n.txt; a remove lands before its write: the write creates it again.
+    const seen = await confinePath(root, "n.txt", "write");
+    await removeChecked(proc, await confinePath(root, "n.txt", "write"), false);
+    await writeChecked(proc, seen, bytes("again"), false);
+    assert.equal(await Deno.readTextFile(`${root}/n.txt`), "again");
     assert.deepEqual([proc.usage.files, proc.usage.diskBytes], [1, 5]);
-    const onDir = await call(5, "fs.writeText", { path: ".", text: "x" });
+    const onDir = await dispatcher.dispatch(proc, { id: 1, call: "fs.writeText", args: { path: ".", text: "x" } });
     assert.equal(!onDir.ok && onDir.error.code, "EISDIR");
   } finally {
     await Deno.remove(dataDir, { recursive: true });

@@ -125,14 +125,12 @@ export class PolicyLayer {
   #tenantSteps = new Map<string, StepAccount>();
   #meter: StepMeter = { stepsMax: 0, steps: 0, exhausted: false };
   #clock: () => number;
-  #rootOf: (pid: number) => string;
 
   /**
-   * @param rootOf the real workspace root of a pid (to make checked paths relative)
+   * @param _rootOf unused: checked paths carry their workspace-relative form (kept so callers need not change)
    * @param options the clock of the step budgets
    */
-  constructor(rootOf: (pid: number) => string, options: PolicyLayerOptions = {}) {
-    this.#rootOf = rootOf;
+  constructor(_rootOf: (pid: number) => string, options: PolicyLayerOptions = {}) {
     this.#clock = options.clock ?? (() => performance.now());
   }
 
@@ -251,10 +249,8 @@ export class PolicyLayer {
     const fields = this.#fields.get(call)?.(args) ?? {};
     const base: PolicyRequest = { call, ...fields, rateKey: String(proc.pid) };
     if (paths.length === 0) return this.#decide(proc, base);
-    const root = this.#rootOf(proc.pid);
     for (const checked of paths) {
-      const path = checked === root ? "." : checked.slice(root.length + 1);
-      const verdict = this.#decide(proc, { ...base, path });
+      const verdict = this.#decide(proc, { ...base, path: checked.relative });
       if (verdict !== null) return verdict;
     }
     return null;

@@ -8,8 +8,47 @@
 import type { z } from "zod";
 import type { Capability, Process } from "../process/table.ts";
 
-/** A path that passed confinement; only the confinement layer mints these. */
-export type CheckedPath = string & { readonly __brand: "CheckedPath" };
+declare const checkedPathBrand: unique symbol;
+
+/**
+ * What confinement learned about a path's target when it stat-ed it (the
+ * resolved file, never a symlink). Handlers verify an opened handle against
+ * `ino`/`dev` and may answer from it instead of asking the host again.
+ */
+export interface PathSeen {
+  /** `file` (regular), `dir`, or `other` (fifo, socket, device). */
+  readonly kind: "file" | "dir" | "other";
+  /** Bytes, as the check saw them. */
+  readonly size: number;
+  /** Last modification, ms since the epoch; null where the host has none. */
+  readonly mtimeMs: number | null;
+  /** Hard links to the target (a regular file with more than one is refused). */
+  readonly nlink: number;
+  /** Inode; null where the host has none (then every handle is re-verified by path). */
+  readonly ino: number | null;
+  /** Device of the inode. */
+  readonly dev: number;
+}
+
+/**
+ * A path that passed confinement, resolved once and carried through the
+ * call: the dispatcher hands it to the policy layer and to the handler, so
+ * neither looks the workspace up or re-derives a form. Only the
+ * confinement layer (`sandbox/path/confine.ts`) mints these — the brand has
+ * no runtime value, so a raw string or a hand-built object is not one and
+ * I/O that forgot the check does not type-check.
+ */
+export interface CheckedPath {
+  readonly [checkedPathBrand]: true;
+  /** The workspace's real root (absolute, symlink-free). */
+  readonly root: string;
+  /** The real absolute path the check resolved: `root` or beneath it, symlinks resolved. */
+  readonly real: string;
+  /** `real` relative to `root` (POSIX, no leading `/`; `.` for the root): what policy globs match. */
+  readonly relative: string;
+  /** The target as the check saw it; null when nothing existed there (a path about to be created). */
+  readonly seen: PathSeen | null;
+}
 
 /** How a call touches a path. */
 export type PathAccess = "read" | "write";

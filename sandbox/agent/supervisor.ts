@@ -19,18 +19,16 @@ import type { Process, ProcessTable, Usage } from "../../kernel/process/table.ts
 import type { ResourceOrchestrator } from "../../kernel/resources/orchestrator.ts";
 import type { SchedEntity, SyscallScheduler } from "../../kernel/sched/mod.ts";
 import type { Dispatcher } from "../../kernel/syscall/dispatch.ts";
-import type { CheckedPath } from "../../kernel/syscall/table.ts";
 import type { AgentSlot, InflightAccount } from "../../kernel/tenants/mod.ts";
 import type { ObservabilityHub, Subject } from "../../observability/hub.ts";
 import { type AgentSpan, agentSpan } from "../../observability/otel.ts";
 import type { CellHost } from "../cell/cell_host.ts";
 import type { CellPool } from "../cell/pool.ts";
 import type { StartMessage } from "../cell/protocol.ts";
-import { makeDir, writeChecked } from "../fs/disk.ts";
+import { seedFile } from "../fs/disk.ts";
 import { fsError } from "../fs/errors.ts";
 import type { Workspaces } from "../fs/workspace.ts";
 import { OutputBuffer } from "../output.ts";
-import { confinePath } from "../path/confine.ts";
 import type { PolicyLayer } from "../policy_layer.ts";
 import { Agent, type AgentResult, type AgentState, type ExitSummary } from "./agent.ts";
 import { AgentChannel } from "./channel.ts";
@@ -295,16 +293,11 @@ export class AgentSupervisor implements AgentState {
   /** Seed the workspace with caller-provided files: trusted input, but still confined and quota-checked. */
   async #seed(root: string, files: Record<string, string>): Promise<void> {
     for (const [path, text] of Object.entries(files)) {
-      const name = JSON.stringify(path.slice(0, 64));
       try {
-        const checked = await confinePath(root, path, "write");
-        if (checked === root) throw new KernelError("EISDIR", "is the workspace root");
-        const parent = checked.slice(0, checked.lastIndexOf("/")) as CheckedPath;
-        if (parent !== root) await makeDir(root, this.proc, parent, true);
-        await writeChecked(root, this.proc, checked, new TextEncoder().encode(text), false, true);
+        await seedFile(root, this.proc, path, new TextEncoder().encode(text));
       } catch (err) {
         const { code, message } = err instanceof KernelError ? err : fsError(err);
-        throw new KernelError(code, `files[${name}]: ${message}`);
+        throw new KernelError(code, `files[${JSON.stringify(path.slice(0, 64))}]: ${message}`);
       }
     }
   }

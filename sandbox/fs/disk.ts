@@ -15,7 +15,7 @@ import { KernelError } from "../../kernel/errno.ts";
 import { directoryBytes } from "../../kernel/limits.ts";
 import type { Process } from "../../kernel/process/table.ts";
 import type { CheckedPath } from "../../kernel/syscall/table.ts";
-import { verifyOpened } from "../path/confine.ts";
+import { confinePath, verifyOpened } from "../path/confine.ts";
 import { fsError } from "./errors.ts";
 
 /** Bytes and entries beneath (and including) a path. */
@@ -71,41 +71,26 @@ function charge(proc: Process, bytes: number, files: number): void {
 
 /**
  * Write (or append) `data` to a checked path, creating the file if needed.
- * Call under the agent's mutation lock.
+ * Call under the agent's mutation lock. The quota is checked on the opened
+ * handle's size (its one `fstat`, see `verifyOpened`), before anything is
+ * changed.
  *
- * @throws {KernelError} `ENOSPC`, `EISDIR`, `EACCES` (swapped path) or the mapped fs error
+ * @throws {KernelError} `ENOSPC`, `EISDIR`, `EEXIST` (`createNewOnly`), `EACCES` (swapped path) or the mapped fs error
  */
 export async function writeChecked(
-  root: string,
   proc: Process,
   checked: CheckedPath,
   data: Uint8Array,
   append: boolean,
   createNewOnly = false,
 ): Promise<void> {
-  const existing = await Deno.lstat(checked).catch((err) => {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw fsError(err);
-  });
-  if (existing?.isDirectory) throw new KernelError("EISDIR", "is a directory");
-  if (existing !== null && createNewOnly) throw new KernelError("EEXIST", "file exists");
-  const sizeBefore = existing?.isFile ? existing.size : 0;
-  ensureRoom(proc, append ? data.length : data.length - sizeBefore, existing === null ? 1 : 0);
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(
-      checked,
-      existing === null ? { write: true, createNew: true, mode: 0o600 } : { write: true },
-    );
-  } catch (err) {
-    throw fsError(err);
-  }
-  using _file = file;
-  if (existing === null) charge(proc, 0, 1);
-  await verifyOpened(file, checked, root);
-  const info = await file.stat();
+  if (checked.seen?.kind === "dir") throw new KernelError("EISDIR", "is a directory");
+  if (checked.seen !== null && createNewOnly) throw new KernelError("EEXIST", "file exists");
+  using file = await openForWrite(proc, checked, data.length, createNewOnly);
+  const info = await verifyOpened(file, checked);
   if (info.isDirectory) throw new KernelError("EISDIR", "is a directory");
   const before = info.size;
+  ensureRoom(proc, append ? data.length : data.length - before, 0);
   try {
     if (append) await file.seek(0, Deno.SeekMode.End);
     else if (before > 0) await file.truncate(0);
@@ -121,17 +106,53 @@ export async function writeChecked(
 }
 
 /**
+ * Open `checked` for writing: create it (charging its inode) when the check
+ * saw nothing there, else open the existing file. What the check saw is a
+ * hint taken before the lock: if an earlier mutation of the agent changed
+ * it meanwhile, the other way is tried once.
+ */
+async function openForWrite(
+  proc: Process,
+  checked: CheckedPath,
+  bytes: number,
+  createNewOnly: boolean,
+): Promise<Deno.FsFile> {
+  const create = async () => {
+    ensureRoom(proc, bytes, 1);
+    const file = await Deno.open(checked.real, { write: true, createNew: true, mode: 0o600 });
+    charge(proc, 0, 1);
+    return file;
+  };
+  const existing = () => Deno.open(checked.real, { write: true });
+  const fresh = checked.seen === null;
+  try {
+    return await (fresh ? create() : existing());
+  } catch (err) {
+    const raced = fresh
+      ? err instanceof Deno.errors.AlreadyExists && !createNewOnly
+      : err instanceof Deno.errors.NotFound;
+    if (!raced) throw fsError(err);
+  }
+  try {
+    return await (fresh ? existing() : create());
+  } catch (err) {
+    throw fsError(err);
+  }
+}
+
+/**
  * Create a directory (and, with `recursive`, its missing parents), charging
  * each directory made. Call under the agent's mutation lock.
  *
  * @throws {KernelError} `EEXIST`, `ENOENT` (missing parent), `ENOTDIR`, `ENOSPC`
  */
-export async function makeDir(root: string, proc: Process, checked: CheckedPath, recursive: boolean): Promise<void> {
-  if (checked === root) {
+export async function makeDir(proc: Process, checked: CheckedPath, recursive: boolean): Promise<void> {
+  const root = checked.root;
+  if (checked.relative === ".") {
     if (recursive) return;
     throw new KernelError("EEXIST", "file exists");
   }
-  const segments = checked.slice(root.length + 1).split("/");
+  const segments = checked.relative.split("/");
   for (let i = 1; i <= segments.length; i++) {
     const path = `${root}/${segments.slice(0, i).join("/")}`;
     const last = i === segments.length;
@@ -161,15 +182,10 @@ export async function makeDir(root: string, proc: Process, checked: CheckedPath,
  *
  * @throws {KernelError} `EACCES` for the root, `ENOTEMPTY`, or the mapped fs error
  */
-export async function removeChecked(
-  root: string,
-  proc: Process,
-  checked: CheckedPath,
-  recursive: boolean,
-): Promise<void> {
-  if (checked === root) throw new KernelError("EACCES", "cannot remove the workspace root");
+export async function removeChecked(proc: Process, checked: CheckedPath, recursive: boolean): Promise<void> {
+  if (checked.relative === ".") throw new KernelError("EACCES", "cannot remove the workspace root");
   const stats = await treeStats(checked);
-  await Deno.remove(checked, { recursive }).catch((err) => {
+  await Deno.remove(checked.real, { recursive }).catch((err) => {
     throw fsError(err);
   });
   charge(proc, -stats.bytes, -stats.files);
@@ -181,22 +197,30 @@ export async function removeChecked(
  *
  * @throws {KernelError} `EINVAL` when moving a directory into itself, `EACCES` for the root
  */
-export async function renameChecked(root: string, proc: Process, from: CheckedPath, to: CheckedPath): Promise<void> {
-  if (from === root || to === root) throw new KernelError("EACCES", "cannot rename the workspace root");
-  if (to.startsWith(`${from}/`)) throw new KernelError("EINVAL", "cannot move a directory into itself");
-  if (from === to) return;
+export async function renameChecked(proc: Process, from: CheckedPath, to: CheckedPath): Promise<void> {
+  if (from.root !== to.root) throw new Error("renameChecked: paths of two workspaces"); // programmer error
+  if (from.relative === "." || to.relative === ".") {
+    throw new KernelError("EACCES", "cannot rename the workspace root");
+  }
+  if (to.real.startsWith(`${from.real}/`)) throw new KernelError("EINVAL", "cannot move a directory into itself");
+  if (from.real === to.real) return;
   const replaced = await treeStats(to);
-  await Deno.rename(from, to).catch((err) => {
+  await Deno.rename(from.real, to.real).catch((err) => {
     throw fsError(err);
   });
   charge(proc, -replaced.bytes, -replaced.files);
 }
 
 /**
- * Bytes and entries of `path` and everything beneath it (symlinks are not
- * followed; a missing path is empty).
+ * Bytes and entries of `checked` and everything beneath it, as on disk now
+ * (symlinks are not followed; a missing path is empty). Call under the
+ * agent's mutation lock.
  */
-export async function treeStats(path: string): Promise<TreeStats> {
+export function treeStats(checked: CheckedPath): Promise<TreeStats> {
+  return statsAt(checked.real);
+}
+
+async function statsAt(path: string): Promise<TreeStats> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.lstat(path);
@@ -208,7 +232,7 @@ export async function treeStats(path: string): Promise<TreeStats> {
   const total = { bytes: directoryBytes, files: 1 };
   try {
     for await (const entry of Deno.readDir(path)) {
-      const sub = await treeStats(`${path}/${entry.name}`);
+      const sub = await statsAt(`${path}/${entry.name}`);
       total.bytes += sub.bytes;
       total.files += sub.files;
     }
@@ -216,4 +240,23 @@ export async function treeStats(path: string): Promise<TreeStats> {
     if (!(err instanceof Deno.errors.NotFound)) throw fsError(err);
   }
   return total;
+}
+
+/**
+ * Seed one caller-provided file before the agent runs: trusted input, still
+ * confined and quota-checked. Missing parent directories are made; the file
+ * must not exist yet.
+ *
+ * @param root the agent's workspace root
+ * @param proc the agent (its quota is charged)
+ * @param path workspace-relative path of the file
+ * @param data its contents
+ * @throws {KernelError} `EACCES` (escape), `EISDIR` (the root), `EEXIST`, `ENOSPC` or the mapped fs error
+ */
+export async function seedFile(root: string, proc: Process, path: string, data: Uint8Array): Promise<void> {
+  const checked = await confinePath(root, path, "write");
+  if (checked.relative === ".") throw new KernelError("EISDIR", "is the workspace root");
+  const slash = checked.relative.lastIndexOf("/");
+  if (slash !== -1) await makeDir(proc, await confinePath(root, checked.relative.slice(0, slash), "write"), true);
+  await writeChecked(proc, checked, data, false, true);
 }

@@ -2,7 +2,9 @@
  * The `fs.*` syscall rows. Each row declares its schema, capability and the
  * paths it touches; the dispatcher has already confined those paths to
  * `CheckedPath`s by the time a handler runs. Handlers only perform the I/O,
- * re-verify what they opened, and keep the disk quota.
+ * verify what they opened against what the check saw (one `fstat`, reused
+ * for the size), and keep the disk quota; the workspace root comes with the
+ * checked path.
  *
  * @module
  */
@@ -36,23 +38,23 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 export type FileKind = "file" | "dir" | "symlink";
 
 /**
- * Build the `fs.*` rows over a workspace registry.
+ * Build the `fs.*` rows.
  *
+ * @param _workspaces unused: every checked path carries its workspace root (kept so callers need not change)
+ * @returns the rows, for a `SyscallTable`
  * @example
  * ```ts
  * const table = new SyscallTable(fsSyscalls(new Workspaces("./data")));
  * ```
  */
-export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
+export function fsSyscalls(_workspaces: Workspaces): SyscallDef[] {
   const read = (args: { path: string }) => [{ path: args.path, access: "read" as const }];
   const write = (args: { path: string }) => [{ path: args.path, access: "write" as const }];
   const locks = new MutationLocks();
-  const mutate = <T>(proc: Process, fn: (root: string) => Promise<T>) =>
-    locks.run(proc.pid, () => fn(workspaces.root(proc.pid)));
-  const readFile = async (proc: Process, checked: CheckedPath, reserve: (n: number) => void): Promise<Uint8Array> => {
+  const mutate = <T>(proc: Process, fn: () => Promise<T>) => locks.run(proc.pid, fn);
+  const readFile = async (checked: CheckedPath, reserve: (n: number) => void): Promise<Uint8Array> => {
     using file = await open(checked, { read: true });
-    await verifyOpened(file, checked, workspaces.root(proc.pid));
-    const info = await file.stat();
+    const info = await verifyOpened(file, checked);
     if (info.isDirectory) throw new KernelError("EISDIR", "is a directory");
     if (info.size > fileBytesMax) throw new KernelError("E2BIG", `file larger than ${fileBytesMax} bytes`);
     reserve(resultHoldBytes(info.size));
@@ -66,7 +68,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
     return bytes.subarray(0, offset);
   };
   const writeFile = (proc: Process, checked: CheckedPath, data: Uint8Array, append: boolean) =>
-    mutate(proc, (root) => writeChecked(root, proc, checked, data, append));
+    mutate(proc, () => writeChecked(proc, checked, data, append));
 
   return [
     defineSyscall({
@@ -75,8 +77,8 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       capability: "fs.read",
       ioBound: true,
       paths: read,
-      handler: async ({ proc, paths, addBytes, reserve }) => {
-        const bytes = await readFile(proc, paths[0], reserve);
+      handler: async ({ paths, addBytes, reserve }) => {
+        const bytes = await readFile(paths[0], reserve);
         addBytes(bytes.length);
         try {
           return decoder.decode(bytes);
@@ -91,8 +93,8 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       capability: "fs.read",
       ioBound: true,
       paths: read,
-      handler: async ({ proc, paths, addBytes, reserve }) => {
-        const bytes = await readFile(proc, paths[0], reserve);
+      handler: async ({ paths, addBytes, reserve }) => {
+        const bytes = await readFile(paths[0], reserve);
         addBytes(bytes.length);
         return new Base64Value(bytes);
       },
@@ -144,9 +146,12 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       capability: "fs.read",
       ioBound: true,
       paths: read,
-      handler: async ({ paths }) => {
-        const info = await lstat(paths[0]);
-        return { kind: kindOf(info), size: info.size, mtimeMs: info.mtime?.getTime() ?? null };
+      // What the check saw at the target (it stat-ed it a moment ago); nothing there is ENOENT.
+      handler: ({ paths }) => {
+        const seen = paths[0].seen;
+        if (seen === null) throw new KernelError("ENOENT", "no such file or directory");
+        const kind: FileKind = seen.kind === "dir" ? "dir" : "file";
+        return { kind, size: seen.size, mtimeMs: seen.mtimeMs };
       },
     }),
     defineSyscall({
@@ -158,7 +163,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       handler: async ({ paths }) => {
         const entries: { name: string; kind: FileKind }[] = [];
         try {
-          for await (const entry of Deno.readDir(paths[0])) {
+          for await (const entry of Deno.readDir(paths[0].real)) {
             if (entries.length >= readDirEntriesMax) {
               throw new KernelError("E2BIG", `directory has more than ${readDirEntriesMax} entries`);
             }
@@ -176,8 +181,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       capability: "fs.write",
       ioBound: true,
       paths: write,
-      handler: ({ proc, paths, args }) =>
-        mutate(proc, (root) => makeDir(root, proc, paths[0], args.recursive ?? false)),
+      handler: ({ proc, paths, args }) => mutate(proc, () => makeDir(proc, paths[0], args.recursive ?? false)),
     }),
     defineSyscall({
       name: "fs.remove",
@@ -185,8 +189,7 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       capability: "fs.write",
       ioBound: true,
       paths: write,
-      handler: ({ proc, paths, args }) =>
-        mutate(proc, (root) => removeChecked(root, proc, paths[0], args.recursive ?? false)),
+      handler: ({ proc, paths, args }) => mutate(proc, () => removeChecked(proc, paths[0], args.recursive ?? false)),
     }),
     defineSyscall({
       name: "fs.rename",
@@ -194,27 +197,15 @@ export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
       capability: "fs.write",
       ioBound: true,
       paths: (args) => [{ path: args.from, access: "write" }, { path: args.to, access: "write" }],
-      handler: ({ proc, paths }) => mutate(proc, (root) => renameChecked(root, proc, paths[0], paths[1])),
+      handler: ({ proc, paths }) => mutate(proc, () => renameChecked(proc, paths[0], paths[1])),
     }),
   ];
 }
 
 async function open(path: CheckedPath, options: Deno.OpenOptions): Promise<Deno.FsFile> {
   try {
-    return await Deno.open(path, options);
+    return await Deno.open(path.real, options);
   } catch (err) {
     throw fsError(err);
   }
-}
-
-async function lstat(path: CheckedPath): Promise<Deno.FileInfo> {
-  try {
-    return await Deno.lstat(path);
-  } catch (err) {
-    throw fsError(err);
-  }
-}
-
-function kindOf(info: Deno.FileInfo): FileKind {
-  return info.isDirectory ? "dir" : info.isSymlink ? "symlink" : "file";
 }

@@ -10,8 +10,12 @@ import {
   policyStepsPerTenantPerSecMax,
 } from "../../sandbox/policy_layer.ts";
 import type { Process } from "../../kernel/process/table.ts";
+import type { CheckedPath } from "../../kernel/syscall/table.ts";
 
 const proc = (pid: number, tenant = "t", parent = 0) => ({ pid, tenant, parent }) as unknown as Process;
+/** A checked path beneath "/root" as the confinement layer would carry it (the policy layer reads `relative`). */
+const at = (real: string) =>
+  ({ root: "/root", real, relative: real.slice("/root/".length), seen: null }) as CheckedPath;
 const allowAll = { version: 1, rules: [{ effect: "allow", calls: ["*"] }] };
 const only = (call: string) => ({ version: 1, rules: [{ effect: "allow", calls: [call] }] });
 const netTo = (cidr: string) => ({ version: 1, rules: [{ effect: "allow", calls: ["*"], hosts: [cidr] }] });
@@ -83,21 +87,21 @@ Deno.test("policy chain: matcher steps are charged per agent and per tenant; cac
   const deep = `${root}/${Array(12).fill("a".repeat(200)).join("/")}`;
   const codes: string[] = [];
   for (let i = 0; codes.at(-1) !== "EAGAIN" && i < 100; i++) {
-    codes.push(layer.check(a, "fs.stat", {}, [`${deep}/${i}` as never])?.errno ?? "ok");
+    codes.push(layer.check(a, "fs.stat", {}, [at(`${deep}/${i}`)])?.errno ?? "ok");
   }
   assert.equal(codes.at(-1), "EAGAIN");
   assert.equal(codes.length - 1, policyStepsPerAgentPerSecMax / matchStepsMax, "evaluations at the per-call ceiling");
   assert.ok(codes.slice(0, -1).every((c) => c === "EINVAL"), "past the per-call ceiling: denied");
   // Another agent of the same tenant still has its own budget; another tenant is untouched.
-  assert.equal(layer.check(b, "fs.stat", {}, [`${root}/x` as never]), null);
-  assert.equal(layer.check(other, "fs.stat", {}, [`${deep}/0` as never]), null, "its tenant has no policy");
+  assert.equal(layer.check(b, "fs.stat", {}, [at(`${root}/x`)]), null);
+  assert.equal(layer.check(other, "fs.stat", {}, [at(`${deep}/0`)]), null, "its tenant has no policy");
   // Refill with time.
   now += 1000;
-  assert.equal(layer.check(a, "fs.stat", {}, [`${deep}/x` as never])?.errno, "EINVAL");
+  assert.equal(layer.check(a, "fs.stat", {}, [at(`${deep}/x`)])?.errno, "EINVAL");
   // Cache hits cost nothing: a cheap allowed path, decided once, asked again with the budget spent.
-  assert.equal(layer.check(b, "fs.stat", {}, [`${root}/y` as never]), null);
+  assert.equal(layer.check(b, "fs.stat", {}, [at(`${root}/y`)]), null);
   const left = layer.stepsLeft(b);
-  assert.equal(layer.check(b, "fs.stat", {}, [`${root}/y` as never]), null);
+  assert.equal(layer.check(b, "fs.stat", {}, [at(`${root}/y`)]), null);
   assert.equal(layer.stepsLeft(b), left);
   assert.ok(policyStepsPerTenantPerSecMax >= policyStepsPerAgentPerSecMax);
 });

@@ -20,11 +20,7 @@ export function preludeDescribe(e: unknown, moduleUrl: string): string {
 }
 
 /** Import the agent's module from memory, run its default export, and exit with its result or error. */
-export async function preludeRun(
-  ch: PreludeChannel,
-  start: { code: string; lang: string },
-  moduleUrl: string,
-): Promise<void> {
+export async function preludeRun(ch: PreludeChannel, moduleUrl: string): Promise<void> {
   const later = globalThis.setTimeout.bind(globalThis);
   try {
     const mod = await import(moduleUrl);
@@ -79,7 +75,7 @@ export function preludeListen(
     identity.ppid = Number(data.info?.parent) || 0;
     const mime = data.lang === "ts" ? "application/typescript" : "text/javascript";
     moduleUrl = `data:${mime};base64,${new TextEncoder().encode(data.code).toBase64()}`;
-    void preludeRun(ch, data, moduleUrl);
+    void preludeRun(ch, moduleUrl);
   });
   listen("unhandledrejection", (event: Event) => {
     event.preventDefault();

@@ -30,7 +30,7 @@ function setup(caps: Capability[] = [], syscallsPerSec: number = agentLimitsDefa
       args: z.strictObject({ path: z.string() }),
       capability: null,
       paths: (a) => [{ path: a.path, access: "read" }],
-      handler: ({ paths }) => paths[0],
+      handler: ({ paths }) => paths[0].real,
     }),
   ]);
   const dispatcher = new Dispatcher({
@@ -39,7 +39,7 @@ function setup(caps: Capability[] = [], syscallsPerSec: number = agentLimitsDefa
     confinement: {
       checkPath: (_p, raw) => {
         if (raw.includes("..")) throw new KernelError("EACCES", "escape");
-        return `/root/${raw}` as CheckedPath;
+        return { root: "/root", real: `/root/${raw}`, relative: raw, seen: null } as CheckedPath;
       },
     },
     observer: {

@@ -29,6 +29,7 @@ import {
   spawnOptions,
   verbOptions,
 } from "./options.ts";
+import { runForwarding } from "./launch.ts";
 
 /** Environment variables the CLI may read. */
 export const agentEnv = ["AGENTOS_URL", "AGENTOS_KEY"];
@@ -160,19 +161,5 @@ if (import.meta.main) {
     console.error(`agent: ${err instanceof Error ? err.message : String(err)}`);
     Deno.exit(2);
   }
-  const child = new Deno.Command(execPath, {
-    args: [...command.flags, `${codeDir}/cli/main.ts`, ...command.argv],
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => {
-      try {
-        child.kill(signal);
-      } catch { /* gone */ }
-    });
-  }
-  const status = await child.status;
-  Deno.exit(status.code);
+  Deno.exit(await runForwarding(execPath, [...command.flags, `${codeDir}/cli/main.ts`, ...command.argv]));
 }

@@ -60,6 +60,28 @@ export function supervisorFlags(options: {
   ];
 }
 
+/**
+ * Run `execPath args` with this process's stdio, forwarding SIGINT and
+ * SIGTERM to it; resolves with its exit code.
+ *
+ * @example
+ * ```ts
+ * Deno.exit(await runForwarding(Deno.execPath(), ["--version"]));
+ * ```
+ */
+export async function runForwarding(execPath: string, args: string[], env?: Record<string, string>): Promise<number> {
+  const child = new Deno.Command(execPath, { args, env, stdin: "inherit", stdout: "inherit", stderr: "inherit" })
+    .spawn();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      try {
+        child.kill(signal);
+      } catch { /* gone */ }
+    });
+  }
+  return (await child.status).code;
+}
+
 if (import.meta.main) {
   const codeDir = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const dataDir = Deno.env.get("AGENTOS_DATA_DIR") ?? "./data";
@@ -74,20 +96,7 @@ if (import.meta.main) {
     port: Number(Deno.env.get("PORT") ?? 8787),
     egressHosts: (Deno.env.get("AGENTOS_EGRESS_HOSTS") ?? "").split(",").filter((h) => h !== ""),
   });
-  const child = new Deno.Command(execPath, {
-    args: [...flags, `${codeDir}/main.ts`, ...Deno.args],
-    env: { AGENTOS_DATA_DIR: realData },
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => {
-      try {
-        child.kill(signal);
-      } catch { /* gone */ }
-    });
-  }
-  const status = await child.status;
-  Deno.exit(status.code);
+  Deno.exit(
+    await runForwarding(execPath, [...flags, `${codeDir}/main.ts`, ...Deno.args], { AGENTOS_DATA_DIR: realData }),
+  );
 }

@@ -27,7 +27,7 @@
 
 import { ERRNO, type Errno } from "../kernel/errno.ts";
 import { type ExitReason, exitReasons, type ProcState, procStates } from "../kernel/process/lifecycle.ts";
-import { type BoundCounter, type BoundHistogram, exponentialBuckets, type Registry } from "./metrics.ts";
+import { type BoundCounter, type BoundHistogram, type Counter, exponentialBuckets, type Registry } from "./metrics.ts";
 import type { EventView, Interner } from "./ring.ts";
 
 /** The ring's payload columns (beside the header: time, kind, pid, tenant, causality, subject). */
@@ -194,7 +194,7 @@ export const eventKinds = {
   lifecycle: kind({
     id: 0,
     name: "lifecycle",
-    columns: { nameId: "the transition, named `<from>>` + `<to>` (every pair of `procStates`)" },
+    columns: { nameId: "the transition, named `from>to` (a vocabulary of every pair of `procStates`)" },
     attach: ({ names, unknownId }, id) => {
       const vocabulary = new Vocabulary(names, transitions, (t) => `${t.from}>${t.to}`);
       const n = procStates.length;
@@ -290,7 +290,7 @@ export const eventKinds = {
           }
           count.inc();
           call.latency.observe(view.latencyUs / 1e6);
-          tenantHandle(byTenant, view.tenantId, () => perTenant.labels({ tenant: tenants.name(view.tenantId) })).inc();
+          tenantCounter(byTenant, perTenant, tenants, view.tenantId).inc();
         };
       },
     }),
@@ -363,10 +363,9 @@ export const eventKinds = {
       meter(registry) {
         const bytes = registry.counter("agentos_output_bytes_total", "Agent stdout+stderr bytes captured.", ["tenant"]);
         const byTenant = new Map<number, BoundCounter>();
-        return (view) =>
-          tenantHandle(byTenant, view.tenantId, () => bytes.labels({ tenant: tenants.name(view.tenantId) })).inc(
-            view.bytes,
-          );
+        return (view) => {
+          tenantCounter(byTenant, bytes, tenants, view.tenantId).inc(view.bytes);
+        };
       },
     }),
   }),
@@ -469,11 +468,16 @@ export const eventKinds = {
   }),
 };
 
-/** The bound handle of a tenant's series, made once per tenant id. */
-function tenantHandle(handles: Map<number, BoundCounter>, tenantId: number, make: () => BoundCounter): BoundCounter {
+/** The bound handle of a tenant's series of a `tenant`-labelled counter, made once per tenant id. */
+function tenantCounter(
+  handles: Map<number, BoundCounter>,
+  counter: Counter,
+  tenants: Interner,
+  tenantId: number,
+): BoundCounter {
   let handle = handles.get(tenantId);
   if (handle === undefined) {
-    handle = make();
+    handle = counter.labels({ tenant: tenants.name(tenantId) });
     handles.set(tenantId, handle);
   }
   return handle;

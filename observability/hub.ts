@@ -36,7 +36,14 @@
 import type { Errno } from "../kernel/errno.ts";
 import type { ExitReason, ProcState } from "../kernel/process/lifecycle.ts";
 import { AnomalyDetector, anomalyProfiles, RateTracker } from "./anomaly.ts";
-import { EventKinds, type Meter, type MeterOptions, type PolicyScope, unknownName } from "./event_kinds.ts";
+import {
+  type AttachedKinds,
+  EventKinds,
+  type Meter,
+  type MeterOptions,
+  type PolicyScope,
+  unknownName,
+} from "./event_kinds.ts";
 import type { Registry } from "./metrics.ts";
 import { EventRing, EventView, Interner } from "./ring.ts";
 import { AdaptiveSampler } from "./sampler.ts";
@@ -131,6 +138,8 @@ export class ObservabilityHub {
   #callIds = new Map<string, number>();
   #unknownId: number;
   #limitNamesInterned = 0;
+  /** The syscall kind's codec (the hot path's, held here to save two lookups per call). */
+  readonly #syscallKind: AttachedKinds["syscall"];
   /** The event being encoded (header by `#begin`, payload by its kind), then committed. */
   readonly #out = new EventView();
   /** Each kind's meter by kind id, once `meter` attached a registry. */
@@ -151,6 +160,7 @@ export class ObservabilityHub {
     this.#unknownId = this.names.intern(unknownCallName);
     // Every kind interns its fixed names (transitions, exit reasons, scopes, ...) here, up front.
     this.kinds = new EventKinds({ names: this.names, tenants: this.tenants, unknownId: this.#unknownId });
+    this.#syscallKind = this.kinds.of.syscall;
     this.#enabled = options.enabled ?? true;
     this.#onAnomaly = options.onAnomaly;
     this.#latencyTracker = new RateTracker((key, _rate, count, mean) => {
@@ -239,7 +249,7 @@ export class ObservabilityHub {
     if (!keep) this.sampledOut++;
     if (keep || this.#meters !== undefined) {
       const detail = keep ? summarizeArgs(args) : undefined;
-      this.kinds.of.syscall.encode(this.#begin(now, s), nameId, errno, latencyUs, bytes, detail);
+      this.#syscallKind.encode(this.#begin(now, s), nameId, errno, latencyUs, bytes, detail);
       this.#write(keep);
     }
     if (timed) this.overheadMs += Math.max(0, performance.now() - started - this.#clockMs) * overheadTimingEvery;

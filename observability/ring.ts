@@ -16,6 +16,9 @@ import { errnoNames, eventKindCount, type EventKindName, eventKindNames } from "
 // The kinds and the errno column's code live in the event kind table; re-exported for the ring's readers.
 export { errnoId, errnoNames, EventKind, eventKindCount, type EventKindName, eventKindNames } from "./event_kinds.ts";
 
+/** A module constant (not an imported binding): `emitAt`'s bound check stays a compare with a literal. */
+const kindsMax: number = eventKindCount;
+
 /** Slots in a ring unless told otherwise; a power of two. */
 export const ringSlotsDefault = 65_536;
 
@@ -320,7 +323,7 @@ export class EventRing {
     detail?: string,
     subject = 0,
   ): number {
-    if (!(kind >= 0 && kind < eventKindCount)) {
+    if (!(kind >= 0 && kind < kindsMax)) {
       throw new Error(`assertion failed: event kind ${kind}`);
     }
     const seq = this.#next;

@@ -9,8 +9,9 @@
  *   what they hold for a syscall — and a column a kind does not declare is
  *   0 (`detail`: undefined) in its events;
  * - `attach(context, id)`: its codec for one hub — `encode` (the hub's
- *   typed arguments → the columns of a reused view; never allocates unless
- *   it builds a detail string), `decode` (columns → the `data` of the public
+ *   typed arguments → columns, handed to an {@linkcode EventSink}: the
+ *   hub's ring and meters, or a view; it never allocates unless it builds a
+ *   detail string), `decode` (columns → the `data` of the public
  *   `{type, data}` the SSE feed streams), `error` (whether `?errors=true`
  *   keeps it) and optionally `meter` (its Prometheus series, fed with every
  *   event of the kind, sampled out of the ring or not).
@@ -18,7 +19,7 @@
  * Closed sets a kind stores by name (lifecycle transitions, exit reasons,
  * policy scopes) are a {@linkcode Vocabulary}: their labels are interned
  * once when the kind is attached, and decoding maps a name id back to the
- * typed value; no name is ever parsed. Shared code — the hub's commit, the
+ * typed value; no name is ever parsed. Shared code — the hub's sink, the
  * SSE feed, `/metrics` — never branches on a concrete kind: it looks the
  * kind up by id and asks it. Adding a kind = adding a row.
  *
@@ -47,6 +48,33 @@ export interface KindContext {
   readonly tenants: Interner;
   /** The name id every name outside the kernel's sets is recorded under (`(unknown)`). */
   readonly unknownId: number;
+}
+
+/** Who an event is about. */
+export interface Subject {
+  pid: number;
+  /** Unique per spawn (pids are recycled). */
+  uid: number;
+  tenant: string;
+  causality: number;
+}
+
+/**
+ * Where a kind's `encode` hands an event's columns: the hub's ring (and
+ * meters), or a view ({@linkcode EventKinds.into}).
+ */
+export interface EventSink {
+  /** Take one event: its header (`now`, `kind`, `s`) and its payload columns. */
+  put(
+    now: number,
+    kind: number,
+    s: Subject,
+    nameId: number,
+    errnoId: number,
+    latencyUs: number,
+    bytes: number,
+    detail: string | undefined,
+  ): void;
 }
 
 /** Options of a kind's meter. */
@@ -166,24 +194,6 @@ export class Vocabulary<V> {
   }
 }
 
-/** Fill the payload columns of `out` (every one of them: the view is reused). */
-function put(
-  out: EventView,
-  kind: number,
-  nameId: number,
-  errno: number,
-  latencyUs: number,
-  bytes: number,
-  detail: string | undefined,
-): void {
-  out.kind = kind;
-  out.nameId = nameId;
-  out.errnoId = errno;
-  out.latencyUs = latencyUs;
-  out.bytes = bytes;
-  out.detail = detail;
-}
-
 const never = (): boolean => false;
 const stateIndex: ReadonlyMap<string, number> = new Map(procStates.map((state, i) => [state, i]));
 const reasonIndex: ReadonlyMap<string, number> = new Map(exitReasons.map((reason, i) => [reason, i]));
@@ -201,10 +211,19 @@ export const eventKinds = {
       const unknown = { from: unknownName, to: unknownName };
       const transition = (view: EventView) => vocabulary.value(view.nameId) ?? unknown;
       return {
-        encode(out: EventView, from: ProcState, to: ProcState): void {
+        encode(sink: EventSink, now: number, s: Subject, from: ProcState, to: ProcState): void {
           const f = stateIndex.get(from);
           const t = stateIndex.get(to);
-          put(out, id, f === undefined || t === undefined ? unknownId : vocabulary.id(f * n + t), 0, 0, 0, undefined);
+          sink.put(
+            now,
+            id,
+            s,
+            f === undefined || t === undefined ? unknownId : vocabulary.id(f * n + t),
+            0,
+            0,
+            0,
+            undefined,
+          );
         },
         decode: (view) => {
           const { from, to } = transition(view);
@@ -243,8 +262,17 @@ export const eventKinds = {
       detail: "the argument summary",
     },
     attach: ({ names, tenants, unknownId }, id) => ({
-      encode(out: EventView, callId: number, errno: Errno | null, latencyUs: number, bytes: number, args?: string) {
-        put(out, id, callId, errno === null ? 0 : errnoId(errno), latencyUs, bytes, args);
+      encode(
+        sink: EventSink,
+        now: number,
+        s: Subject,
+        callId: number,
+        errno: Errno | null,
+        latencyUs: number,
+        bytes: number,
+        args?: string,
+      ) {
+        sink.put(now, id, s, callId, errno === null ? 0 : errnoId(errno), latencyUs, bytes, args);
       },
       decode: (view) => ({
         call: names.name(view.nameId),
@@ -306,8 +334,16 @@ export const eventKinds = {
       detail: "the refusal message",
     },
     attach: ({ names }, id) => ({
-      encode(out: EventView, callId: number, layer: string, errno: Errno, message: string): void {
-        put(out, id, callId, errnoId(errno), 0, denialLayerIndex.get(layer) ?? -1, message);
+      encode(
+        sink: EventSink,
+        now: number,
+        s: Subject,
+        callId: number,
+        layer: string,
+        errno: Errno,
+        message: string,
+      ): void {
+        sink.put(now, id, s, callId, errnoId(errno), 0, denialLayerIndex.get(layer) ?? -1, message);
       },
       decode: (view) => ({
         call: names.name(view.nameId),
@@ -337,8 +373,8 @@ export const eventKinds = {
       return {
         /** The name id of an exit reason that is a limit, undefined for the others. */
         reasonId: (reason: ExitReason): number | undefined => reasonIds.get(reason),
-        encode(out: EventView, limitId: number, message: string | undefined): void {
-          put(out, id, limitId, 0, 0, 0, message);
+        encode(sink: EventSink, now: number, s: Subject, limitId: number, message: string | undefined): void {
+          sink.put(now, id, s, limitId, 0, 0, 0, message);
         },
         decode: (view) => ({ limit: names.name(view.nameId), message: view.detail ?? null }),
         error: never,
@@ -355,8 +391,8 @@ export const eventKinds = {
       detail: "the text (a copied head once the ring's output budget is spent)",
     },
     attach: ({ tenants }, id) => ({
-      encode(out: EventView, fd: 1 | 2, written: number, text: string): void {
-        put(out, id, fd, 0, 0, written, text);
+      encode(sink: EventSink, now: number, s: Subject, fd: 1 | 2, written: number, text: string): void {
+        sink.put(now, id, s, fd, 0, 0, written, text);
       },
       decode: (view) => ({ fd: view.nameId, bytes: view.bytes, data: view.detail }),
       error: never,
@@ -382,8 +418,8 @@ export const eventKinds = {
     attach: ({ names }, id) => {
       const cleanupId = names.intern("cleanup");
       return {
-        encode(out: EventView, resources: number, bytes: number, errors: number): void {
-          put(out, id, cleanupId, errors > 0 ? errnoId("EIO") : 0, resources, bytes, undefined);
+        encode(sink: EventSink, now: number, s: Subject, resources: number, bytes: number, errors: number): void {
+          sink.put(now, id, s, cleanupId, errors > 0 ? errnoId("EIO") : 0, resources, bytes, undefined);
         },
         decode: (view) => ({ bytes: view.bytes, errors: view.errnoId !== 0, detail: `${view.latencyUs} resources` }),
         error: never,
@@ -398,9 +434,9 @@ export const eventKinds = {
     attach: ({ names }, id) => {
       const anomalyId = names.intern("anomaly");
       return {
-        encode(out: EventView, series: string, value: number, mean: number, z: number): void {
+        encode(sink: EventSink, now: number, s: Subject, series: string, value: number, mean: number, z: number): void {
           const detail = `${series} value=${value.toFixed(1)} mean=${mean.toFixed(1)} z=${z.toFixed(1)}`;
-          put(out, id, anomalyId, 0, 0, value, detail);
+          sink.put(now, id, s, anomalyId, 0, 0, value, detail);
         },
         decode: (view) => ({ detail: view.detail, value: view.bytes }),
         error: never,
@@ -415,9 +451,9 @@ export const eventKinds = {
     attach: ({ names, unknownId }, id) => {
       const scopes = new Vocabulary(names, policyScopes, (scope) => `policy:${scope}`);
       return {
-        encode(out: EventView, scope: PolicyScope, epoch: number): void {
+        encode(sink: EventSink, now: number, s: Subject, scope: PolicyScope, epoch: number): void {
           const i = policyScopes.indexOf(scope);
-          put(out, id, i < 0 ? unknownId : scopes.id(i), 0, 0, epoch, undefined);
+          sink.put(now, id, s, i < 0 ? unknownId : scopes.id(i), 0, 0, epoch, undefined);
         },
         decode: (view) => ({ scope: scopes.value(view.nameId) ?? unknownName, epoch: view.bytes }),
         error: never,
@@ -436,9 +472,16 @@ export const eventKinds = {
     attach: ({ names, tenants, unknownId }, id) => {
       const reasons = new Vocabulary(names, exitReasons, (reason) => `exit:${reason}`);
       return {
-        encode(out: EventView, reason: ExitReason, exitCode: number, message: string | undefined): void {
+        encode(
+          sink: EventSink,
+          now: number,
+          s: Subject,
+          reason: ExitReason,
+          exitCode: number,
+          message: string | undefined,
+        ): void {
           const i = reasonIndex.get(reason);
-          put(out, id, i === undefined ? unknownId : reasons.id(i), 0, 0, exitCode, message);
+          sink.put(now, id, s, i === undefined ? unknownId : reasons.id(i), 0, 0, exitCode, message);
         },
         decode: (view) => ({
           reason: reasons.value(view.nameId) ?? unknownName,
@@ -531,7 +574,7 @@ export interface DecodedEvent {
  * const names = new Interner();
  * const kinds = new EventKinds({ names, tenants: new Interner(), unknownId: names.intern("(unknown)") });
  * const view = new EventView();
- * kinds.of.policy.encode(view, "tenant", 3);
+ * kinds.of.policy.encode(kinds.into(view), Date.now(), { pid: 0, uid: 0, tenant: "t", causality: 0 }, "tenant", 3);
  * kinds.decode(view); // { type: "policy", data: { scope: "tenant", epoch: 3 } }
  * ```
  */
@@ -539,9 +582,11 @@ export class EventKinds {
   /** Each kind's codec, by name. */
   readonly of: AttachedKinds;
   readonly #byId: readonly KindCodec[];
+  readonly #tenants: Interner;
 
   /** @param context the hub's name tables */
   constructor(context: KindContext) {
+    this.#tenants = context.tenants;
     const of: Record<string, KindCodec> = {};
     const byId: KindCodec[] = [];
     for (const spec of Object.values(eventKinds) as KindSpec[]) {
@@ -549,6 +594,30 @@ export class EventKinds {
     }
     this.of = of as unknown as AttachedKinds;
     this.#byId = byId;
+  }
+
+  /**
+   * A sink that writes one event into `view` (header and payload; `seq` -1):
+   * encode → view → decode without a ring.
+   */
+  into(view: EventView): EventSink {
+    const tenants = this.#tenants;
+    return {
+      put(now, kind, s, nameId, errno, latencyUs, bytes, detail) {
+        view.seq = -1;
+        view.timestampMs = now;
+        view.kind = kind;
+        view.pid = s.pid;
+        view.tenantId = tenants.intern(s.tenant);
+        view.causality = s.causality;
+        view.subject = s.uid;
+        view.nameId = nameId;
+        view.errnoId = errno;
+        view.latencyUs = latencyUs;
+        view.bytes = bytes;
+        view.detail = detail;
+      },
+    };
   }
 
   /** The name (SSE type) of a kind id. */

@@ -24,9 +24,10 @@
  *
  * - Kinds: what an event of each kind stores, how it reads back and which
  *   Prometheus series it counts into is the kind's own row of
- *   `event_kinds.ts`. Each method here fills the header of one reused view,
- *   lets its kind encode the rest, then writes it to the ring (if kept) and
- *   to the kind's meter (`meter`, every event, sampled out or not).
+ *   `event_kinds.ts`. Each method here hands its typed arguments to its
+ *   kind's `encode`, which puts the columns into the ring (when kept) and,
+ *   once `meter` attached a registry, into the kind's series (every event,
+ *   sampled out or not).
  *
  * Nothing here throws into the kernel.
  *
@@ -39,9 +40,11 @@ import { AnomalyDetector, anomalyProfiles, RateTracker } from "./anomaly.ts";
 import {
   type AttachedKinds,
   EventKinds,
+  type EventSink,
   type Meter,
   type MeterOptions,
   type PolicyScope,
+  type Subject,
   unknownName,
 } from "./event_kinds.ts";
 import type { Registry } from "./metrics.ts";
@@ -83,18 +86,9 @@ export const knownCallsMax = 1024;
 export const limitNamesMax = 64;
 /** What a limit name looks like: `cpu`, `quota:agentsConcurrentMax`, ... */
 export const limitNamePattern: RegExp = /^[a-z][A-Za-z0-9:._]{0,63}$/;
-export type { PolicyScope };
+export type { PolicyScope, Subject };
 /** Tenants the tenant table holds (the ring's 32-bit column; past it tenants read "other"). */
 export const tenantsInternedMax = 65_536;
-
-/** Who an event is about. */
-export interface Subject {
-  pid: number;
-  /** Unique per spawn (pids are recycled). */
-  uid: number;
-  tenant: string;
-  causality: number;
-}
 
 /** An anomaly as reported to listeners. */
 export interface AnomalyEvent {
@@ -140,7 +134,17 @@ export class ObservabilityHub {
   #limitNamesInterned = 0;
   /** The syscall kind's codec (the hot path's, held here to save two lookups per call). */
   readonly #syscallKind: AttachedKinds["syscall"];
-  /** The event being encoded (header by `#begin`, payload by its kind), then committed. */
+  /** Where kinds hand kept events: the ring (and, when metered, `#out`). */
+  readonly #toRing: EventSink = {
+    put: (now, kind, s, nameId, errno, latencyUs, bytes, detail) =>
+      this.#put(true, now, kind, s, nameId, errno, latencyUs, bytes, detail),
+  };
+  /** Where kinds hand events the sampler keeps out of the ring: `#out` only, for the meters. */
+  readonly #toMeters: EventSink = {
+    put: (now, kind, s, nameId, errno, latencyUs, bytes, detail) =>
+      this.#put(false, now, kind, s, nameId, errno, latencyUs, bytes, detail),
+  };
+  /** The last event put, when metered (its meter reads it in `#count`). */
   readonly #out = new EventView();
   /** Each kind's meter by kind id, once `meter` attached a registry. */
   #meters: readonly (Meter | undefined)[] | undefined;
@@ -247,10 +251,10 @@ export class ObservabilityHub {
     this.#latencyTracker.record(nameId === this.#unknownId ? unknownCallName : call, now, latencyUs);
     const keep = this.sampler.shouldSample(errno === null ? "syscall" : "error");
     if (!keep) this.sampledOut++;
-    if (keep || this.#meters !== undefined) {
-      const detail = keep ? summarizeArgs(args) : undefined;
-      this.#syscallKind.encode(this.#begin(now, s), nameId, errno, latencyUs, bytes, detail);
-      this.#write(keep);
+    if (keep) {
+      this.#syscallKind.encode(this.#toRing, now, s, nameId, errno, latencyUs, bytes, summarizeArgs(args));
+    } else if (this.#meters !== undefined) {
+      this.#syscallKind.encode(this.#toMeters, now, s, nameId, errno, latencyUs, bytes, undefined);
     }
     if (timed) this.overheadMs += Math.max(0, performance.now() - started - this.#clockMs) * overheadTimingEvery;
     // Counted outside the timed share: the series cost the same whatever the sampler keeps.
@@ -262,15 +266,15 @@ export class ObservabilityHub {
     if (!this.#enabled) return;
     const now = Date.now();
     this.#rateTracker.record(this.#keys(s).denials, now);
-    this.kinds.of.denial.encode(this.#begin(now, s), this.#callId(call), layer, errno, message);
-    this.#commit(true);
+    this.kinds.of.denial.encode(this.#toRing, now, s, this.#callId(call), layer, errno, message);
+    this.#count();
   }
 
   /** A lifecycle transition. */
   lifecycle(s: Subject, from: ProcState, to: ProcState): void {
     if (!this.#enabled) return;
-    this.kinds.of.lifecycle.encode(this.#begin(Date.now(), s), from, to);
-    this.#commit(true);
+    this.kinds.of.lifecycle.encode(this.#toRing, Date.now(), s, from, to);
+    this.#count();
   }
 
   /** How an agent ended; limit reasons are also `limit` events (written first). */
@@ -279,11 +283,11 @@ export class ObservabilityHub {
     const now = Date.now();
     const limitId = this.kinds.of.limit.reasonId(reason);
     if (limitId !== undefined) {
-      this.kinds.of.limit.encode(this.#begin(now, s), limitId, message);
-      this.#commit(true);
+      this.kinds.of.limit.encode(this.#toRing, now, s, limitId, message);
+      this.#count();
     }
-    this.kinds.of.exit.encode(this.#begin(now, s), reason, exitCode, message);
-    this.#commit(true);
+    this.kinds.of.exit.encode(this.#toRing, now, s, reason, exitCode, message);
+    this.#count();
     for (const prefix of ["rate:syscalls:", "rate:denials:", "rate:output:"]) {
       const key = `${prefix}${s.uid}`;
       this.#subjects.delete(key);
@@ -303,15 +307,15 @@ export class ObservabilityHub {
       detail = copyOf(data.slice(0, truncatedOutputChars));
       this.outputTruncated++;
     }
-    this.kinds.of.output.encode(this.#begin(now, s), fd, data.length, detail);
-    this.#commit(true);
+    this.kinds.of.output.encode(this.#toRing, now, s, fd, data.length, detail);
+    this.#count();
   }
 
   /** What cleanup released for an exited agent. */
   cleanup(s: Subject, resources: number, bytes: number, errors: number): void {
     if (!this.#enabled) return;
-    this.kinds.of.cleanup.encode(this.#begin(Date.now(), s), resources, bytes, errors);
-    this.#commit(true);
+    this.kinds.of.cleanup.encode(this.#toRing, Date.now(), s, resources, bytes, errors);
+    this.#count();
   }
 
   /**
@@ -323,8 +327,8 @@ export class ObservabilityHub {
   limit(tenant: string, name: string, detail: string): void {
     if (!this.#enabled) return;
     const s = { pid: 0, uid: 0, tenant, causality: 0 };
-    this.kinds.of.limit.encode(this.#begin(Date.now(), s), this.#limitId(name), detail);
-    this.#commit(true);
+    this.kinds.of.limit.encode(this.#toRing, Date.now(), s, this.#limitId(name), detail);
+    this.#count();
   }
 
   /**
@@ -338,8 +342,8 @@ export class ObservabilityHub {
   policy(tenant: string, scope: PolicyScope, epoch: number, agent?: Subject): void {
     if (!this.#enabled) return;
     const s = agent === undefined ? { pid: 0, uid: 0, tenant, causality: 0 } : { ...agent, tenant };
-    this.kinds.of.policy.encode(this.#begin(Date.now(), s), scope, epoch);
-    this.#commit(true);
+    this.kinds.of.policy.encode(this.#toRing, Date.now(), s, scope, epoch);
+    this.#count();
   }
 
   /** Materialise the event at `view` (reused by readers). */
@@ -378,56 +382,54 @@ export class ObservabilityHub {
     return keys;
   }
 
-  /** Start an event: fill the header of the reused view; its kind's `encode` fills the rest. */
-  #begin(now: number, s: Subject): EventView {
-    const out = this.#out;
-    out.timestampMs = now;
-    out.pid = s.pid;
-    out.tenantId = this.tenants.intern(s.tenant);
-    out.causality = s.causality;
-    out.subject = s.uid;
-    return out;
-  }
-
-  /** Write the encoded event to the ring and count it in its kind's series. */
-  #commit(keep: boolean): void {
-    this.#write(keep);
-    this.#count();
-  }
-
-  /** Write the encoded event to the ring when it is kept (`seq` -1 when not), and wake the readers. */
-  #write(keep: boolean): void {
+  /**
+   * Take one encoded event: write it to the ring when it is kept and wake
+   * the readers; when metered, keep it in `#out` for `#count`.
+   */
+  #put(
+    keep: boolean,
+    now: number,
+    kind: number,
+    s: Subject,
+    nameId: number,
+    errno: number,
+    latencyUs: number,
+    bytes: number,
+    detail: string | undefined,
+  ): void {
+    const tenantId = this.tenants.intern(s.tenant);
+    let seq = -1;
+    if (keep) {
+      seq = this.ring.emitAt(now, kind, s.pid, tenantId, s.causality, nameId, errno, latencyUs, bytes, detail, s.uid);
+      if (this.#wakers.size > 0 && !this.#wakeScheduled) {
+        this.#wakeScheduled = true;
+        queueMicrotask(() => {
+          this.#wakeScheduled = false;
+          for (const wake of this.#wakers) wake();
+        });
+      }
+    }
+    if (this.#meters === undefined) return;
     const v = this.#out;
-    if (!keep) {
-      v.seq = -1;
-      return;
-    }
-    v.seq = this.ring.emitAt(
-      v.timestampMs,
-      v.kind,
-      v.pid,
-      v.tenantId,
-      v.causality,
-      v.nameId,
-      v.errnoId,
-      v.latencyUs,
-      v.bytes,
-      v.detail,
-      v.subject,
-    );
-    if (this.#wakers.size > 0 && !this.#wakeScheduled) {
-      this.#wakeScheduled = true;
-      queueMicrotask(() => {
-        this.#wakeScheduled = false;
-        for (const wake of this.#wakers) wake();
-      });
-    }
+    v.seq = seq;
+    v.timestampMs = now;
+    v.kind = kind;
+    v.pid = s.pid;
+    v.tenantId = tenantId;
+    v.causality = s.causality;
+    v.subject = s.uid;
+    v.nameId = nameId;
+    v.errnoId = errno;
+    v.latencyUs = latencyUs;
+    v.bytes = bytes;
+    v.detail = detail;
   }
 
-  /** Count the encoded event in its kind's series (when metered). */
+  /** Count the event just put in its kind's series (when metered). */
   #count(): void {
+    if (this.#meters === undefined) return;
     const v = this.#out;
-    const meter = this.#meters?.[v.kind];
+    const meter = this.#meters[v.kind];
     if (meter !== undefined) {
       try {
         meter(v);
@@ -441,8 +443,8 @@ export class ObservabilityHub {
     if (score === undefined) return;
     this.anomalies++;
     const s = this.#subjects.get(series) ?? { pid: 0, uid: 0, tenant: "", causality: 0 };
-    this.kinds.of.anomaly.encode(this.#begin(Date.now(), s), series, value, score.mean, score.z);
-    this.#commit(true);
+    this.kinds.of.anomaly.encode(this.#toRing, Date.now(), s, series, value, score.mean, score.z);
+    this.#count();
     this.#onAnomaly?.({ series, value, mean: score.mean, z: score.z, pid: s.pid, tenant: s.tenant });
   }
 

@@ -44,6 +44,7 @@ export {
   type EventData,
   EventKinds,
   eventKinds,
+  type EventSink,
   type KindCodec,
   type KindContext,
   type KindSpec,
@@ -53,6 +54,7 @@ export {
   type PayloadColumn,
   type PolicyScope,
   policyScopes,
+  type Subject,
   unknownName,
   Vocabulary,
 } from "./event_kinds.ts";

@@ -175,13 +175,13 @@ Deno.test("event kinds: policy and anomaly events decode to their own shapes", (
   const names = new Interner();
   const kinds = new EventKinds({ names, tenants: new Interner(), unknownId: names.intern("(unknown)") });
   const view = new EventView();
-  kinds.of.anomaly.encode(view, "rate:syscalls:70", 100, 10, 4.5);
+  kinds.of.anomaly.encode(kinds.into(view), 1_000, subject, "rate:syscalls:70", 100, 10, 4.5);
   assert.equal(
     JSON.stringify(kinds.decode(view)),
     '{"type":"anomaly","data":{"detail":"rate:syscalls:70 value=100.0 mean=10.0 z=4.5","value":100}}',
   );
   assert.equal(kinds.error(view), false);
-  kinds.of.exit.encode(view, "nope" as ExitReason, 3, undefined);
+  kinds.of.exit.encode(kinds.into(view), 1_000, subject, "nope" as ExitReason, 3, undefined);
   assert.deepEqual(kinds.decode(view).data, { reason: "(unknown)", exitCode: 3, message: null });
 });
 

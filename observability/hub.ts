@@ -134,23 +134,13 @@ export class ObservabilityHub {
   #limitNamesInterned = 0;
   /** The syscall kind's codec (the hot path's, held here to save two lookups per call). */
   readonly #syscallKind: AttachedKinds["syscall"];
-  /** Where kinds hand kept events: the ring (and, when metered, `#out`). */
-  readonly #toRing: EventSink = {
-    put: (now, kind, s, nameId, errno, latencyUs, bytes, detail) =>
-      this.#put(true, now, kind, s, nameId, errno, latencyUs, bytes, detail),
-  };
-  /** Where kinds hand events the sampler keeps out of the ring: `#out` only, for the meters. */
-  readonly #toMeters: EventSink = {
-    put: (now, kind, s, nameId, errno, latencyUs, bytes, detail) =>
-      this.#put(false, now, kind, s, nameId, errno, latencyUs, bytes, detail),
-  };
-  /** The last event put, when metered (its meter reads it in `#count`). */
-  readonly #out = new EventView();
-  /** Each kind's meter by kind id, once `meter` attached a registry. */
-  #meters: readonly (Meter | undefined)[] | undefined;
+  /** What the two sinks share: readers to wake, the meters and the view they read. */
+  readonly #shared: SinkShared = { wakers: new Set(), wakeScheduled: false, meters: undefined, out: new EventView() };
+  /** Where kinds hand kept events: the ring (and, when metered, the meters' view). */
+  readonly #toRing: HubSink;
+  /** Where kinds hand events the sampler keeps out of the ring: the meters' view only. */
+  readonly #toMeters: HubSink;
   #keysBySubject = new WeakMap<Subject, { syscalls: string; denials: string; output: string }>();
-  #wakers = new Set<() => void>();
-  #wakeScheduled = false;
   #cpuAtAdjust = 0;
   #overheadAtAdjust = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -161,6 +151,8 @@ export class ObservabilityHub {
   /** @param options ring slots, whether observability is on, anomaly listener */
   constructor(options: { slots?: number; enabled?: boolean; onAnomaly?: (a: AnomalyEvent) => void } = {}) {
     this.ring = new EventRing({ slots: options.slots });
+    this.#toRing = new HubSink(this.ring, this.tenants, this.#shared, true);
+    this.#toMeters = new HubSink(this.ring, this.tenants, this.#shared, false);
     this.#unknownId = this.names.intern(unknownCallName);
     // Every kind interns its fixed names (transitions, exit reasons, scopes, ...) here, up front.
     this.kinds = new EventKinds({ names: this.names, tenants: this.tenants, unknownId: this.#unknownId });
@@ -225,8 +217,8 @@ export class ObservabilityHub {
    * ```
    */
   meter(registry: Registry, options?: MeterOptions): void {
-    if (this.#meters !== undefined) throw new Error("assertion failed: hub metered twice");
-    this.#meters = this.kinds.meters(registry, options);
+    if (this.#shared.meters !== undefined) throw new Error("assertion failed: hub metered twice");
+    this.#shared.meters = this.kinds.meters(registry, options);
   }
 
   /** Stop the sampler's timer. */
@@ -236,8 +228,9 @@ export class ObservabilityHub {
 
   /** Be told (at most once per microtask) that new events are in the ring. */
   onEmit(wake: () => void): () => void {
-    this.#wakers.add(wake);
-    return () => this.#wakers.delete(wake);
+    const wakers = this.#shared.wakers;
+    wakers.add(wake);
+    return () => wakers.delete(wake);
   }
 
   /** One finished syscall; `args` are summarised only if the event is kept. */
@@ -253,12 +246,12 @@ export class ObservabilityHub {
     if (!keep) this.sampledOut++;
     if (keep) {
       this.#syscallKind.encode(this.#toRing, now, s, nameId, errno, latencyUs, bytes, summarizeArgs(args));
-    } else if (this.#meters !== undefined) {
+    } else if (this.#shared.meters !== undefined) {
       this.#syscallKind.encode(this.#toMeters, now, s, nameId, errno, latencyUs, bytes, undefined);
     }
     if (timed) this.overheadMs += Math.max(0, performance.now() - started - this.#clockMs) * overheadTimingEvery;
     // Counted outside the timed share: the series cost the same whatever the sampler keeps.
-    if (this.#meters !== undefined) this.#count();
+    if (this.#shared.meters !== undefined) this.#count();
   }
 
   /** A refused call, with the layer that refused it (one of `denialLayers`). */
@@ -382,54 +375,11 @@ export class ObservabilityHub {
     return keys;
   }
 
-  /**
-   * Take one encoded event: write it to the ring when it is kept and wake
-   * the readers; when metered, keep it in `#out` for `#count`.
-   */
-  #put(
-    keep: boolean,
-    now: number,
-    kind: number,
-    s: Subject,
-    nameId: number,
-    errno: number,
-    latencyUs: number,
-    bytes: number,
-    detail: string | undefined,
-  ): void {
-    const tenantId = this.tenants.intern(s.tenant);
-    let seq = -1;
-    if (keep) {
-      seq = this.ring.emitAt(now, kind, s.pid, tenantId, s.causality, nameId, errno, latencyUs, bytes, detail, s.uid);
-      if (this.#wakers.size > 0 && !this.#wakeScheduled) {
-        this.#wakeScheduled = true;
-        queueMicrotask(() => {
-          this.#wakeScheduled = false;
-          for (const wake of this.#wakers) wake();
-        });
-      }
-    }
-    if (this.#meters === undefined) return;
-    const v = this.#out;
-    v.seq = seq;
-    v.timestampMs = now;
-    v.kind = kind;
-    v.pid = s.pid;
-    v.tenantId = tenantId;
-    v.causality = s.causality;
-    v.subject = s.uid;
-    v.nameId = nameId;
-    v.errnoId = errno;
-    v.latencyUs = latencyUs;
-    v.bytes = bytes;
-    v.detail = detail;
-  }
-
   /** Count the event just put in its kind's series (when metered). */
   #count(): void {
-    if (this.#meters === undefined) return;
-    const v = this.#out;
-    const meter = this.#meters[v.kind];
+    const { meters, out: v } = this.#shared;
+    if (meters === undefined) return;
+    const meter = meters[v.kind];
     if (meter !== undefined) {
       try {
         meter(v);
@@ -459,6 +409,75 @@ export class ObservabilityHub {
     this.#cpuAtAdjust = cpuMs;
     this.#overheadAtAdjust = this.overheadMs;
     if (kernelMs > 1) this.sampler.adjust(obsMs, kernelMs);
+  }
+}
+
+/** What the hub's two sinks share. */
+interface SinkShared {
+  /** Told (once per microtask) that the ring has new events. */
+  readonly wakers: Set<() => void>;
+  wakeScheduled: boolean;
+  /** Each kind's meter by kind id, once `ObservabilityHub.meter` attached a registry. */
+  meters: readonly (Meter | undefined)[] | undefined;
+  /** The last event put, when metered: what `#count` hands its kind's meter. */
+  readonly out: EventView;
+}
+
+/**
+ * Where kinds hand the hub's events: the ring when `keep` (and its readers
+ * are woken), then, when metered, the view the meters read. One class for
+ * both sinks, so a kind's `sink.put` stays a monomorphic call.
+ */
+class HubSink implements EventSink {
+  readonly #ring: EventRing;
+  readonly #tenants: Interner;
+  readonly #shared: SinkShared;
+  readonly #keep: boolean;
+
+  constructor(ring: EventRing, tenants: Interner, shared: SinkShared, keep: boolean) {
+    this.#ring = ring;
+    this.#tenants = tenants;
+    this.#shared = shared;
+    this.#keep = keep;
+  }
+
+  put(
+    now: number,
+    kind: number,
+    s: Subject,
+    nameId: number,
+    errno: number,
+    latencyUs: number,
+    bytes: number,
+    detail: string | undefined,
+  ): void {
+    const tenantId = this.#tenants.intern(s.tenant);
+    const shared = this.#shared;
+    let seq = -1;
+    if (this.#keep) {
+      seq = this.#ring.emitAt(now, kind, s.pid, tenantId, s.causality, nameId, errno, latencyUs, bytes, detail, s.uid);
+      if (shared.wakers.size > 0 && !shared.wakeScheduled) {
+        shared.wakeScheduled = true;
+        queueMicrotask(() => {
+          shared.wakeScheduled = false;
+          for (const wake of shared.wakers) wake();
+        });
+      }
+    }
+    if (shared.meters === undefined) return;
+    const v = shared.out;
+    v.seq = seq;
+    v.timestampMs = now;
+    v.kind = kind;
+    v.pid = s.pid;
+    v.tenantId = tenantId;
+    v.causality = s.causality;
+    v.subject = s.uid;
+    v.nameId = nameId;
+    v.errnoId = errno;
+    v.latencyUs = latencyUs;
+    v.bytes = bytes;
+    v.detail = detail;
   }
 }
 

@@ -14,7 +14,7 @@
  */
 
 import type { ObservabilityHub } from "../observability/hub.ts";
-import { errnoNames, EventKind, type EventRing, EventView } from "../observability/ring.ts";
+import { type EventRing, EventView } from "../observability/ring.ts";
 
 /** Most events one `take` returns; the SSE loop comes back for more. */
 export const takeEventsMax = 1024;
@@ -42,21 +42,6 @@ export interface EventFilter {
   types?: string[];
   causality?: number;
 }
-
-const typeOfKind = [
-  "lifecycle",
-  "syscall",
-  "denial",
-  "limit",
-  "output",
-  "ipc",
-  "arena",
-  "cleanup",
-  "anomaly",
-  "sched",
-  "policy",
-  "dropped",
-];
 
 /**
  * The subscribers of one tenant, and the newest event of that tenant the
@@ -301,9 +286,11 @@ export class EventFeed {
     if (filter.causality !== undefined && view.causality !== filter.causality) return undefined;
     const agentId = view.subject === 0 ? null : this.#agentIds(view.subject) ?? null;
     if (filter.agentId !== undefined && agentId !== filter.agentId) return undefined;
-    const { type, data } = describe(view, hub);
-    if (filter.types !== undefined && !filter.types.includes(type)) return undefined;
-    if (filter.errors && !(type === "denial" || (type === "syscall" && data.errno !== null))) return undefined;
+    // Every kind answers for itself (observability/event_kinds.ts): its type, whether it is an error, its data.
+    const kinds = hub.kinds;
+    if (filter.types !== undefined && !filter.types.includes(kinds.name(view.kind))) return undefined;
+    if (filter.errors && !kinds.error(view)) return undefined;
+    const { type, data } = kinds.decode(view);
     if (filter.calls !== undefined) {
       const call = data.call;
       if (typeof call !== "string") return undefined;
@@ -321,38 +308,5 @@ export class EventFeed {
       causality: view.causality,
       data,
     };
-  }
-}
-
-function describe(view: EventView, hub: ObservabilityHub): { type: string; data: Record<string, unknown> } {
-  const name = view.kind === EventKind.output ? "" : hub.names.name(view.nameId);
-  const errno = errnoNames[view.errnoId] || null;
-  switch (view.kind) {
-    case EventKind.syscall:
-      return {
-        type: "syscall",
-        data: { call: name, errno, latencyUs: view.latencyUs, bytes: view.bytes, args: view.detail },
-      };
-    case EventKind.denial: {
-      const [layer, ...rest] = (view.detail ?? "").split(": ");
-      return { type: "denial", data: { call: name, errno, layer, message: rest.join(": ") } };
-    }
-    case EventKind.lifecycle: {
-      if (name.startsWith("exit:")) {
-        return { type: "exit", data: { reason: name.slice(5), exitCode: view.bytes, message: view.detail ?? null } };
-      }
-      const [from, to] = name.split(">");
-      return { type: "lifecycle", data: { from, to } };
-    }
-    case EventKind.output:
-      return { type: "output", data: { fd: view.nameId, bytes: view.bytes, data: view.detail } };
-    case EventKind.limit:
-      return { type: "limit", data: { limit: name, message: view.detail ?? null } };
-    case EventKind.anomaly:
-      return { type: "anomaly", data: { detail: view.detail, value: view.bytes } };
-    case EventKind.cleanup:
-      return { type: "cleanup", data: { bytes: view.bytes, errors: errno !== null, detail: view.detail } };
-    default:
-      return { type: typeOfKind[view.kind] ?? "event", data: { name, detail: view.detail ?? null, value: view.bytes } };
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The server's Prometheus metrics, fed from runtime events. Labels are
+ * The server's Prometheus metrics: the event kinds' own series (fed by the
+ * observability hub) and gauges read at collect time. Labels are
  * bounded: syscall names come from the syscall table (unknown names collapse
  * to `unknown`), errnos and reasons are closed sets, and the only open label
  * is `tenant`, bounded by the registry's per-metric series cap.
@@ -7,38 +8,17 @@
  * @module
  */
 
-import { exitReasons, procStates } from "../kernel/process/lifecycle.ts";
-import { exponentialBuckets, Registry } from "../observability/metrics.ts";
+import { procStates } from "../kernel/process/lifecycle.ts";
+import { Registry } from "../observability/metrics.ts";
 import type { Runtime } from "../sandbox/runtime.ts";
 import type { Service } from "./service.ts";
 
-/** Build the registry and wire it to the runtime. */
+/** Build the registry and wire it to the runtime (its hub must be enabled for the event series to count). */
 export function serverMetrics(runtime: Runtime, service: () => Service | undefined, knownCalls: Set<string>): Registry {
   const r = new Registry();
-  const syscalls = r.counter("agentos_syscalls_total", "Syscalls served, by call and errno (ok on success).", [
-    "call",
-    "errno",
-  ]);
-  const latency = r.histogram(
-    "agentos_syscall_latency_seconds",
-    "Syscall service time in the kernel, seconds.",
-    ["call"],
-    exponentialBuckets(0.000_005, 4, 10),
-  );
-  const tenantSyscalls = r.counter("agentos_tenant_syscalls_total", "Syscalls served per tenant.", ["tenant"]);
-  const denials = r.counter("agentos_denials_total", "Syscalls refused, by layer.", ["layer"]);
-  const exits = r.counter("agentos_agent_exits_total", "Agents ended, by exit reason.", ["reason"]);
-  const tenantExits = r.counter("agentos_tenant_agent_exits_total", "Agents ended per tenant and reason.", [
-    "tenant",
-    "reason",
-  ]);
-  const spawnSeconds = r.histogram(
-    "agentos_spawn_seconds",
-    "Time from spawn to Running, seconds.",
-    [],
-    exponentialBuckets(0.000_5, 2, 14),
-  );
-  const outputBytes = r.counter("agentos_output_bytes_total", "Agent stdout+stderr bytes captured.", ["tenant"]);
+  // Event series (syscalls, latency, denials, exits, spawn time, output): each event kind declares its own
+  // (observability/event_kinds.ts) and the hub counts every event into them, sampled out of the ring or not.
+  runtime.obs.meter(r, { callLabel: (call) => knownCalls.has(call) ? call : "unknown" });
   const live = r.gauge("agentos_agents", "Agents in the process table, by state.", ["state"]);
   const tenantLive = r.gauge("agentos_tenant_agents_live", "Live agents per tenant.", ["tenant"]);
   const pool = r.gauge("agentos_cell_pool_cells", "Warm cells ready in the pool.", []);
@@ -76,39 +56,6 @@ export function serverMetrics(runtime: Runtime, service: () => Service | undefin
     seen.set(key, total);
   };
 
-  const creating = new Map<number, number>();
-  runtime.subscribe((event) => {
-    switch (event.type) {
-      case "syscall": {
-        const call = knownCalls.has(event.call) ? event.call : "unknown";
-        syscalls.inc({ call, errno: event.errno ?? "ok" });
-        latency.observe({ call }, event.latencyUs / 1e6);
-        tenantSyscalls.inc({ tenant: event.tenant });
-        return;
-      }
-      case "denial":
-        denials.inc({ layer: event.layer });
-        return;
-      case "exit":
-        exits.inc({ reason: event.reason });
-        tenantExits.inc({ tenant: event.tenant, reason: event.reason });
-        return;
-      case "output":
-        outputBytes.inc({ tenant: event.tenant }, event.data.length);
-        return;
-      case "lifecycle":
-        if (event.to === "Initializing") creating.set(event.pid, performance.now());
-        if (event.to === "Running" || event.to === "Exiting") {
-          const started = creating.get(event.pid);
-          creating.delete(event.pid);
-          if (started !== undefined && event.to === "Running") {
-            spawnSeconds.observe((performance.now() - started) / 1000);
-          }
-        }
-        return;
-    }
-  });
-  for (const reason of exitReasons) exits.inc({ reason }, 0);
   r.onCollect(() => {
     const counts = new Map<string, number>(procStates.map((s) => [s, 0]));
     for (const proc of runtime.table.list()) counts.set(proc.state, (counts.get(proc.state) ?? 0) + 1);

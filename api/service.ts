@@ -168,7 +168,10 @@ export class Service {
 
   /** Load every tenant's stored policy into the kernel. */
   loadPolicies(): void {
-    for (const { tenantId, policy } of this.#store.policies()) this.#runtime.policy.setTenant(tenantId, policy);
+    for (const { tenantId, policy } of this.#store.policies()) {
+      this.#runtime.policy.setTenant(tenantId, policy);
+      this.#runtime.obs.policy(tenantId, "tenant", this.#runtime.policy.epoch);
+    }
   }
 
   /** Set or clear a tenant's policy, live (admin). Takes effect on the next syscall. */
@@ -176,6 +179,7 @@ export class Service {
     this.requireAdmin(p);
     if (!this.#store.tenant(id)) throw new ApiError(404, "not_found", "no such tenant");
     policyOr400(() => this.#runtime.policy.setTenant(id, policy));
+    this.#runtime.obs.policy(id, "tenant", this.#runtime.policy.epoch);
     this.#store.setPolicy(id, policy);
     this.#auditNow(id, p.tenant.id, "policy.changed", id, { scope: "tenant", cleared: policy === null });
     return { tenantId: id, epoch: this.#runtime.policy.epoch };
@@ -187,6 +191,7 @@ export class Service {
     const live = this.#live.get(id);
     if (!live) throw new ApiError(409, "not_running", `agent is ${row.state}`);
     policyOr400(() => this.#runtime.policy.setAgent(live.agent.pid, policy));
+    this.#runtime.obs.policy(live.tenantId, "agent", this.#runtime.policy.epoch, live.agent.subject);
     this.#auditNow(live.tenantId, p.tenant.id, "policy.changed", id, { scope: "agent", cleared: policy === null });
     return { id, epoch: this.#runtime.policy.epoch };
   }

@@ -4,7 +4,7 @@
  * the observability hub recording every call (as the runtime does) vs no
  * observer at all. No cells, no transport: this is the kernel-side share.
  *
- *   deno run -A bench/obs_dispatch.ts [--quick]
+ *   deno run -A bench/obs_dispatch.ts [--quick] [--against <dir of another checkout>]
  *
  * @module
  */
@@ -135,3 +135,70 @@ console.log("| call name | ns per call (median) |");
 console.log("|---|---:|");
 console.log(`| from the syscall table (\`time.now\`) | ${Math.round(median(hubRows.known))} |`);
 console.log(`| never seen before, each call | ${Math.round(median(hubRows.unknown))} |`);
+
+/**
+ * `--against <dir>`: the same hub calls made by this tree's hub and by the
+ * hub of another checkout of agentos at `<dir>` (e.g. `git archive <commit>`
+ * unpacked), in one process and round-robin (rep r runs each row of both
+ * trees back to back, order alternating), so that load from other processes
+ * hits both alike. Reports medians, best reps and the median of the paired
+ * after/before ratios.
+ */
+type HubLike = Pick<ObservabilityHub, "syscall" | "lifecycle" | "denial" | "knownCalls" | "close">;
+const againstAt = Deno.args.indexOf("--against");
+if (againstAt >= 0) {
+  const dir = new URL(`${Deno.args[againstAt + 1]}/`, `file://${Deno.cwd()}/`);
+  const other = await import(new URL("observability/hub.ts", dir).href) as {
+    ObservabilityHub: new () => HubLike;
+  };
+  const subject = { pid: 7, uid: 70, tenant: "t", causality: 7 };
+  const args = {};
+  const rowsOf = (hub: HubLike): [string, (n: number) => void][] => {
+    hub.knownCalls(["time.now", "fs.readText"]);
+    return [
+      ["`hub.syscall`, ok, args `{}` (kept)", (n) => {
+        for (let i = 0; i < n; i++) hub.syscall(subject, "time.now", null, 12.5, 0, args);
+      }],
+      ["`hub.syscall`, error, no args", (n) => {
+        for (let i = 0; i < n; i++) hub.syscall(subject, "time.now", "ENOSYS", 12.5, 0, undefined);
+      }],
+      ["`hub.lifecycle`", (n) => {
+        for (let i = 0; i < n; i++) hub.lifecycle(subject, "Ready", "Running");
+      }],
+      ["`hub.denial`", (n) => {
+        for (let i = 0; i < n; i++) hub.denial(subject, "fs.readText", "path", "EACCES", "escape");
+      }],
+    ];
+  };
+  const hubs = { before: new other.ObservabilityHub(), after: new ObservabilityHub() };
+  const rows = { before: rowsOf(hubs.before), after: rowsOf(hubs.after) };
+  const n = quick ? 50_000 : 100_000;
+  const abReps = quick ? 11 : 31;
+  const ns = rows.after.map(() => ({ before: [] as number[], after: [] as number[] }));
+  for (const tree of ["before", "after"] as const) for (const [, body] of rows[tree]) body(n); // warm-up
+  for (let r = 0; r < abReps; r++) {
+    rows.after.forEach((_, i) => {
+      for (const tree of r % 2 === 0 ? ["before", "after"] as const : ["after", "before"] as const) {
+        const started = performance.now();
+        rows[tree][i][1](n);
+        ns[i][tree].push((performance.now() - started) * 1e6 / n);
+      }
+    });
+  }
+  hubs.before.close();
+  hubs.after.close();
+  console.log(`\n## This tree's hub vs \`${Deno.args[againstAt + 1]}\`'s, round-robin (${abReps} reps × ${n} calls)\n`);
+  console.log(
+    "| call | before: ns/call median (best) | after: ns/call median (best) | after/before (median of paired reps) |",
+  );
+  console.log("|---|---:|---:|---:|");
+  rows.after.forEach(([name], i) => {
+    const { before, after } = ns[i];
+    const paired = after.map((x, r) => x / before[r]);
+    console.log(
+      `| ${name} | ${median(before).toFixed(0)} (${Math.min(...before).toFixed(0)}) | ${median(after).toFixed(0)} (${
+        Math.min(...after).toFixed(0)
+      }) | ${median(paired).toFixed(2)} |`,
+    );
+  });
+}

@@ -20,6 +20,7 @@ import {
   Interner,
   Registry,
 } from "../observability/mod.ts";
+import { ObservabilityHub } from "../observability/hub.ts";
 import { evaluate, workloadDefault } from "../tests/observability/anomaly_workload.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -177,6 +178,31 @@ function objectLoop(ring: ObjectRing): (n: number) => void {
   };
 }
 
+/** A hub as the runtime wires it (table names known); its sampler timer is unref'd. */
+function benchHub(): ObservabilityHub {
+  const hub = new ObservabilityHub();
+  hub.knownCalls(["time.now", "fs.readText"]);
+  return hub;
+}
+
+const hubSubject = { pid: 7, uid: 70, tenant: "t", causality: 7 };
+
+/** `hub.syscall` of an error (always kept) with no arguments: name lookup, trackers, encode through the kind table, ring. */
+function hubSyscallLoop(hub: ObservabilityHub): (n: number) => void {
+  return (n) => {
+    for (let i = 0; i < n; i++) hub.syscall(hubSubject, "time.now", "ENOSYS", 12.5, 0, undefined);
+    sink += hub.ring.nextSeq;
+  };
+}
+
+/** `hub.lifecycle`: encode through the kind table (a transition name id), ring. */
+function hubLifecycleLoop(hub: ObservabilityHub): (n: number) => void {
+  return (n) => {
+    for (let i = 0; i < n; i++) hub.lifecycle(hubSubject, "Ready", "Running");
+    sink += hub.ring.nextSeq;
+  };
+}
+
 function emitTable(): string {
   const origin = performance.timeOrigin;
   const rows = compare([
@@ -188,6 +214,8 @@ function emitTable(): string {
       sink += acc;
     }],
     ["object-per-event ring (rejected design)", objectLoop(new ObjectRing(65_536))],
+    ["`hub.syscall` (kept error, no args; through the kind table)", hubSyscallLoop(benchHub())],
+    ["`hub.lifecycle` (through the kind table)", hubLifecycleLoop(benchHub())],
   ]);
   return nsTable(
     `operation (65,536-slot ring, ${emitsPerRun.toLocaleString("en")} ops x ${runs} runs)`,
@@ -234,6 +262,8 @@ function measureAlloc(): AllocRow[] {
       "object-per-event ring (control)",
       objectLoop(new ObjectRing(65_536)),
     ),
+    measure("`hub.syscall` (kept error, no args)", hubSyscallLoop(benchHub())),
+    measure("`hub.lifecycle`", hubLifecycleLoop(benchHub())),
   ];
 }
 

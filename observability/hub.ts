@@ -22,15 +22,33 @@
  *   and push another tenant's events to "other", and an unknown name costs
  *   what a known one costs.
  *
+ * - Kinds: what an event of each kind stores, how it reads back and which
+ *   Prometheus series it counts into is the kind's own row of
+ *   `event_kinds.ts`. Each method here hands its typed arguments to its
+ *   kind's `encode`, which puts the columns into the ring (when kept) and,
+ *   once `meter` attached a registry, into the kind's series (every event,
+ *   sampled out or not).
+ *
  * Nothing here throws into the kernel.
  *
  * @module
  */
 
 import type { Errno } from "../kernel/errno.ts";
-import { type ExitReason, exitReasons, type ProcState, procStates } from "../kernel/process/lifecycle.ts";
+import type { ExitReason, ProcState } from "../kernel/process/lifecycle.ts";
 import { AnomalyDetector, anomalyProfiles, RateTracker } from "./anomaly.ts";
-import { errnoId, EventKind, EventRing, EventView, Interner } from "./ring.ts";
+import {
+  type AttachedKinds,
+  EventKinds,
+  type EventSink,
+  type Meter,
+  type MeterOptions,
+  type PolicyScope,
+  type Subject,
+  unknownName,
+} from "./event_kinds.ts";
+import type { Registry } from "./metrics.ts";
+import { EventRing, EventView, Interner } from "./ring.ts";
 import { AdaptiveSampler } from "./sampler.ts";
 import { summarizeArgs } from "./summarize.ts";
 
@@ -55,7 +73,7 @@ export const anomalyWindowMs = 100;
  * names are `[A-Za-z0-9._]` only (the frame decoder refuses anything else),
  * so no real call can be called this.
  */
-export const unknownCallName = "(unknown)";
+export const unknownCallName: typeof unknownName = unknownName;
 /** Call names `knownCalls` accepts in all; more is a programmer error. */
 export const knownCallsMax = 1024;
 /**
@@ -68,21 +86,9 @@ export const knownCallsMax = 1024;
 export const limitNamesMax = 64;
 /** What a limit name looks like: `cpu`, `quota:agentsConcurrentMax`, ... */
 export const limitNamePattern: RegExp = /^[a-z][A-Za-z0-9:._]{0,63}$/;
-/** Exit reasons that are also `limit` events. */
-const limitExitReasons: ReadonlySet<string> = new Set<ExitReason>(["cpu", "memory", "timeout", "output"]);
-/** Scopes of a policy change. */
-export type PolicyScope = "tenant" | "agent";
+export type { PolicyScope, Subject };
 /** Tenants the tenant table holds (the ring's 32-bit column; past it tenants read "other"). */
 export const tenantsInternedMax = 65_536;
-
-/** Who an event is about. */
-export interface Subject {
-  pid: number;
-  /** Unique per spawn (pids are recycled). */
-  uid: number;
-  tenant: string;
-  causality: number;
-}
 
 /** An anomaly as reported to listeners. */
 export interface AnomalyEvent {
@@ -100,6 +106,8 @@ export class ObservabilityHub {
   /** Kernel-defined names only (see the module documentation). */
   readonly names = new Interner();
   readonly tenants = new Interner(tenantsInternedMax);
+  /** The event kind table, attached to this hub's names: encodes its events, decodes the ring's. */
+  readonly kinds: EventKinds;
   readonly sampler = new AdaptiveSampler();
   readonly latency = new AnomalyDetector(anomalyProfiles.latency);
   readonly rates = new AnomalyDetector(anomalyProfiles.rate);
@@ -122,18 +130,17 @@ export class ObservabilityHub {
   #subjects = new Map<string, Subject>();
   /** Call name → name id, for the syscall table's names only. */
   #callIds = new Map<string, number>();
-  /** `from` → `to` → name id of the lifecycle transition `from>to`. */
-  #transitionIds = new Map<string, Map<string, number>>();
-  /** Exit reason → name id of `exit:<reason>`, and of `<reason>` for the limit ones. */
-  #exitIds = new Map<string, { exit: number; limit: number | undefined }>();
-  #policyIds = new Map<string, number>();
   #unknownId: number;
-  #cleanupId: number;
-  #anomalyId: number;
   #limitNamesInterned = 0;
+  /** The syscall kind's codec (the hot path's, held here to save two lookups per call). */
+  readonly #syscallKind: AttachedKinds["syscall"];
+  /** What the two sinks share: readers to wake, the meters and the view they read. */
+  readonly #shared: SinkShared = { wakers: new Set(), wakeScheduled: false, meters: undefined, out: new EventView() };
+  /** Where kinds hand kept events: the ring (and, when metered, the meters' view). */
+  readonly #toRing: HubSink;
+  /** Where kinds hand events the sampler keeps out of the ring: the meters' view only. */
+  readonly #toMeters: HubSink;
   #keysBySubject = new WeakMap<Subject, { syscalls: string; denials: string; output: string }>();
-  #wakers = new Set<() => void>();
-  #wakeScheduled = false;
   #cpuAtAdjust = 0;
   #overheadAtAdjust = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -144,23 +151,12 @@ export class ObservabilityHub {
   /** @param options ring slots, whether observability is on, anomaly listener */
   constructor(options: { slots?: number; enabled?: boolean; onAnomaly?: (a: AnomalyEvent) => void } = {}) {
     this.ring = new EventRing({ slots: options.slots });
+    this.#toRing = new HubSink(this.ring, this.tenants, this.#shared, true);
+    this.#toMeters = new HubSink(this.ring, this.tenants, this.#shared, false);
     this.#unknownId = this.names.intern(unknownCallName);
-    this.#cleanupId = this.names.intern("cleanup");
-    this.#anomalyId = this.names.intern("anomaly");
-    for (const scope of ["tenant", "agent"] satisfies PolicyScope[]) {
-      this.#policyIds.set(scope, this.names.intern(`policy:${scope}`));
-    }
-    for (const from of procStates) {
-      const to = new Map<string, number>();
-      for (const state of procStates) to.set(state, this.names.intern(`${from}>${state}`));
-      this.#transitionIds.set(from, to);
-    }
-    for (const reason of exitReasons) {
-      this.#exitIds.set(reason, {
-        exit: this.names.intern(`exit:${reason}`),
-        limit: limitExitReasons.has(reason) ? this.names.intern(reason) : undefined,
-      });
-    }
+    // Every kind interns its fixed names (transitions, exit reasons, scopes, ...) here, up front.
+    this.kinds = new EventKinds({ names: this.names, tenants: this.tenants, unknownId: this.#unknownId });
+    this.#syscallKind = this.kinds.of.syscall;
     this.#enabled = options.enabled ?? true;
     this.#onAnomaly = options.onAnomaly;
     this.#latencyTracker = new RateTracker((key, _rate, count, mean) => {
@@ -202,6 +198,29 @@ export class ObservabilityHub {
     }
   }
 
+  /**
+   * Register every event kind's Prometheus series in `registry` and count
+   * every event into them from now on — syscalls sampled out of the ring
+   * included. Once per hub. A disabled hub records nothing, series included.
+   *
+   * @param registry where the series go
+   * @param options how call names become labels
+   * @throws {Error} when called twice (a programmer error)
+   * @example
+   * ```ts
+   * import { ObservabilityHub } from "./hub.ts";
+   * import { Registry } from "./metrics.ts";
+   * const hub = new ObservabilityHub({ enabled: false });
+   * const registry = new Registry();
+   * hub.meter(registry);
+   * registry.expose(); // agentos_syscalls_total, agentos_agent_exits_total, ...
+   * ```
+   */
+  meter(registry: Registry, options?: MeterOptions): void {
+    if (this.#shared.meters !== undefined) throw new Error("assertion failed: hub metered twice");
+    this.#shared.meters = this.kinds.meters(registry, options);
+  }
+
   /** Stop the sampler's timer. */
   close(): void {
     clearInterval(this.#timer);
@@ -209,8 +228,9 @@ export class ObservabilityHub {
 
   /** Be told (at most once per microtask) that new events are in the ring. */
   onEmit(wake: () => void): () => void {
-    this.#wakers.add(wake);
-    return () => this.#wakers.delete(wake);
+    const wakers = this.#shared.wakers;
+    wakers.add(wake);
+    return () => wakers.delete(wake);
   }
 
   /** One finished syscall; `args` are summarised only if the event is kept. */
@@ -222,46 +242,45 @@ export class ObservabilityHub {
     const nameId = this.#callId(call);
     this.#rateTracker.record(this.#keys(s).syscalls, now);
     this.#latencyTracker.record(nameId === this.#unknownId ? unknownCallName : call, now, latencyUs);
-    if (this.sampler.shouldSample(errno === null ? "syscall" : "error")) {
-      const detail = summarizeArgs(args);
-      this.#emit(
-        now,
-        EventKind.syscall,
-        s,
-        nameId,
-        errnoId(errno ?? undefined),
-        latencyUs,
-        bytes,
-        detail,
-      );
-    } else {
-      this.sampledOut++;
+    const keep = this.sampler.shouldSample(errno === null ? "syscall" : "error");
+    if (!keep) this.sampledOut++;
+    if (keep) {
+      this.#syscallKind.encode(this.#toRing, now, s, nameId, errno, latencyUs, bytes, summarizeArgs(args));
+    } else if (this.#shared.meters !== undefined) {
+      this.#syscallKind.encode(this.#toMeters, now, s, nameId, errno, latencyUs, bytes, undefined);
     }
     if (timed) this.overheadMs += Math.max(0, performance.now() - started - this.#clockMs) * overheadTimingEvery;
+    // Counted outside the timed share: the series cost the same whatever the sampler keeps.
+    if (this.#shared.meters !== undefined) this.#count();
   }
 
-  /** A refused call, with the layer that refused it. */
+  /** A refused call, with the layer that refused it (one of `denialLayers`). */
   denial(s: Subject, call: string, layer: string, errno: Errno, message: string): void {
     if (!this.#enabled) return;
     const now = Date.now();
     this.#rateTracker.record(this.#keys(s).denials, now);
-    this.#emit(now, EventKind.denial, s, this.#callId(call), errnoId(errno), 0, 0, `${layer}: ${message}`);
+    this.kinds.of.denial.encode(this.#toRing, now, s, this.#callId(call), layer, errno, message);
+    this.#count();
   }
 
   /** A lifecycle transition. */
   lifecycle(s: Subject, from: ProcState, to: ProcState): void {
     if (!this.#enabled) return;
-    const nameId = this.#transitionIds.get(from)?.get(to) ?? this.#unknownId;
-    this.#emit(Date.now(), EventKind.lifecycle, s, nameId, 0, 0, 0, undefined);
+    this.kinds.of.lifecycle.encode(this.#toRing, Date.now(), s, from, to);
+    this.#count();
   }
 
-  /** How an agent ended; limit reasons are also `limit` events. */
+  /** How an agent ended; limit reasons are also `limit` events (written first). */
   exit(s: Subject, reason: ExitReason, exitCode: number, message: string | undefined): void {
     if (!this.#enabled) return;
     const now = Date.now();
-    const ids = this.#exitIds.get(reason);
-    if (ids?.limit !== undefined) this.#emit(now, EventKind.limit, s, ids.limit, 0, 0, 0, message);
-    this.#emit(now, EventKind.lifecycle, s, ids?.exit ?? this.#unknownId, 0, 0, exitCode, message);
+    const limitId = this.kinds.of.limit.reasonId(reason);
+    if (limitId !== undefined) {
+      this.kinds.of.limit.encode(this.#toRing, now, s, limitId, message);
+      this.#count();
+    }
+    this.kinds.of.exit.encode(this.#toRing, now, s, reason, exitCode, message);
+    this.#count();
     for (const prefix of ["rate:syscalls:", "rate:denials:", "rate:output:"]) {
       const key = `${prefix}${s.uid}`;
       this.#subjects.delete(key);
@@ -281,22 +300,15 @@ export class ObservabilityHub {
       detail = copyOf(data.slice(0, truncatedOutputChars));
       this.outputTruncated++;
     }
-    this.#emit(now, EventKind.output, s, fd, 0, 0, data.length, detail);
+    this.kinds.of.output.encode(this.#toRing, now, s, fd, data.length, detail);
+    this.#count();
   }
 
   /** What cleanup released for an exited agent. */
   cleanup(s: Subject, resources: number, bytes: number, errors: number): void {
     if (!this.#enabled) return;
-    this.#emit(
-      Date.now(),
-      EventKind.cleanup,
-      s,
-      this.#cleanupId,
-      errors > 0 ? errnoId("EIO") : 0,
-      0,
-      bytes,
-      `${resources} resources`,
-    );
+    this.kinds.of.cleanup.encode(this.#toRing, Date.now(), s, resources, bytes, errors);
+    this.#count();
   }
 
   /**
@@ -308,14 +320,23 @@ export class ObservabilityHub {
   limit(tenant: string, name: string, detail: string): void {
     if (!this.#enabled) return;
     const s = { pid: 0, uid: 0, tenant, causality: 0 };
-    this.#emit(Date.now(), EventKind.limit, s, this.#limitId(name), 0, 0, 0, detail);
+    this.kinds.of.limit.encode(this.#toRing, Date.now(), s, this.#limitId(name), detail);
+    this.#count();
   }
 
-  /** A policy change (epoch bump). */
-  policy(tenant: string, scope: PolicyScope, epoch: number): void {
+  /**
+   * A policy change: the epoch was bumped.
+   *
+   * @param tenant whose policy (or whose agent's) changed
+   * @param scope `tenant` for the tenant's policy, `agent` for one agent's own
+   * @param epoch the policy epoch after the change
+   * @param agent the agent whose own policy changed (scope `agent`), so its stream shows it
+   */
+  policy(tenant: string, scope: PolicyScope, epoch: number, agent?: Subject): void {
     if (!this.#enabled) return;
-    const s = { pid: 0, uid: 0, tenant, causality: 0 };
-    this.#emit(Date.now(), EventKind.policy, s, this.#policyIds.get(scope) ?? this.#unknownId, 0, 0, epoch, undefined);
+    const s = agent === undefined ? { pid: 0, uid: 0, tenant, causality: 0 } : { ...agent, tenant };
+    this.kinds.of.policy.encode(this.#toRing, Date.now(), s, scope, epoch);
+    this.#count();
   }
 
   /** Materialise the event at `view` (reused by readers). */
@@ -354,36 +375,17 @@ export class ObservabilityHub {
     return keys;
   }
 
-  #emit(
-    now: number,
-    kind: number,
-    s: Subject,
-    nameId: number,
-    errno: number,
-    latencyUs: number,
-    bytes: number,
-    detail: string | undefined,
-  ): void {
-    this.ring.emitAt(
-      now,
-      kind,
-      s.pid,
-      this.tenants.intern(s.tenant),
-      s.causality,
-      nameId,
-      errno,
-      latencyUs,
-      bytes,
-      detail,
-      s.uid,
-    );
-    if (this.#wakers.size > 0 && !this.#wakeScheduled) {
-      this.#wakeScheduled = true;
-      queueMicrotask(() => {
-        this.#wakeScheduled = false;
-        for (const wake of this.#wakers) wake();
-      });
+  /** Count the event just put in its kind's series (when metered). */
+  #count(): void {
+    const { meters, out: v } = this.#shared;
+    if (meters === undefined) return;
+    const meter = meters[v.kind];
+    if (meter !== undefined) {
+      try {
+        meter(v);
+      } catch { /* a meter never breaks the kernel */ }
     }
+    v.detail = undefined; // the view does not keep a string alive
   }
 
   #check(detector: AnomalyDetector, series: string, value: number): void {
@@ -391,8 +393,8 @@ export class ObservabilityHub {
     if (score === undefined) return;
     this.anomalies++;
     const s = this.#subjects.get(series) ?? { pid: 0, uid: 0, tenant: "", causality: 0 };
-    const detail = `${series} value=${value.toFixed(1)} mean=${score.mean.toFixed(1)} z=${score.z.toFixed(1)}`;
-    this.#emit(Date.now(), EventKind.anomaly, s, this.#anomalyId, 0, 0, value, detail);
+    this.kinds.of.anomaly.encode(this.#toRing, Date.now(), s, series, value, score.mean, score.z);
+    this.#count();
     this.#onAnomaly?.({ series, value, mean: score.mean, z: score.z, pid: s.pid, tenant: s.tenant });
   }
 
@@ -407,6 +409,75 @@ export class ObservabilityHub {
     this.#cpuAtAdjust = cpuMs;
     this.#overheadAtAdjust = this.overheadMs;
     if (kernelMs > 1) this.sampler.adjust(obsMs, kernelMs);
+  }
+}
+
+/** What the hub's two sinks share. */
+interface SinkShared {
+  /** Told (once per microtask) that the ring has new events. */
+  readonly wakers: Set<() => void>;
+  wakeScheduled: boolean;
+  /** Each kind's meter by kind id, once `ObservabilityHub.meter` attached a registry. */
+  meters: readonly (Meter | undefined)[] | undefined;
+  /** The last event put, when metered: what `#count` hands its kind's meter. */
+  readonly out: EventView;
+}
+
+/**
+ * Where kinds hand the hub's events: the ring when `keep` (and its readers
+ * are woken), then, when metered, the view the meters read. One class for
+ * both sinks, so a kind's `sink.put` stays a monomorphic call.
+ */
+class HubSink implements EventSink {
+  readonly #ring: EventRing;
+  readonly #tenants: Interner;
+  readonly #shared: SinkShared;
+  readonly #keep: boolean;
+
+  constructor(ring: EventRing, tenants: Interner, shared: SinkShared, keep: boolean) {
+    this.#ring = ring;
+    this.#tenants = tenants;
+    this.#shared = shared;
+    this.#keep = keep;
+  }
+
+  put(
+    now: number,
+    kind: number,
+    s: Subject,
+    nameId: number,
+    errno: number,
+    latencyUs: number,
+    bytes: number,
+    detail: string | undefined,
+  ): void {
+    const tenantId = this.#tenants.intern(s.tenant);
+    const shared = this.#shared;
+    let seq = -1;
+    if (this.#keep) {
+      seq = this.#ring.emitAt(now, kind, s.pid, tenantId, s.causality, nameId, errno, latencyUs, bytes, detail, s.uid);
+      if (shared.wakers.size > 0 && !shared.wakeScheduled) {
+        shared.wakeScheduled = true;
+        queueMicrotask(() => {
+          shared.wakeScheduled = false;
+          for (const wake of shared.wakers) wake();
+        });
+      }
+    }
+    if (shared.meters === undefined) return;
+    const v = shared.out;
+    v.seq = seq;
+    v.timestampMs = now;
+    v.kind = kind;
+    v.pid = s.pid;
+    v.tenantId = tenantId;
+    v.causality = s.causality;
+    v.subject = s.uid;
+    v.nameId = nameId;
+    v.errnoId = errno;
+    v.latencyUs = latencyUs;
+    v.bytes = bytes;
+    v.detail = detail;
   }
 }
 

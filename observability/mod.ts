@@ -1,6 +1,7 @@
 /**
- * Observability core: the event ring, streaming anomaly detection, adaptive
- * sampling and the Prometheus registry. The only public entry of this folder.
+ * Observability core: the event ring and its table of event kinds, streaming
+ * anomaly detection, adaptive sampling and the Prometheus registry. The only
+ * public entry of this folder.
  *
  * @example
  * ```ts
@@ -35,6 +36,28 @@ export {
   ringSlotsMax,
   toJSON,
 } from "./ring.ts";
+export {
+  type AttachedKinds,
+  type ColumnMeanings,
+  type DecodedEvent,
+  denialLayers,
+  type EventData,
+  EventKinds,
+  eventKinds,
+  type EventSink,
+  type KindCodec,
+  type KindContext,
+  type KindSpec,
+  limitExitReasons,
+  type Meter,
+  type MeterOptions,
+  type PayloadColumn,
+  type PolicyScope,
+  policyScopes,
+  type Subject,
+  unknownName,
+  Vocabulary,
+} from "./event_kinds.ts";
 export { Welford } from "./welford.ts";
 export {
   AnomalyDetector,

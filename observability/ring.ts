@@ -10,7 +10,14 @@
  * @module
  */
 
-import { ERRNO, type Errno } from "../kernel/errno.ts";
+import type { Errno } from "../kernel/errno.ts";
+import { errnoNames, eventKindCount, type EventKindName, eventKindNames } from "./event_kinds.ts";
+
+// The kinds and the errno column's code live in the event kind table; re-exported for the ring's readers.
+export { errnoId, errnoNames, EventKind, eventKindCount, type EventKindName, eventKindNames } from "./event_kinds.ts";
+
+/** A module constant (not an imported binding): `emitAt`'s bound check stays a compare with a literal. */
+const kindsMax: number = eventKindCount;
 
 /** Slots in a ring unless told otherwise; a power of two. */
 export const ringSlotsDefault = 65_536;
@@ -23,74 +30,6 @@ export const internedMax = 4096;
 
 /** Longest string the interner accepts; longer strings map to "other". */
 export const internedCharsMax = 256;
-
-/**
- * Event kinds, stored as one byte per event.
- *
- * @example
- * ```ts
- * import { EventKind } from "./ring.ts";
- * EventKind.syscall; // 1
- * ```
- */
-export const EventKind = {
-  lifecycle: 0,
-  syscall: 1,
-  denial: 2,
-  limit: 3,
-  output: 4,
-  ipc: 5,
-  arena: 6,
-  cleanup: 7,
-  anomaly: 8,
-  sched: 9,
-  policy: 10,
-  dropped: 11,
-} as const;
-
-/** One event kind id (0..11). */
-export type EventKind = (typeof EventKind)[keyof typeof EventKind];
-
-/** One event kind name, e.g. `"syscall"`. */
-export type EventKindName = keyof typeof EventKind;
-
-/** Kind names indexed by kind id. */
-export const eventKindNames: readonly EventKindName[] = Object.freeze(
-  (Object.keys(EventKind) as EventKindName[]).sort((a, b) => EventKind[a] - EventKind[b]),
-);
-
-/** Number of event kinds; `kind` must be below it. */
-export const eventKindCount: number = eventKindNames.length;
-
-/** Errno strings indexed by errno id; id 0 is "ok" (no error). */
-export const errnoNames: readonly ("" | Errno)[] = Object.freeze([
-  "",
-  ...(Object.keys(ERRNO) as Errno[]),
-]);
-
-const errnoIds: ReadonlyMap<string, number> = new Map(
-  errnoNames.map((name, id) => [name, id]),
-);
-
-/**
- * The errno id stored in the ring for an errno code (0 for success).
- *
- * @param code an errno string such as `"EACCES"`, or `undefined` for success
- * @returns the stable id (1-based position in `ERRNO`), or 0 for `undefined`
- * @throws {Error} when `code` is not a known errno (a programmer error)
- * @example
- * ```ts
- * import { errnoId } from "./ring.ts";
- * errnoId(undefined); // 0
- * errnoId("EACCES"); // 1
- * ```
- */
-export function errnoId(code: Errno | undefined): number {
-  if (code === undefined) return 0;
-  const id = errnoIds.get(code);
-  if (id === undefined) throw new Error(`errnoId: unknown errno ${code}`);
-  return id;
-}
 
 function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`assertion failed: ${message}`);
@@ -198,6 +137,11 @@ export interface EventRingOptions {
 /**
  * A reusable view of one event, filled in place by {@linkcode RingReader.next}.
  * Allocate one per reader loop and reuse it.
+ *
+ * The header (`seq` … `subject`) means the same for every event. The five
+ * payload columns are generic: they are named after what a syscall keeps in
+ * them, and each kind of `observability/event_kinds.ts` declares what they
+ * mean for it (and decodes them).
  */
 export class EventView {
   /** Sequence number (event id), unique and increasing per ring. */
@@ -214,15 +158,15 @@ export class EventView {
   causality = 0;
   /** The agent incarnation the event is about (unique per spawn; pids are recycled). */
   subject = 0;
-  /** Interned name id (syscall name, limit name, ...). */
+  /** Payload, u32: an interned name id for most kinds (the call of a syscall). */
   nameId = 0;
-  /** Errno id, 0 for success; see {@linkcode errnoNames}. */
+  /** Payload, u16: an errno id (0 = ok) for the kinds that have one; see {@linkcode errnoNames}. */
   errnoId = 0;
-  /** Latency in microseconds (float32 precision). */
+  /** Payload, float32 (the latency of a syscall, µs). */
   latencyUs = 0;
-  /** Bytes moved or charged. */
+  /** Payload, float64 (the bytes of a syscall). */
   bytes = 0;
-  /** Optional short detail string (stored by reference). */
+  /** Payload: one short detail string (stored by reference), or undefined. */
   detail: string | undefined = undefined;
 }
 
@@ -255,15 +199,15 @@ export class EventRing {
   /** Causality id column. */
   readonly causality: Float64Array;
   readonly subject: Float64Array;
-  /** Interned name id column. */
+  /** Payload column, u32 (see {@linkcode EventView.nameId}). */
   readonly nameId: Uint32Array;
-  /** Errno id column (0 = ok). */
+  /** Payload column, u16 (see {@linkcode EventView.errnoId}). */
   readonly errnoId: Uint16Array;
-  /** Latency column, microseconds. */
+  /** Payload column, float32 (see {@linkcode EventView.latencyUs}). */
   readonly latencyUs: Float32Array;
-  /** Bytes column. */
+  /** Payload column, float64 (see {@linkcode EventView.bytes}). */
   readonly bytes: Float64Array;
-  /** Detail column: references to existing strings, or undefined. */
+  /** Payload column: references to existing strings, or undefined. */
   readonly detail: (string | undefined)[];
   /** Characters of all detail strings the ring holds now (what bounds its memory beyond the columns). */
   detailChars = 0;
@@ -379,7 +323,7 @@ export class EventRing {
     detail?: string,
     subject = 0,
   ): number {
-    if (!(kind >= 0 && kind < eventKindCount)) {
+    if (!(kind >= 0 && kind < kindsMax)) {
       throw new Error(`assertion failed: event kind ${kind}`);
     }
     const seq = this.#next;
@@ -512,9 +456,13 @@ export class RingReader {
   }
 }
 
-/** An event as a plain object, for SSE and JSON APIs. */
+/**
+ * An event's raw columns as a plain object (for traces and tests). The
+ * payload fields are named after their syscall meaning whatever the kind;
+ * the public form of an event (what SSE streams) is `EventKinds.decode`.
+ */
 export interface EventJson {
-  /** Sequence number (SSE `id`). */
+  /** Sequence number. */
   seq: number;
   /** Milliseconds since the epoch. */
   timestampMs: number;
@@ -539,7 +487,7 @@ export interface EventJson {
 }
 
 /**
- * Materialise an event as a plain object (allocates; for SSE and APIs).
+ * Materialise an event's raw columns as a plain object (allocates; see {@linkcode EventJson}).
  *
  * @param view a filled view
  * @param interner the table that produced `view.nameId`
@@ -559,7 +507,7 @@ export function toJSON(view: EventView, interner: Interner): EventJson {
   const json: EventJson = {
     seq: view.seq,
     timestampMs: view.timestampMs,
-    kind: eventKindNames[view.kind] ?? "dropped",
+    kind: eventKindNames[view.kind],
     pid: view.pid,
     tenantId: view.tenantId,
     causality: view.causality,

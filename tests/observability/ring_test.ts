@@ -224,7 +224,7 @@ Deno.test("ring: toJSON materialises names, errno and detail", () => {
 Deno.test("ring: default clock is wall time in ms", () => {
   const ring = new EventRing({ slots: 2 });
   const before = Date.now();
-  ring.emit(EventKind.sched, 0, 0, 0, 0, 0, 0, 0);
+  ring.emit(EventKind.syscall, 0, 0, 0, 0, 0, 0, 0);
   const view = new EventView();
   ring.read(0, view);
   assert.ok(Math.abs(view.timestampMs - before) < 60_000);

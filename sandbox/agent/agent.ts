@@ -10,6 +10,7 @@ import type { ExitReason } from "../../kernel/process/lifecycle.ts";
 import type { Process, Usage } from "../../kernel/process/table.ts";
 import type { CleanupReport } from "../../kernel/resources/orchestrator.ts";
 import type { InflightAccount } from "../../kernel/tenants/mod.ts";
+import type { Subject } from "../../observability/hub.ts";
 import type { CellHost } from "../cell/cell_host.ts";
 import type { OutputBuffer } from "../output.ts";
 
@@ -42,6 +43,7 @@ export interface AgentState {
   readonly inflight: InflightAccount;
   readonly ending: boolean;
   readonly cell: CellHost | undefined;
+  readonly subject: Subject;
   usage(): Usage;
 }
 
@@ -102,6 +104,11 @@ export class Agent {
   /** Whether the exit is decided (the agent is ending or ended). */
   get exitStarted(): boolean {
     return this.#state.ending;
+  }
+
+  /** Who the agent's events are about (pid, uid, tenant, causality). */
+  get subject(): Subject {
+    return this.#state.subject;
   }
 
   /** The cell hosting the agent, once assigned. */

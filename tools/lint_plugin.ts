@@ -2,7 +2,8 @@
  * The style rules of agentos as lint rules (`deno task lint` runs them):
  *
  * - `mod-imports`: source code imports another folder only through that
- *   folder's `mod.ts` (tests, benchmarks and tools may reach inside).
+ *   folder's `mod.ts` (a subfolder may use its parents' files; tests,
+ *   benchmarks and tools may reach inside).
  * - `function-length`: no function over {@linkcode functionLinesMax} lines
  *   in `kernel/`, `sandbox/`, `api/`.
  * - `one-assert`: the one assertion helper is `lib/assert.ts`; nothing else
@@ -50,7 +51,8 @@ const plugin: Deno.lint.Plugin = {
           const spec = node.source?.value;
           if (spec === undefined || !spec.startsWith(".")) return;
           const target = normalize(dirOf(file) + spec);
-          if (dirOf(target) === dirOf(file) || target.endsWith("/mod.ts")) return;
+          // Within a folder (and from a subfolder up to its parents) anything goes; across, only mod.ts.
+          if (dirOf(file).startsWith(dirOf(target)) || target.endsWith("/mod.ts")) return;
           ctx.report({
             node,
             message: `import of ${spec} reaches inside ${dirOf(target)}: import its mod.ts instead`,

@@ -1,0 +1,66 @@
+/**
+ * Agent routes: spawn (and run to completion), list, status, kill/signal,
+ * output, wait.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import { ApiError } from "../service.ts";
+import { type Env, parseBody, parseQuery } from "../http.ts";
+import { agentListQuery, spawnSchema } from "../schemas.ts";
+import type { Service } from "../service.ts";
+import type { AgentRow } from "../store.ts";
+
+/** Register the routes on `app`. */
+export function agentRoutes(app: Hono<Env>, service: Service): void {
+  app.post("/v1/agents", async (c) => {
+    const body = await parseBody(c, spawnSchema);
+    const p = c.get("principal");
+    const live = await service.spawn(p, body);
+    if (!body.wait) return c.json({ id: live.id, state: live.agent.proc.state }, 201);
+    return c.json(agentView(await service.answer(live), true), 200);
+  });
+  app.get("/v1/agents", (c) => {
+    const q = parseQuery(c, agentListQuery);
+    const page = service.agents(c.get("principal"), q);
+    return c.json({ agents: page.agents.map((a) => agentView(a, false)), next: page.next });
+  });
+  app.get("/v1/agents/:id", (c) => c.json(agentView(service.agent(c.get("principal"), c.req.param("id")), false)));
+  app.delete("/v1/agents/:id", (c) => {
+    const signal = c.req.query("signal") ?? "KILL";
+    if (signal !== "KILL" && signal !== "TERM") {
+      throw new ApiError(400, "validation_failed", "signal must be TERM or KILL");
+    }
+    const row = service.kill(c.get("principal"), c.req.param("id"), signal);
+    return c.json({ id: row.id, state: row.state, killed: row.endedAt === null }, 202);
+  });
+  app.get("/v1/agents/:id/output", (c) => {
+    const row = service.agent(c.get("principal"), c.req.param("id"));
+    return c.json({ id: row.id, stdout: row.stdout, stderr: row.stderr });
+  });
+  app.get("/v1/agents/:id/wait", async (c) => {
+    return c.json(agentView(await service.wait(c.get("principal"), c.req.param("id")), true));
+  });
+}
+
+/** The public shape of an agent. */
+export function agentView(a: AgentRow, full: boolean): Record<string, unknown> {
+  const view: Record<string, unknown> = {
+    id: a.id,
+    tenantId: a.tenantId,
+    pid: a.pid,
+    state: a.state,
+    reason: a.reason,
+    exitCode: a.exitCode,
+    message: a.message,
+    result: a.result,
+    usage: a.usage,
+    capabilities: a.capabilities,
+    limits: a.limits,
+    createdAt: a.createdAt,
+    endedAt: a.endedAt,
+  };
+  if (full) Object.assign(view, { stdout: a.stdout, stderr: a.stderr });
+  return view;
+}

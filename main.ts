@@ -7,7 +7,7 @@
  * @module
  */
 
-import { startServer } from "./api/server.ts";
+import { startServer } from "./api/mod.ts";
 
 /** An optional integer from the environment. */
 function envInt(name: string): number | undefined {

@@ -10,7 +10,7 @@
 
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { httpSpan } from "../observability/otel.ts";
+import { httpSpan } from "../observability/mod.ts";
 import { RateLimiter, StreamSlots } from "./edge/mod.ts";
 import { type AppEdge, authenticateAndRate, type Env, errorResponse } from "./http.ts";
 import { bodyBytesMax, type EdgeLimits, edgeLimits, rateBucketsMax } from "./limits.ts";

@@ -23,6 +23,8 @@
  * @module
  */
 
+import { assert } from "../lib/mod.ts";
+
 /** How often buffered audit records are flushed, ms; also the length of a denial-audit window. */
 export const auditFlushMs = 200;
 /** Length of a denial-audit minute, ms. */
@@ -220,8 +222,4 @@ export class DenialAuditGate {
     }
     return t;
   }
-}
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`assertion failed: ${message}`);
 }

@@ -13,8 +13,8 @@
  * @module
  */
 
-import type { ObservabilityHub } from "../observability/hub.ts";
-import { type EventRing, EventView } from "../observability/ring.ts";
+import type { ObservabilityHub } from "../observability/mod.ts";
+import { type EventRing, EventView } from "../observability/mod.ts";
 
 /** Most events one `take` returns; the SSE loop comes back for more. */
 export const takeEventsMax = 1024;

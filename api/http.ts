@@ -8,7 +8,7 @@
 
 import type { Context, MiddlewareHandler } from "hono";
 import type { z } from "zod";
-import { JsonDepthError, parseJsonNullProto } from "../kernel/syscall/frame.ts";
+import { JsonDepthError, parseJsonNullProto } from "../kernel/syscall/mod.ts";
 import { peerHeader, type RateDecision, type RateLimiter, type StreamSlots } from "./edge/mod.ts";
 import { bodyBytesMax, bodyTokenBytes, type EdgeLimits } from "./limits.ts";
 import { ApiError, type Principal, type Service } from "./service.ts";

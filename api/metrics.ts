@@ -8,9 +8,9 @@
  * @module
  */
 
-import { procStates } from "../kernel/process/lifecycle.ts";
-import { Registry } from "../observability/metrics.ts";
-import type { Runtime } from "../sandbox/runtime.ts";
+import { procStates } from "../kernel/process/mod.ts";
+import { Registry } from "../observability/mod.ts";
+import type { Runtime } from "../sandbox/mod.ts";
 import type { Service } from "./service.ts";
 
 /** Build the registry and wire it to the runtime (its hub must be enabled for the event series to count). */
@@ -19,19 +19,75 @@ export function serverMetrics(runtime: Runtime, service: () => Service | undefin
   // Event series (syscalls, latency, denials, exits, spawn time, output): each event kind declares its own
   // (observability/event_kinds.ts) and the hub counts every event into them, sampled out of the ring or not.
   runtime.obs.meter(r, { callLabel: (call) => knownCalls.has(call) ? call : "unknown" });
+  const catchUp = totals();
+  const kernel = kernelSeries(r, runtime, catchUp);
+  const api = serviceSeries(r, catchUp);
+  r.onCollect(() => {
+    kernel();
+    const s = service();
+    if (s) api(s);
+  });
+  return r;
+}
+
+type CatchUp = (key: string, total: number, add: (n: number) => void) => void;
+
+/** Turn running totals read at collect time into counter increments. */
+function totals(): CatchUp {
+  const seen = new Map<string, number>();
+  return (key, total, add) => {
+    const delta = total - (seen.get(key) ?? 0);
+    if (delta > 0) add(delta);
+    seen.set(key, total);
+  };
+}
+
+/** The kernel's series: process table, cell pool, event ring, sampler, arena, tenant budgets. */
+function kernelSeries(r: Registry, runtime: Runtime, catchUp: CatchUp): () => void {
   const live = r.gauge("agentos_agents", "Agents in the process table, by state.", ["state"]);
-  const tenantLive = r.gauge("agentos_tenant_agents_live", "Live agents per tenant.", ["tenant"]);
   const pool = r.gauge("agentos_cell_pool_cells", "Warm cells ready in the pool.", []);
   const poolStarts = r.counter(
     "agentos_cell_starts_total",
     "Cells handed out, by kind (warm pool hit, cold start, failed start).",
-    [
-      "kind",
-    ],
+    ["kind"],
   );
-  const events = r.counter("agentos_events_published_total", "Events published to the stream hub.", []);
-  const subscribers = r.gauge("agentos_event_subscribers", "Open event stream subscribers.", []);
   const illegal = r.counter("agentos_illegal_transitions_total", "Lifecycle transitions refused as illegal.", []);
+  const ring = ringSeries(r, runtime, catchUp);
+  const arenaBytes = r.gauge("agentos_arena_bytes", "Kernel arena bytes, by state.", ["state"]);
+  const inflight = r.gauge(
+    "agentos_inflight_bytes",
+    "Bytes of syscall requests and results the supervisor holds for agents.",
+    [],
+  );
+  const refused = r.counter(
+    "agentos_quota_refusals_total",
+    "Spawns and calls refused by a tenant quota or budget, by quota.",
+    ["quota"],
+  );
+  return () => {
+    const counts = new Map<string, number>(procStates.map((s) => [s, 0]));
+    for (const proc of runtime.table.list()) counts.set(proc.state, (counts.get(proc.state) ?? 0) + 1);
+    for (const [state, n] of counts) live.set({ state }, n);
+    const stats = runtime.pool.stats();
+    pool.set(stats.warm);
+    catchUp("warm", stats.warmHits, (n) => poolStarts.inc({ kind: "warm_hit" }, n));
+    catchUp("cold", stats.coldStarts, (n) => poolStarts.inc({ kind: "cold" }, n));
+    catchUp("failed", stats.startFailures, (n) => poolStarts.inc({ kind: "failed" }, n));
+    catchUp("illegal", runtime.table.illegalTransitions, (n) => illegal.inc(undefined, n));
+    ring();
+    const arena = runtime.arena.stats();
+    arenaBytes.set({ state: "used" }, arena.usedBytes);
+    arenaBytes.set({ state: "free" }, arena.freeBytes);
+    const tenants = runtime.tenants.stats();
+    inflight.set(tenants.inflightBytes);
+    for (const [quota, n] of Object.entries(tenants.refused)) {
+      catchUp(`quota:${quota}`, n, (d) => refused.inc({ quota }, d));
+    }
+  };
+}
+
+/** The event ring and the sampler. */
+function ringSeries(r: Registry, runtime: Runtime, catchUp: CatchUp): () => void {
   const ringEvents = r.counter("agentos_ring_events_total", "Events written to the kernel event ring.", []);
   const ringOverwritten = r.counter(
     "agentos_ring_events_overwritten_total",
@@ -47,25 +103,7 @@ export function serverMetrics(runtime: Runtime, service: () => Service | undefin
     "Last measured share of supervisor CPU spent in observability.",
     [],
   );
-  const arenaBytes = r.gauge("agentos_arena_bytes", "Kernel arena bytes, by state.", ["state"]);
-  const seen = new Map<string, number>();
-  /** Turn a running total read at collect time into counter increments. */
-  const catchUp = (key: string, total: number, add: (n: number) => void) => {
-    const delta = total - (seen.get(key) ?? 0);
-    if (delta > 0) add(delta);
-    seen.set(key, total);
-  };
-
-  r.onCollect(() => {
-    const counts = new Map<string, number>(procStates.map((s) => [s, 0]));
-    for (const proc of runtime.table.list()) counts.set(proc.state, (counts.get(proc.state) ?? 0) + 1);
-    for (const [state, n] of counts) live.set({ state }, n);
-    const stats = runtime.pool.stats();
-    pool.set(stats.warm);
-    catchUp("warm", stats.warmHits, (n) => poolStarts.inc({ kind: "warm_hit" }, n));
-    catchUp("cold", stats.coldStarts, (n) => poolStarts.inc({ kind: "cold" }, n));
-    catchUp("failed", stats.startFailures, (n) => poolStarts.inc({ kind: "failed" }, n));
-    catchUp("illegal", runtime.table.illegalTransitions, (n) => illegal.inc(undefined, n));
+  return () => {
     const obs = runtime.obs;
     catchUp("ring", obs.ring.emitted, (n) => ringEvents.inc(undefined, n));
     catchUp("overwritten", obs.ring.overwritten, (n) => ringOverwritten.inc(undefined, n));
@@ -74,15 +112,17 @@ export function serverMetrics(runtime: Runtime, service: () => Service | undefin
     ringOccupancy.set(Math.min(obs.ring.emitted, obs.ring.slots) / obs.ring.slots);
     for (const c of obs.sampler.stats()) sampleRate.set({ category: c.category }, c.rate);
     overhead.set(obs.sampler.lastShare);
-    const arena = runtime.arena.stats();
-    arenaBytes.set({ state: "used" }, arena.usedBytes);
-    arenaBytes.set({ state: "free" }, arena.freeBytes);
-    const s = service();
-    if (s) {
-      catchUp("events", s.hub.published, (n) => events.inc(undefined, n));
-      subscribers.set(s.hub.subscribers);
-      for (const [tenant, n] of s.liveCounts()) tenantLive.set({ tenant }, n);
-    }
-  });
-  return r;
+  };
+}
+
+/** The API's series: the event feed and live agents per tenant. */
+function serviceSeries(r: Registry, catchUp: CatchUp): (s: Service) => void {
+  const tenantLive = r.gauge("agentos_tenant_agents_live", "Live agents per tenant.", ["tenant"]);
+  const events = r.counter("agentos_events_published_total", "Events published to the stream hub.", []);
+  const subscribers = r.gauge("agentos_event_subscribers", "Open event stream subscribers.", []);
+  return (s) => {
+    catchUp("events", s.hub.published, (n) => events.inc(undefined, n));
+    subscribers.set(s.hub.subscribers);
+    for (const [tenant, n] of s.liveCounts()) tenantLive.set({ tenant }, n);
+  };
 }

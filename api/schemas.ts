@@ -6,9 +6,9 @@
  */
 
 import { z } from "zod";
-import { agentLimitsMax } from "../kernel/limits.ts";
+import { agentLimitsMax } from "../kernel/mod.ts";
 import { tenantQuotasMax } from "../kernel/tenants/mod.ts";
-import { limitInt, limitsSchema, spawnRequestSchema } from "../sandbox/limits.ts";
+import { limitInt, limitsSchema, spawnRequestSchema } from "../sandbox/mod.ts";
 import { priorityMax, priorityMin } from "../kernel/sched/mod.ts";
 
 export { limitsSchema };

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Runtime } from "../sandbox/runtime.ts";
+import { Runtime } from "../sandbox/mod.ts";
 import { createApp } from "./app.ts";
 import { ConnectionGate, edgeMetrics, InnerServer } from "./edge/mod.ts";
 import { type EdgeLimits, edgeLimits } from "./limits.ts";
@@ -64,21 +64,42 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   service.loadQuotas();
   service.loadPolicies();
   const generated = await service.bootstrap(options.adminKey);
-  const knownCalls = new Set(runtime.dispatcher.calls());
-  const metrics = serverMetrics(runtime, () => service, knownCalls);
+  const metrics = serverMetrics(runtime, () => service, new Set(runtime.dispatcher.calls()));
   let ready = false;
-  const svc = service;
   const app = createApp({
-    service: svc,
+    service,
     ready: () => ready,
     metrics: (p) => metrics.expose(p.tenant.admin ? undefined : { tenant: p.tenant.id }),
     limits,
   });
   const log = options.log ?? true;
+  const { gate, inner, port } = listen(options, runtime, app.fetch, limits, log);
+  edgeMetrics(metrics, { gate, inner, ...app.edge, connectionsMax: limits.connectionsMax });
+  const close = closer(service, store, gate, inner);
+  if (options.handleSignals ?? true) exitOnSignals(close);
+  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+  if (log) {
+    console.log(`agentos listening on ${url} (data: ${options.dataDir})`);
+    if (recovered > 0) console.log(`recorded ${recovered} agent(s) from the previous run as crash`);
+    if (generated) console.log(`admin API key (shown once, store it now): ${generated}`);
+  }
+  await runtime.start();
+  ready = true;
+  return { url, service, runtime, store, gate, limits, close };
+}
+
+/** The internal server (a unix socket under the data dir) behind the connection gate on the public listener. */
+function listen(
+  options: ServerOptions,
+  runtime: Runtime,
+  handler: Deno.ServeHandler,
+  limits: EdgeLimits,
+  log: boolean,
+): { gate: ConnectionGate; inner: InnerServer; port: number } {
   const warn = log ? (line: string) => console.error(line) : () => {};
   const inner = new InnerServer({
     path: `${options.dataDir}/http.sock`,
-    handler: app.fetch,
+    handler,
     log: warn,
     // On the loopback fallback the internal server is an address agents must never reach either.
     onTcpListen: (addr) => runtime.policy.reserveEndpoint(addr, "agentos's internal HTTP server"),
@@ -94,14 +115,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: warn,
   });
   gate.start();
-  edgeMetrics(metrics, { gate, inner, ...app.edge, connectionsMax: limits.connectionsMax });
+  return { gate, inner, port: listener.addr.port };
+}
+
+/** Graceful shutdown, once: stop accepting, kill agents, let requests in flight finish (bounded), close. */
+function closer(service: Service, store: Store, gate: ConnectionGate, inner: InnerServer): () => Promise<void> {
   let closing: Promise<void> | undefined;
-  const close = () =>
+  return () =>
     closing ??= (async () => {
-      svc.shuttingDown = true;
+      service.shuttingDown = true;
       const accepting = gate.stop();
       const stopped = inner.shutdown();
-      await svc.shutdown();
+      await service.shutdown();
       let grace: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([stopped, new Promise((r) => grace = setTimeout(r, shutdownGraceMs))]);
       clearTimeout(grace);
@@ -110,25 +135,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await accepting;
       store.close();
     })();
-  if (options.handleSignals ?? true) {
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(signal, () => {
-        const timer = setTimeout(() => Deno.exit(1), shutdownMsMax);
-        close().then(() => {
-          clearTimeout(timer);
-          Deno.exit(0);
-        });
-      });
-    }
-  }
-  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${listener.addr.port}`;
-  if (log) {
-    console.log(`agentos listening on ${url} (data: ${options.dataDir})`);
-    if (recovered > 0) console.log(`recorded ${recovered} agent(s) from the previous run as crash`);
-    if (generated) console.log(`admin API key (shown once, store it now): ${generated}`);
-  }
-  await runtime.start();
-  ready = true;
+}
 
-  return { url, service: svc, runtime, store, gate, limits, close };
+/** SIGINT/SIGTERM: shut down and exit 0, or exit 1 if that takes over `shutdownMsMax`. */
+function exitOnSignals(close: () => Promise<void>): void {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      const timer = setTimeout(() => Deno.exit(1), shutdownMsMax);
+      close().then(() => {
+        clearTimeout(timer);
+        Deno.exit(0);
+      });
+    });
+  }
 }

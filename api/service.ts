@@ -6,9 +6,9 @@
  * @module
  */
 
-import { KernelError } from "../kernel/errno.ts";
-import { agentLimitsDefault } from "../kernel/limits.ts";
-import type { AgentLimits, Capability } from "../kernel/process/table.ts";
+import { KernelError } from "../kernel/mod.ts";
+import { agentLimitsDefault } from "../kernel/mod.ts";
+import type { AgentLimits, Capability } from "../kernel/process/mod.ts";
 import {
   type AgentSlot,
   QuotaError,
@@ -16,9 +16,9 @@ import {
   type TenantQuotas,
   tenantQuotasDefault,
 } from "../kernel/tenants/mod.ts";
-import { resolveLimits } from "../sandbox/limits.ts";
-import { storedOutputCharsMax } from "../sandbox/output.ts";
-import type { Agent, ExitSummary, Runtime, RuntimeEvent } from "../sandbox/runtime.ts";
+import { resolveLimits } from "../sandbox/mod.ts";
+import { storedOutputCharsMax } from "../sandbox/mod.ts";
+import type { Agent, ExitSummary, Runtime, RuntimeEvent } from "../sandbox/mod.ts";
 import { EventFeed } from "./events.ts";
 import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
 import type { z } from "zod";
@@ -353,6 +353,11 @@ export class Service {
       if (err instanceof KernelError) throw new ApiError(400, err.code.toLowerCase(), err.message);
       throw err;
     }
+    return this.#track(tenant, body, id, agent, release);
+  }
+
+  /** Record a started agent durably, keep it live, and follow its end (recorded, then gone). */
+  #track(tenant: TenantRow, body: SpawnBody, id: string, agent: Agent, release: () => void): LiveAgent {
     const entry: LiveAgent = {
       id,
       agent,
@@ -364,21 +369,11 @@ export class Service {
       finished: undefined as unknown as Promise<AgentRow>,
     };
     this.#store.insertAgent({
-      id: entry.id,
-      tenantId: tenant.id,
-      pid: agent.pid,
+      ...liveRow(entry),
       state: "Running",
-      reason: null,
-      exitCode: null,
-      message: null,
-      result: null,
       usage: null,
       stdout: "",
       stderr: "",
-      capabilities: entry.capabilities,
-      limits: { ...entry.limits },
-      createdAt: entry.createdAt,
-      endedAt: null,
     });
     this.#auditNow(tenant.id, tenant.id, "agent.spawned", entry.id, {
       pid: agent.pid,

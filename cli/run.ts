@@ -7,9 +7,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { capabilities as allCapabilities, type Capability } from "../kernel/process/table.ts";
-import { Runtime, type RuntimeEvent } from "../sandbox/runtime.ts";
-import { summarizeArgs } from "../observability/summarize.ts";
+import { capabilities as allCapabilities, type Capability } from "../kernel/process/mod.ts";
+import { Runtime, type RuntimeEvent } from "../sandbox/mod.ts";
+import { summarizeArgs } from "../observability/mod.ts";
 import { escapeLine, escapeStream, LineTracker, safeJson } from "./escape.ts";
 import { runOptions } from "./options.ts";
 

@@ -29,6 +29,7 @@
  */
 
 import { Welford } from "./welford.ts";
+import { assert } from "../lib/mod.ts";
 
 /** z-score above which a sample is an exceedance. */
 export const zThresholdDefault = 3;
@@ -119,10 +120,6 @@ class SeriesState {
   constructor(windowSamples: number) {
     this.stats = new Welford(windowSamples);
   }
-}
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`assertion failed: ${message}`);
 }
 
 /**

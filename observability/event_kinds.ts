@@ -26,8 +26,8 @@
  * @module
  */
 
-import { ERRNO, type Errno } from "../kernel/errno.ts";
-import { type ExitReason, exitReasons, type ProcState, procStates } from "../kernel/process/lifecycle.ts";
+import { ERRNO, type Errno } from "../kernel/mod.ts";
+import { type ExitReason, exitReasons, type ProcState, procStates } from "../kernel/process/mod.ts";
 import { type BoundCounter, type BoundHistogram, type Counter, exponentialBuckets, type Registry } from "./metrics.ts";
 import type { EventView, Interner } from "./ring.ts";
 

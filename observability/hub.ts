@@ -34,8 +34,8 @@
  * @module
  */
 
-import type { Errno } from "../kernel/errno.ts";
-import type { ExitReason, ProcState } from "../kernel/process/lifecycle.ts";
+import type { Errno } from "../kernel/mod.ts";
+import type { ExitReason, ProcState } from "../kernel/process/mod.ts";
 import { AnomalyDetector, anomalyProfiles, RateTracker } from "./anomaly.ts";
 import {
   type AttachedKinds,

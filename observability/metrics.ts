@@ -11,6 +11,8 @@
  * @module
  */
 
+import { assert } from "../lib/mod.ts";
+
 /** Label combinations per metric. */
 export const seriesPerMetricMax = 1000;
 /** Metrics per registry (keeps the dropped-series counter itself bounded). */
@@ -33,10 +35,6 @@ export type MetricKind = "counter" | "gauge" | "histogram";
 export interface ExposeFilter {
   /** Only series with `tenant="<tenant>"`; metrics without the label are left out. */
   tenant: string;
-}
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) fail(message);
 }
 
 /** Throw an assertion error; hot paths call this behind an `if` so the message is only built on failure. */

@@ -115,3 +115,8 @@ export {
   type PromType,
   sampleValue,
 } from "./prom_parse.ts";
+
+export { ObservabilityHub } from "./hub.ts";
+export { agentSpan, httpSpan } from "./otel.ts";
+export type { AgentSpan } from "./otel.ts";
+export { summarizeArgs } from "./summarize.ts";

@@ -10,8 +10,9 @@
  * @module
  */
 
-import type { Errno } from "../kernel/errno.ts";
+import type { Errno } from "../kernel/mod.ts";
 import { errnoNames, eventKindCount, type EventKindName, eventKindNames } from "./event_kinds.ts";
+import { assert } from "../lib/mod.ts";
 
 // The kinds and the errno column's code live in the event kind table; re-exported for the ring's readers.
 export { errnoId, errnoNames, EventKind, eventKindCount, type EventKindName, eventKindNames } from "./event_kinds.ts";
@@ -30,10 +31,6 @@ export const internedMax = 4096;
 
 /** Longest string the interner accepts; longer strings map to "other". */
 export const internedCharsMax = 256;
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`assertion failed: ${message}`);
-}
 
 /**
  * A bounded string table mapping names (syscall names, series names) to

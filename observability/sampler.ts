@@ -13,6 +13,8 @@
  * @module
  */
 
+import { assert } from "../lib/mod.ts";
+
 /** Observability CPU time allowed, as a fraction of kernel CPU time. */
 export const overheadRatioMax = 0.02;
 /** Lowest keep-rate (one event in 1024). */
@@ -73,10 +75,6 @@ class Category {
     this.rate = Math.min(1, Math.max(sampleRateMin, rate));
     this.threshold = this.rate * u32Range;
   }
-}
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`assertion failed: ${message}`);
 }
 
 /**

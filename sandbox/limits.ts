@@ -5,9 +5,9 @@
  */
 
 import { z } from "zod";
-import { KernelError } from "../kernel/errno.ts";
-import { agentLimitsDefault, agentLimitsMax, agentLimitsMin, cellOverheadMb, codeBytesMax } from "../kernel/limits.ts";
-import { type AgentLimits, capabilities, type Capability } from "../kernel/process/table.ts";
+import { KernelError } from "../kernel/mod.ts";
+import { agentLimitsDefault, agentLimitsMax, agentLimitsMin, cellOverheadMb, codeBytesMax } from "../kernel/mod.ts";
+import { type AgentLimits, capabilities, type Capability } from "../kernel/process/mod.ts";
 
 /** Limits as a caller may give them: any subset, plus the `memoryMb` shorthand. */
 export type LimitsRequest = Partial<AgentLimits> & { memoryMb?: number };

@@ -36,10 +36,10 @@
  * @module
  */
 
-import type { Errno } from "../kernel/errno.ts";
-import type { Process } from "../kernel/process/table.ts";
-import type { PolicyVerdict } from "../kernel/syscall/dispatch.ts";
-import type { CheckedPath } from "../kernel/syscall/table.ts";
+import type { Errno } from "../kernel/mod.ts";
+import type { Process } from "../kernel/process/mod.ts";
+import type { PolicyVerdict } from "../kernel/syscall/mod.ts";
+import type { CheckedPath } from "../kernel/syscall/mod.ts";
 import {
   type CompiledPolicy,
   compilePolicy,

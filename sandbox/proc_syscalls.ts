@@ -19,11 +19,11 @@
  */
 
 import { z } from "zod";
-import { KernelError } from "../kernel/errno.ts";
-import { agentLimitsDefault } from "../kernel/limits.ts";
-import type { ExitReason, ProcState } from "../kernel/process/lifecycle.ts";
-import type { AgentLimits, Capability, Process } from "../kernel/process/table.ts";
-import { defineSyscall, type SyscallDef } from "../kernel/syscall/table.ts";
+import { KernelError } from "../kernel/mod.ts";
+import { agentLimitsDefault } from "../kernel/mod.ts";
+import type { ExitReason, ProcState } from "../kernel/process/mod.ts";
+import type { AgentLimits, Capability, Process } from "../kernel/process/mod.ts";
+import { defineSyscall, type SyscallDef } from "../kernel/syscall/mod.ts";
 import { type LimitsRequest, resolveLimits, spawnRequestSchema } from "./limits.ts";
 
 /** Longest `proc.wait` timeout, ms. */

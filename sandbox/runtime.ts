@@ -14,12 +14,12 @@
  */
 
 import { describeProblem } from "../lib/mod.ts";
-import { KernelError } from "../kernel/errno.ts";
-import { codeBytesMax } from "../kernel/limits.ts";
+import { KernelError } from "../kernel/mod.ts";
+import { codeBytesMax } from "../kernel/mod.ts";
 import { Ipc } from "../kernel/ipc/mod.ts";
 import { Arena } from "../kernel/memory/mod.ts";
-import { type Capability, type Process, ProcessTable } from "../kernel/process/table.ts";
-import { ResourceOrchestrator } from "../kernel/resources/orchestrator.ts";
+import { type Capability, type Process, ProcessTable } from "../kernel/process/mod.ts";
+import { ResourceOrchestrator } from "../kernel/resources/mod.ts";
 import {
   priorityDefault,
   priorityMax,
@@ -28,9 +28,9 @@ import {
   type SchedStats,
   SyscallScheduler,
 } from "../kernel/sched/mod.ts";
-import { builtinSyscalls } from "../kernel/syscall/builtin.ts";
-import { Dispatcher } from "../kernel/syscall/dispatch.ts";
-import { type SyscallDef, SyscallTable } from "../kernel/syscall/table.ts";
+import { builtinSyscalls } from "../kernel/syscall/mod.ts";
+import { Dispatcher } from "../kernel/syscall/mod.ts";
+import { type SyscallDef, SyscallTable } from "../kernel/syscall/mod.ts";
 import {
   type AgentSlot,
   KernelEnforcer,
@@ -38,28 +38,28 @@ import {
   TenantTable,
   type TenantTableStats,
 } from "../kernel/tenants/mod.ts";
-import { ObservabilityHub, type Subject } from "../observability/hub.ts";
-import type { Agent, AgentResult } from "./agent/agent.ts";
-import { childHost } from "./agent/children.ts";
-import type { RuntimeEvent } from "./agent/events.ts";
-import { AgentSupervisor, type SupervisorDeps } from "./agent/supervisor.ts";
-import { CellHost } from "./cell/cell_host.ts";
-import { CellPool } from "./cell/pool.ts";
-import { fsSyscalls } from "./fs/syscalls.ts";
-import { Workspaces } from "./fs/workspace.ts";
+import { ObservabilityHub, type Subject } from "../observability/mod.ts";
+import type { Agent, AgentResult } from "./agent/mod.ts";
+import { childHost } from "./agent/mod.ts";
+import type { RuntimeEvent } from "./agent/mod.ts";
+import { AgentSupervisor, type SupervisorDeps } from "./agent/mod.ts";
+import { CellHost } from "./cell/mod.ts";
+import { CellPool } from "./cell/mod.ts";
+import { fsSyscalls } from "./fs/mod.ts";
+import { Workspaces } from "./fs/mod.ts";
 import { type LimitsRequest, resolveLimits } from "./limits.ts";
 import { netSyscalls, type Resolver } from "./net/mod.ts";
-import { confinePath } from "./path/confine.ts";
+import { confinePath } from "./path/mod.ts";
 import { compilePolicy } from "./policy/mod.ts";
 import { egressFields, PolicyLayer } from "./policy_layer.ts";
 import { procSyscalls } from "./proc_syscalls.ts";
 
-export type { Agent, AgentResult, ExitSummary } from "./agent/agent.ts";
-export { batchSliceCalls } from "./agent/channel.ts";
-export { childExitsMax } from "./agent/children.ts";
-export type { RuntimeEvent } from "./agent/events.ts";
-export { exitCodeFor, exitCodeTerm } from "./agent/shutdown.ts";
-export { busyCellNice, busyCpuShare } from "./agent/supervisor.ts";
+export type { Agent, AgentResult, ExitSummary } from "./agent/mod.ts";
+export { batchSliceCalls } from "./agent/mod.ts";
+export { childExitsMax } from "./agent/mod.ts";
+export type { RuntimeEvent } from "./agent/mod.ts";
+export { exitCodeFor, exitCodeTerm } from "./agent/mod.ts";
+export { busyCellNice, busyCpuShare } from "./agent/mod.ts";
 
 /**
  * Resource types, in registration order: cleaned up in reverse — children

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Registry } from "../../observability/metrics.ts";
+import type { Registry } from "../../observability/mod.ts";
 import type { ConnectionGate } from "./gate.ts";
 import type { InnerServer } from "./inner.ts";
 import type { RateLimiter } from "./rate.ts";

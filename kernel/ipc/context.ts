@@ -7,7 +7,7 @@
  */
 
 import { KernelError } from "../errno.ts";
-import type { Process } from "../process/table.ts";
+import type { Process } from "../process/mod.ts";
 import { objectsPerTenantMax } from "./limits.ts";
 import type { MessageQueue } from "./message_queue.ts";
 import type { Pipe } from "./pipe.ts";

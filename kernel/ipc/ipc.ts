@@ -6,7 +6,7 @@
  */
 
 import type { Arena } from "../memory/mod.ts";
-import type { SyscallDef } from "../syscall/table.ts";
+import type { SyscallDef } from "../syscall/mod.ts";
 import { IpcContext } from "./context.ts";
 import { MessageQueues } from "./message_queue.ts";
 import { Pipes } from "./pipe.ts";

@@ -11,7 +11,7 @@
  */
 
 import { KernelError } from "../errno.ts";
-import type { Process } from "../process/table.ts";
+import type { Process } from "../process/mod.ts";
 import type { IpcContext, PidState } from "./context.ts";
 import { randomId } from "./ids.ts";
 import { messageBytesMax, nameCharsMax, queueMessagesMax } from "./limits.ts";

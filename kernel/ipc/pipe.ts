@@ -13,7 +13,7 @@
  */
 
 import { KernelError } from "../errno.ts";
-import type { Process } from "../process/table.ts";
+import type { Process } from "../process/mod.ts";
 import { ByteRing } from "./byte_ring.ts";
 import type { FdEntry, IpcContext, PidState } from "./context.ts";
 import { fdFirst, fdsPerPidMax, pipeBufferBytesMax, pipeRingBytesMin } from "./limits.ts";

@@ -9,7 +9,7 @@
 
 import { z } from "zod";
 import { KernelError } from "../errno.ts";
-import { defineSyscall, type SyscallDef } from "../syscall/table.ts";
+import { defineSyscall, type SyscallDef } from "../syscall/mod.ts";
 import type { Ipc } from "./ipc.ts";
 import { messageBytesMax, pipeBufferBytesMax, priorityMax, shmBytesMax, timeoutMsMax } from "./limits.ts";
 import { encodeMessage } from "./message_queue.ts";

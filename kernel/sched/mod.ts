@@ -24,3 +24,5 @@ export type { SchedPolicy } from "./policy.ts";
 export { inflightMaxDefault, quantumCallsDefault, queueCallsMaxDefault, SyscallScheduler } from "./scheduler.ts";
 export type { SchedEntity, SchedStats, SchedTenantStats, SyscallSchedulerOptions } from "./scheduler.ts";
 export { priorityDefault, priorityMax, priorityMin, weightNice0, weightOf } from "./weight.ts";
+
+export { macrotask } from "./macrotask.ts";

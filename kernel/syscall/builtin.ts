@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import { KernelError } from "../errno.ts";
-import type { Process } from "../process/table.ts";
+import type { Process } from "../process/mod.ts";
 import { defineSyscall, type SyscallDef } from "./table.ts";
 
 /** Largest single `io.write`, bytes of UTF-16 text. */

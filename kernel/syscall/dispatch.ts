@@ -13,8 +13,8 @@
  */
 
 import { type Errno, KernelError } from "../errno.ts";
-import { isLive } from "../process/lifecycle.ts";
-import type { Process } from "../process/table.ts";
+import { isLive } from "../process/mod.ts";
+import type { Process } from "../process/mod.ts";
 import type { CallFrame, Completion } from "./frame.ts";
 import { compileValidator, fastPathHitsMin, fastPathPlansMax } from "./fast_path.ts";
 import type { CallHold, CheckedPath, PathAccess, SyscallDef, SyscallTable } from "./table.ts";

@@ -19,7 +19,8 @@
 
 import type { Errno } from "../errno.ts";
 import { batchCallsMax, frameBytesMax, jsonDepthMax } from "../limits.ts";
-import { type Line, lineHeadBytes } from "./framer.ts";
+import { controlLineCode } from "../wire.ts";
+import { type FramedLine, lineHeadBytes } from "./framer.ts";
 
 const utf8 = new TextDecoder();
 
@@ -48,12 +49,7 @@ export type Completion =
   | { id: number; ok: false; error: { code: Errno; message: string } };
 
 const callNameBytesMax = 64;
-/**
- * The first byte of a control line (ASCII record separator): only the
- * cell's trusted main thread writes lines that start with it (it never
- * relays an agent line that does), so control frames cannot be forged.
- */
-export const controlLineCode = 0x1e;
+export { controlLineCode };
 /**
  * What a call name may be made of: ASCII letters, digits, `.` and `_`
  * (so a name can never carry a control character, an escape sequence or a
@@ -172,7 +168,7 @@ export function decodeFrame(line: string, byteLength: number, depthChecked = fal
  * `bad` frame carrying the call id its first bytes show (if any); a kept
  * line was depth-checked while it arrived.
  */
-export function decodeLine(line: Line): Decoded {
+export function decodeLine(line: FramedLine): Decoded {
   if (line.kind !== "line") return refusedLine(line.kind, utf8.decode(line.head), line.byteLength);
   return decodeFrame(utf8.decode(line.bytes), line.bytes.length, true);
 }

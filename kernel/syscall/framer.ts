@@ -16,7 +16,7 @@
 export const lineHeadBytes = 64;
 
 /** One line of the stream. */
-export type Line =
+export type FramedLine =
   | { kind: "line"; bytes: Uint8Array }
   | { kind: "oversize" | "deep"; head: Uint8Array; byteLength: number };
 
@@ -62,7 +62,7 @@ export class LineFramer {
    * framer.push(new TextEncoder().encode('{"id":1}\n'), (line) => console.log(line.kind));
    * ```
    */
-  push(chunk: Uint8Array, onLine: (line: Line) => void): void {
+  push(chunk: Uint8Array, onLine: (line: FramedLine) => void): void {
     let start = 0;
     while (start < chunk.length) {
       const end = chunk.indexOf(newline, start);
@@ -92,7 +92,7 @@ export class LineFramer {
     this.#parts = [];
   }
 
-  #finish(): Line | null {
+  #finish(): FramedLine | null {
     const byteLength = this.#lineBytes;
     const refused = this.#refused;
     const parts = this.#parts;

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { macrotask } from "../sched/macrotask.ts";
+import { macrotask } from "../sched/mod.ts";
 import type { Completion } from "./frame.ts";
 
 /** Characters per piece of a large payload (a multiple of 4, for base64). */
@@ -34,10 +34,10 @@ export class Base64Value {
 }
 
 /** An answer line: one string, or pieces whose concatenation is the line (produced as they are written). */
-export type Line = string | Iterable<string>;
+export type AnswerLine = string | Iterable<string>;
 
 /** Characters the answer line of `done` will take (exact for strings, an estimate for pieces). */
-export function lineChars(line: Line, estimate: number): number {
+export function lineChars(line: AnswerLine, estimate: number): number {
   return typeof line === "string" ? line.length : estimate;
 }
 
@@ -53,7 +53,7 @@ export function lineChars(line: Line, estimate: number): number {
  * const { line } = encodeCompletion({ id: 1, ok: true, value: "x".repeat(1e6) });
  * ```
  */
-export function encodeCompletion(done: Completion): { line: Line; chars: number } {
+export function encodeCompletion(done: Completion): { line: AnswerLine; chars: number } {
   if (done.ok && needsPieces(done)) {
     const value = done.value;
     if (isLarge(value)) {

@@ -6,7 +6,7 @@
  */
 
 import type { z } from "zod";
-import type { Capability, Process } from "../process/table.ts";
+import type { Capability, Process } from "../process/mod.ts";
 
 declare const checkedPathBrand: unique symbol;
 

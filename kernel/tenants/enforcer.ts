@@ -14,7 +14,7 @@
 import { TokenBucket } from "../../lib/mod.ts";
 import type { Errno } from "../errno.ts";
 import { agentInflightBytesMax } from "../limits.ts";
-import type { Process } from "../process/table.ts";
+import type { Process } from "../process/mod.ts";
 import { InflightAccount } from "./inflight.ts";
 import { type AgentSlot, TenantTable } from "./table.ts";
 

@@ -5,13 +5,13 @@
  * @module
  */
 
-import type { ProcState } from "../../kernel/process/lifecycle.ts";
-import type { ExitReason } from "../../kernel/process/lifecycle.ts";
-import type { Process, Usage } from "../../kernel/process/table.ts";
-import type { CleanupReport } from "../../kernel/resources/orchestrator.ts";
+import type { ProcState } from "../../kernel/process/mod.ts";
+import type { ExitReason } from "../../kernel/process/mod.ts";
+import type { Process, Usage } from "../../kernel/process/mod.ts";
+import type { CleanupReport } from "../../kernel/resources/mod.ts";
 import type { InflightAccount } from "../../kernel/tenants/mod.ts";
-import type { Subject } from "../../observability/hub.ts";
-import type { CellHost } from "../cell/cell_host.ts";
+import type { Subject } from "../../observability/mod.ts";
+import type { CellHost } from "../cell/mod.ts";
 import type { OutputBuffer } from "../output.ts";
 
 /** How an agent ended, with everything it produced. */

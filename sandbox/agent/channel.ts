@@ -17,15 +17,15 @@
  * @module
  */
 
-import type { Errno } from "../../kernel/errno.ts";
-import { batchAnswerBytesMax, inflightCallsMax } from "../../kernel/limits.ts";
-import type { Process } from "../../kernel/process/table.ts";
+import type { Errno } from "../../kernel/mod.ts";
+import { batchAnswerBytesMax, inflightCallsMax } from "../../kernel/mod.ts";
+import type { Process } from "../../kernel/process/mod.ts";
 import type { SchedEntity, SyscallScheduler } from "../../kernel/sched/mod.ts";
-import { type Dispatcher, toErrno } from "../../kernel/syscall/dispatch.ts";
-import type { CallFrame, Completion, Decoded } from "../../kernel/syscall/frame.ts";
-import type { CallHold } from "../../kernel/syscall/table.ts";
+import { type Dispatcher, toErrno } from "../../kernel/syscall/mod.ts";
+import type { CallFrame, Completion, Decoded } from "../../kernel/syscall/mod.ts";
+import type { CallHold } from "../../kernel/syscall/mod.ts";
 import type { InflightAccount } from "../../kernel/tenants/mod.ts";
-import { encodeCompletion, type Line, needsPieces } from "../../kernel/syscall/payload.ts";
+import { type AnswerLine, encodeCompletion, needsPieces } from "../../kernel/syscall/mod.ts";
 
 /** Calls of a batch served as one scheduler job. */
 export const batchSliceCalls = 32;
@@ -44,7 +44,7 @@ export interface ChannelDeps {
   /** What the scheduler waits for when a call may block: the call, or the end of the current blocking slice. */
   slice(work: Promise<void>): Promise<void>;
   /** Write one line (or one line in pieces) to the cell; resolves once written (or dropped). */
-  send(line: Line): Promise<void>;
+  send(line: AnswerLine): Promise<void>;
   /** A control frame from the cell's trusted main thread (or forged by the agent: it only ends itself). */
   control(ctl: string, body: Record<string, unknown>): void;
   /** A frame that could not be decoded (for events). */
@@ -324,7 +324,7 @@ export class AgentChannel {
         }
       }
     }
-    const lines: Line[] = [];
+    const lines: AnswerLine[] = [];
     let parts: string[] = [];
     let size = 0;
     let chars = 0;

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
-import type { Process } from "../../kernel/process/table.ts";
-import type { ResourceOrchestrator } from "../../kernel/resources/orchestrator.ts";
+import { KernelError } from "../../kernel/mod.ts";
+import type { Process } from "../../kernel/process/mod.ts";
+import type { ResourceOrchestrator } from "../../kernel/resources/mod.ts";
 import type { ChildExit, ProcHost } from "../proc_syscalls.ts";
 import type { Agent } from "./agent.ts";
 import type { AgentSupervisor } from "./supervisor.ts";

@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { Errno } from "../../kernel/errno.ts";
-import type { ExitReason, ProcState } from "../../kernel/process/lifecycle.ts";
-import type { DenialLayer } from "../../kernel/syscall/dispatch.ts";
+import type { Errno } from "../../kernel/mod.ts";
+import type { ExitReason, ProcState } from "../../kernel/process/mod.ts";
+import type { DenialLayer } from "../../kernel/syscall/mod.ts";
 
 /** One runtime event. */
 export type RuntimeEvent =

@@ -7,11 +7,11 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
-import { jsonDepthMax, resultBytesMax } from "../../kernel/limits.ts";
-import type { ExitReason } from "../../kernel/process/lifecycle.ts";
-import { jsonTooDeep } from "../../kernel/syscall/frame.ts";
-import { cellExitCpu, cellExitHeapOom, cellExitRss } from "../cell/protocol.ts";
+import { KernelError } from "../../kernel/mod.ts";
+import { jsonDepthMax, resultBytesMax } from "../../kernel/mod.ts";
+import type { ExitReason } from "../../kernel/process/mod.ts";
+import { jsonTooDeep } from "../../kernel/syscall/mod.ts";
+import { cellExitCpu, cellExitHeapOom, cellExitRss } from "../cell/mod.ts";
 
 /** Exit status reported for each non-`exit` reason. */
 export const exitCodeFor: Record<Exclude<ExitReason, "exit">, number> = {

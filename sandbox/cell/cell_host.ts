@@ -7,10 +7,8 @@
  * @module
  */
 
-import { type Decoded, decodeLine } from "../../kernel/syscall/frame.ts";
-import { type Line as InLine, LineFramer } from "../../kernel/syscall/framer.ts";
-import type { Line } from "../../kernel/syscall/payload.ts";
-import { cellStartMsMax, frameBytesMax, jsonDepthMax } from "../../kernel/limits.ts";
+import { type AnswerLine, type Decoded, decodeLine, type FramedLine, LineFramer } from "../../kernel/syscall/mod.ts";
+import { cellStartMsMax, frameBytesMax, jsonDepthMax } from "../../kernel/mod.ts";
 
 /** How to start a cell. */
 export interface CellOptions {
@@ -52,7 +50,7 @@ export class CellHost {
   #child: Deno.ChildProcess;
   #dir: string;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #out: Line[] = [];
+  #out: AnswerLine[] = [];
   #written: (() => void)[] = [];
   #writing = false;
   #exited = false;
@@ -130,7 +128,7 @@ export class CellHost {
    * Resolves once the line has been written (or dropped because the cell
    * is gone): until then the supervisor still holds it.
    */
-  send(line: Line): Promise<void> {
+  send(line: AnswerLine): Promise<void> {
     if (this.#exited) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#out.push(line);
@@ -190,7 +188,7 @@ export class CellHost {
    * piece by piece as they are produced, so its cost is spread over many
    * turns of the event loop.
    */
-  async #writeLines(lines: Line[]): Promise<void> {
+  async #writeLines(lines: AnswerLine[]): Promise<void> {
     let group: string[] = [];
     const write = (text: string) => this.#writer.write(this.#encoder.encode(text));
     for (const line of lines) {
@@ -216,7 +214,7 @@ export class CellHost {
 
   async #readFrames(): Promise<void> {
     const framer = new LineFramer({ bytesMax: frameBytesMax, depthMax: jsonDepthMax });
-    const deliver = (line: InLine) => this.onFrame(decodeLine(line));
+    const deliver = (line: FramedLine) => this.onFrame(decodeLine(line));
     try {
       for await (const chunk of this.#child.stdout) framer.push(chunk, deliver);
     } catch {

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { batchCallsMax, frameBytesMax } from "../../kernel/limits.ts";
+import { batchCallsMax, frameBytesMax } from "../../kernel/mod.ts";
 import { type PreludeConfig, preludeScript } from "./prelude/mod.ts";
 import {
   cellExitCpu,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { warmPoolSizeMax } from "../../kernel/limits.ts";
+import { warmPoolSizeMax } from "../../kernel/mod.ts";
 import { CellHost } from "./cell_host.ts";
 
 /** Delay before a handed-out warm cell is replaced, ms. */

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { controlLineCode } from "../../kernel/syscall/frame.ts";
+import { controlLineCode } from "../../kernel/mod.ts";
 
 /** Sent once to hand an agent to a warm cell. */
 export interface StartMessage {

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
+import { KernelError } from "../../kernel/mod.ts";
 
 /** Longest raw host text {@linkcode parseHost} looks at, in UTF-16 code units. */
 export const hostCharsMax = 1024;

@@ -11,11 +11,11 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
-import { directoryBytes } from "../../kernel/limits.ts";
-import type { Process } from "../../kernel/process/table.ts";
-import type { CheckedPath } from "../../kernel/syscall/table.ts";
-import { confinePath, verifyOpened } from "../path/confine.ts";
+import { KernelError } from "../../kernel/mod.ts";
+import { directoryBytes } from "../../kernel/mod.ts";
+import type { Process } from "../../kernel/process/mod.ts";
+import type { CheckedPath } from "../../kernel/syscall/mod.ts";
+import { confinePath, verifyOpened } from "../path/mod.ts";
 import { fsError } from "./errors.ts";
 
 /** Bytes and entries beneath (and including) a path. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
+import { KernelError } from "../../kernel/mod.ts";
 
 const fsMessages: Partial<Record<KernelError["code"], string>> = {
   ENOENT: "no such file or directory",

@@ -10,13 +10,13 @@
  */
 
 import { z } from "zod";
-import { KernelError } from "../../kernel/errno.ts";
-import { fileBytesMax, readDirEntriesMax } from "../../kernel/limits.ts";
-import type { Process } from "../../kernel/process/table.ts";
-import { type CheckedPath, defineSyscall, type SyscallDef } from "../../kernel/syscall/table.ts";
-import { resultHoldBytes } from "../../kernel/limits.ts";
-import { Base64Value, fromBase64Yielding } from "../../kernel/syscall/payload.ts";
-import { verifyOpened } from "../path/confine.ts";
+import { KernelError } from "../../kernel/mod.ts";
+import { fileBytesMax, readDirEntriesMax } from "../../kernel/mod.ts";
+import type { Process } from "../../kernel/process/mod.ts";
+import { type CheckedPath, defineSyscall, type SyscallDef } from "../../kernel/syscall/mod.ts";
+import { resultHoldBytes } from "../../kernel/mod.ts";
+import { Base64Value, fromBase64Yielding } from "../../kernel/syscall/mod.ts";
+import { verifyOpened } from "../path/mod.ts";
 import { makeDir, MutationLocks, removeChecked, renameChecked, writeChecked } from "./disk.ts";
 import { fsError } from "./errors.ts";
 import type { Workspaces } from "./workspace.ts";
@@ -38,7 +38,9 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 export type FileKind = "file" | "dir" | "symlink";
 
 /**
- * Build the `fs.*` rows.
+ * Build the `fs.*` rows: the read rows run in parallel; the mutating rows
+ * of one agent run one at a time (`MutationLocks`), so the disk quota is
+ * checked and charged with nothing in between.
  *
  * @param _workspaces unused: every checked path carries its workspace root (kept so callers need not change)
  * @returns the rows, for a `SyscallTable`
@@ -48,28 +50,31 @@ export type FileKind = "file" | "dir" | "symlink";
  * ```
  */
 export function fsSyscalls(_workspaces: Workspaces): SyscallDef[] {
-  const read = (args: { path: string }) => [{ path: args.path, access: "read" as const }];
-  const write = (args: { path: string }) => [{ path: args.path, access: "write" as const }];
-  const locks = new MutationLocks();
-  const mutate = <T>(proc: Process, fn: () => Promise<T>) => locks.run(proc.pid, fn);
-  const readFile = async (checked: CheckedPath, reserve: (n: number) => void): Promise<Uint8Array> => {
-    using file = await open(checked, { read: true });
-    const info = await verifyOpened(file, checked);
-    if (info.isDirectory) throw new KernelError("EISDIR", "is a directory");
-    if (info.size > fileBytesMax) throw new KernelError("E2BIG", `file larger than ${fileBytesMax} bytes`);
-    reserve(resultHoldBytes(info.size));
-    const bytes = new Uint8Array(info.size);
-    let offset = 0;
-    while (offset < bytes.length) {
-      const n = await file.read(bytes.subarray(offset));
-      if (n === null) break;
-      offset += n;
-    }
-    return bytes.subarray(0, offset);
-  };
-  const writeFile = (proc: Process, checked: CheckedPath, data: Uint8Array, append: boolean) =>
-    mutate(proc, () => writeChecked(proc, checked, data, append));
+  return [...readRows(), ...writeRows(new MutationLocks())];
+}
 
+const read = (args: { path: string }) => [{ path: args.path, access: "read" as const }];
+const write = (args: { path: string }) => [{ path: args.path, access: "write" as const }];
+
+/** Read a whole checked file, its result reserved against the agent's budget before the buffer exists. */
+async function readFile(checked: CheckedPath, reserve: (n: number) => void): Promise<Uint8Array> {
+  using file = await open(checked, { read: true });
+  const info = await verifyOpened(file, checked);
+  if (info.isDirectory) throw new KernelError("EISDIR", "is a directory");
+  if (info.size > fileBytesMax) throw new KernelError("E2BIG", `file larger than ${fileBytesMax} bytes`);
+  reserve(resultHoldBytes(info.size));
+  const bytes = new Uint8Array(info.size);
+  let offset = 0;
+  while (offset < bytes.length) {
+    const n = await file.read(bytes.subarray(offset));
+    if (n === null) break;
+    offset += n;
+  }
+  return bytes.subarray(0, offset);
+}
+
+/** `fs.readText`, `fs.readBytes`, `fs.stat`, `fs.readDir`. */
+function readRows(): SyscallDef[] {
   return [
     defineSyscall({
       name: "fs.readText",
@@ -99,6 +104,50 @@ export function fsSyscalls(_workspaces: Workspaces): SyscallDef[] {
         return new Base64Value(bytes);
       },
     }),
+    defineSyscall({
+      name: "fs.stat",
+      args: pathArgs,
+      capability: "fs.read",
+      ioBound: true,
+      paths: read,
+      // What the check saw at the target (it stat-ed it a moment ago); nothing there is ENOENT.
+      handler: ({ paths }) => {
+        const seen = paths[0].seen;
+        if (seen === null) throw new KernelError("ENOENT", "no such file or directory");
+        const kind: FileKind = seen.kind === "dir" ? "dir" : "file";
+        return { kind, size: seen.size, mtimeMs: seen.mtimeMs };
+      },
+    }),
+    defineSyscall({
+      name: "fs.readDir",
+      args: pathArgs,
+      capability: "fs.read",
+      ioBound: true,
+      paths: read,
+      handler: async ({ paths }) => {
+        const entries: { name: string; kind: FileKind }[] = [];
+        try {
+          for await (const entry of Deno.readDir(paths[0].real)) {
+            if (entries.length >= readDirEntriesMax) {
+              throw new KernelError("E2BIG", `directory has more than ${readDirEntriesMax} entries`);
+            }
+            entries.push({ name: entry.name, kind: entry.isDirectory ? "dir" : entry.isSymlink ? "symlink" : "file" });
+          }
+        } catch (err) {
+          throw fsError(err);
+        }
+        return entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+      },
+    }),
+  ];
+}
+
+/** `fs.writeText`, `fs.writeBytes`, `fs.append` and the tree rows, one at a time per agent. */
+function writeRows(locks: MutationLocks): SyscallDef[] {
+  const mutate = <T>(proc: Process, fn: () => Promise<T>) => locks.run(proc.pid, fn);
+  const writeFile = (proc: Process, checked: CheckedPath, data: Uint8Array, append: boolean) =>
+    mutate(proc, () => writeChecked(proc, checked, data, append));
+  return [
     defineSyscall({
       name: "fs.writeText",
       args: textArgs,
@@ -140,41 +189,13 @@ export function fsSyscalls(_workspaces: Workspaces): SyscallDef[] {
         return writeFile(proc, paths[0], data, true);
       },
     }),
-    defineSyscall({
-      name: "fs.stat",
-      args: pathArgs,
-      capability: "fs.read",
-      ioBound: true,
-      paths: read,
-      // What the check saw at the target (it stat-ed it a moment ago); nothing there is ENOENT.
-      handler: ({ paths }) => {
-        const seen = paths[0].seen;
-        if (seen === null) throw new KernelError("ENOENT", "no such file or directory");
-        const kind: FileKind = seen.kind === "dir" ? "dir" : "file";
-        return { kind, size: seen.size, mtimeMs: seen.mtimeMs };
-      },
-    }),
-    defineSyscall({
-      name: "fs.readDir",
-      args: pathArgs,
-      capability: "fs.read",
-      ioBound: true,
-      paths: read,
-      handler: async ({ paths }) => {
-        const entries: { name: string; kind: FileKind }[] = [];
-        try {
-          for await (const entry of Deno.readDir(paths[0].real)) {
-            if (entries.length >= readDirEntriesMax) {
-              throw new KernelError("E2BIG", `directory has more than ${readDirEntriesMax} entries`);
-            }
-            entries.push({ name: entry.name, kind: entry.isDirectory ? "dir" : entry.isSymlink ? "symlink" : "file" });
-          }
-        } catch (err) {
-          throw fsError(err);
-        }
-        return entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-      },
-    }),
+    ...treeRows(mutate),
+  ];
+}
+
+/** `fs.mkdir`, `fs.remove`, `fs.rename` (under the agent's mutation lock). */
+function treeRows(mutate: <T>(proc: Process, fn: () => Promise<T>) => Promise<T>): SyscallDef[] {
+  return [
     defineSyscall({
       name: "fs.mkdir",
       args: treeArgs,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
+import { KernelError } from "../../kernel/mod.ts";
 
 /** Owns the workspace directories of live agents. */
 export class Workspaces {

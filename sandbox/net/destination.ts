@@ -12,8 +12,8 @@
  * @module
  */
 
-import { type Errno, KernelError } from "../../kernel/errno.ts";
-import type { Process } from "../../kernel/process/table.ts";
+import { type Errno, KernelError } from "../../kernel/mod.ts";
+import type { Process } from "../../kernel/process/mod.ts";
 import { type Cidr, classify, formatIp, isAllowedAddress, parseIp } from "../egress/mod.ts";
 import { DeadlineError, raceAbort } from "./deadline.ts";
 import { resolvedAddressesMax } from "./limits.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
+import { KernelError } from "../../kernel/mod.ts";
 import { DeadlineError, raceAbort } from "./deadline.ts";
 import type { Destination } from "./destination.ts";
 import { readBody, readHead, type ResponseHead, type WireRequest, writeRequest } from "./http1.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
-import type { Process } from "../../kernel/process/table.ts";
+import { KernelError } from "../../kernel/mod.ts";
+import type { Process } from "../../kernel/process/mod.ts";
 import type { Cidr } from "../egress/mod.ts";
 import { DeadlineError } from "./deadline.ts";
 import {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
+import { KernelError } from "../../kernel/mod.ts";
 import { requestHeaderBytesMax, requestHeadersMax } from "./limits.ts";
 
 /** One header as sent: name as the agent spelled it, and its value. */

@@ -47,8 +47,8 @@
  */
 
 import { z } from "zod";
-import { KernelError } from "../../kernel/errno.ts";
-import { defineSyscall, type SyscallDef } from "../../kernel/syscall/table.ts";
+import { KernelError } from "../../kernel/mod.ts";
+import { defineSyscall, type SyscallDef } from "../../kernel/syscall/mod.ts";
 import { type FetchArgs, type NetDeps, netFetch, type Outgoing } from "./fetch.ts";
 import { checkRequestHeaders } from "./headers.ts";
 import {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
+import { KernelError } from "../../kernel/mod.ts";
 import { readBufferBytes, responseLineBytesMax } from "./limits.ts";
 
 /** The read half of a connection. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
+import { KernelError } from "../../kernel/mod.ts";
 import { type ParsedHost, parseHost } from "../egress/mod.ts";
 import { urlCharsMax } from "./limits.ts";
 

@@ -31,8 +31,8 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
-import type { CheckedPath, PathAccess, PathSeen } from "../../kernel/syscall/table.ts";
+import { KernelError } from "../../kernel/mod.ts";
+import type { CheckedPath, PathAccess, PathSeen } from "../../kernel/syscall/mod.ts";
 import { normalizeGuestPath } from "./normalize.ts";
 
 /**

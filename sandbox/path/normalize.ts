@@ -9,8 +9,8 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/errno.ts";
-import { pathBytesMax, pathSegmentsMax } from "../../kernel/limits.ts";
+import { KernelError } from "../../kernel/mod.ts";
+import { pathBytesMax, pathSegmentsMax } from "../../kernel/mod.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { jsonTooDeep } from "../../../kernel/syscall/frame.ts";
-import { type Line, LineFramer } from "../../../kernel/syscall/framer.ts";
+import { type FramedLine, LineFramer } from "../../../kernel/syscall/framer.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -9,7 +9,7 @@ const dec = new TextDecoder();
 /** Feed `chunks` and collect every line as [kind, text or head]. */
 function lines(framer: LineFramer, chunks: string[]): [string, string][] {
   const out: [string, string][] = [];
-  const take = (line: Line) => out.push([line.kind, dec.decode(line.kind === "line" ? line.bytes : line.head)]);
+  const take = (line: FramedLine) => out.push([line.kind, dec.decode(line.kind === "line" ? line.bytes : line.head)]);
   for (const chunk of chunks) framer.push(enc.encode(chunk), take);
   return out;
 }

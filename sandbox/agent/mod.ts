@@ -1,0 +1,15 @@
+/**
+ * One agent's life: its supervisor, its channel, its children, its handle and its exit decision.
+ *
+ * This is the folder's only public entry.
+ *
+ * @module
+ */
+
+export type { Agent, AgentResult, ExitSummary } from "./agent.ts";
+export { batchSliceCalls } from "./channel.ts";
+export { childExitsMax, childHost } from "./children.ts";
+export type { RuntimeEvent } from "./events.ts";
+export { exitCodeFor, exitCodeTerm } from "./shutdown.ts";
+export { AgentSupervisor, busyCellNice, busyCpuShare } from "./supervisor.ts";
+export type { SupervisorDeps } from "./supervisor.ts";

@@ -1,0 +1,12 @@
+/**
+ * Cells: permission-less subprocesses that host one agent Worker each, their pool and protocol.
+ *
+ * This is the folder's only public entry.
+ *
+ * @module
+ */
+
+export { CellHost } from "./cell_host.ts";
+export { CellPool } from "./pool.ts";
+export { cellExitCpu, cellExitHeapOom, cellExitRss } from "./protocol.ts";
+export type { StartMessage } from "./protocol.ts";

@@ -1,0 +1,12 @@
+/**
+ * The fs.* syscall rows, the workspaces they act in, and exact disk accounting.
+ *
+ * This is the folder's only public entry.
+ *
+ * @module
+ */
+
+export { seedFile } from "./disk.ts";
+export { fsError } from "./errors.ts";
+export { fsSyscalls } from "./syscalls.ts";
+export { Workspaces } from "./workspace.ts";

@@ -1,0 +1,12 @@
+/**
+ * The sandbox: the runtime (the kernel's facade with cells), limits resolution, output capture.
+ *
+ * This is the folder's only public entry.
+ *
+ * @module
+ */
+
+export { limitInt, limitsSchema, resolveLimits, spawnRequestSchema } from "./limits.ts";
+export { storedOutputCharsMax } from "./output.ts";
+export { Runtime } from "./runtime.ts";
+export type { Agent, ExitSummary, RuntimeEvent } from "./runtime.ts";

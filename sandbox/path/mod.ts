@@ -1,0 +1,9 @@
+/**
+ * Path confinement: guest paths to CheckedPath values, the only type the fs I/O accepts.
+ *
+ * This is the folder's only public entry.
+ *
+ * @module
+ */
+
+export { confinePath, verifyOpened } from "./confine.ts";

@@ -58,8 +58,39 @@ import { StepBudget, type StepMeter } from "./steps.ts";
  * ```
  */
 export function evaluate(policy: CompiledPolicy, request: PolicyRequest, meter?: StepMeter): Decision {
+  return run(policy, request, meter, true);
+}
+
+/**
+ * What {@linkcode evaluate} would decide right now, without taking rate
+ * tokens: for questions about a decision (may this call skip the policy
+ * check? what would this request get?) that must not spend the rate of
+ * the agent or tenant they are about. Same cost and step accounting as
+ * `evaluate`.
+ *
+ * @param policy a compiled policy
+ * @param request the request; every field its call has must be present
+ * @param meter optional step account: its budget, and the steps taken
+ * @returns the decision (frozen, shared)
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compilePolicy, evaluate, probe } from "./mod.ts";
+ * const policy = compilePolicy({ version: 1, rules: [
+ *   { effect: "allow", calls: ["time.now"], rate: { perSec: 1, burst: 1 } },
+ * ] });
+ * assert.equal(probe(policy, { call: "time.now" }).effect, "allow");
+ * assert.equal(evaluate(policy, { call: "time.now" }).effect, "allow", "the probe took no token");
+ * assert.equal(probe(policy, { call: "time.now" }).effect, "deny");
+ * ```
+ */
+export function probe(policy: CompiledPolicy, request: PolicyRequest, meter?: StepMeter): Decision {
+  return run(policy, request, meter, false);
+}
+
+function run(policy: CompiledPolicy, request: PolicyRequest, meter: StepMeter | undefined, take: boolean): Decision {
   const steps = StepBudget.of(meter);
-  const decision = decide(policy, request, steps);
+  const decision = decide(policy, request, steps, take);
   steps.report(meter);
   // Out of budget: some rule may have been skipped as "no match"; only a
   // deny rule that did match still stands.
@@ -67,8 +98,8 @@ export function evaluate(policy: CompiledPolicy, request: PolicyRequest, meter?:
   return decision;
 }
 
-/** {@linkcode evaluate} within `steps`. */
-function decide(policy: CompiledPolicy, request: PolicyRequest, steps: StepBudget): Decision {
+/** {@linkcode evaluate} within `steps`, taking tokens if `take`. */
+function decide(policy: CompiledPolicy, request: PolicyRequest, steps: StepBudget, take: boolean): Decision {
   const req = normalizeRequest(request, CompiledPolicy.addressesOf(policy));
   if (req === null) return denyInvalid;
   let first: CompiledRule | null = null;
@@ -91,5 +122,5 @@ function decide(policy: CompiledPolicy, request: PolicyRequest, steps: StepBudge
   if (first === null) return denyDefault;
   if (steps.exhausted) return denyInvalid;
   if (rated === null) return first.decision;
-  return takeTokens(rated, req.rateKey)?.rateDecision ?? first.uncachedAllow;
+  return takeTokens(rated, req.rateKey, take)?.rateDecision ?? first.uncachedAllow;
 }

@@ -32,7 +32,7 @@
  */
 
 export { type Decision, decisionErrno, type DenyReason } from "./decision.ts";
-export { evaluate } from "./evaluate.ts";
+export { evaluate, probe } from "./evaluate.ts";
 export { type CompiledPolicy, type CompileOptions, compilePolicy, intersect, intersectPartsMax } from "./policy.ts";
 export { rateKeysPerRuleMax } from "./rate.ts";
 export {

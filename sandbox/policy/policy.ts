@@ -22,6 +22,14 @@ export interface CompileOptions {
    * @default {() => performance.now()}
    */
   readonly clock?: () => number;
+  /**
+   * One key for every rate bucket of this document, whatever a request's
+   * `rateKey`: every evaluation through this instance (and through every
+   * intersection that holds it) shares the document's buckets. Give the
+   * tenant's document its tenant here to make its rates tenant-wide.
+   * @default {undefined} (buckets are keyed by each request's `rateKey`)
+   */
+  readonly sharedRateKey?: string;
 }
 
 const policyToken = Symbol("CompiledPolicy");
@@ -69,6 +77,18 @@ export class CompiledPolicy {
   }
 
   /**
+   * Drops the rate buckets of a key that will never be used again (an
+   * exited agent's spawn id) from every document of this policy that keys
+   * buckets by request. Shared buckets stay.
+   *
+   * @param rateKey the key
+   * @returns how many buckets were dropped
+   */
+  forgetRateKey(rateKey: string): number {
+    return this.#parts.reduce((n, p) => n + p.forgetRateKey(rateKey), 0);
+  }
+
+  /**
    * Internal: the rule sets of `policy`.
    *
    * @param policy a compiled policy
@@ -94,7 +114,7 @@ export class CompiledPolicy {
  * (with its own, empty rate buckets).
  *
  * @param doc an untrusted document; validated with `parsePolicy` first
- * @param options the clock for rate limits
+ * @param options the clock for rate limits, and a shared rate key
  * @returns the compiled policy
  * @throws {import("zod").ZodError} if the document is invalid
  * @example
@@ -112,15 +132,17 @@ export function compilePolicy(
   options: CompileOptions = {},
 ): CompiledPolicy {
   const valid = parsePolicy(doc);
-  const clock = options.clock ?? (() => performance.now());
-  const rules = valid.rules.map((rule, i) => compileRule(rule, i, clock));
+  const rate = { clock: options.clock ?? (() => performance.now()), sharedKey: options.sharedRateKey ?? null };
+  const rules = valid.rules.map((rule, i) => compileRule(rule, i, rate));
   return new CompiledPolicy(policyToken, [new RuleSet(rules)], new HostAddressMemo());
 }
 
 /**
  * The effective policy of two: a request is allowed only if both allow
  * it. A deny from `a` is reported before one from `b`; an allow names
- * `a`'s rule. Rate buckets stay with their documents, keyed by each
+ * `a`'s rule. Rate buckets stay with their documents: a document compiled
+ * with a `sharedRateKey` (the tenant's) limits every agent whose chain
+ * holds it together; any other document keys its buckets by each
  * request's `rateKey`. The result shares `b`'s address memo.
  *
  * @param a e.g. the agent's own policy

@@ -5,7 +5,9 @@
  * decision is an allow, one from each such rule, all or none.
  *
  * Buckets belong to one compiled policy instance and are keyed by the
- * request's `rateKey`.
+ * request's `rateKey` — or, for a document compiled with a shared rate
+ * key (the tenant's), by that one key whatever the request says, so all
+ * evaluations through the instance share them.
  *
  * @module
  */
@@ -32,7 +34,7 @@ export interface Bucket {
  * import assert from "node:assert/strict";
  * import { RateLimit } from "./rate.ts";
  * let now = 0;
- * const rate = new RateLimit(2, 1, () => now);
+ * const rate = new RateLimit(2, 1, () => now, null);
  * assert.equal(rate.bucketFor("a")?.tokens, 1);
  * rate.bucketFor("a")!.tokens -= 1;
  * now += 500; // one token back at 2/s
@@ -43,27 +45,31 @@ export class RateLimit {
   readonly #perMs: number;
   readonly #burst: number;
   readonly #clock: () => number;
+  readonly #sharedKey: string | null;
   readonly #buckets = new Map<string, Bucket>();
 
   /**
    * @param perSec tokens added per second
    * @param burst most tokens a bucket holds (a fresh bucket is full)
    * @param clock monotonic clock, ms
+   * @param sharedKey the one key of every request, or `null` to key by the request's `rateKey`
    */
-  constructor(perSec: number, burst: number, clock: () => number) {
+  constructor(perSec: number, burst: number, clock: () => number, sharedKey: string | null) {
     this.#perMs = perSec / 1000;
     this.#burst = burst;
     this.#clock = clock;
+    this.#sharedKey = sharedKey;
   }
 
   /**
    * The refilled bucket of a request.
    *
-   * @param key the request's `rateKey`
+   * @param rateKey the request's `rateKey` (ignored with a shared key)
    * @returns the bucket, or `null` if the rule holds
    * {@linkcode rateKeysPerRuleMax} buckets with debt and this key has none
    */
-  bucketFor(key: string): Bucket | null {
+  bucketFor(rateKey: string): Bucket | null {
+    const key = this.#sharedKey ?? rateKey;
     const now = this.#clock();
     const bucket = this.#buckets.get(key);
     if (bucket !== undefined) {
@@ -76,6 +82,17 @@ export class RateLimit {
     const fresh = { tokens: this.#burst, lastMs: now };
     this.#buckets.set(key, fresh);
     return fresh;
+  }
+
+  /**
+   * Drops the bucket of a request key that will never be used again (an
+   * exited agent's). A shared bucket is never dropped.
+   *
+   * @param rateKey the key
+   * @returns whether a bucket was dropped
+   */
+  forget(rateKey: string): boolean {
+    return this.#sharedKey === null && this.#buckets.delete(rateKey);
   }
 
   #refill(bucket: Bucket, now: number): void {
@@ -113,18 +130,20 @@ export interface RatedRule {
  * ```ts
  * import assert from "node:assert/strict";
  * import { RateLimit, takeTokens } from "./rate.ts";
- * const rule = { rate: new RateLimit(1, 1, () => 0) };
- * assert.equal(takeTokens([rule], "k"), null);
- * assert.equal(takeTokens([rule], "k"), rule);
+ * const rule = { rate: new RateLimit(1, 1, () => 0, null) };
+ * assert.equal(takeTokens([rule], "k", false), null, "a check takes nothing");
+ * assert.equal(takeTokens([rule], "k", true), null);
+ * assert.equal(takeTokens([rule], "k", true), rule);
  * ```
  */
-export function takeTokens<R extends RatedRule>(rated: readonly R[], rateKey: string): R | null {
+export function takeTokens<R extends RatedRule>(rated: readonly R[], rateKey: string, take: boolean): R | null {
   const buckets: Bucket[] = [];
   for (const rule of rated) {
     const bucket = rule.rate!.bucketFor(rateKey);
     if (bucket === null || !(bucket.tokens >= 1)) return rule;
     buckets.push(bucket);
   }
+  if (!take) return null;
   for (const bucket of buckets) bucket.tokens -= 1;
   return null;
 }

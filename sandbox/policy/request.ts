@@ -42,7 +42,10 @@ export interface PolicyRequest {
   readonly port?: number;
   /** The HTTP method; compared upper-cased. */
   readonly method?: string;
-  /** Partition of rate buckets, e.g. the pid or tenant; default `""`. */
+  /**
+   * Partition of the rate buckets of documents compiled without a shared
+   * rate key, e.g. the agent's spawn id; default `""`.
+   */
   readonly rateKey?: string;
 }
 

@@ -35,23 +35,31 @@ export interface CompiledRule {
   readonly rateDecision: Decision;
 }
 
+/** How {@linkcode compileRule} builds a rule's rate buckets. */
+export interface RuleRate {
+  /** Monotonic clock, ms. */
+  readonly clock: () => number;
+  /** The one bucket key of every request, or `null` to key by `rateKey`. */
+  readonly sharedKey: string | null;
+}
+
 /**
  * Compiles one validated rule.
  *
  * @param rule the rule, from a validated document
  * @param index its position in the document (its id when it has none)
- * @param clock the monotonic clock of its rate buckets, ms
+ * @param rate the clock and keying of its rate buckets
  * @returns the compiled rule
  * @throws {TypeError} on a host pattern that was not validated
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { compileRule } from "./rule.ts";
- * const rule = compileRule({ effect: "allow", calls: ["fs.*"] }, 3, () => 0);
+ * const rule = compileRule({ effect: "allow", calls: ["fs.*"] }, 3, { clock: () => 0, sharedKey: null });
  * assert.deepEqual([rule.decision.ruleId, rule.callPrefixes], ["3", ["fs."]]);
  * ```
  */
-export function compileRule(rule: PolicyRule, index: number, clock: () => number): CompiledRule {
+export function compileRule(rule: PolicyRule, index: number, rate: RuleRate): CompiledRule {
   const ruleId = rule.id ?? String(index);
   const callNames = new Set<string>();
   const callPrefixes: string[] = [];
@@ -69,7 +77,7 @@ export function compileRule(rule: PolicyRule, index: number, clock: () => number
     hosts: rule.hosts === undefined ? null : compileHosts(rule.hosts),
     ports: rule.ports === undefined ? null : new Set(rule.ports),
     methods: rule.methods === undefined ? null : new Set(rule.methods.map((m) => m.toUpperCase())),
-    rate: rule.rate === undefined ? null : new RateLimit(rule.rate.perSec, rule.rate.burst, clock),
+    rate: rule.rate === undefined ? null : new RateLimit(rule.rate.perSec, rule.rate.burst, rate.clock, rate.sharedKey),
     decision: rule.effect === "allow" ? allowDecision(ruleId, true) : denyDecision(ruleId, "rule", true),
     uncachedAllow: allowDecision(ruleId, false),
     rateDecision: denyDecision(ruleId, "rate", false),
@@ -87,7 +95,7 @@ export function compileRule(rule: PolicyRule, index: number, clock: () => number
  * ```ts
  * import assert from "node:assert/strict";
  * import { callMatches, compileRule } from "./rule.ts";
- * const rule = compileRule({ effect: "allow", calls: ["fs.*"] }, 0, () => 0);
+ * const rule = compileRule({ effect: "allow", calls: ["fs.*"] }, 0, { clock: () => 0, sharedKey: null });
  * assert.deepEqual([callMatches(rule, "fs.read"), callMatches(rule, "fs.")], [true, false]);
  * ```
  */
@@ -114,7 +122,10 @@ export function callMatches(rule: CompiledRule, call: string): boolean {
  * import { HostAddressMemo, normalizeRequest } from "./request.ts";
  * import { compileRule, ruleMatches } from "./rule.ts";
  * import { StepBudget } from "./steps.ts";
- * const rule = compileRule({ effect: "deny", calls: ["fs.read"], paths: ["secrets/**"] }, 0, () => 0);
+ * const rule = compileRule({ effect: "deny", calls: ["fs.read"], paths: ["secrets/**"] }, 0, {
+ *   clock: () => 0,
+ *   sharedKey: null,
+ * });
  * const req = normalizeRequest({ call: "fs.read", path: "secrets/key" }, new HostAddressMemo())!;
  * assert.equal(ruleMatches(rule, req, new StepBudget(100)), true);
  * ```

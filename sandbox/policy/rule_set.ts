@@ -29,7 +29,7 @@ export interface Candidates {
  * import assert from "node:assert/strict";
  * import { compileRule } from "./rule.ts";
  * import { RuleSet } from "./rule_set.ts";
- * const rate = () => 0;
+ * const rate = { clock: () => 0, sharedKey: null };
  * const set = new RuleSet([
  *   compileRule({ effect: "allow", calls: ["fs.*"] }, 0, rate),
  *   compileRule({ effect: "deny", calls: ["fs.write"] }, 1, rate),
@@ -42,10 +42,12 @@ export class RuleSet {
   /** Every rule, in document order. */
   readonly rules: readonly CompiledRule[];
   readonly #byCall = new Map<string, Candidates>();
+  readonly #rated: readonly CompiledRule[];
 
   /** @param rules the document's compiled rules, in order */
   constructor(rules: readonly CompiledRule[]) {
     this.rules = rules;
+    this.#rated = rules.filter((r) => r.rate !== null);
   }
 
   /**
@@ -66,5 +68,17 @@ export class RuleSet {
     };
     if (this.#byCall.size < callIndexEntriesMax) this.#byCall.set(call, found);
     return found;
+  }
+
+  /**
+   * Drops the rate buckets of a key that will never be used again.
+   *
+   * @param rateKey the key (an exited agent's)
+   * @returns how many buckets were dropped
+   */
+  forgetRateKey(rateKey: string): number {
+    let dropped = 0;
+    for (const rule of this.#rated) if (rule.rate!.forget(rateKey)) dropped++;
+    return dropped;
   }
 }

@@ -213,77 +213,31 @@ function measureAll(): Medians {
 type Row = [string, string, string, string];
 
 function rowsOf(m: Medians): Row[] {
-  const { cachedNs, cachedNowNs, cachedKeyNs, uncachedNs, flatNs, wildNs, classifyNs, parseHostNs, compileNs } = m;
-  const { clockNs, mapNs } = m;
-  const us = (ns: number) => `${(ns / 1000).toFixed(2)} µs`;
+  const ns = (v: number) => `${v.toFixed(0)} ns`;
+  const us = (v: number) => `${(v / 1000).toFixed(2)} µs`;
   return [
     [
       "cached decision (`DecisionCache.get` hit, cache reads its clock)",
-      `${cachedNs.toFixed(0)} ns`,
+      ns(m.cachedNs),
       "≤ 300 ns",
-      pass(cachedNs <= 300),
+      pass(m.cachedNs <= 300),
     ],
-    [
-      "cached decision (hit, caller passes `nowMs`)",
-      `${cachedNowNs.toFixed(0)} ns`,
-      "≤ 300 ns",
-      pass(cachedNowNs <= 300),
-    ],
-    [
-      "cached decision incl. `resourceKey()`",
-      `${cachedKeyNs.toFixed(0)} ns`,
-      "—",
-      "",
-    ],
+    ["cached decision (hit, caller passes `nowMs`)", ns(m.cachedNowNs), "≤ 300 ns", pass(m.cachedNowNs <= 300)],
+    ["cached decision incl. `resourceKey()`", ns(m.cachedKeyNs), "—", ""],
     [
       "uncached decision, 100-rule policy (mixed calls/paths/hosts)",
-      us(uncachedNs),
+      us(m.uncachedNs),
       "≤ 5 µs",
-      pass(uncachedNs <= 5000),
+      pass(m.uncachedNs <= 5000),
     ],
-    [
-      'uncached decision, same 100 rules with `calls: ["*"]` (no call index)',
-      us(flatNs),
-      "—",
-      "",
-    ],
-    [
-      "uncached decision, 40 rules with wildcard segments (`*test*`, `m17?`)",
-      us(wildNs),
-      "—",
-      "",
-    ],
-    [
-      "uncached / cached ratio",
-      `${(uncachedNs / cachedNs).toFixed(1)}×`,
-      "—",
-      "",
-    ],
-    [
-      "`classify` (mixed IPv4/IPv6, embedded forms)",
-      `${classifyNs.toFixed(0)} ns`,
-      "—",
-      "",
-    ],
-    ["`parseHost` (via WHATWG `new URL`)", us(parseHostNs), "—", ""],
-    [
-      "`compilePolicy`, 100 rules (validate + compile)",
-      `${(compileNs / 1e6).toFixed(2)} ms`,
-      "—",
-      "",
-    ],
-    [
-      "machine reference: `performance.now()`",
-      `${clockNs.toFixed(0)} ns`,
-      "—",
-      "",
-    ],
-    [
-      "machine reference: `Map.get` (string key)",
-      `${mapNs.toFixed(0)} ns`,
-      "—",
-      "",
-    ],
+    ['uncached decision, same 100 rules with `calls: ["*"]` (no call index)', us(m.flatNs), "—", ""],
+    ["uncached decision, 40 rules with wildcard segments (`*test*`, `m17?`)", us(m.wildNs), "—", ""],
+    ["uncached / cached ratio", `${(m.uncachedNs / m.cachedNs).toFixed(1)}×`, "—", ""],
+    ["`classify` (mixed IPv4/IPv6, embedded forms)", ns(m.classifyNs), "—", ""],
+    ["`parseHost` (via WHATWG `new URL`)", us(m.parseHostNs), "—", ""],
+    ["`compilePolicy`, 100 rules (validate + compile)", `${(m.compileNs / 1e6).toFixed(2)} ms`, "—", ""],
+    ["machine reference: `performance.now()`", ns(m.clockNs), "—", ""],
+    ["machine reference: `Map.get` (string key)", ns(m.mapNs), "—", ""],
   ];
 }
 

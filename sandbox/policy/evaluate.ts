@@ -25,8 +25,8 @@
 import { type Decision, denyDefault, denyInvalid } from "./decision.ts";
 import { CompiledPolicy } from "./policy.ts";
 import { takeTokens } from "./rate.ts";
-import { normalizeRequest, type PolicyRequest } from "./request.ts";
-import { type CompiledRule, ruleMatches } from "./rule.ts";
+import { type NormalRequest, type PolicyRequest, readRequest } from "./request.ts";
+import type { CompiledRule } from "./rule.ts";
 import { StepBudget, type StepMeter } from "./steps.ts";
 
 /**
@@ -94,24 +94,29 @@ function run(policy: CompiledPolicy, request: PolicyRequest, meter: StepMeter | 
   steps.report(meter);
   // Out of budget: some rule may have been skipped as "no match"; only a
   // deny rule that did match still stands.
-  if (steps.exhausted && !(decision.effect === "deny" && decision.reason === "rule")) return denyInvalid;
+  if (steps.left < 0 && !(decision.effect === "deny" && decision.reason === "rule")) return denyInvalid;
   return decision;
 }
 
 /** {@linkcode evaluate} within `steps`, taking tokens if `take`. */
 function decide(policy: CompiledPolicy, request: PolicyRequest, steps: StepBudget, take: boolean): Decision {
-  const req = normalizeRequest(request, CompiledPolicy.addressesOf(policy));
+  let req: NormalRequest | null;
+  try {
+    req = readRequest(request, CompiledPolicy.addressesOf(policy));
+  } catch {
+    req = null; // a throwing getter on the request object
+  }
   if (req === null) return denyInvalid;
   let first: CompiledRule | null = null;
   let rated: CompiledRule[] | null = null;
   for (const part of CompiledPolicy.partsOf(policy)) {
     const c = part.candidates(req.call);
     for (const rule of c.denies) {
-      if (ruleMatches(rule, req, steps)) return rule.decision;
+      if (rule.matches(req, steps)) return rule.decision;
     }
     let allow: CompiledRule | null = null;
     for (const rule of c.allows) {
-      if (!ruleMatches(rule, req, steps)) continue;
+      if (!rule.matches(req, steps)) continue;
       allow ??= rule;
       if (rule.rate !== null) (rated ??= []).push(rule);
       if (!c.rated) break;
@@ -120,7 +125,7 @@ function decide(policy: CompiledPolicy, request: PolicyRequest, steps: StepBudge
     first ??= allow;
   }
   if (first === null) return denyDefault;
-  if (steps.exhausted) return denyInvalid;
+  if (steps.left < 0) return denyInvalid;
   if (rated === null) return first.decision;
   return takeTokens(rated, req.rateKey, take)?.rateDecision ?? first.uncachedAllow;
 }

@@ -13,86 +13,78 @@ import { type Cidr, cidrContains } from "../egress/mod.ts";
 import { hostPattern } from "./schema.ts";
 import type { StepBudget } from "./steps.ts";
 
-/** A rule's compiled `hosts`. */
-export interface HostMatcher {
+/**
+ * A rule's compiled `hosts`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HostMatcher } from "./host.ts";
+ * import { StepBudget } from "./steps.ts";
+ * const h = new HostMatcher(["api.example.com", "*.svc.example.com", "10.0.0.0/8"]);
+ * const steps = new StepBudget(100);
+ * assert.equal(h.matches("a.svc.example.com", null, steps), true);
+ * assert.equal(h.matches("svc.example.com", null, steps), false);
+ * assert.equal(h.matches(null, Uint8Array.of(10, 1, 2, 3), steps), true);
+ * ```
+ */
+export class HostMatcher {
   readonly any: boolean;
   readonly names: ReadonlySet<string>;
   /** `*.example.com` as `.example.com`. */
   readonly suffixes: readonly string[];
   readonly cidrs: readonly Cidr[];
-}
 
-/**
- * Compiles validated host patterns.
- *
- * @param patterns the rule's `hosts`, each valid for `hostPattern`
- * @returns the matcher
- * @throws {TypeError} if a pattern was not validated
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { compileHosts } from "./host.ts";
- * const h = compileHosts(["api.example.com", "*.svc.example.com", "10.0.0.0/8"]);
- * assert.deepEqual([h.any, [...h.names], h.suffixes, h.cidrs.length], [false, ["api.example.com"], [".svc.example.com"], 1]);
- * ```
- */
-export function compileHosts(patterns: readonly string[]): HostMatcher {
-  let any = false;
-  const names = new Set<string>();
-  const suffixes: string[] = [];
-  const cidrs: Cidr[] = [];
-  for (const text of patterns) {
-    const p = hostPattern(text);
-    if (p === null) throw new TypeError("unvalidated host pattern");
-    if (p.kind === "any") any = true;
-    else if (p.kind === "cidr") cidrs.push(p.cidr);
-    else if (p.kind === "name") names.add(p.name);
-    else suffixes.push(p.suffix);
+  /**
+   * Compiles validated host patterns.
+   *
+   * @param patterns the rule's `hosts`, each valid for `hostPattern`
+   * @throws {TypeError} if a pattern was not validated
+   */
+  constructor(patterns: readonly string[]) {
+    let any = false;
+    const names = new Set<string>();
+    const suffixes: string[] = [];
+    const cidrs: Cidr[] = [];
+    for (const text of patterns) {
+      const p = hostPattern(text);
+      if (p === null) throw new TypeError("unvalidated host pattern");
+      if (p.kind === "any") any = true;
+      else if (p.kind === "cidr") cidrs.push(p.cidr);
+      else if (p.kind === "name") names.add(p.name);
+      else suffixes.push(p.suffix);
+    }
+    this.any = any;
+    this.names = names;
+    this.suffixes = suffixes;
+    this.cidrs = cidrs;
   }
-  return { any, names, suffixes, cidrs };
-}
 
-/**
- * Does the matcher take this host or address? One step per suffix and
- * per CIDR compared.
- *
- * @param h the compiled `hosts`
- * @param host the canonical host, or `null`
- * @param addr the address (4 or 16 bytes), or `null`
- * @param steps the evaluation's budget
- * @returns whether it matches; `false` without host and address, and once `steps` is spent
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { compileHosts, hostMatches } from "./host.ts";
- * import { StepBudget } from "./steps.ts";
- * const h = compileHosts(["*.example.com", "10.0.0.0/8"]);
- * const steps = new StepBudget(100);
- * assert.equal(hostMatches(h, "api.example.com", null, steps), true);
- * assert.equal(hostMatches(h, "example.com", null, steps), false);
- * assert.equal(hostMatches(h, null, Uint8Array.of(10, 1, 2, 3), steps), true);
- * ```
- */
-export function hostMatches(
-  h: HostMatcher,
-  host: string | null,
-  addr: Uint8Array | null,
-  steps: StepBudget,
-): boolean {
-  if (host === null && addr === null) return false;
-  if (h.any) return true;
-  if (host !== null) {
-    if (h.names.has(host)) return true;
-    for (const suffix of h.suffixes) {
-      if (!steps.take()) return false;
-      if (host.length > suffix.length && host.endsWith(suffix)) return true;
+  /**
+   * Does the matcher take this host or address? One step per suffix and
+   * per CIDR compared.
+   *
+   * @param host the canonical host, or `null`
+   * @param addr the address (4 or 16 bytes), or `null`
+   * @param steps the evaluation's budget
+   * @returns whether it matches; `false` without host and address, and once `steps` is spent
+   */
+  matches(host: string | null, addr: Uint8Array | null, steps: StepBudget): boolean {
+    if (host === null && addr === null) return false;
+    if (this.any) return true;
+    if (host !== null) {
+      if (this.names.has(host)) return true;
+      for (const suffix of this.suffixes) {
+        if (--steps.left < 0) return false;
+        if (host.length > suffix.length && host.endsWith(suffix)) return true;
+      }
     }
-  }
-  if (addr !== null) {
-    for (const cidr of h.cidrs) {
-      if (!steps.take()) return false;
-      if (cidrContains(cidr, addr)) return true;
+    if (addr !== null) {
+      for (const cidr of this.cidrs) {
+        if (--steps.left < 0) return false;
+        if (cidrContains(cidr, addr)) return true;
+      }
     }
+    return false;
   }
-  return false;
 }

@@ -8,7 +8,7 @@
  */
 
 import { HostAddressMemo } from "./request.ts";
-import { compileRule } from "./rule.ts";
+import { CompiledRule } from "./rule.ts";
 import { RuleSet } from "./rule_set.ts";
 import { parsePolicy } from "./schema.ts";
 
@@ -133,7 +133,7 @@ export function compilePolicy(
 ): CompiledPolicy {
   const valid = parsePolicy(doc);
   const rate = { clock: options.clock ?? (() => performance.now()), sharedKey: options.sharedRateKey ?? null };
-  const rules = valid.rules.map((rule, i) => compileRule(rule, i, rate));
+  const rules = valid.rules.map((rule, i) => new CompiledRule(rule, i, rate));
   return new CompiledPolicy(policyToken, [new RuleSet(rules)], new HostAddressMemo());
 }
 

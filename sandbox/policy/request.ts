@@ -157,8 +157,24 @@ function readHost(host: unknown): string | null | undefined {
   return canonicalHost.test(name) ? name : undefined;
 }
 
-/** Reads each field once (no double reads of getters); `null` if invalid. */
-function readRequest(request: PolicyRequest, addresses: HostAddressMemo): NormalRequest | null {
+/**
+ * Validates and canonicalises a request of unknown shape, reading each
+ * field once (no double reads of getters). A getter that throws throws
+ * through: {@linkcode normalizeRequest} catches it.
+ *
+ * @param request the request, as the caller built it
+ * @param addresses the memo of IP-literal host addresses to use
+ * @returns the normal request, or `null` if it is malformed
+ * @throws whatever a getter of `request` throws
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HostAddressMemo, readRequest } from "./request.ts";
+ * const req = readRequest({ call: "net.fetch", host: "10.0.0.1" }, new HostAddressMemo());
+ * assert.deepEqual(req?.addr, Uint8Array.of(10, 0, 0, 1));
+ * ```
+ */
+export function readRequest(request: PolicyRequest, addresses: HostAddressMemo): NormalRequest | null {
   if (typeof request !== "object" || request === null) return null;
   const { call, path, addr, port, method, rateKey } = request;
   const host = readHost(request.host);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { callMatches, type CompiledRule } from "./rule.ts";
+import type { CompiledRule } from "./rule.ts";
 
 /** Most distinct call names whose candidate rule lists are memoised. */
 export const callIndexEntriesMax = 256;
@@ -27,12 +27,12 @@ export interface Candidates {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { compileRule } from "./rule.ts";
+ * import { CompiledRule } from "./rule.ts";
  * import { RuleSet } from "./rule_set.ts";
  * const rate = { clock: () => 0, sharedKey: null };
  * const set = new RuleSet([
- *   compileRule({ effect: "allow", calls: ["fs.*"] }, 0, rate),
- *   compileRule({ effect: "deny", calls: ["fs.write"] }, 1, rate),
+ *   new CompiledRule({ effect: "allow", calls: ["fs.*"] }, 0, rate),
+ *   new CompiledRule({ effect: "deny", calls: ["fs.write"] }, 1, rate),
  * ]);
  * const c = set.candidates("fs.write");
  * assert.deepEqual([c.denies.length, c.allows.length, c.rated], [1, 1, false]);
@@ -59,7 +59,7 @@ export class RuleSet {
   candidates(call: string): Candidates {
     const memo = this.#byCall.get(call);
     if (memo !== undefined) return memo;
-    const matching = this.rules.filter((r) => callMatches(r, call));
+    const matching = this.rules.filter((r) => r.coversCall(call));
     const allows = matching.filter((r) => r.effect === "allow");
     const found: Candidates = {
       denies: matching.filter((r) => r.effect === "deny"),

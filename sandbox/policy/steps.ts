@@ -32,23 +32,26 @@ export interface StepMeter {
 }
 
 /**
- * The steps one evaluation may still take, handed to every matcher. Once
- * spent, {@linkcode StepBudget.take} answers `false` for good and matchers
- * answer "no match"; the evaluation then never answers allow.
+ * The steps one evaluation may still take, handed to every matcher. A
+ * matcher spends a step with `--steps.left < 0` (true: the budget is
+ * spent) and answers "no match" from then on; the evaluation then never
+ * answers allow. A plain field, not a method, so the hot loops carry no
+ * call.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { StepBudget } from "./steps.ts";
- * const budget = new StepBudget(2);
- * assert.deepEqual([budget.take(), budget.take(), budget.take()], [true, true, false]);
- * assert.equal(budget.exhausted, true);
+ * const steps = new StepBudget(2);
+ * const spent = [--steps.left < 0, --steps.left < 0, --steps.left < 0];
+ * assert.deepEqual(spent, [false, false, true]);
+ * assert.equal(steps.exhausted, true);
  * ```
  */
 export class StepBudget {
   /** Steps this evaluation may take. */
   readonly stepsMax: number;
-  /** Steps left; negative once the budget ran out. */
+  /** Steps left; negative once a step was asked for past the budget. */
   left: number;
 
   /**
@@ -57,15 +60,6 @@ export class StepBudget {
   constructor(stepsMax: number) {
     this.stepsMax = stepsMax;
     this.left = stepsMax;
-  }
-
-  /**
-   * Takes one step.
-   *
-   * @returns whether the budget still held it
-   */
-  take(): boolean {
-    return --this.left >= 0;
   }
 
   /** Whether a step was asked for past the budget. */
@@ -106,7 +100,7 @@ export class StepBudget {
    * import { StepBudget } from "./steps.ts";
    * const meter = { stepsMax: 5, steps: 0, exhausted: false };
    * const budget = StepBudget.of(meter);
-   * budget.take();
+   * --budget.left;
    * budget.report(meter);
    * assert.deepEqual(meter, { stepsMax: 5, steps: 1, exhausted: false });
    * ```

@@ -19,6 +19,14 @@
  * - **agentos's own endpoints** (its API's listen addresses, registered
  *   with {@linkcode PolicyLayer.reserveEndpoint}) are refused by
  *   `net.fetch` with `EPERM` whatever any policy says.
+ * - **Rate rules count per tenant or per spawn, never per pid.** Buckets of
+ *   the tenant's document are shared by all its agents (the document is
+ *   compiled with the tenant as its `sharedRateKey`): spawning more agents
+ *   does not multiply a tenant's rate. Buckets of an agent's own policy,
+ *   and of its ancestors' own policies in its chain, are keyed by the
+ *   agent's spawn id (`Process.uid`, never recycled), so a new agent on a
+ *   recycled pid starts with fresh buckets; an exited agent's are dropped.
+ *   Questions about decisions (`stableAllow`, `explain`) take no tokens.
  * - **Matcher steps are charged to the agent that causes them.** Every
  *   evaluation that misses the cache spends steps from the agent's bucket
  *   ({@linkcode policyStepsPerAgentPerSecMax}) and its tenant's
@@ -51,6 +59,7 @@ import {
   intersectPartsMax,
   matchStepsMax,
   type PolicyRequest,
+  probe,
   resourceKey,
   type StepMeter,
 } from "./policy/mod.ts";
@@ -98,6 +107,8 @@ export interface PolicyLayerOptions {
  */
 interface PolicyNode {
   readonly tenant: string;
+  /** The agent's rate key (its spawn id), or null for a node made by `setAgent` alone. */
+  readonly rateKey: string | null;
   readonly parent: PolicyNode | null;
   own: CompiledPolicy | null;
   readonly children: Set<PolicyNode>;
@@ -109,7 +120,23 @@ interface StepAccount {
   atMs: number;
 }
 
-/** Tenant and agent policies, the epoch, the cache and the step accounts. */
+/**
+ * Tenant and agent policies, the epoch, the cache and the step accounts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { agentLimitsDefault } from "../kernel/limits.ts";
+ * import { ProcessTable } from "../kernel/process/table.ts";
+ * import { PolicyLayer } from "./policy_layer.ts";
+ * const layer = new PolicyLayer(() => "/workspace");
+ * layer.setTenant("acme", { version: 1, rules: [{ effect: "allow", calls: ["time.now"] }] });
+ * const proc = new ProcessTable().create({ tenant: "acme", capabilities: [], limits: { ...agentLimitsDefault }, nowMs: 0 });
+ * layer.attach(proc);
+ * assert.equal(layer.check(proc, "time.now", {}, []), null);
+ * assert.equal(layer.check(proc, "fs.stat", {}, [])?.errno, "EPERM");
+ * ```
+ */
 export class PolicyLayer {
   readonly cache = new DecisionCache({ ttlMs: decisionTtlMs, entriesMax: decisionEntriesMax });
   readonly #reserved = new ReservedEndpoints();
@@ -154,7 +181,7 @@ export class PolicyLayer {
       this.#tenant.delete(tenant);
       this.#tenantCidrs.delete(tenant);
     } else {
-      this.#tenant.set(tenant, compilePolicy(doc));
+      this.#tenant.set(tenant, compilePolicy(doc, { sharedRateKey: tenant }));
       this.#tenantCidrs.set(tenant, egressCidrs(doc));
     }
     this.#epoch++;
@@ -178,7 +205,7 @@ export class PolicyLayer {
       }
     }
     const own = doc === null ? null : compilePolicy(doc);
-    const node: PolicyNode = { tenant: proc.tenant, parent, own, children: new Set() };
+    const node: PolicyNode = { tenant: proc.tenant, rateKey: rateKeyOf(proc), parent, own, children: new Set() };
     if (own !== null) checkChain(partsAbove(node));
     this.dropPid(proc.pid);
     parent?.children.add(node);
@@ -196,7 +223,7 @@ export class PolicyLayer {
     let node = this.#nodes.get(pid);
     if (node === undefined) {
       // Not attached (an agent of a caller that never spawned through the runtime): a root.
-      node = { tenant: "", parent: null, own: null, children: new Set() };
+      node = { tenant: "", rateKey: null, parent: null, own: null, children: new Set() };
       this.#nodes.set(pid, node);
     }
     const own = doc === null ? null : compilePolicy(doc);
@@ -207,10 +234,18 @@ export class PolicyLayer {
     this.#epoch++;
   }
 
-  /** Forget everything about an exited pid (its live descendants keep its policy). */
+  /**
+   * Forget everything about an exited pid (its live descendants keep its
+   * policy), and drop its rate buckets from every own policy of its chain.
+   */
   dropPid(pid: number): void {
     const node = this.#nodes.get(pid);
-    if (node !== undefined) node.parent?.children.delete(node);
+    if (node !== undefined) {
+      node.parent?.children.delete(node);
+      if (node.rateKey !== null) {
+        for (let n: PolicyNode | null = node; n !== null; n = n.parent) n.own?.forgetRateKey(node.rateKey);
+      }
+    }
     this.#nodes.delete(pid);
     this.#effective.delete(pid);
     this.#agentSteps.delete(pid);
@@ -247,7 +282,7 @@ export class PolicyLayer {
   /** The dispatcher's policy hook: decide every path (or the bare call) through the cache. */
   check(proc: Process, call: string, args: unknown, paths: readonly CheckedPath[]): PolicyVerdict | null {
     const fields = this.#fields.get(call)?.(args) ?? {};
-    const base: PolicyRequest = { call, ...fields, rateKey: String(proc.pid) };
+    const base: PolicyRequest = { call, ...fields, rateKey: rateKeyOf(proc) };
     if (paths.length === 0) return this.#decide(proc, base);
     for (const checked of paths) {
       const verdict = this.#decide(proc, { ...base, path: checked.relative });
@@ -272,7 +307,7 @@ export class PolicyLayer {
       addr: req.addr,
       port: req.port,
       method: req.method,
-      rateKey: String(proc.pid),
+      rateKey: rateKeyOf(proc),
     });
     if (!("effect" in decision)) return decision;
     return decision.effect === "allow" ? null : decisionErrno(decision) ?? "EPERM";
@@ -295,16 +330,16 @@ export class PolicyLayer {
    */
   stableAllow(proc: Process, call: string): number | null {
     if (this.#fields.has(call)) return null;
-    // A probe key of its own, so that asking never spends the agent's rate tokens.
-    const decision = this.#evaluate(proc, { call, rateKey: "\u0001fast-path-probe" });
+    // A probe: asking never spends the agent's (or its tenant's) rate tokens.
+    const decision = this.#evaluate(proc, { call, rateKey: rateKeyOf(proc) }, probe);
     return "effect" in decision && decision.effect === "allow" && decision.cacheable ? this.#epoch : null;
   }
 
-  /** Explain a decision without taking rate tokens' effect into account for caching. */
+  /** Explain a decision: what the tenant's policy (∩ `agentDoc`) decides now, taking no rate tokens. */
   explain(tenant: string, request: PolicyRequest, agentDoc?: unknown): Decision {
     const tenantPolicy = this.#tenant.get(tenant) ?? this.#allowAll;
     const policy = agentDoc === undefined ? tenantPolicy : intersect(compilePolicy(agentDoc), tenantPolicy);
-    return evaluate(policy, request);
+    return probe(policy, request);
   }
 
   /** Steps an agent may still spend right now (for tests and diagnostics). */
@@ -345,7 +380,11 @@ export class PolicyLayer {
    * One evaluation, charged to the agent and its tenant: `EAGAIN` (not a
    * decision, never cached) when their step budget cannot pay for it.
    */
-  #evaluate(proc: Process, request: PolicyRequest): Decision | { errno: Errno; message: string } {
+  #evaluate(
+    proc: Process,
+    request: PolicyRequest,
+    decide: typeof evaluate = evaluate,
+  ): Decision | { errno: Errno; message: string } {
     const now = this.#clock();
     const agent = this.#account(this.#agentSteps, proc.pid, policyStepsPerAgentPerSecMax, now);
     const tenant = this.#account(this.#tenantSteps, proc.tenant, policyStepsPerTenantPerSecMax, now);
@@ -353,7 +392,7 @@ export class PolicyLayer {
     if (available < 1) return overBudget(agent.steps < 1);
     const meter = this.#meter;
     meter.stepsMax = available;
-    const decision = evaluate(this.effective(proc), request, meter);
+    const decision = decide(this.effective(proc), request, meter);
     agent.steps -= meter.steps;
     tenant.steps -= meter.steps;
     // Cut short by the agent's budget, not by the per-call ceiling.
@@ -376,6 +415,11 @@ export class PolicyLayer {
     }
     return account;
   }
+}
+
+/** The rate key of an agent's own (and its ancestors' own) rate buckets: its spawn id, never its pid. */
+function rateKeyOf(proc: Process): string {
+  return String(proc.uid);
 }
 
 function overBudget(agent: boolean): { errno: Errno; message: string } {
@@ -429,7 +473,19 @@ function egressCidrs(doc: unknown): Cidr[] {
   return out;
 }
 
-/** The policy fields of a `net.fetch` call before resolution: host, port, method from its URL. */
+/**
+ * The policy fields of a `net.fetch` call before resolution: host, port, method from its URL.
+ *
+ * @param args the call's validated args (`url`, optional `method`)
+ * @returns the fields; without host and port when the URL does not parse
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { egressFields } from "./policy_layer.ts";
+ * assert.deepEqual(egressFields({ url: "https://api.example.com/v1" }), { host: "api.example.com", port: 443, method: "GET" });
+ * assert.deepEqual(egressFields({ url: "http://[::1]:8080/", method: "POST" }), { host: "[::1]", port: 8080, method: "POST" });
+ * ```
+ */
 export function egressFields(args: unknown): Pick<PolicyRequest, "host" | "port" | "method"> {
   const { url, method } = args as { url: string; method?: string };
   try {

@@ -62,6 +62,8 @@ export interface ExitInfo {
 /** One row of the process table. */
 export interface Process {
   readonly pid: number;
+  /** Unique per spawn and never recycled (a pid is): 1, 2, 3, … per table. */
+  readonly uid: number;
   readonly tenant: string;
   readonly parent: number;
   readonly causality: number;
@@ -100,6 +102,7 @@ export class ProcessTable {
   #procs = new Map<number, Process>();
   #free: number[] = [];
   #next = 1;
+  #uids = 0;
   #illegal = 0;
   #listeners: TransitionListener[] = [];
   #pidMax: number;
@@ -136,6 +139,7 @@ export class ProcessTable {
     const pid = this.#allocPid();
     const proc: Process = {
       pid,
+      uid: ++this.#uids,
       tenant: spec.tenant,
       parent: spec.parent ?? 0,
       causality: spec.causality ?? pid,

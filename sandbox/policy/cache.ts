@@ -14,7 +14,7 @@
  *
  * Further obligations on the caller:
  * - `resource` must encode **every** request field the decision depends on
- *   (use `resourceKey()` from `engine.ts`); a key without the method would
+ *   (use `resourceKey()` from `request.ts`); a key without the method would
  *   let a cached `GET` allow answer a `DELETE`.
  * - `epoch` must only grow (bump it on every live policy update); an
  *   entry only answers a lookup under exactly its own epoch.
@@ -31,7 +31,7 @@
  * @module
  */
 
-import type { Decision } from "./engine.ts";
+import type { Decision } from "./decision.ts";
 
 /** Upper bound of `entriesMax`, in entries. */
 export const cacheEntriesMaxLimit = 1_000_000;
@@ -101,7 +101,7 @@ function isId(n: number): boolean {
  *
  * @example
  * ```ts
- * import { compilePolicy, evaluate, resourceKey } from "./engine.ts";
+ * import { compilePolicy, evaluate, resourceKey } from "./mod.ts";
  * const policy = compilePolicy({ version: 1, rules: [
  *   { effect: "allow", calls: ["fs.read"], paths: ["src/**"] },
  * ] });

@@ -11,7 +11,7 @@
  * ] }
  * ```
  *
- * Pattern grammar (checked here, compiled by `engine.ts`):
+ * Pattern grammar (checked here, compiled by `glob.ts` and `host.ts`):
  * - `calls`: `"*"`, an exact name (`"fs.read"`) or a family (`"fs.*"`,
  *   any call starting with `fs.`).
  * - `paths`: workspace-relative POSIX globs (segments of at most 255

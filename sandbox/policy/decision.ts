@@ -1,0 +1,117 @@
+/**
+ * Decisions of the policy engine and the errno each maps to.
+ *
+ * Shape: `{effect:"allow", ruleId, layer:"policy", cacheable}` or
+ * `{effect:"deny", ruleId, layer:"policy", reason, cacheable}` with
+ * `reason` one of `"rule"` (a deny rule matched → `EPERM`), `"default"`
+ * (nothing allowed it; `ruleId` is `"default-deny"` → `EPERM`), `"rate"`
+ * (`ruleId` names the exhausted rule → `EAGAIN`) or `"invalid"` (→
+ * `EINVAL`). Decisions are frozen and shared. `cacheable` is false whenever
+ * a rate rule was involved: caching such a decision would bypass the rate
+ * limit.
+ *
+ * @module
+ */
+
+import type { Errno } from "../../kernel/errno.ts";
+import { defaultDenyRuleId } from "./schema.ts";
+
+/** Why a request was denied. */
+export type DenyReason = "rule" | "default" | "rate" | "invalid";
+
+/** The verdict of the policy layer. */
+export type Decision =
+  | {
+    readonly effect: "allow";
+    /** The first matching allow rule's id, or its index as a string. */
+    readonly ruleId: string;
+    readonly layer: "policy";
+    /** May this decision go into a `DecisionCache`? */
+    readonly cacheable: boolean;
+  }
+  | {
+    readonly effect: "deny";
+    /** The deciding rule's id or index, or `"default-deny"`. */
+    readonly ruleId: string;
+    readonly layer: "policy";
+    readonly reason: DenyReason;
+    /** May this decision go into a `DecisionCache`? */
+    readonly cacheable: boolean;
+  };
+
+/**
+ * A frozen allow decision.
+ *
+ * @param ruleId the allowing rule's id
+ * @param cacheable whether it may be cached (false when a rate rule took part)
+ * @returns the decision
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { allowDecision } from "./decision.ts";
+ * assert.deepEqual(allowDecision("src", true), { effect: "allow", ruleId: "src", layer: "policy", cacheable: true });
+ * ```
+ */
+export function allowDecision(ruleId: string, cacheable: boolean): Decision {
+  return Object.freeze({ effect: "allow", ruleId, layer: "policy", cacheable });
+}
+
+/**
+ * A frozen deny decision.
+ *
+ * @param ruleId the deciding rule's id, or `"default-deny"`
+ * @param reason why
+ * @param cacheable whether it may be cached
+ * @returns the decision
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denyDecision } from "./decision.ts";
+ * assert.deepEqual(denyDecision("fetch", "rate", false), {
+ *   effect: "deny",
+ *   ruleId: "fetch",
+ *   layer: "policy",
+ *   reason: "rate",
+ *   cacheable: false,
+ * });
+ * ```
+ */
+export function denyDecision(ruleId: string, reason: DenyReason, cacheable: boolean): Decision {
+  return Object.freeze({ effect: "deny", ruleId, layer: "policy", reason, cacheable });
+}
+
+/** Nothing allowed the request (cacheable). */
+export const denyDefault: Decision = denyDecision(defaultDenyRuleId, "default", true);
+/** A malformed request, or one whose step budget ran out (never cacheable). */
+export const denyInvalid: Decision = denyDecision(defaultDenyRuleId, "invalid", false);
+
+/**
+ * The errno a decision maps to at the syscall boundary.
+ *
+ * @param decision a decision from `evaluate`
+ * @returns `null` for an allow; `EAGAIN` for a rate denial, `EINVAL` for an
+ * invalid request, `EPERM` for any other denial
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compilePolicy, decisionErrno, evaluate } from "./mod.ts";
+ * const policy = compilePolicy({ version: 1, rules: [] });
+ * assert.equal(decisionErrno(evaluate(policy, { call: "fs.read", path: "x" })), "EPERM");
+ * ```
+ */
+export function decisionErrno(decision: Decision): Errno | null {
+  if (decision.effect === "allow") return null;
+  switch (decision.reason) {
+    case "rate":
+      return "EAGAIN";
+    case "invalid":
+      return "EINVAL";
+    case "rule":
+    case "default":
+      return "EPERM";
+    default: {
+      const never: never = decision.reason;
+      return never;
+    }
+  }
+}

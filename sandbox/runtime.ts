@@ -361,8 +361,8 @@ export class Runtime {
       slice: (work) => this.#serviceSlice(work),
       emit: (event) => this.#emit(event),
       limitArena: (proc) => {
-        this.arena.setQuota("pid", proc.pid, arenaBytesPerAgentMax);
-        this.arena.setQuota("tenant", proc.tenant, this.tenants.quotas(proc.tenant).arenaBytesMax);
+        this.arena.quotas.setPid(proc.pid, arenaBytesPerAgentMax);
+        this.arena.quotas.setTenant(proc.tenant, this.tenants.quotas(proc.tenant).arenaBytesMax);
       },
       inherit: (from, to, fds) => this.ipc.inherit(from, to, fds),
       released: (slot) => this.#releaseSlot(slot),
@@ -376,7 +376,7 @@ export class Runtime {
     const o = this.orchestrator;
     o.registerType("memory", (pid) => {
       const freed = this.arena.freeAllOf(pid);
-      this.arena.setQuota("pid", pid, undefined);
+      this.arena.quotas.clearPid(pid);
       return freed.bytes;
     });
     o.registerType("workspace", (pid) => this.workspaces.remove(pid));
@@ -406,8 +406,8 @@ export class Runtime {
   #releaseSlot(slot: AgentSlot): void {
     slot.release();
     const tenant = slot.tenant;
-    if (this.tenants.usage(tenant).agents === 0 && this.arena.usage("tenant", tenant) === 0) {
-      this.arena.setQuota("tenant", tenant, undefined);
+    if (this.tenants.usage(tenant).agents === 0 && this.arena.usageOfTenant(tenant) === 0) {
+      this.arena.quotas.clearTenant(tenant);
     }
   }
 

@@ -39,5 +39,5 @@ export async function assertNothingHeld(runtime: Runtime, dataDir: string, pid: 
   }
   assert.deepEqual(left, [], `workspace of pid ${pid} left on disk`);
   assert.equal(runtime.ipc.heldBy(pid), 0, `pid ${pid} still holds IPC objects`);
-  assert.equal(runtime.arena.usage("pid", pid), 0, `pid ${pid} still holds arena bytes`);
+  assert.equal(runtime.arena.usageOfPid(pid), 0, `pid ${pid} still holds arena bytes`);
 }

@@ -31,6 +31,7 @@
  * @module
  */
 
+import { assert } from "../../lib/mod.ts";
 import type { Decision } from "./decision.ts";
 
 /** Upper bound of `entriesMax`, in entries. */
@@ -77,10 +78,6 @@ interface Entry {
   /** Intrusive LRU list: `prev` is older, `next` is newer. */
   prev: Entry | null;
   next: Entry | null;
-}
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new RangeError(`DecisionCache: ${message}`);
 }
 
 function isId(n: number): boolean {
@@ -137,12 +134,14 @@ export class DecisionCache {
     const { ttlMs, entriesMax } = options;
     assert(
       Number.isFinite(ttlMs) && ttlMs > 0 && ttlMs <= cacheTtlMsMax,
-      "bad ttlMs",
+      "DecisionCache: bad ttlMs",
+      RangeError,
     );
     assert(
       Number.isSafeInteger(entriesMax) && entriesMax >= 1 &&
         entriesMax <= cacheEntriesMaxLimit,
-      "bad entriesMax",
+      "DecisionCache: bad entriesMax",
+      RangeError,
     );
     this.#ttlMs = ttlMs;
     this.#entriesMax = entriesMax;
@@ -168,7 +167,7 @@ export class DecisionCache {
     epoch: number,
     nowMs?: number,
   ): Decision | undefined {
-    assert(isId(pid) && isId(epoch), "pid and epoch must be integers >= 0");
+    assert(isId(pid) && isId(epoch), "DecisionCache: pid and epoch must be integers >= 0", RangeError);
     const entry = this.#byPid.get(pid)?.get(call)?.get(resource);
     if (entry === undefined || entry.epoch !== epoch) {
       if (entry !== undefined && entry.epoch < epoch) this.#remove(entry);
@@ -211,7 +210,7 @@ export class DecisionCache {
     decision: Decision,
     nowMs?: number,
   ): boolean {
-    assert(isId(pid) && isId(epoch), "pid and epoch must be integers >= 0");
+    assert(isId(pid) && isId(epoch), "DecisionCache: pid and epoch must be integers >= 0", RangeError);
     if (decision.cacheable !== true) return false;
     let calls = this.#byPid.get(pid);
     if (calls === undefined) this.#byPid.set(pid, calls = new Map());

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Errno } from "../../kernel/errno.ts";
+import type { Errno } from "../../kernel/mod.ts";
 import { defaultDenyRuleId } from "./schema.ts";
 
 /** Why a request was denied. */

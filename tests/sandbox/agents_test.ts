@@ -9,7 +9,7 @@ import type { Runtime } from "../../sandbox/runtime.ts";
 
 function assertNoIpc(runtime: Runtime, pid: number): void {
   assert.equal(runtime.ipc.heldBy(pid), 0, `pid ${pid} holds IPC objects`);
-  assert.equal(runtime.arena.usage("pid", pid), 0, `pid ${pid} holds arena bytes`);
+  assert.equal(runtime.arena.usageOfPid(pid), 0, `pid ${pid} holds arena bytes`);
 }
 
 Deno.test("agents: a child writes into an inherited pipe; the parent reads to eof and waits", async () => {

@@ -235,7 +235,7 @@ Deno.test("security quota: one tenant's agents cannot take another tenant's IPC 
     assert.ok(made.every((m) => m.code === "ENOMEM"), JSON.stringify(made));
     const total = made.reduce((n, m) => n + m.made, 0);
     assert.ok(total * 1024 * 1024 <= tenantQuotasDefault.arenaBytesMax, `hog tenant holds ${total} MiB`);
-    assert.ok(runtime.arena.usage("tenant", "hog") <= tenantQuotasDefault.arenaBytesMax);
+    assert.ok(runtime.arena.usageOfTenant("hog") <= tenantQuotasDefault.arenaBytesMax);
     const quiet = await agentRoundTrips(runtime, "bystander");
     const other = await runtime.run({
       tenant: "bystander",

@@ -118,7 +118,7 @@ Deno.test("pipe: inherit passes ends to a child; the pipe survives its creator",
   assert.ok(parentBytes > 0);
   h.ipc.releaseAll(parent.pid);
   assert.equal(h.ipc.bytesOf(parent.pid), 0);
-  assert.equal(h.arena.usage("pid", parent.pid), 0);
+  assert.equal(h.arena.usageOfPid(parent.pid), 0);
   assert.equal(h.ipc.bytesOf(child.pid), parentBytes, "buffered bytes re-charged to the surviving holder");
   const got = await h.ok<Read>(child, "ipc.read", { fd: readFd, max: 100 });
   assert.deepEqual([unb64(got.data), got.eof], ["from parent", true]);

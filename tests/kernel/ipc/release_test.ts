@@ -8,7 +8,7 @@ Deno.test("ENOMEM: a pid quota stops pipe writes, queue sends and segments; othe
   const h = harness();
   const p = h.spawn();
   const q = h.spawn();
-  h.arena.setQuota("pid", p.pid, 16 * 1024);
+  h.arena.quotas.setPid(p.pid, 16 * 1024);
   const { writeFd } = await h.ok<Fds>(p, "ipc.pipe", {});
   assert.equal(await h.err(p, "ipc.write", { fd: writeFd, data: new Uint8Array(32 * 1024).toBase64() }), "ENOMEM");
   assert.equal(await h.ok(p, "ipc.write", { fd: writeFd, data: b64("small fits") }), 10);
@@ -23,7 +23,7 @@ Deno.test("ENOMEM: a pid quota stops pipe writes, queue sends and segments; othe
   }
   assert.equal(code, "ENOMEM");
   assert.ok(sent > 0 && sent < 16);
-  assert.ok(h.arena.usage("pid", p.pid) <= 16 * 1024);
+  assert.ok(h.arena.usageOfPid(p.pid) <= 16 * 1024);
   await h.ok(q, "ipc.shm.create", { size: 64 * 1024 });
 });
 
@@ -75,14 +75,14 @@ Deno.test("releaseAll: frees everything of the pid, cancels its waiters with ECA
   ];
   await settle();
   assert.ok(h.ipc.heldBy(p.pid) >= 4 + 2 + 2 + 1 + 4);
-  const bytes = h.arena.usage("pid", p.pid);
+  const bytes = h.arena.usageOfPid(p.pid);
   assert.ok(bytes > pipeBufferBytesMax);
   const released = h.ipc.releaseAll(p.pid);
   assert.deepEqual(released, { objects: 4 + 2 + 2 + 1, bytes });
   assert.deepEqual(await Promise.all(blocked), ["ECANCELED", "ECANCELED", "ECANCELED", "ECANCELED"]);
   assert.equal(h.ipc.heldBy(p.pid), 0);
   assert.equal(h.ipc.bytesOf(p.pid), 0);
-  assert.equal(h.arena.usage("pid", p.pid), 0);
+  assert.equal(h.arena.usageOfPid(p.pid), 0);
   assert.equal(h.arena.stats().usedBytes, 0);
   assert.equal(h.ipc.tenants(), 0);
   assert.equal(await h.err(p, "ipc.read", { fd: readFd, max: 1 }), "EBADF");
@@ -110,7 +110,7 @@ Deno.test("releaseAll: jointly held objects stay alive for the other holder", as
   await settle();
   h.ipc.releaseAll(a.pid);
   assert.equal(await bWriting, "EPIPE");
-  assert.equal(h.arena.usage("pid", a.pid), 0);
+  assert.equal(h.arena.usageOfPid(a.pid), 0);
   assert.deepEqual(await h.ok(b, "ipc.mq.recv", { id }), { data: "from a", priority: 0 });
   assert.equal(await h.ok(b, "ipc.shm.read", { id: shm.id, offset: 0, length: 7 }), b64("a wrote"));
   h.ipc.releaseAll(b.pid);
@@ -125,11 +125,11 @@ Deno.test("releaseAll: when the heir's quota is full the kernel keeps a shared o
   const { id } = await h.ok<{ id: string }>(a, "ipc.shm.create", { size: 8192 });
   await h.ok(a, "ipc.shm.write", { id, offset: 8000, data: b64("survives") });
   await h.ok(b, "ipc.shm.attach", { id });
-  h.arena.setQuota("pid", b.pid, 0);
+  h.arena.quotas.setPid(b.pid, 0);
   assert.deepEqual(h.ipc.releaseAll(a.pid), { objects: 1, bytes: 8192 });
-  assert.equal(h.arena.usage("pid", a.pid), 0);
-  assert.equal(h.arena.usage("pid", b.pid), 0);
-  assert.equal(h.arena.usage("pid", 0), 8192);
+  assert.equal(h.arena.usageOfPid(a.pid), 0);
+  assert.equal(h.arena.usageOfPid(b.pid), 0);
+  assert.equal(h.arena.usageOfPid(0), 8192);
   assert.equal(await h.ok(b, "ipc.shm.read", { id, offset: 8000, length: 8 }), b64("survives"));
   await h.ok(b, "ipc.shm.detach", { id });
   assert.equal(h.arena.stats().usedBytes, 0);

@@ -111,7 +111,7 @@ Deno.test("alloc: rounds each request to its size class", () => {
     assert.equal(block.bytes, bytes);
     assert.equal(block.offset % 64, 0);
     assert.equal(arena.view(block).length, bytes);
-    assert.equal(arena.usage("pid", 1), capacity);
+    assert.equal(arena.usageOfPid(1), capacity);
     arena.checkInvariants();
     arena.free(block);
     assertPristine(arena);
@@ -266,55 +266,55 @@ Deno.test("alloc: a full arena is ENOMEM and stays usable", () => {
 
 Deno.test("quota: per pid is ENOMEM for that pid only, counted by capacity", () => {
   const arena = new Arena({ capacityBytes: 256 * KiB });
-  arena.setQuota("pid", 1, 1 * KiB);
+  arena.quotas.setPid(1, 1 * KiB);
   const a = arena.alloc(600, alice); // 1 KiB class: exactly at quota
-  assert.equal(arena.usage("pid", 1), 1 * KiB);
-  assert.equal(arena.usage("tenant", "acme"), 1 * KiB);
+  assert.equal(arena.usageOfPid(1), 1 * KiB);
+  assert.equal(arena.usageOfTenant("acme"), 1 * KiB);
   throwsErrno(() => arena.alloc(1, alice), "ENOMEM");
   const b = arena.alloc(32 * KiB, bob); // same tenant, other pid: unaffected
-  assert.equal(arena.usage("tenant", "acme"), 33 * KiB);
+  assert.equal(arena.usageOfTenant("acme"), 33 * KiB);
   assert.equal(arena.stats().failures, 1);
   arena.free(a);
   const c = arena.alloc(1 * KiB, alice);
-  arena.setQuota("pid", 1, undefined);
+  arena.quotas.clearPid(1);
   const d = arena.alloc(10 * KiB, alice);
   arena.checkInvariants();
   for (const block of [b, c, d]) arena.free(block);
-  assert.equal(arena.usage("pid", 1), 0);
-  assert.equal(arena.usage("tenant", "acme"), 0);
+  assert.equal(arena.usageOfPid(1), 0);
+  assert.equal(arena.usageOfTenant("acme"), 0);
   assertPristine(arena);
 });
 
 Deno.test("quota: per tenant is ENOMEM for all its pids, other tenants unaffected", () => {
   const arena = new Arena({ capacityBytes: 256 * KiB });
-  arena.setQuota("tenant", "acme", 16 * KiB);
+  arena.quotas.setTenant("acme", 16 * KiB);
   const a = arena.alloc(8 * KiB, alice);
   const b = arena.alloc(5000, bob); // rounds to 8 KiB: tenant now at quota
   throwsErrno(() => arena.alloc(64, alice), "ENOMEM");
   throwsErrno(() => arena.alloc(64, bob), "ENOMEM");
   const c = arena.alloc(100 * KiB, carol);
-  assert.equal(arena.usage("tenant", "globex"), 100 * KiB);
-  assert.equal(arena.usage("tenant", "acme"), 16 * KiB);
-  assert.equal(arena.usage("pid", 2), 8 * KiB);
-  arena.setQuota("tenant", "acme", 0);
+  assert.equal(arena.usageOfTenant("globex"), 100 * KiB);
+  assert.equal(arena.usageOfTenant("acme"), 16 * KiB);
+  assert.equal(arena.usageOfPid(2), 8 * KiB);
+  arena.quotas.setTenant("acme", 0);
   arena.free(a);
   throwsErrno(() => arena.alloc(64, alice), "ENOMEM");
-  arena.setQuota("tenant", "acme", undefined);
+  arena.quotas.clearTenant("acme");
   const d = arena.alloc(64, alice);
   for (const block of [b, c, d]) arena.free(block);
   assertPristine(arena);
 });
 
-Deno.test("setQuota/usage: wrong key types and bad limits are assertions", () => {
+Deno.test("quotas/usageOf: wrong key types and bad limits are assertions", () => {
   const arena = new Arena({ capacityBytes: 64 * KiB });
-  assert.throws(() => arena.setQuota("pid", "1", 10), /pid key/);
-  assert.throws(() => arena.setQuota("tenant", 1, 10), /tenant key/);
-  assert.throws(() => arena.setQuota("pid", 1, -1), /bytesMax/);
-  assert.throws(() => arena.setQuota("pid", 1, 1.5), /bytesMax/);
-  assert.throws(() => arena.usage("pid", -1), /pid key/);
+  assert.throws(() => arena.quotas.setPid("1" as unknown as number, 10), /pid key/);
+  assert.throws(() => arena.quotas.setTenant(1 as unknown as string, 10), /tenant key/);
+  assert.throws(() => arena.quotas.setPid(1, -1), /bytesMax/);
+  assert.throws(() => arena.quotas.setPid(1, 1.5), /bytesMax/);
+  assert.throws(() => arena.usageOfPid(-1), /pid key/);
   assert.throws(() => arena.alloc(64, { pid: -1, tenant: "x" }), /owner/);
   assert.throws(() => arena.alloc(64, { pid: 1, tenant: "" }), /owner/);
-  assert.equal(arena.usage("tenant", "nobody"), 0);
+  assert.equal(arena.usageOfTenant("nobody"), 0);
 });
 
 Deno.test("free: double free, stale and forged handles throw without corrupting", () => {
@@ -369,9 +369,9 @@ Deno.test("freeAllOf: releases exactly one pid's blocks", () => {
     blocks: 5,
     bytes: 128 + 8 * KiB + 70 * KiB + 64 + 4 * KiB,
   });
-  assert.equal(arena.usage("pid", 1), 0);
-  assert.equal(arena.usage("tenant", "globex"), 0);
-  assert.equal(arena.usage("tenant", "acme"), 1 * KiB);
+  assert.equal(arena.usageOfPid(1), 0);
+  assert.equal(arena.usageOfTenant("globex"), 0);
+  assert.equal(arena.usageOfTenant("acme"), 1 * KiB);
   assert.ok(arena.view(theirs).every((byte) => byte === 7));
   for (const block of [...mine, other]) {
     assert.throws(() => arena.free(block), /not live/);
@@ -484,11 +484,11 @@ class Harness {
   ) {
     for (const [pid, max] of Object.entries(quotas.pid)) {
       this.pidQuota.set(Number(pid), max);
-      this.arena.setQuota("pid", Number(pid), max);
+      this.arena.quotas.setPid(Number(pid), max);
     }
     for (const [tenant, max] of Object.entries(quotas.tenant)) {
       this.tenantQuota.set(tenant, max);
-      this.arena.setQuota("tenant", tenant, max);
+      this.arena.quotas.setTenant(tenant, max);
     }
   }
 
@@ -600,11 +600,11 @@ class Harness {
     );
     assert.equal(stats.failures, this.failures);
     for (const pid of [1, 2, 3, 4]) {
-      assert.equal(this.arena.usage("pid", pid), this.held("pid", pid));
+      assert.equal(this.arena.usageOfPid(pid), this.held("pid", pid));
     }
     for (const tenant of ["a", "b"]) {
       assert.equal(
-        this.arena.usage("tenant", tenant),
+        this.arena.usageOfTenant(tenant),
         this.held("tenant", tenant),
       );
     }
@@ -645,7 +645,7 @@ Deno.test("property: freeing everything, in any order, restores one full free bl
         }
         assertPristine(harness.arena);
         for (const pid of [1, 2, 3, 4]) {
-          assert.equal(harness.arena.usage("pid", pid), 0);
+          assert.equal(harness.arena.usageOfPid(pid), 0);
         }
         const whole = harness.arena.alloc(propertyArenaBytes, owners[0]);
         harness.arena.free(whole);

@@ -50,12 +50,12 @@ export interface EventFilter {
  */
 interface TenantGroup {
   tenantId: number;
-  subs: Set<Subscription>;
+  subs: Set<FeedSubscription>;
   lastOwnSeq: number;
 }
 
 /** A subscriber: a cursor into the ring plus its filter. */
-export class Subscription {
+export class FeedSubscription {
   readonly filter: EventFilter;
   #ring: EventRing;
   #cursor: number;
@@ -175,8 +175,8 @@ export class Subscription {
  */
 export class EventFeed {
   #hub: ObservabilityHub;
-  #subs = new Set<Subscription>();
-  #watchAll = new Set<Subscription>();
+  #subs = new Set<FeedSubscription>();
+  #watchAll = new Set<FeedSubscription>();
   #groups = new Map<number, TenantGroup>();
   #agentIds: (uid: number) => string | undefined;
   #routed: number;
@@ -213,11 +213,11 @@ export class EventFeed {
   }
 
   /** Subscribe from now, or after event id `afterSeq` (what `Last-Event-ID` carries). */
-  subscribe(filter: EventFilter, afterSeq?: number): Subscription {
+  subscribe(filter: EventFilter, afterSeq?: number): FeedSubscription {
     const ring = this.#hub.ring;
     const cursor = afterSeq === undefined ? ring.nextSeq : Math.min(afterSeq, ring.nextSeq);
     const group = filter.tenant === null ? undefined : this.#group(this.#hub.tenants.intern(filter.tenant));
-    const sub: Subscription = new Subscription(this, ring, cursor, filter, group, () => {
+    const sub: FeedSubscription = new FeedSubscription(this, ring, cursor, filter, group, () => {
       this.#subs.delete(sub);
       this.#watchAll.delete(sub);
       if (group === undefined) return;

@@ -121,8 +121,8 @@ function serviceSeries(r: Registry, catchUp: CatchUp): (s: Service) => void {
   const events = r.counter("agentos_events_published_total", "Events published to the stream hub.", []);
   const subscribers = r.gauge("agentos_event_subscribers", "Open event stream subscribers.", []);
   return (s) => {
-    catchUp("events", s.hub.published, (n) => events.inc(undefined, n));
-    subscribers.set(s.hub.subscribers);
+    catchUp("events", s.feed.published, (n) => events.inc(undefined, n));
+    subscribers.set(s.feed.subscribers);
     for (const [tenant, n] of s.liveCounts()) tenantLive.set({ tenant }, n);
   };
 }

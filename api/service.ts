@@ -98,7 +98,7 @@ type SpawnBody = z.infer<typeof spawnSchema>;
 
 /** The service. */
 export class Service {
-  readonly hub: EventFeed;
+  readonly feed: EventFeed;
   #agentIdByUid = new Map<number, string>();
   readonly admission: AdmissionQueue;
   #runtime: Runtime;
@@ -117,7 +117,7 @@ export class Service {
     this.#runtime = runtime;
     this.#store = store;
     runtime.subscribe((event) => this.#onRuntimeEvent(event));
-    this.hub = new EventFeed(runtime.obs, (uid) => this.#agentIdByUid.get(uid));
+    this.feed = new EventFeed(runtime.obs, (uid) => this.#agentIdByUid.get(uid));
     this.#flushTimer = setInterval(() => this.flushAudit(), auditFlushMs);
     this.admission = new AdmissionQueue({ slots: options.agentsMax ?? serverAgentsMax, queueMax: admissionQueueMax });
   }
@@ -491,7 +491,7 @@ export class Service {
   /** Stop accepting, kill everything, flush. */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
-    this.hub.closeAll();
+    this.feed.closeAll();
     const finished = [...this.#live.values()].map((a) => a.finished);
     await this.#runtime.close();
     await Promise.all(finished);

@@ -457,14 +457,14 @@ async function sseOnce(bench: Bench, key: string, batch: number, withReader: boo
   try {
     reader?.worker.postMessage({ url: `${bench.server.url}/v1/events?types=syscall,exit`, key, idleMs: sseIdleMs });
     await reader?.next(10_000);
-    const published0 = bench.server.service.hub.published;
+    const published0 = bench.server.service.feed.published;
     const res = await post(bench, "/v1/agents", {
       code: sseAgentCode(batch),
       wait: true,
       limits: { syscallsPerSec: agentLimitsMax.syscallsPerSec, wallMs: sseAgentMs + 20_000 },
     }, key);
     const body = await res.json();
-    const published = bench.server.service.hub.published - published0;
+    const published = bench.server.service.feed.published - published0;
     reader?.worker.postMessage({ agentDone: true });
     if (res.status !== 200 || body.reason !== "exit") {
       throw new Error(`SSE agent: ${res.status} ${JSON.stringify(body)}`);

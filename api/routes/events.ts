@@ -36,7 +36,7 @@ function sse(c: Context<Env>, service: Service, edge: AppEdge, limits: EdgeLimit
   }
   const header = c.req.header("last-event-id");
   const after = header !== undefined && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
-  const sub = service.hub.subscribe(filter, after);
+  const sub = service.feed.subscribe(filter, after);
   const release = () => {
     sub.close();
     slot();
@@ -49,7 +49,7 @@ function sse(c: Context<Env>, service: Service, edge: AppEdge, limits: EdgeLimit
       release();
     });
     try {
-      await stream.writeSSE({ event: "hello", data: JSON.stringify({ seq: service.hub.seq }) });
+      await stream.writeSSE({ event: "hello", data: JSON.stringify({ seq: service.feed.seq }) });
       let wroteAtMs = Date.now();
       while (!abort.signal.aborted && !sub.closed) {
         await sub.wait(Math.max(0, heartbeatMs - (Date.now() - wroteAtMs)), abort.signal);

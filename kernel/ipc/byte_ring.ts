@@ -6,12 +6,12 @@
  * @module
  */
 
-import { type Slab, type SlabOwner, Store } from "./store.ts";
+import { PayloadStore, type Slab, type SlabOwner } from "./store.ts";
 
 /** A byte FIFO of at most `bytesMax` bytes stored in the arena. */
 export class ByteRing {
   readonly bytesMax: number;
-  #store: Store;
+  #store: PayloadStore;
   #owner: SlabOwner;
   #slab: Slab | null = null;
   #head = 0;
@@ -24,7 +24,7 @@ export class ByteRing {
    * @param bytesMax most bytes held
    * @param minBytes first allocation size
    */
-  constructor(store: Store, owner: SlabOwner, bytesMax: number, minBytes: number) {
+  constructor(store: PayloadStore, owner: SlabOwner, bytesMax: number, minBytes: number) {
     this.#store = store;
     this.#owner = owner;
     this.bytesMax = bytesMax;

@@ -12,8 +12,8 @@ import { objectsPerTenantMax } from "./limits.ts";
 import type { MessageQueue } from "./message_queue.ts";
 import type { Pipe } from "./pipe.ts";
 import type { Segment } from "./shm.ts";
-import { Store } from "./store.ts";
-import type { Subscription, Topic } from "./topic.ts";
+import { PayloadStore } from "./store.ts";
+import type { Topic, TopicSubscription } from "./topic.ts";
 import { type WaitQueue, WaitRegistry } from "./wait_queue.ts";
 
 /** One descriptor: an end of a pipe. */
@@ -29,7 +29,7 @@ export interface PidState {
   alive: boolean;
   readonly fds: Map<number, FdEntry>;
   readonly queues: Set<MessageQueue>;
-  readonly subs: Set<Subscription>;
+  readonly subs: Set<TopicSubscription>;
   readonly segments: Set<Segment>;
 }
 
@@ -39,20 +39,20 @@ export interface TenantSpace {
   readonly queuesByName: Map<string, MessageQueue>;
   readonly queues: Map<string, MessageQueue>;
   readonly topics: Map<string, Topic>;
-  readonly subs: Map<string, Subscription>;
+  readonly subs: Map<string, TopicSubscription>;
   readonly segments: Map<string, Segment>;
 }
 
 /** The shared state. */
 export class IpcContext {
-  readonly store: Store;
+  readonly store: PayloadStore;
   readonly waits = new WaitRegistry();
   readonly now: () => number;
   readonly #pids = new Map<number, PidState>();
   readonly #tenants = new Map<string, TenantSpace>();
 
   /** @param store arena access @param now monotonic clock, ms */
-  constructor(store: Store, now: () => number) {
+  constructor(store: PayloadStore, now: () => number) {
     this.store = store;
     this.now = now;
   }

@@ -11,7 +11,7 @@ import { IpcContext } from "./context.ts";
 import { MessageQueues } from "./message_queue.ts";
 import { Pipes } from "./pipe.ts";
 import { SharedMemory } from "./shm.ts";
-import { Store } from "./store.ts";
+import { PayloadStore } from "./store.ts";
 import { ipcSyscalls } from "./syscalls.ts";
 import { Topics } from "./topic.ts";
 
@@ -55,7 +55,7 @@ export class Ipc {
 
   /** @param options the arena and clock */
   constructor(options: IpcOptions) {
-    this.#ctx = new IpcContext(new Store(options.arena), options.nowMs ?? (() => performance.now()));
+    this.#ctx = new IpcContext(new PayloadStore(options.arena), options.nowMs ?? (() => performance.now()));
     this.pipes = new Pipes(this.#ctx);
     this.queues = new MessageQueues(this.#ctx);
     this.topics = new Topics(this.#ctx);

@@ -26,5 +26,5 @@ export const fdFirst = 3;
 export const nameCharsMax = 256;
 /** Longest blocking wait a call may ask for, ms (the largest `setTimeout` delay). */
 export const timeoutMsMax = 2 ** 31 - 1;
-/** Highest message priority (priorities are integers in [0, priorityMax]). */
-export const priorityMax = 2 ** 31 - 1;
+/** Highest message priority (priorities are integers in [0, messagePriorityMax]). */
+export const messagePriorityMax = 2 ** 31 - 1;

@@ -30,7 +30,7 @@ export const kernelPid = 0;
 export const kernelTenant = "@kernel";
 
 /** Allocates, views, frees and re-homes slabs. */
-export class Store {
+export class PayloadStore {
   readonly arena: Arena;
   #byPid = new Map<number, Set<Slab>>();
   #bytes = new Map<number, number>();

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { KernelError } from "../errno.ts";
 import { defineSyscall, type SyscallDef } from "../syscall/mod.ts";
 import type { Ipc } from "./ipc.ts";
-import { messageBytesMax, pipeBufferBytesMax, priorityMax, shmBytesMax, timeoutMsMax } from "./limits.ts";
+import { messageBytesMax, messagePriorityMax, pipeBufferBytesMax, shmBytesMax, timeoutMsMax } from "./limits.ts";
 import { encodeMessage } from "./message_queue.ts";
 
 const fd = z.int().min(0);
@@ -92,7 +92,11 @@ function queueRows(ipc: Ipc): SyscallDef[] {
     defineSyscall({
       name: "ipc.mq.send",
       blocking: true,
-      args: z.strictObject({ id: z.string(), data: z.string(), priority: z.int().min(0).max(priorityMax).optional() }),
+      args: z.strictObject({
+        id: z.string(),
+        data: z.string(),
+        priority: z.int().min(0).max(messagePriorityMax).optional(),
+      }),
       capability: "ipc",
       handler: ({ proc, args, addBytes }) => {
         const bytes = encodeMessage(args.data, "ipc.mq.send");

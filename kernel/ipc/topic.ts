@@ -22,7 +22,7 @@ import { WaitQueue } from "./wait_queue.ts";
 /** One topic: its name and subscribers. */
 export interface Topic {
   readonly name: string;
-  readonly subs: Set<Subscription>;
+  readonly subs: Set<TopicSubscription>;
 }
 
 /** One message waiting in a backlog. */
@@ -31,7 +31,7 @@ interface Pending {
 }
 
 /** One subscriber's backlog. */
-export class Subscription implements SlabOwner {
+export class TopicSubscription implements SlabOwner {
   readonly id = randomId("sub_");
   readonly pid: number;
   readonly tenant: string;
@@ -91,7 +91,7 @@ export class Topics {
     const space = this.#ctx.space(proc.tenant);
     let topic = space.topics.get(name);
     if (topic === undefined) space.topics.set(name, topic = { name, subs: new Set() });
-    const sub = new Subscription(this.#ctx, state, topic);
+    const sub = new TopicSubscription(this.#ctx, state, topic);
     topic.subs.add(sub);
     space.subs.set(sub.id, sub);
     state.subs.add(sub);
@@ -161,7 +161,7 @@ export class Topics {
   }
 
   /** End `sub` and free its backlog. */
-  release(state: PidState, sub: Subscription): void {
+  release(state: PidState, sub: TopicSubscription): void {
     state.subs.delete(sub);
     for (let item = sub.shift(); item !== undefined; item = sub.shift()) {
       if (item.slab !== null) this.#ctx.store.free(item.slab);
@@ -174,7 +174,7 @@ export class Topics {
     this.#ctx.dropObject(sub.tenant);
   }
 
-  #lookup(state: PidState, id: string, what: string): Subscription {
+  #lookup(state: PidState, id: string, what: string): TopicSubscription {
     const sub = this.#ctx.findSpace(state.tenant)?.subs.get(id);
     if (sub === undefined) throw new KernelError("ENOENT", `${what}: no such subscription`);
     if (sub.pid !== state.pid) throw new KernelError("EBADF", `${what}: subscription belongs to another agent`);

@@ -45,7 +45,7 @@ Deno.test("sse: a reader that never reads never slows the kernel; its losses are
     await stalled.body?.cancel();
     // The same subscription object the SSE loop drives, read after the flood:
     // it lost what the ring overwrote and says so.
-    const sub = s.service.hub.subscribe({ tenant: t.id, errors: true }, 0);
+    const sub = s.service.feed.subscribe({ tenant: t.id, errors: true }, 0);
     const first = sub.take();
     sub.close();
     console.log(`a reader resuming from the start: ${first.dropped} events reported dropped`);

@@ -15,7 +15,7 @@ Deno.test("policy events: tenant and agent policy changes are events with the ne
   await withServer(async (s) => {
     const t = await createTenant(s, "policy-events");
     tenantId = t.id;
-    const sub = s.service.hub.subscribe({ tenant: t.id, types: ["policy"] });
+    const sub = s.service.feed.subscribe({ tenant: t.id, types: ["policy"] });
     const put = await s.req(`/v1/tenants/${t.id}/policy`, { method: "PUT", key: adminKey, json: allowAll });
     assert.equal(put.status, 200);
     const tenantEpoch = (await put.json()).epoch;
@@ -33,7 +33,7 @@ Deno.test("policy events: tenant and agent policy changes are events with the ne
     await killed.body?.cancel();
   }, { dataDir, keep: true });
   await withServer((s) => {
-    const { events } = s.service.hub.subscribe({ tenant: tenantId, types: ["policy"] }, 0).take();
+    const { events } = s.service.feed.subscribe({ tenant: tenantId, types: ["policy"] }, 0).take();
     assert.equal(events.length, 1, "the stored policy, loaded at boot");
     assert.equal(events[0].data.scope, "tenant");
     assert.equal(events[0].data.epoch, s.runtime.policy.epoch);

@@ -101,7 +101,7 @@ Deno.test("security sse: idle streams are capped per key and per tenant; another
         refusals.set(cap, (refusals.get(cap) ?? 0) + 1);
       }
       assert.deepEqual([...refusals], [["sseStreamsPerTenantMax", 40]]);
-      assert.equal(s.service.hub.subscribers, limits.sseStreamsPerTenantMax);
+      assert.equal(s.service.feed.subscribers, limits.sseStreamsPerTenantMax);
 
       // The bystander's events (its own stream sees them) reach no stream of the flooding tenant.
       const own = await openStream(s, calm.apiKey, "/v1/events?types=exit");
@@ -119,7 +119,7 @@ Deno.test("security sse: idle streams are capped per key and per tenant; another
 
       // Closed streams give their slots back.
       for (const st of streams.splice(0)) await st.close();
-      await until(() => s.service.hub.subscribers === 0);
+      await until(() => s.service.feed.subscribers === 0);
       const again = await attempt(key2);
       assert.ok(isStream(again), "a slot was not given back");
     } finally {

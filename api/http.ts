@@ -8,6 +8,7 @@
 
 import type { Context, MiddlewareHandler } from "hono";
 import type { z } from "zod";
+import { issueList } from "../lib/mod.ts";
 import { JsonDepthError, parseJsonNullProto } from "../kernel/syscall/mod.ts";
 import { peerHeader, type RateDecision, type RateLimiter, type StreamSlots } from "./edge/mod.ts";
 import { bodyBytesMax, bodyTokenBytes, type EdgeLimits } from "./limits.ts";
@@ -112,11 +113,7 @@ export function parseQuery<S extends z.ZodType>(c: Context<Env>, schema: S): z.o
 function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 20).map((i) => ({
-      path: i.path.map(String),
-      code: i.code,
-      message: i.message,
-    }));
+    const issues = issueList(parsed.error);
     const first = issues[0];
     throw new ApiError(
       400,

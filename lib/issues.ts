@@ -11,6 +11,36 @@ export interface Issue {
   message: string;
 }
 
+/** One issue as the API reports it: the path as strings, zod's code, the message. */
+export interface IssueRecord {
+  path: string[];
+  code?: string;
+  message: string;
+}
+
+/**
+ * The first `max` issues of a zod error as plain records (empty for an
+ * error without issues).
+ *
+ * @param err a `ZodError`, or anything thrown
+ * @param max how many issues to keep
+ * @returns the issues
+ * @example
+ * ```ts
+ * issueList({ issues: [{ path: ["limits", "cpuMs"], code: "too_big", message: "Too big" }] });
+ * // [{ path: ["limits", "cpuMs"], code: "too_big", message: "Too big" }]
+ * ```
+ */
+export function issueList(err: unknown, max = 20): IssueRecord[] {
+  const issues = (err as { issues?: (Issue & { code?: string })[] } | null)?.issues;
+  if (!Array.isArray(issues)) return [];
+  return issues.slice(0, max).map((i) => ({
+    path: i.path.map(String),
+    ...(i.code === undefined ? {} : { code: i.code }),
+    message: i.message,
+  }));
+}
+
 /**
  * `path.to.field: message` for the first issue of a zod error (or the
  * error's message otherwise).
@@ -24,9 +54,7 @@ export interface Issue {
  * ```
  */
 export function describeProblem(err: unknown, what = "document"): string {
-  const issues = (err as { issues?: Issue[] } | null)?.issues;
-  if (Array.isArray(issues) && issues[0]) {
-    return `${issues[0].path.map(String).join(".") || what}: ${issues[0].message}`;
-  }
+  const [first] = issueList(err, 1);
+  if (first) return `${first.path.join(".") || what}: ${first.message}`;
   return err instanceof Error ? err.message : String(err);
 }

@@ -7,6 +7,7 @@
  */
 
 export { assert } from "./assert.ts";
-export { describeProblem, type Issue } from "./issues.ts";
+export { describeProblem, type Issue, issueList, type IssueRecord } from "./issues.ts";
 export { BoundedMap, type BoundedMapOptions, type EjectionReason } from "./bounded_map.ts";
 export { TokenBucket, type TokenBucketOptions } from "./token_bucket.ts";
+export { DeadlineError, raceAbort, withTimeout } from "./deadline.ts";

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { issueList } from "../../lib/mod.ts";
 import { type Errno, KernelError } from "../errno.ts";
 import { isLive } from "../process/mod.ts";
 import type { Process } from "../process/mod.ts";
@@ -218,7 +219,7 @@ export class Dispatcher {
   #validate(row: SyscallDef, raw: unknown): unknown {
     const parsed = row.args.safeParse(raw);
     if (parsed.success) return parsed.data;
-    const issue = parsed.error.issues[0];
+    const [issue] = issueList(parsed.error, 1);
     const where = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
     throw new KernelError("EINVAL", `${row.name}: ${issue?.message ?? "invalid arguments"}${where}`);
   }

@@ -9,6 +9,7 @@
  */
 
 import { KernelError } from "../../kernel/mod.ts";
+import { withTimeout } from "../../lib/mod.ts";
 import type { Process } from "../../kernel/process/mod.ts";
 import type { ResourceOrchestrator } from "../../kernel/resources/mod.ts";
 import type { ChildExit, ProcHost } from "../proc_syscalls.ts";
@@ -95,10 +96,12 @@ export function childHost(deps: ChildHostDeps): ProcHost {
       }
       const child = sup.children.live.has(pid) ? deps.get(pid) : undefined;
       if (child === undefined) return undefined;
-      return withTimeout(child.done, timeoutMs).then((r) => {
-        sup.children.exits.delete(pid);
-        return { pid: r.pid, reason: r.reason, exitCode: r.exitCode, result: r.result, message: r.message ?? null };
-      });
+      return withTimeout(child.done, timeoutMs, () => new KernelError("ETIMEDOUT", "proc.wait: timed out")).then(
+        (r) => {
+          sup.children.exits.delete(pid);
+          return { pid: r.pid, reason: r.reason, exitCode: r.exitCode, result: r.result, message: r.message ?? null };
+        },
+      );
     },
     signalChild: (parent, pid, signal) => {
       const sup = deps.get(parent.pid);
@@ -106,13 +109,4 @@ export function childHost(deps: ChildHostDeps): ProcHost {
       return deps.get(pid)?.signal(signal, `${signal} from parent ${parent.pid}`) ?? false;
     },
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined): Promise<T> {
-  if (timeoutMs === undefined) return promise;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new KernelError("ETIMEDOUT", "proc.wait: timed out")), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -15,7 +15,7 @@
 import { type Errno, KernelError } from "../../kernel/mod.ts";
 import type { Process } from "../../kernel/process/mod.ts";
 import { type Cidr, classify, formatIp, isAllowedAddress, parseIp } from "../egress/mod.ts";
-import { DeadlineError, raceAbort } from "./deadline.ts";
+import { DeadlineError, raceAbort } from "../../lib/mod.ts";
 import { resolvedAddressesMax } from "./limits.ts";
 import type { Target } from "./target.ts";
 

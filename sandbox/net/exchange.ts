@@ -6,7 +6,7 @@
  */
 
 import { KernelError } from "../../kernel/mod.ts";
-import { DeadlineError, raceAbort } from "./deadline.ts";
+import { DeadlineError, raceAbort } from "../../lib/mod.ts";
 import type { Destination } from "./destination.ts";
 import { readBody, readHead, type ResponseHead, type WireRequest, writeRequest } from "./http1.ts";
 import { ByteReader } from "./reader.ts";

@@ -8,7 +8,7 @@
 import { KernelError } from "../../kernel/mod.ts";
 import type { Process } from "../../kernel/process/mod.ts";
 import type { Cidr } from "../egress/mod.ts";
-import { DeadlineError } from "./deadline.ts";
+import { DeadlineError } from "../../lib/mod.ts";
 import {
   checkDestination,
   type EgressRequest,

@@ -58,7 +58,7 @@ export const fdCapConnectionsMin = 8;
 /** Largest chunk of a chunked request body the framer accepts (past it: 400), bytes. */
 export const chunkSizeBytesMax = 2 ** 40;
 /** Longest chunk-size line (with extensions) of a chunked body (past it: 400), bytes. */
-export const chunkLineBytesMax = 4096;
+export const bodyChunkLineBytesMax = 4096;
 /** Longest unix socket path (sun_path is 108 bytes with its NUL); a longer data dir fails at start, bytes. */
 export const socketPathBytesMax = 107;
 /** Most rate buckets (keys + client addresses) held; past it the least recently used is dropped (it refills as new). */

@@ -8,6 +8,7 @@
  * @module
  */
 
+import "../limits.ts";
 import { Runtime } from "../sandbox/mod.ts";
 import { createApp } from "./app.ts";
 import { ConnectionGate, edgeMetrics, InnerServer } from "./edge/mod.ts";

@@ -7,6 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
+import "../limits.ts";
 import { capabilities as allCapabilities, type Capability } from "../kernel/process/mod.ts";
 import { Runtime, type RuntimeEvent } from "../sandbox/mod.ts";
 import { summarizeArgs } from "../observability/mod.ts";

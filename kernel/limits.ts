@@ -35,8 +35,6 @@ export const resultBytesMax = 1024 * 1024;
 export const pidMax = 65_535;
 /** Most live (not yet reaped) processes in the table. */
 export const processesMax = 4096;
-/** Most zombie records kept for status queries before the oldest is reaped. */
-export const zombiesMax = 2048;
 
 /**
  * Bytes of syscall requests and results the supervisor holds for one agent
@@ -45,8 +43,15 @@ export const zombiesMax = 2048;
  * two of the largest reads in flight (see the assertion below).
  */
 export const agentInflightBytesMax = 64 * 1024 * 1024;
-/** Bytes in flight for all agents of the server together (the tenant quota `inflightBytesMax` sits below). */
+/**
+ * Bytes in flight for all agents of the server together (the tenant quota
+ * `inflightBytesMax` sits below): the supervisor's budget for syscall data,
+ * whatever the number of calls in flight (`inflightCallsMax` per agent,
+ * each charged its own result bytes).
+ */
 export const serverInflightBytesMax = 1024 * 1024 * 1024;
+/** Agents that may hold their whole in-flight budget at once within the server's. */
+export const agentsAtFullInflightMin = 16;
 /** Largest line of completions sent back for a batch; bigger answers are split into several lines. */
 export const batchAnswerBytesMax = 8 * 1024 * 1024;
 /** Tenants the kernel tracks at once (idle ones are forgotten first). */
@@ -110,8 +115,12 @@ export const directoryBytes = 4096;
 
 /** Memory the cell runtime itself needs on top of the agent's heap, MB. */
 export const cellOverheadMb = 96;
-/** How often a cell samples its own CPU time and RSS, ms. */
+/** How often a cell samples its own CPU time and RSS while its agent is busy, ms. */
 export const watchdogIntervalMs = 10;
+/** Longest gap between samples of an idle cell (the interval doubles up to it), ms. */
+export const watchdogIdleMsMax = 80;
+/** Shortest gap between two usage reports a cell sends the supervisor, ms. */
+export const usageReportMs = 250;
 /** Grace between SIGTERM delivery and SIGKILL, ms. */
 export const termGraceMs = 2_000;
 /** How long a cell may take to report ready before it counts as crashed, ms. */
@@ -135,6 +144,14 @@ function assertLimits(): void {
   if (resultBytesMax >= frameBytesMax) throw new Error("limits: a result must fit a frame");
   if (agentInflightBytesMax < 2 * resultHoldBytes(fileBytesMax) + 2 * frameBytesMax) {
     throw new Error("limits: an agent's in-flight budget must hold two of the largest reads");
+  }
+  if (!(watchdogIntervalMs < watchdogIdleMsMax && watchdogIdleMsMax < usageReportMs)) {
+    throw new Error("limits: the watchdog samples more often than usage is reported, idle or busy");
+  }
+  if (serverInflightBytesMax < agentsAtFullInflightMin * agentInflightBytesMax) {
+    throw new Error(
+      `limits: the server in-flight budget must hold ${agentsAtFullInflightMin} agents at their full budget`,
+    );
   }
   if (batchAnswerBytesMax < Math.ceil(fileBytesMax / 3) * 4 + 1024) {
     throw new Error("limits: one completion of the largest read must fit a batch answer line");

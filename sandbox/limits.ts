@@ -1,5 +1,7 @@
 /**
- * Resolving the limits an agent asks for into the limits it gets.
+ * The sandbox layer's limits (output kept, child exits, batch slices,
+ * policy step budgets, warm-pool refill) and resolving the limits an agent
+ * asks for into the limits it gets. Re-exported by the root `limits.ts`.
  *
  * @module
  */
@@ -75,3 +77,45 @@ export const spawnRequestSchema = z.strictObject({
   /** The agent's own policy document (validated by the policy engine); it can only narrow. */
   policy: z.record(z.string(), z.unknown()).optional(),
 });
+
+/** Characters kept from the start of a stream. */
+export const outputHeadCharsMax = 512 * 1024;
+/** Characters kept from the end of a stream. */
+export const outputTailCharsMax = 512 * 1024;
+/** Characters of each stream an agent's durable record keeps (first half and last half). */
+export const storedOutputCharsMax = 64 * 1024;
+
+/** Longest `proc.wait` timeout, ms. */
+export const waitMsMax = 24 * 3600 * 1000;
+/** Most pipe descriptors a child may inherit. */
+export const inheritFdsMax = 16;
+
+/** Calls of a batch served as one scheduler job. */
+export const batchSliceCalls = 32;
+/** I/O-bound calls (files) in one such job: fewer, so one batch cannot flood the event loop with completions. */
+export const batchSliceIoCalls = 8;
+
+/** Finished children a parent keeps for `proc.wait` before the oldest is dropped. */
+export const childExitsMax = 256;
+
+/** Delay before a handed-out warm cell is replaced, ms. */
+export const refillDelayMs = 50;
+
+/** Longest a blocked syscall counts as service time for the scheduler, ms. */
+export const blockingSliceMs = 5;
+
+/** Decision cache lifetime, ms. */
+export const decisionTtlMs = 10_000;
+/** Decision cache size, entries. */
+export const decisionEntriesMax = 65_536;
+/**
+ * Matcher steps one agent may spend on policy evaluations (cache misses)
+ * per second, refilled continuously; also its burst. About 20 ms of one
+ * core at ~100 M steps/s, i.e. 20 evaluations at the engine's per-call
+ * ceiling, or ~100,000 evaluations of a plain policy.
+ */
+export const policyStepsPerAgentPerSecMax = 2_000_000;
+/** Matcher steps all agents of one tenant together may spend per second; also its burst. */
+export const policyStepsPerTenantPerSecMax = 4 * policyStepsPerAgentPerSecMax;
+/** Most tenant step accounts kept; past it, full (idle) accounts are dropped, which loses nothing. */
+export const stepAccountsMax = 4096;

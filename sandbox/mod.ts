@@ -6,7 +6,6 @@
  * @module
  */
 
-export { limitInt, limitsSchema, resolveLimits, spawnRequestSchema } from "./limits.ts";
-export { storedOutputCharsMax } from "./output.ts";
+export { limitInt, limitsSchema, resolveLimits, spawnRequestSchema, storedOutputCharsMax } from "./limits.ts";
 export { Runtime } from "./runtime.ts";
 export type { Agent, ExitSummary, RuntimeEvent } from "./runtime.ts";

@@ -8,14 +8,7 @@
  *
  * @module
  */
-
-/** Characters kept from the start of a stream. */
-export const outputHeadCharsMax = 512 * 1024;
-/** Characters kept from the end of a stream. */
-export const outputTailCharsMax = 512 * 1024;
-
-/** Characters of each stream an agent's durable record keeps (first half and last half). */
-export const storedOutputCharsMax = 64 * 1024;
+import { outputHeadCharsMax, outputTailCharsMax } from "./limits.ts";
 
 /** See the module doc. */
 export class OutputBuffer {

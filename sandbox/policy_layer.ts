@@ -65,24 +65,16 @@ import {
 } from "./policy/mod.ts";
 import { type Cidr, type ListenAddress, parseCidr, ReservedEndpoints } from "./egress/mod.ts";
 import type { EgressRequest, EgressVerdict } from "./net/mod.ts";
+import {
+  decisionEntriesMax,
+  decisionTtlMs,
+  policyStepsPerAgentPerSecMax,
+  policyStepsPerTenantPerSecMax,
+  stepAccountsMax,
+} from "./limits.ts";
 
 /** The policy of a tenant that has not set one. */
 export const allowAllPolicy = { version: 1, rules: [{ id: "builtin-allow-all", effect: "allow", calls: ["*"] }] };
-/** Decision cache lifetime, ms. */
-export const decisionTtlMs = 10_000;
-/** Decision cache size, entries. */
-export const decisionEntriesMax = 65_536;
-/**
- * Matcher steps one agent may spend on policy evaluations (cache misses)
- * per second, refilled continuously; also its burst. About 20 ms of one
- * core at ~100 M steps/s, i.e. 20 evaluations at the engine's per-call
- * ceiling, or ~100,000 evaluations of a plain policy.
- */
-export const policyStepsPerAgentPerSecMax = 2_000_000;
-/** Matcher steps all agents of one tenant together may spend per second; also its burst. */
-export const policyStepsPerTenantPerSecMax = 4 * policyStepsPerAgentPerSecMax;
-/** Most tenant step accounts kept; past it, full (idle) accounts are dropped, which loses nothing. */
-export const stepAccountsMax = 4096;
 
 if (policyStepsPerAgentPerSecMax < matchStepsMax || policyStepsPerTenantPerSecMax < policyStepsPerAgentPerSecMax) {
   throw new Error("policy layer: a step budget must hold at least one evaluation at matchStepsMax");

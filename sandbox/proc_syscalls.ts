@@ -24,12 +24,7 @@ import { agentLimitsDefault } from "../kernel/mod.ts";
 import type { ExitReason, ProcState } from "../kernel/process/mod.ts";
 import type { AgentLimits, Capability, Process } from "../kernel/process/mod.ts";
 import { defineSyscall, type SyscallDef } from "../kernel/syscall/mod.ts";
-import { type LimitsRequest, resolveLimits, spawnRequestSchema } from "./limits.ts";
-
-/** Longest `proc.wait` timeout, ms. */
-export const waitMsMax = 24 * 3600 * 1000;
-/** Most pipe descriptors a child may inherit. */
-export const inheritFdsMax = 16;
+import { inheritFdsMax, type LimitsRequest, resolveLimits, spawnRequestSchema, waitMsMax } from "./limits.ts";
 
 /** What a finished child reports to its parent. */
 export interface ChildExit {

@@ -17,7 +17,7 @@ import { describeProblem } from "../lib/mod.ts";
 import { KernelError } from "../kernel/mod.ts";
 import { codeBytesMax } from "../kernel/mod.ts";
 import { Ipc } from "../kernel/ipc/mod.ts";
-import { Arena } from "../kernel/memory/mod.ts";
+import { Arena, arenaBytesDefault, arenaBytesPerAgentMax } from "../kernel/memory/mod.ts";
 import { type Capability, type Process, ProcessTable } from "../kernel/process/mod.ts";
 import { ResourceOrchestrator } from "../kernel/resources/mod.ts";
 import {
@@ -47,7 +47,7 @@ import { CellHost } from "./cell/mod.ts";
 import { CellPool } from "./cell/mod.ts";
 import { fsSyscalls } from "./fs/mod.ts";
 import { Workspaces } from "./fs/mod.ts";
-import { type LimitsRequest, resolveLimits } from "./limits.ts";
+import { blockingSliceMs, type LimitsRequest, resolveLimits } from "./limits.ts";
 import { netSyscalls, type Resolver } from "./net/mod.ts";
 import { confinePath } from "./path/mod.ts";
 import { compilePolicy } from "./policy/mod.ts";
@@ -55,8 +55,6 @@ import { egressFields, PolicyLayer } from "./policy_layer.ts";
 import { procSyscalls } from "./proc_syscalls.ts";
 
 export type { Agent, AgentResult, ExitSummary } from "./agent/mod.ts";
-export { batchSliceCalls } from "./agent/mod.ts";
-export { childExitsMax } from "./agent/mod.ts";
 export type { RuntimeEvent } from "./agent/mod.ts";
 export { exitCodeFor, exitCodeTerm } from "./agent/mod.ts";
 export { busyCellNice, busyCpuShare } from "./agent/mod.ts";
@@ -71,12 +69,6 @@ export { busyCellNice, busyCpuShare } from "./agent/mod.ts";
 export const resourceTypes = ["memory", "workspace", "cell", "ipc", "timer", "child"] as const;
 /** The kernel's per-pid tables, dropped after every resource of an exited pid. */
 export const kernelTables = ["policy", "plans", "sched"] as const;
-/** Longest a blocked syscall counts as service time for the scheduler, ms. */
-export const blockingSliceMs = 5;
-/** Default size of the kernel arena that holds all IPC data, bytes. */
-export const arenaBytesDefault = 64 * 1024 * 1024;
-/** Arena bytes one agent may hold (pipes, queues, segments); its tenant's `arenaBytesMax` bounds them all. */
-export const arenaBytesPerAgentMax = 16 * 1024 * 1024;
 
 /** What a caller asks for. */
 export interface SpawnRequest {

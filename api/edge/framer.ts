@@ -13,7 +13,7 @@
  * @module
  */
 
-import { chunkLineBytesMax, chunkSizeBytesMax } from "../limits.ts";
+import { bodyChunkLineBytesMax, chunkSizeBytesMax } from "../limits.ts";
 
 /** The header the gate adds to every request: the client's address. */
 export const peerHeader = "x-agentos-peer";
@@ -221,7 +221,7 @@ export class RequestFramer {
         }
         case "ext":
           if (c === lf) this.#sizeLineDone();
-          else if (++this.#lineBytes > chunkLineBytesMax) return bad("chunk extension too long");
+          else if (++this.#lineBytes > bodyChunkLineBytesMax) return bad("chunk extension too long");
           break;
         case "sizeLf":
           if (c !== lf) return bad("bad chunk size line");

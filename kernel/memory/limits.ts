@@ -126,6 +126,16 @@ export const quotaEntriesMax = 65_536;
  */
 export const arenaPidMax = 0x7fff_ffff;
 
+/** Arena bytes one agent may hold (pipes, queues, segments); its tenant's `arenaBytesMax` bounds them all. */
+export const arenaBytesPerAgentMax = 16 * 1024 * 1024;
+
+/** Agents that can each hold `arenaBytesPerAgentMax` at once in a default arena. */
+export const arenaAgentsFullMin = 4;
+
+assert(
+  arenaBytesDefault >= arenaAgentsFullMin * arenaBytesPerAgentMax,
+  "the default arena must hold arenaAgentsFullMin agents at their full quota",
+);
 assert(arenaBytesMin >= sizeClassBytesMax, "an arena must hold its largest class");
 assert(arenaBytesMax <= 2 ** 32 && arenaBytesDefault <= arenaBytesMax, "offsets must fit 32 bits");
 assert(arenaBytesDefault % sizeClassBytesMin === 0, "default arena must be whole units");

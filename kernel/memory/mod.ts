@@ -35,9 +35,11 @@
 export { Arena } from "./arena.ts";
 export type { ArenaBlock, ArenaOptions, ArenaStats } from "./arena.ts";
 export {
+  arenaAgentsFullMin,
   arenaBytesDefault,
   arenaBytesMax,
   arenaBytesMin,
+  arenaBytesPerAgentMax,
   arenaPidMax,
   quotaEntriesMax,
   sizeClassBytesMax,

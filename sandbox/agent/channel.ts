@@ -26,11 +26,8 @@ import type { CallFrame, Completion, Decoded } from "../../kernel/syscall/mod.ts
 import type { CallHold } from "../../kernel/syscall/mod.ts";
 import type { InflightAccount } from "../../kernel/tenants/mod.ts";
 import { type AnswerLine, encodeCompletion, needsPieces } from "../../kernel/syscall/mod.ts";
+import { batchSliceCalls, batchSliceIoCalls } from "../limits.ts";
 
-/** Calls of a batch served as one scheduler job. */
-export const batchSliceCalls = 32;
-/** I/O-bound calls (files) in one such job: fewer, so one batch cannot flood the event loop with completions. */
-export const batchSliceIoCalls = 8;
 /** Answers of a batch gathered at most before they are sent (unless the batch ends first). */
 export const batchReplyCallsMax = 1024;
 

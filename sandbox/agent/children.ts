@@ -15,9 +15,7 @@ import type { ResourceOrchestrator } from "../../kernel/resources/mod.ts";
 import type { ChildExit, ProcHost } from "../proc_syscalls.ts";
 import type { Agent } from "./agent.ts";
 import type { AgentSupervisor } from "./supervisor.ts";
-
-/** Finished children a parent keeps for `proc.wait` before the oldest is dropped. */
-export const childExitsMax = 256;
+import { childExitsMax } from "../limits.ts";
 
 /** A parent's children. */
 export class ChildRecords {

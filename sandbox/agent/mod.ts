@@ -7,8 +7,7 @@
  */
 
 export type { Agent, AgentResult, ExitSummary } from "./agent.ts";
-export { batchSliceCalls } from "./channel.ts";
-export { childExitsMax, childHost } from "./children.ts";
+export { childHost } from "./children.ts";
 export type { RuntimeEvent } from "./events.ts";
 export { exitCodeFor, exitCodeTerm } from "./shutdown.ts";
 export { AgentSupervisor, busyCellNice, busyCpuShare } from "./supervisor.ts";

@@ -11,7 +11,13 @@
  * @module
  */
 
-import { batchCallsMax, frameBytesMax } from "../../kernel/mod.ts";
+import {
+  batchCallsMax,
+  frameBytesMax,
+  usageReportMs,
+  watchdogIdleMsMax,
+  watchdogIntervalMs,
+} from "../../kernel/mod.ts";
 import { type PreludeConfig, preludeScript } from "./prelude/mod.ts";
 import {
   cellExitCpu,
@@ -21,10 +27,6 @@ import {
   controlMarkerCode,
   type StartMessage,
 } from "./protocol.ts";
-
-const watchdogIntervalMs = 10;
-const watchdogIdleMsMax = 80;
-const usageReportMs = 250;
 
 const encoder = new TextEncoder();
 const stdout = Deno.stdout;

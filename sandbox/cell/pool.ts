@@ -8,9 +8,7 @@
 
 import { warmPoolSizeMax } from "../../kernel/mod.ts";
 import { CellHost } from "./cell_host.ts";
-
-/** Delay before a handed-out warm cell is replaced, ms. */
-export const refillDelayMs = 50;
+import { refillDelayMs } from "../limits.ts";
 
 /** Pool options. */
 export interface CellPoolOptions {

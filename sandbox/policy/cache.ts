@@ -33,11 +33,7 @@
 
 import { assert } from "../../lib/mod.ts";
 import type { Decision } from "./decision.ts";
-
-/** Upper bound of `entriesMax`, in entries. */
-export const cacheEntriesMaxLimit = 1_000_000;
-/** Upper bound of `ttlMs`, in milliseconds (one hour). */
-export const cacheTtlMsMax = 3_600_000;
+import { cacheEntriesMaxLimit, cacheTtlMsMax } from "./limits.ts";
 
 /** Options of {@linkcode DecisionCache}. */
 export interface DecisionCacheOptions {

@@ -31,58 +31,24 @@
  * @module
  */
 
+export * from "./limits.ts";
 export { type Decision, decisionErrno, type DenyReason } from "./decision.ts";
 export { evaluate, probe } from "./evaluate.ts";
-export { type CompiledPolicy, type CompileOptions, compilePolicy, intersect, intersectPartsMax } from "./policy.ts";
-export { rateKeysPerRuleMax } from "./rate.ts";
+export { type CompiledPolicy, type CompileOptions, compilePolicy, intersect } from "./policy.ts";
+export { type PolicyRequest, resourceKey } from "./request.ts";
+export { type StepMeter } from "./steps.ts";
+export { DecisionCache, type DecisionCacheOptions, type DecisionCacheStats } from "./cache.ts";
 export {
-  type PolicyRequest,
-  rateKeyCharsMax,
-  requestHostCharsMax,
-  requestMethodCharsMax,
-  requestPathCharsMax,
-  requestSegmentCharsMax,
-  resourceKey,
-} from "./request.ts";
-export { callIndexEntriesMax } from "./rule_set.ts";
-export { matchStepsMax, type StepMeter } from "./steps.ts";
-export {
-  cacheEntriesMaxLimit,
-  cacheTtlMsMax,
-  DecisionCache,
-  type DecisionCacheOptions,
-  type DecisionCacheStats,
-} from "./cache.ts";
-export {
-  backtrackingSegmentCost,
-  callCharsMax,
-  callsPerRuleMax,
   defaultDenyRuleId,
-  globCharsMax,
   globProblem,
-  globSegmentCharsMax,
   type HostPattern,
   hostPattern,
-  hostPatternCharsMax,
-  hostsPerRuleMax,
-  idCharsMax,
-  methodCharsMax,
-  methodsPerRuleMax,
   parsePolicy,
   parsePolicyText,
-  pathsPerRuleMax,
-  policyBytesMax,
-  policyDepthMax,
   type PolicyDocument,
   policyDocumentSchema,
   policyMatchCost,
-  policyMatchCostMax,
-  policyNodesMax,
   type PolicyParseResult,
   type PolicyRule,
-  portsPerRuleMax,
-  rateBurstMax,
-  ratePerSecMax,
-  rulesMax,
   safeParsePolicy,
 } from "./schema.ts";

@@ -11,9 +11,7 @@ import { HostAddressMemo } from "./request.ts";
 import { CompiledRule } from "./rule.ts";
 import { RuleSet } from "./rule_set.ts";
 import { parsePolicy } from "./schema.ts";
-
-/** Most policies one {@linkcode intersect} chain may combine. */
-export const intersectPartsMax = 8;
+import { intersectPartsMax } from "./limits.ts";
 
 /** Options of {@linkcode compilePolicy}. */
 export interface CompileOptions {

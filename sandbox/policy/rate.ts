@@ -12,13 +12,7 @@
  * @module
  */
 
-/**
- * Most live token buckets per rate rule. When full, buckets that have
- * refilled completely are dropped (they equal a fresh bucket); if none
- * has, a new key is denied with reason `"rate"` rather than evicting a
- * bucket that still holds debt (which would reset it).
- */
-export const rateKeysPerRuleMax = 4096;
+import { rateKeysPerRuleMax } from "./limits.ts";
 
 /** One key's tokens. */
 export interface Bucket {

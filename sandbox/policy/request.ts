@@ -13,20 +13,15 @@
  */
 
 import { parseIp } from "../egress/mod.ts";
-import { callCharsMax } from "./schema.ts";
-
-/** Longest request path, in UTF-16 code units. */
-export const requestPathCharsMax = 4096;
-/** Longest request host, in characters. */
-export const requestHostCharsMax = 255;
-/** Longest request method, in characters. */
-export const requestMethodCharsMax = 32;
-/** Longest rate-limit key, in characters. */
-export const rateKeyCharsMax = 256;
-/** Longest path segment, in UTF-16 code units (NAME_MAX is 255 bytes). */
-export const requestSegmentCharsMax = 255;
-/** Most IP-literal hosts whose parsed bytes one {@linkcode HostAddressMemo} keeps. */
-export const hostAddressMemoEntriesMax = 1024;
+import {
+  callCharsMax,
+  hostAddressMemoEntriesMax,
+  rateKeyCharsMax,
+  requestHostCharsMax,
+  requestMethodCharsMax,
+  requestPathCharsMax,
+  requestSegmentCharsMax,
+} from "./limits.ts";
 
 /** A request to decide. Absent fields are `undefined`. */
 export interface PolicyRequest {

@@ -7,9 +7,7 @@
  */
 
 import type { CompiledRule } from "./rule.ts";
-
-/** Most distinct call names whose candidate rule lists are memoised. */
-export const callIndexEntriesMax = 256;
+import { callIndexEntriesMax } from "./limits.ts";
 
 /** The rules of one document that a call can match. */
 export interface Candidates {

@@ -46,58 +46,28 @@
 
 import { z } from "zod";
 import { type Cidr, hostNameCharsMax, parseCidr } from "../egress/mod.ts";
+import {
+  backtrackingSegmentCost,
+  callCharsMax,
+  callsPerRuleMax,
+  globCharsMax,
+  globSegmentCharsMax,
+  hostPatternCharsMax,
+  hostsPerRuleMax,
+  idCharsMax,
+  methodCharsMax,
+  methodsPerRuleMax,
+  pathsPerRuleMax,
+  policyBytesMax,
+  policyDepthMax,
+  policyMatchCostMax,
+  policyNodesMax,
+  portsPerRuleMax,
+  rateBurstMax,
+  ratePerSecMax,
+  rulesMax,
+} from "./limits.ts";
 
-/** Most rules in one document. */
-export const rulesMax = 1000;
-/** Most entries in one rule's `calls`. */
-export const callsPerRuleMax = 32;
-/** Most entries in one rule's `paths`. */
-export const pathsPerRuleMax = 64;
-/** Most entries in one rule's `hosts`. */
-export const hostsPerRuleMax = 64;
-/** Most entries in one rule's `ports`. */
-export const portsPerRuleMax = 64;
-/** Most entries in one rule's `methods`. */
-export const methodsPerRuleMax = 16;
-/** Longest rule id, in characters. */
-export const idCharsMax = 64;
-/** Longest call pattern, in characters. */
-export const callCharsMax = 128;
-/** Longest path glob, in characters. */
-export const globCharsMax = 1024;
-/** Longest path glob segment, in characters (NAME_MAX). */
-export const globSegmentCharsMax = 255;
-/** Longest host pattern, in characters. */
-export const hostPatternCharsMax = 255;
-/** Longest method token, in characters. */
-export const methodCharsMax = 16;
-/** Highest token refill rate, in tokens per second. */
-export const ratePerSecMax = 1_000_000;
-/** Largest token bucket, in tokens. */
-export const rateBurstMax = 1_000_000;
-/** Largest policy text {@linkcode parsePolicyText} accepts, in bytes. */
-export const policyBytesMax = 1024 * 1024;
-/** Most values (objects, arrays, primitives) in one document. */
-export const policyNodesMax = 200_000;
-/** Deepest nesting of one document (a document needs 5). */
-export const policyDepthMax = 16;
-/**
- * Matching cost of one backtracking path-glob segment: one with a `?` or
- * with a `*` other than a single leading or trailing one (`a*b`, `*a*`).
- * Such a segment costs O(|glob|·|segment|) steps per comparison; every
- * other segment (literal, `*`, `**`, `x*`, `*x`) costs about one.
- */
-export const backtrackingSegmentCost = 16;
-/**
- * Most matching work one document may describe — rules × globs ×
- * segments: over every rule, each path-glob segment costs 1 (a
- * backtracking one {@linkcode backtrackingSegmentCost}) and each host
- * pattern 1. A document over it is refused at parse time, naming this
- * budget. (100 rules of three plain globs and three hosts cost ~1,000.)
- * What a document under it may still cost per request is bounded by the
- * engine's `matchStepsMax`, and charged to the agent that asks.
- */
-export const policyMatchCostMax = 4096;
 /** The `ruleId` of a decision no rule made; no rule may use it as its id. */
 export const defaultDenyRuleId = "default-deny";
 

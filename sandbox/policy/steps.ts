@@ -8,13 +8,7 @@
  * @module
  */
 
-/**
- * Most matcher steps one `evaluate` may take. Glob matching is
- * O(|glob|·|path|) per glob, so a hostile policy × path pair could
- * otherwise stall the (single-threaded) kernel; past the budget the
- * request is denied with reason `"invalid"` (fail closed).
- */
-export const matchStepsMax = 100_000;
+import { matchStepsMax } from "./limits.ts";
 
 /**
  * A caller's step account for one `evaluate`: how many matcher
@@ -77,7 +71,7 @@ export class StepBudget {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { matchStepsMax, StepBudget } from "./steps.ts";
+   * import { StepBudget } from "./steps.ts";
    * assert.equal(StepBudget.of(undefined).left, matchStepsMax);
    * assert.equal(StepBudget.of({ stepsMax: 12.7, steps: 0, exhausted: false }).left, 12);
    * assert.equal(StepBudget.of({ stepsMax: NaN, steps: 0, exhausted: false }).left, 0);

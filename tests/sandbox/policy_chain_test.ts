@@ -4,13 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { intersectPartsMax, matchStepsMax } from "../../sandbox/policy/mod.ts";
-import {
-  PolicyLayer,
-  policyStepsPerAgentPerSecMax,
-  policyStepsPerTenantPerSecMax,
-} from "../../sandbox/policy_layer.ts";
+import { PolicyLayer } from "../../sandbox/policy_layer.ts";
 import type { Process } from "../../kernel/process/table.ts";
 import type { CheckedPath } from "../../kernel/syscall/table.ts";
+import { policyStepsPerAgentPerSecMax, policyStepsPerTenantPerSecMax } from "../../sandbox/limits.ts";
 
 const proc = (pid: number, tenant = "t", parent = 0) => ({ pid, tenant, parent }) as unknown as Process;
 /** A checked path beneath "/root" as the confinement layer would carry it (the policy layer reads `relative`). */

@@ -11,10 +11,10 @@
 import assert from "node:assert/strict";
 import { jsonDepthMax } from "../../kernel/limits.ts";
 import { quotasDefault } from "../../api/service.ts";
-import { storedOutputCharsMax } from "../../sandbox/output.ts";
 import { ringOutputCharsMax } from "../../observability/hub.ts";
 import { createTenant, withServer } from "../api/helpers.ts";
 import { withRuntime } from "../helpers.ts";
+import { storedOutputCharsMax } from "../../sandbox/limits.ts";
 
 function depthOf(value: unknown): number {
   let depth = 0;

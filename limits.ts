@@ -1,0 +1,61 @@
+/**
+ * Every limit of agentos in one module: each layer keeps its own limits
+ * file (the kernel's, the arena's, IPC's, the sandbox's, the policy
+ * engine's, `net.fetch`'s, the HTTP edge's), re-exported here, and the
+ * relations that cross layers are asserted when this module loads, so a bad
+ * edit fails at start-up (the server and the CLI's local run import it)
+ * rather than at the first agent that hits it. Relations inside one layer
+ * are asserted by that layer's file.
+ *
+ * @module
+ */
+
+import { agentInflightBytesMax, cellStartMsMax, codeBytesMax, serverInflightBytesMax } from "./kernel/limits.ts";
+import { agentLimitsDefault } from "./kernel/limits.ts";
+import { arenaBytesPerAgentMax } from "./kernel/memory/limits.ts";
+import { tenantQuotasDefault, tenantQuotasMax } from "./kernel/tenants/mod.ts";
+import { outputHeadCharsMax, outputTailCharsMax, storedOutputCharsMax } from "./sandbox/limits.ts";
+import { policyBytesMax } from "./sandbox/policy/limits.ts";
+import { bodyBytesMax } from "./api/limits.ts";
+import { assert } from "./lib/mod.ts";
+
+export * from "./kernel/limits.ts";
+export * from "./kernel/memory/limits.ts";
+export * from "./kernel/ipc/limits.ts";
+export * from "./sandbox/limits.ts";
+export * from "./sandbox/policy/limits.ts";
+export * from "./sandbox/net/limits.ts";
+export * from "./api/limits.ts";
+export { tenantQuotasDefault, tenantQuotasMax } from "./kernel/tenants/mod.ts";
+
+/**
+ * Check the relations between limits of different layers.
+ *
+ * @throws {Error} naming the first relation that does not hold
+ * @example
+ * ```ts
+ * import { assertLimitRelations } from "./limits.ts";
+ * assertLimitRelations(); // holds for the shipped limits
+ * ```
+ */
+export function assertLimitRelations(): void {
+  const quotas = tenantQuotasDefault;
+  assert(
+    agentInflightBytesMax <= quotas.inflightBytesMax && quotas.inflightBytesMax <= serverInflightBytesMax,
+    "limits: a tenant's in-flight quota sits between one agent's budget and the server's",
+  );
+  assert(
+    quotas.inflightBytesMax <= tenantQuotasMax.inflightBytesMax &&
+      quotas.arenaBytesMax <= tenantQuotasMax.arenaBytesMax,
+    "limits: default tenant quotas within their ceilings",
+  );
+  assert(arenaBytesPerAgentMax <= quotas.arenaBytesMax, "limits: one agent's arena quota fits its tenant's");
+  assert(codeBytesMax < bodyBytesMax, "limits: the largest agent source fits an HTTP body");
+  assert(policyBytesMax < bodyBytesMax, "limits: the largest policy document fits an HTTP body");
+  assert(
+    storedOutputCharsMax <= outputHeadCharsMax + outputTailCharsMax,
+    "limits: the durable record keeps no more output than the runtime keeps",
+  );
+  assert(cellStartMsMax <= agentLimitsDefault.wallMs, "limits: a cell starts within a default agent's wall time");
+}
+assertLimitRelations();

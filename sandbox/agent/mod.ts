@@ -11,5 +11,5 @@ export { batchSliceCalls } from "./channel.ts";
 export { childExitsMax, childHost } from "./children.ts";
 export type { RuntimeEvent } from "./events.ts";
 export { exitCodeFor, exitCodeTerm } from "./shutdown.ts";
-export { AgentSupervisor, busyCellNice, busyCpuShare } from "./supervisor.ts";
-export type { SupervisorDeps } from "./supervisor.ts";
+export { AgentSupervisor, busyCellNice, busyCpuShare, checkSpawnRequest } from "./supervisor.ts";
+export type { SpawnCheck, SupervisorDeps } from "./supervisor.ts";

@@ -13,21 +13,11 @@
  * @module
  */
 
-import { describeProblem } from "../lib/mod.ts";
-import { KernelError } from "../kernel/mod.ts";
-import { codeBytesMax } from "../kernel/mod.ts";
 import { Ipc } from "../kernel/ipc/mod.ts";
 import { Arena, arenaBytesDefault, arenaBytesPerAgentMax } from "../kernel/memory/mod.ts";
 import { type Capability, type Process, ProcessTable } from "../kernel/process/mod.ts";
 import { ResourceOrchestrator } from "../kernel/resources/mod.ts";
-import {
-  priorityDefault,
-  priorityMax,
-  priorityMin,
-  type SchedPolicy,
-  type SchedStats,
-  SyscallScheduler,
-} from "../kernel/sched/mod.ts";
+import { priorityDefault, type SchedPolicy, type SchedStats, SyscallScheduler } from "../kernel/sched/mod.ts";
 import { builtinSyscalls } from "../kernel/syscall/mod.ts";
 import { Dispatcher } from "../kernel/syscall/mod.ts";
 import { type SyscallDef, SyscallTable } from "../kernel/syscall/mod.ts";
@@ -40,7 +30,7 @@ import {
 } from "../kernel/tenants/mod.ts";
 import { ObservabilityHub, type Subject } from "../observability/mod.ts";
 import type { Agent, AgentResult } from "./agent/mod.ts";
-import { childHost } from "./agent/mod.ts";
+import { checkSpawnRequest, childHost } from "./agent/mod.ts";
 import type { RuntimeEvent } from "./agent/mod.ts";
 import { AgentSupervisor, type SupervisorDeps } from "./agent/mod.ts";
 import { CellHost } from "./cell/mod.ts";
@@ -50,7 +40,6 @@ import { Workspaces } from "./fs/mod.ts";
 import { blockingSliceMs, type LimitsRequest, resolveLimits } from "./limits.ts";
 import { netSyscalls, type Resolver } from "./net/mod.ts";
 import { confinePath } from "./path/mod.ts";
-import { compilePolicy } from "./policy/mod.ts";
 import { egressFields, PolicyLayer } from "./policy_layer.ts";
 import { procSyscalls } from "./proc_syscalls.ts";
 
@@ -219,7 +208,7 @@ export class Runtime {
     let proc: Process;
     let priority: number;
     try {
-      const limits = checkRequest(request);
+      const limits = checkSpawnRequest(request);
       priority = request.priority ?? priorityDefault;
       const tenant = request.tenant ?? "default";
       slot ??= this.limits.admitAgent(tenant, limits.rssMb);
@@ -466,29 +455,3 @@ export class Runtime {
 
 /** Why `kill` may end an agent. */
 type KillReason = "killed" | "timeout" | "cpu" | "memory" | "output" | "crash" | "error";
-
-/**
- * Check a spawn request and resolve its limits.
- *
- * @throws {KernelError} `EINVAL`/`E2BIG` naming what is wrong
- */
-function checkRequest(request: SpawnRequest) {
-  if (typeof request.code !== "string") throw new KernelError("EINVAL", "code must be a string");
-  if (new TextEncoder().encode(request.code).length > codeBytesMax) {
-    throw new KernelError("E2BIG", `code larger than ${codeBytesMax} bytes`);
-  }
-  const limits = resolveLimits(request.limits);
-  const priority = request.priority ?? priorityDefault;
-  if (!Number.isInteger(priority) || priority < priorityMin || priority > priorityMax) {
-    throw new KernelError("EINVAL", `priority must be an integer in [${priorityMin}, ${priorityMax}]`);
-  }
-  // A bad policy is the caller's mistake: refused before it costs the tenant a spawn.
-  if (request.policy !== undefined) {
-    try {
-      compilePolicy(request.policy);
-    } catch (err) {
-      throw new KernelError("EINVAL", `policy: ${describeProblem(err)}`);
-    }
-  }
-  return limits;
-}

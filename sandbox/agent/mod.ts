@@ -10,5 +10,5 @@ export type { Agent, AgentResult, ExitSummary } from "./agent.ts";
 export { childHost } from "./children.ts";
 export type { RuntimeEvent } from "./events.ts";
 export { exitCodeFor, exitCodeTerm } from "./shutdown.ts";
-export { AgentSupervisor, busyCellNice, busyCpuShare } from "./supervisor.ts";
-export type { SupervisorDeps } from "./supervisor.ts";
+export { AgentSupervisor, busyCellNice, busyCpuShare, checkSpawnRequest } from "./supervisor.ts";
+export type { SpawnCheck, SupervisorDeps } from "./supervisor.ts";

@@ -14,10 +14,12 @@
 import { setPriority } from "node:os";
 import { describeProblem } from "../../lib/mod.ts";
 import { KernelError } from "../../kernel/mod.ts";
-import { termGraceMs } from "../../kernel/mod.ts";
+import { codeBytesMax, termGraceMs } from "../../kernel/mod.ts";
+import type { AgentLimits } from "../../kernel/process/mod.ts";
 import type { Process, ProcessTable, Usage } from "../../kernel/process/mod.ts";
 import type { ResourceOrchestrator } from "../../kernel/resources/mod.ts";
 import type { SchedEntity, SyscallScheduler } from "../../kernel/sched/mod.ts";
+import { priorityDefault, priorityMax, priorityMin } from "../../kernel/sched/mod.ts";
 import type { Dispatcher } from "../../kernel/syscall/mod.ts";
 import type { AgentSlot, InflightAccount } from "../../kernel/tenants/mod.ts";
 import type { ObservabilityHub, Subject } from "../../observability/mod.ts";
@@ -28,7 +30,9 @@ import type { StartMessage } from "../cell/mod.ts";
 import { seedFile } from "../fs/mod.ts";
 import { fsError } from "../fs/mod.ts";
 import type { Workspaces } from "../fs/mod.ts";
+import { type LimitsRequest, resolveLimits } from "../limits.ts";
 import { OutputBuffer } from "../output.ts";
+import { compilePolicy } from "../policy/mod.ts";
 import type { PolicyLayer } from "../policy_layer.ts";
 import { Agent, type AgentResult, type AgentState, type ExitSummary } from "./agent.ts";
 import { AgentChannel } from "./channel.ts";
@@ -72,6 +76,44 @@ export interface StartSpec {
   files: Record<string, string>;
   policy: unknown;
   inherit?: { from: number; fds: number[] };
+}
+
+/** What {@linkcode checkSpawnRequest} looks at in a spawn request (the runtime's `SpawnRequest` is one). */
+export interface SpawnCheck {
+  code: string;
+  limits?: LimitsRequest;
+  /** Scheduling priority 0..39 (default 20). */
+  priority?: number;
+  /** The agent's own policy document. */
+  policy?: unknown;
+}
+
+/**
+ * Check a spawn request and resolve its limits, before the agent exists.
+ *
+ * @param request the code, limits, priority and policy asked for
+ * @returns the agent's resolved limits
+ * @throws {KernelError} `EINVAL`/`E2BIG` naming what is wrong
+ */
+export function checkSpawnRequest(request: SpawnCheck): AgentLimits {
+  if (typeof request.code !== "string") throw new KernelError("EINVAL", "code must be a string");
+  if (new TextEncoder().encode(request.code).length > codeBytesMax) {
+    throw new KernelError("E2BIG", `code larger than ${codeBytesMax} bytes`);
+  }
+  const limits = resolveLimits(request.limits);
+  const priority = request.priority ?? priorityDefault;
+  if (!Number.isInteger(priority) || priority < priorityMin || priority > priorityMax) {
+    throw new KernelError("EINVAL", `priority must be an integer in [${priorityMin}, ${priorityMax}]`);
+  }
+  // A bad policy is the caller's mistake: refused before it costs the tenant a spawn.
+  if (request.policy !== undefined) {
+    try {
+      compilePolicy(request.policy);
+    } catch (err) {
+      throw new KernelError("EINVAL", `policy: ${describeProblem(err)}`);
+    }
+  }
+  return limits;
 }
 
 /** See the module doc. */

@@ -26,7 +26,9 @@
  * @module
  */
 
-import { type Cidr, cidrContains, classify, embeddedIPv4, formatIp, parseCidr, parseIp } from "./address.ts";
+import { type Cidr, cidrContains, parseCidr } from "./cidr.ts";
+import { classify, embeddedIPv4 } from "./classify.ts";
+import { formatIp, parseIp } from "./ip.ts";
 
 /** Most endpoints one registry holds (each a port with its blocks). */
 export const reservedEndpointsMax = 64;

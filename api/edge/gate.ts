@@ -15,6 +15,10 @@
  * answer the connections waiting in the backlog instead of leaving them
  * hanging.
  *
+ * This file holds the accept loop, the caps, the byte pipes and the
+ * deadlines; descriptor exhaustion is `descriptors.ts`, the canned answers
+ * and the writes are `wire.ts`.
+ *
  * @module
  */
 
@@ -24,16 +28,14 @@ import {
   bodyReadBytes,
   clientReadBytes,
   type EdgeLimits,
-  fdCapConnectionsMin,
-  fdCapShrinkRatio,
-  fdEpisodeQuietMs,
   headersBytesMax,
-  refuseWriteMsMax,
   serverReadBytes,
   sweepMsMax,
   sweepMsMin,
 } from "../limits.ts";
+import { DescriptorGuard, isFdExhaustion } from "./descriptors.ts";
 import { type FrameError, RequestFramer } from "./framer.ts";
+import { canned, closesEarly, concat, refuse, writeAll } from "./wire.ts";
 
 /** What the gate accepts from: a `Deno.Listener`, or a test double of one. */
 export interface GateListener {
@@ -111,13 +113,9 @@ export class ConnectionGate {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
   #loop: Promise<void> | undefined;
-  #spare: Deno.FsFile | undefined;
-  /** Start of the current fd episode, ms, and what was refused in it. */
-  #episode: { atMs: number; lastMs: number; refused: number } | undefined;
-  #fdErrorAtMs = 0;
   #busy: Uint8Array;
   #tooMany: Uint8Array;
-  #fdBusy = canned(503, "server_busy", "out of file descriptors; try again", 1);
+  #fds: DescriptorGuard<Connection>;
 
   /** @param options listener, inner connector, limits */
   constructor(options: GateOptions) {
@@ -132,11 +130,21 @@ export class ConnectionGate {
       `over connectionsPerAddressMax (${l.connectionsPerAddressMax} open connections from one address)`,
       1,
     );
+    this.#fds = new DescriptorGuard({
+      stats: this.stats,
+      limits: l,
+      conns: this.#conns,
+      close: (c, answer) => this.#close(c, answer),
+      accept: () => options.listener.accept(),
+      busy: this.#busy,
+      sparePath: options.sparePath,
+      log: this.#log,
+    });
   }
 
   /** Start accepting. */
   start(): void {
-    this.#openSpare();
+    this.#fds.openSpare();
     const l = this.#limits;
     const shortestMs = Math.min(l.headersMsMax, l.bodyMsMax, l.idleMsMax);
     const sweepMs = Math.max(sweepMsMin, Math.min(sweepMsMax, Math.floor(shortestMs / 4)));
@@ -157,8 +165,7 @@ export class ConnectionGate {
     } catch { /* closed */ }
     clearInterval(this.#sweep);
     await this.#loop;
-    this.#spare?.close();
-    this.#spare = undefined;
+    this.#fds.closeSpare();
   }
 
   /** Close every open connection (after a graceful shutdown). */
@@ -176,9 +183,9 @@ export class ConnectionGate {
         if (this.#stopped || err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) break;
         this.stats.acceptErrors++;
         if (isFdExhaustion(err)) {
-          this.#fdExhausted(err);
+          this.#fds.exhausted(err);
           // Answering one waiting client with the spare is progress: no back-off then.
-          if (await this.#refuseWithSpare()) continue;
+          if (await this.#fds.refuseWithSpare()) continue;
         }
         backoffMs = backoffMs === 0 ? acceptBackoffMsMin : Math.min(acceptBackoffMsMax, backoffMs * 2);
         await new Promise((r) => setTimeout(r, backoffMs));
@@ -199,7 +206,7 @@ export class ConnectionGate {
     }
     if (this.#conns.size >= this.stats.fdCap) {
       this.stats.refused.fds++;
-      return refuse(conn, this.#fdBusy);
+      return refuse(conn, this.#fds.answer);
     }
     const fromAddress = this.#perAddress.get(address) ?? 0;
     if (fromAddress >= this.#limits.connectionsPerAddressMax) {
@@ -232,7 +239,7 @@ export class ConnectionGate {
       (c.inner as Deno.TcpConn).setNoDelay?.(true);
     } catch (err) {
       if (isFdExhaustion(err)) {
-        this.#fdExhausted(err);
+        this.#fds.exhausted(err);
         this.stats.refused.fds++;
       } else {
         this.stats.refused.inner++;
@@ -305,7 +312,7 @@ export class ConnectionGate {
 
   #sweepDeadlines(): void {
     const now = Date.now();
-    this.#fdRecovered(now);
+    this.#fds.sweep(now);
     const l = this.#limits;
     for (const c of this.#conns) {
       if (c.headAtMs !== undefined) {
@@ -355,105 +362,6 @@ export class ConnectionGate {
     else this.#perAddress.set(c.address, n);
     this.stats.open = this.#conns.size;
   }
-
-  #fdExhausted(err: unknown): void {
-    const now = Date.now();
-    this.#fdErrorAtMs = now;
-    if (this.#episode !== undefined) {
-      this.#episode.refused++;
-      this.#episode.lastMs = now;
-      if (this.#conns.size >= this.stats.fdCap) this.#shed();
-      return;
-    }
-    this.stats.fdEpisodes++;
-    this.#episode = { atMs: now, lastMs: now, refused: 1 };
-    const open = this.#conns.size;
-    this.#shed();
-    this.#log(
-      `agentos http: out of file descriptors (${(err as { code?: string }).code ?? errText(err)}) with ` +
-        `${open} connections open; refusing new connections, serving the open ones (at most ` +
-        `${this.stats.fdCap} from now on; ${this.stats.shed} that never completed a request closed)`,
-    );
-  }
-
-  /**
-   * Out of descriptors with `open` connections: from now on admit at most
-   * `fdCapShrinkRatio` of them (headroom for the server behind the gate and the
-   * cells), and close the connections beyond that which never completed a
-   * request, oldest first (a slow-loris attacker's; a client that was served
-   * keeps its connection). The cap grows back while descriptors last.
-   */
-  #shed(): void {
-    const cap = Math.max(fdCapConnectionsMin, Math.floor(this.#conns.size * fdCapShrinkRatio));
-    this.stats.fdCap = Math.min(this.stats.fdCap, cap);
-    let excess = this.#conns.size - this.stats.fdCap;
-    for (const c of this.#conns) {
-      if (excess <= 0) break;
-      if (c.framer.completed > 0 || c.awaiting) continue;
-      this.stats.shed++;
-      excess--;
-      this.#close(c, this.#fdBusy);
-    }
-  }
-
-  /** Additive increase of the learned cap once descriptors have lasted `limits.fdCapGrowQuietMs`. */
-  #growFdCap(now: number): void {
-    const cap = this.stats.fdCap;
-    if (cap === Infinity || now - this.#fdErrorAtMs < this.#options.limits.fdCapGrowQuietMs) return;
-    const next = cap + Math.max(1, Math.floor(cap / 8));
-    this.stats.fdCap = next >= this.#limits.connectionsMax ? Infinity : next;
-  }
-
-  /** An episode ends after `fdEpisodeQuietMs` without a descriptor error (checked by the sweep). */
-  #fdRecovered(now: number): void {
-    this.#growFdCap(now);
-    const episode = this.#episode;
-    if (episode === undefined || now - episode.lastMs < fdEpisodeQuietMs) return;
-    this.#episode = undefined;
-    this.#log(
-      `agentos http: accepting again; descriptors ran out for ${episode.lastMs - episode.atMs} ms ` +
-        `(${episode.refused} accepts failed or refused)`,
-    );
-    if (this.#spare === undefined) this.#openSpare();
-  }
-
-  /**
-   * Free the spare descriptor for one accept, refuse that connection, take
-   * the spare back. Returns whether a waiting client was answered.
-   */
-  async #refuseWithSpare(): Promise<boolean> {
-    if (this.#spare === undefined) {
-      this.#openSpare();
-      return false;
-    }
-    this.#spare.close();
-    this.#spare = undefined;
-    let answered = false;
-    try {
-      const conn = await this.#options.listener.accept();
-      this.stats.refused.fds++;
-      if (this.#episode !== undefined) this.#episode.refused++;
-      refuse(conn, this.#busy);
-      answered = true;
-    } catch { /* still none */ }
-    this.#openSpare();
-    return answered;
-  }
-
-  #openSpare(): void {
-    const path = this.#options.sparePath;
-    if (path === undefined || this.#spare !== undefined) return;
-    try {
-      this.#spare = Deno.openSync(path, { read: true });
-    } catch { /* no descriptor yet; tried again on the next failed accept */ }
-  }
-}
-
-/** Whether an error is the process or the system running out of descriptors. */
-export function isFdExhaustion(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === "EMFILE" || code === "ENFILE") return true;
-  return err instanceof Error && /too many open files/i.test(err.message);
 }
 
 /** The client address a connection counts under (IPv4-mapped IPv6 as IPv4). */
@@ -461,78 +369,4 @@ export function peerAddress(addr: Deno.Addr): string {
   if (addr.transport !== "tcp" && addr.transport !== "udp") return "local";
   const host = addr.hostname;
   return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
-}
-
-const encoder = new TextEncoder();
-const reasons: Record<number, string> = {
-  400: "Bad Request",
-  408: "Request Timeout",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  501: "Not Implemented",
-  503: "Service Unavailable",
-};
-
-/** A complete `connection: close` JSON error answer. */
-function canned(status: number, code: string, message: string, retryAfterSec?: number): Uint8Array {
-  const body = JSON.stringify({ error: { code, message } });
-  const reason = reasons[status] ?? "Error";
-  const retry = retryAfterSec === undefined ? "" : `retry-after: ${retryAfterSec}\r\n`;
-  return encoder.encode(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n` +
-      `connection: close\r\n${retry}\r\n${body}`,
-  );
-}
-
-/** Write a canned answer and close, without waiting on a client that does not read. */
-function refuse(conn: Deno.Conn, answer: Uint8Array): void {
-  const close = () => {
-    clearTimeout(timer);
-    try {
-      conn.close();
-    } catch { /* closed */ }
-  };
-  const timer = setTimeout(close, refuseWriteMsMax);
-  conn.write(answer).then(close, close);
-}
-
-const closeHeader = encoder.encode("\r\nconnection: close\r\n");
-const responseStart = encoder.encode("HTTP/1.1 ");
-
-/** Whether `chunk` starts a response head that says `connection: close` (hyper writes it in lower case). */
-function closesEarly(chunk: Uint8Array): boolean {
-  for (let i = 0; i < responseStart.length; i++) if (chunk[i] !== responseStart[i]) return false;
-  let end = Math.min(chunk.length, headersBytesMax);
-  for (let i = 3; i < end; i++) {
-    if (chunk[i] === 10 && chunk[i - 1] === 13 && chunk[i - 2] === 10 && chunk[i - 3] === 13) {
-      end = i + 1;
-      break;
-    }
-  }
-  outer: for (let i = 0; i + closeHeader.length <= end; i++) {
-    for (let j = 0; j < closeHeader.length; j++) if (chunk[i + j] !== closeHeader[j]) continue outer;
-    return true;
-  }
-  return false;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let off = 0;
-  for (const part of parts) {
-    out.set(part, off);
-    off += part.length;
-  }
-  return out;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -7,14 +7,8 @@
  * @module
  */
 
-export {
-  ConnectionGate,
-  type GateListener,
-  type GateOptions,
-  type GateStats,
-  isFdExhaustion,
-  peerAddress,
-} from "./gate.ts";
+export { ConnectionGate, type GateListener, type GateOptions, type GateStats, peerAddress } from "./gate.ts";
+export { isFdExhaustion } from "./descriptors.ts";
 export { type FrameError, type FramerPhase, peerHeader, RequestFramer } from "./framer.ts";
 export { InnerServer, type InnerServerOptions } from "./inner.ts";
 export { edgeMetrics, type EdgeSources } from "./metrics.ts";

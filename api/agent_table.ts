@@ -1,0 +1,229 @@
+/**
+ * The service's agents: the live ones (by id and by pid), the agent id of
+ * each process uid for events still in the ring, the durable record written
+ * when an agent's end is decided, and the views of a record a caller may see
+ * (status, the answer of a run, wait, a page of agents).
+ *
+ * @module
+ */
+
+import type { AgentLimits } from "../kernel/process/mod.ts";
+import { storedOutputCharsMax } from "../sandbox/mod.ts";
+import type { Agent, ExitSummary } from "../sandbox/mod.ts";
+import { ApiError } from "./api_error.ts";
+import type { AuditLog } from "./audit_log.ts";
+import { now } from "./ids.ts";
+import type { AgentRow, Store } from "./store.ts";
+import type { Principal } from "./tenant_keys.ts";
+
+/** Agent ids remembered for events still in the ring (one per spawn, oldest forgotten first). */
+export const agentIdsMax = 65_536;
+
+/** A started agent the service follows until every resource of it was released. */
+export interface LiveAgent {
+  id: string;
+  agent: Agent;
+  tenantId: string;
+  createdAt: string;
+  capabilities: string[];
+  limits: AgentLimits;
+  /** The durable record of the agent's end, once written (what status and wait answer from then on). */
+  final?: AgentRow;
+  /** Resolves once the end is decided and recorded durably. */
+  recorded: Promise<AgentRow>;
+  /** Resolves once every resource of the agent was released. */
+  finished: Promise<AgentRow>;
+}
+
+/** Live agents and their durable records. */
+export class AgentTable {
+  #store: Store;
+  #audit: AuditLog;
+  #live = new Map<string, LiveAgent>();
+  #byPid = new Map<number, LiveAgent>();
+  #idByUid = new Map<number, string>();
+
+  /** @param store durable state, @param audit the audit log */
+  constructor(store: Store, audit: AuditLog) {
+    this.#store = store;
+    this.#audit = audit;
+  }
+
+  /** Remember agent `id` for process `uid` (the oldest is forgotten past `agentIdsMax`). */
+  remember(uid: number, id: string): void {
+    this.#idByUid.set(uid, id);
+    if (this.#idByUid.size > agentIdsMax) this.#idByUid.delete(this.#idByUid.keys().next().value!);
+  }
+
+  /** The agent id of process `uid`, if still remembered. */
+  idOfUid(uid: number): string | undefined {
+    return this.#idByUid.get(uid);
+  }
+
+  /** The live agent `id`, whoever it belongs to. */
+  live(id: string): LiveAgent | undefined {
+    return this.#live.get(id);
+  }
+
+  /** The live agent of kernel process `pid`. */
+  byPid(pid: number): LiveAgent | undefined {
+    return this.#byPid.get(pid);
+  }
+
+  /** Record a started agent durably, keep it live, and follow its end (recorded, then gone). */
+  track(tenantId: string, capabilities: string[], id: string, agent: Agent, release: () => void): LiveAgent {
+    const entry: LiveAgent = {
+      id,
+      agent,
+      tenantId,
+      createdAt: now(),
+      capabilities,
+      limits: agent.proc.limits,
+      recorded: undefined as unknown as Promise<AgentRow>,
+      finished: undefined as unknown as Promise<AgentRow>,
+    };
+    this.#store.insertAgent({
+      ...liveRow(entry),
+      state: "Running",
+      usage: null,
+      stdout: "",
+      stderr: "",
+    });
+    this.#audit.write(tenantId, tenantId, "agent.spawned", entry.id, {
+      pid: agent.pid,
+      capabilities: entry.capabilities,
+    });
+    this.#live.set(entry.id, entry);
+    this.#byPid.set(agent.pid, entry);
+    // The end is recorded as soon as it is decided (before the cell and the workspace are released), so an
+    // answer that reports it is durable before it is sent; the slot goes back once everything is released.
+    entry.recorded = agent.exited.then((summary) => this.#onExited(entry, summary));
+    entry.finished = agent.done.then(async () => {
+      const row = await entry.recorded;
+      release();
+      this.#live.delete(entry.id);
+      if (this.#byPid.get(agent.pid) === entry) this.#byPid.delete(agent.pid);
+      return row;
+    });
+    return entry;
+  }
+
+  /** Status of an agent the caller may see (404 otherwise). */
+  row(p: Principal, id: string): AgentRow {
+    const live = this.#live.get(id);
+    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return live.final ?? liveRow(live);
+    const row = this.#store.agent(id, p.tenant.admin ? null : p.tenant.id);
+    if (!row) throw new ApiError(404, "not_found", "no such agent");
+    return row;
+  }
+
+  /** The durable final record of `live` with the output it kept (see `Service.answer`). */
+  async answer(live: LiveAgent): Promise<AgentRow> {
+    const row = await live.recorded;
+    const summary = await live.agent.exited;
+    return { ...row, stdout: summary.stdout, stderr: summary.stderr };
+  }
+
+  /** Wait for an agent the caller may see to finish. */
+  async wait(p: Principal, id: string): Promise<AgentRow> {
+    const live = this.#live.get(id);
+    // Waits until the agent is gone (its resources and quota slot released), not only recorded.
+    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return await live.finished;
+    return this.row(p, id);
+  }
+
+  /** A page of agents. */
+  page(
+    p: Principal,
+    q: { state?: string; limit?: number; cursor?: string },
+  ): { agents: AgentRow[]; next: string | null } {
+    const limit = q.limit ?? 50;
+    const rows = this.#store.agents(p.tenant.admin ? null : p.tenant.id, { state: q.state, limit, before: q.cursor });
+    const merged = rows.map((r) => {
+      const live = this.#live.get(r.id);
+      return live ? liveRow(live) : r;
+    });
+    const last = rows.at(-1);
+    return { agents: merged, next: rows.length === limit && last ? last.createdAt + last.id : null };
+  }
+
+  /** Live agent count per tenant (for metrics). */
+  liveCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const a of this.#live.values()) counts.set(a.tenantId, (counts.get(a.tenantId) ?? 0) + 1);
+    return counts;
+  }
+
+  /** Number of live agents. */
+  get size(): number {
+    return this.#live.size;
+  }
+
+  /** When each agent live now is gone. */
+  finished(): Promise<AgentRow>[] {
+    return [...this.#live.values()].map((a) => a.finished);
+  }
+
+  /** The end is decided: write the agent's final record and its exit audit row, durably, at once. */
+  #onExited(entry: LiveAgent, r: ExitSummary): AgentRow {
+    const row = exitRow(entry, r, "Zombie", now());
+    // The durable record keeps the start and the end of each stream; the whole of it was streamed live.
+    const half = storedOutputCharsMax / 2;
+    row.stdout = entry.agent.stdout.clipped(half, half);
+    row.stderr = entry.agent.stderr.clipped(half, half);
+    try {
+      this.#store.finishAgent(row);
+    } catch (err) {
+      console.error(`agent record failed: ${err instanceof Error ? err.message : err}`);
+    }
+    try {
+      this.#audit.write(entry.tenantId, "kernel", "agent.exited", entry.id, { reason: r.reason, exitCode: r.exitCode });
+    } catch (err) {
+      console.error(`audit record failed: ${err instanceof Error ? err.message : err}`);
+    }
+    entry.final = row;
+    return row;
+  }
+}
+
+/** The record of an agent whose exit is known: the live view with the exit's outcome. */
+function exitRow(
+  live: LiveAgent,
+  r: ExitSummary,
+  state: "Exiting" | "Zombie",
+  endedAt: string | null,
+): AgentRow {
+  return {
+    ...liveRow(live),
+    state,
+    reason: r.reason,
+    exitCode: r.exitCode,
+    message: r.message ?? null,
+    result: r.result,
+    usage: { ...r.usage },
+    stdout: r.stdout,
+    stderr: r.stderr,
+    endedAt,
+  };
+}
+
+function liveRow(live: LiveAgent): AgentRow {
+  const proc = live.agent.proc;
+  return {
+    id: live.id,
+    tenantId: live.tenantId,
+    pid: proc.pid,
+    state: proc.state,
+    reason: proc.exit?.reason ?? null,
+    exitCode: proc.exit?.exitCode ?? null,
+    message: proc.exit?.message ?? null,
+    result: null,
+    usage: { ...live.agent.usage, wallMs: Math.round(performance.now() - proc.startedAtMs) },
+    stdout: live.agent.stdout.text(),
+    stderr: live.agent.stderr.text(),
+    capabilities: live.capabilities,
+    limits: { ...live.limits },
+    createdAt: live.createdAt,
+    endedAt: null,
+  };
+}

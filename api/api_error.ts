@@ -1,0 +1,53 @@
+/**
+ * The errors the API answers with: {@linkcode ApiError} (an HTTP status and a
+ * machine-readable code), and {@linkcode policyOr400}, which turns a policy
+ * document's validation issues into one.
+ *
+ * @module
+ */
+
+/** An HTTP-facing error with a machine-readable code. */
+export class ApiError extends Error {
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503;
+  readonly code: string;
+  readonly issues?: unknown[];
+  readonly retryAfterSec?: number;
+
+  /** @param status HTTP status, @param code machine-readable code */
+  constructor(
+    status: ApiError["status"],
+    code: string,
+    message: string,
+    extra: { issues?: unknown[]; retryAfterSec?: number } = {},
+  ) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.issues = extra.issues;
+    this.retryAfterSec = extra.retryAfterSec;
+  }
+}
+
+/**
+ * Run a policy operation; a document that fails validation (zod issues, or a
+ * `RangeError`) becomes a 400 `invalid_policy` naming the first issue.
+ *
+ * @param fn the operation (set, explain)
+ * @returns what `fn` returns
+ * @throws {ApiError} 400 `invalid_policy`; anything else `fn` throws, as is
+ */
+export function policyOr400<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
+    if (issues) {
+      const first = issues[0];
+      throw new ApiError(400, "invalid_policy", `${first?.path.map(String).join(".") || "policy"}: ${first?.message}`, {
+        issues: issues.slice(0, 20).map((i) => ({ path: i.path.map(String), message: i.message })),
+      });
+    }
+    if (err instanceof RangeError) throw new ApiError(400, "invalid_policy", err.message);
+    throw err;
+  }
+}

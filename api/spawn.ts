@@ -1,0 +1,147 @@
+/**
+ * Spawning for a tenant: the tenant's ceilings on an agent's limits, its
+ * slot in the kernel's quota ledger (taken synchronously, before the
+ * admission queue), the wait for admission, the spawn, and the agent's
+ * record. Also the server-wide caps on live and waiting agents.
+ *
+ * @module
+ */
+
+import type { z } from "zod";
+import { agentLimitsDefault, KernelError } from "../kernel/mod.ts";
+import type { AgentLimits, Capability } from "../kernel/process/mod.ts";
+import type { AdmissionQueue } from "../kernel/sched/mod.ts";
+import { type AgentSlot, QuotaError, type TenantQuota } from "../kernel/tenants/mod.ts";
+import { resolveLimits } from "../sandbox/mod.ts";
+import type { Agent, Runtime } from "../sandbox/mod.ts";
+import type { AgentTable, LiveAgent } from "./agent_table.ts";
+import { ApiError } from "./api_error.ts";
+import type { AuditLog } from "./audit_log.ts";
+import { newId } from "./ids.ts";
+import type { spawnSchema } from "./schemas.ts";
+import type { Quotas, TenantRow } from "./store.ts";
+import { quotasDefault } from "./tenant_keys.ts";
+
+/** Live agents across all tenants; past this, spawns wait in the admission queue. */
+export const serverAgentsMax = 1000;
+/** Spawns that may wait for admission; past this they get 503. */
+export const admissionQueueMax = 1000;
+
+/** The HTTP error code of each tenant quota a spawn can hit. */
+const quotaCodes: Partial<Record<TenantQuota, { code: string; what: string }>> = {
+  agentsConcurrentMax: { code: "quota_agents", what: "concurrent agents" },
+  rssMbTotal: { code: "quota_memory", what: "RSS budget" },
+  spawnsPerSec: { code: "quota_spawn_rate", what: "spawn rate" },
+};
+
+/** A spawn request's body, as validated. */
+export type SpawnBody = z.infer<typeof spawnSchema>;
+
+/** The limits an agent asks for, after the tenant's ceilings. */
+type SpawnLimits = Partial<AgentLimits> & { memoryMb?: number };
+
+/** What a spawn uses of the service. */
+export interface SpawnDeps {
+  runtime: Runtime;
+  admission: AdmissionQueue;
+  agents: AgentTable;
+  audit: AuditLog;
+}
+
+/**
+ * Spawn an agent for `tenant`. Its slot in the tenant's quotas (concurrent
+ * agents, RSS, spawn rate — the kernel's ledger, which children count
+ * against too) is taken synchronously before the admission queue, so
+ * concurrent requests cannot pass a quota together.
+ *
+ * @throws {ApiError} 400 for limits above a ceiling or refused by the kernel, 429 for a quota, 503 when the
+ *   admission queue is full
+ */
+export async function spawnAgent(deps: SpawnDeps, tenant: TenantRow, body: SpawnBody): Promise<LiveAgent> {
+  const quotas = { ...quotasDefault, ...tenant.quotas };
+  const limits = limitsWithin(quotas, body.limits ?? {});
+  let rssMb: number;
+  try {
+    rssMb = resolveLimits(limits).rssMb;
+  } catch (err) {
+    if (err instanceof KernelError) throw new ApiError(400, err.code.toLowerCase(), err.message);
+    throw err;
+  }
+  let slot: AgentSlot;
+  try {
+    slot = deps.runtime.tenants.admit(tenant.id, rssMb);
+  } catch (err) {
+    if (!(err instanceof QuotaError)) throw err;
+    const known = quotaCodes[err.quota];
+    quotaHit(deps, tenant.id, err.quota);
+    throw new ApiError(429, known?.code ?? "quota", err.message, { retryAfterSec: 1 });
+  }
+  return await spawnReserved(deps, tenant, body, limits, slot);
+}
+
+async function spawnReserved(
+  deps: SpawnDeps,
+  tenant: TenantRow,
+  body: SpawnBody,
+  limits: SpawnLimits,
+  slot: AgentSlot,
+): Promise<LiveAgent> {
+  let release: () => void;
+  try {
+    release = await deps.admission.acquire(tenant.id, body.priority ?? 20);
+  } catch {
+    slot.release();
+    throw new ApiError(503, "pool_exhausted", "server at capacity and the admission queue is full", {
+      retryAfterSec: 1,
+    });
+  }
+  const id = newId("ag");
+  let agent: Agent;
+  try {
+    agent = await deps.runtime.spawn({
+      onCreated: (created) => deps.agents.remember(created.uid, id),
+      priority: body.priority,
+      code: body.code,
+      lang: body.lang,
+      tenant: tenant.id,
+      capabilities: (body.capabilities ?? []) as Capability[],
+      limits,
+      files: body.files,
+      policy: body.policy,
+      slot,
+    });
+  } catch (err) {
+    release();
+    if (err instanceof KernelError) throw new ApiError(400, err.code.toLowerCase(), err.message);
+    throw err;
+  }
+  return deps.agents.track(tenant.id, body.capabilities ?? [], id, agent, release);
+}
+
+/** The requested limits within the tenant's ceilings: above one is a 400; an unset default above one is lowered. */
+function limitsWithin(quotas: Quotas, request: SpawnBody["limits"] & object): SpawnLimits {
+  const out: SpawnLimits = { ...request };
+  const ceilings: (keyof AgentLimits)[] = ["heapMb", "rssMb", "wallMs", "cpuMs", "outputBytes", "diskBytes"];
+  for (const key of ceilings) {
+    const ceiling = key === "diskBytes" ? quotas.diskBytes : quotas[key as keyof Quotas];
+    if (ceiling === undefined) continue;
+    const asked = key === "heapMb" ? request.heapMb ?? request.memoryMb : request[key];
+    if (asked !== undefined && asked > ceiling) {
+      throw new ApiError(
+        400,
+        "limit_above_ceiling",
+        `limits.${key}=${asked} is above the tenant's ceiling of ${ceiling}`,
+        {
+          issues: [{ path: ["limits", key], message: `max ${ceiling}` }],
+        },
+      );
+    }
+    if (asked === undefined && agentLimitsDefault[key] > ceiling) out[key] = ceiling;
+  }
+  return out;
+}
+
+function quotaHit(deps: SpawnDeps, tenantId: string, quota: string): void {
+  deps.audit.record(tenantId, "api", "quota.exceeded", null, { quota });
+  deps.runtime.obs.limit(tenantId, `quota:${quota}`, `spawn refused: ${quota}`);
+}

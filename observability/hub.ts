@@ -27,7 +27,8 @@
  *   `event_kinds.ts`. Each method here hands its typed arguments to its
  *   kind's `encode`, which puts the columns into the ring (when kept) and,
  *   once `meter` attached a registry, into the kind's series (every event,
- *   sampled out or not).
+ *   sampled out or not). The two sinks kinds write through are
+ *   `hub_sink.ts`'s.
  *
  * Nothing here throws into the kernel.
  *
@@ -40,15 +41,15 @@ import { AnomalyDetector, anomalyProfiles, RateTracker } from "./anomaly.ts";
 import {
   type AttachedKinds,
   EventKinds,
-  type EventSink,
-  type Meter,
   type MeterOptions,
   type PolicyScope,
   type Subject,
   unknownName,
 } from "./event_kinds.ts";
+import { HubSink, type SinkShared } from "./hub_sink.ts";
+import { Interner } from "./interner.ts";
 import type { Registry } from "./metrics.ts";
-import { EventRing, EventView, Interner } from "./ring.ts";
+import { EventRing, EventView } from "./ring.ts";
 import { AdaptiveSampler } from "./sampler.ts";
 import { summarizeArgs } from "./summarize.ts";
 
@@ -409,75 +410,6 @@ export class ObservabilityHub {
     this.#cpuAtAdjust = cpuMs;
     this.#overheadAtAdjust = this.overheadMs;
     if (kernelMs > 1) this.sampler.adjust(obsMs, kernelMs);
-  }
-}
-
-/** What the hub's two sinks share. */
-interface SinkShared {
-  /** Told (once per microtask) that the ring has new events. */
-  readonly wakers: Set<() => void>;
-  wakeScheduled: boolean;
-  /** Each kind's meter by kind id, once `ObservabilityHub.meter` attached a registry. */
-  meters: readonly (Meter | undefined)[] | undefined;
-  /** The last event put, when metered: what `#count` hands its kind's meter. */
-  readonly out: EventView;
-}
-
-/**
- * Where kinds hand the hub's events: the ring when `keep` (and its readers
- * are woken), then, when metered, the view the meters read. One class for
- * both sinks, so a kind's `sink.put` stays a monomorphic call.
- */
-class HubSink implements EventSink {
-  readonly #ring: EventRing;
-  readonly #tenants: Interner;
-  readonly #shared: SinkShared;
-  readonly #keep: boolean;
-
-  constructor(ring: EventRing, tenants: Interner, shared: SinkShared, keep: boolean) {
-    this.#ring = ring;
-    this.#tenants = tenants;
-    this.#shared = shared;
-    this.#keep = keep;
-  }
-
-  put(
-    now: number,
-    kind: number,
-    s: Subject,
-    nameId: number,
-    errno: number,
-    latencyUs: number,
-    bytes: number,
-    detail: string | undefined,
-  ): void {
-    const tenantId = this.#tenants.intern(s.tenant);
-    const shared = this.#shared;
-    let seq = -1;
-    if (this.#keep) {
-      seq = this.#ring.emitAt(now, kind, s.pid, tenantId, s.causality, nameId, errno, latencyUs, bytes, detail, s.uid);
-      if (shared.wakers.size > 0 && !shared.wakeScheduled) {
-        shared.wakeScheduled = true;
-        queueMicrotask(() => {
-          shared.wakeScheduled = false;
-          for (const wake of shared.wakers) wake();
-        });
-      }
-    }
-    if (shared.meters === undefined) return;
-    const v = shared.out;
-    v.seq = seq;
-    v.timestampMs = now;
-    v.kind = kind;
-    v.pid = s.pid;
-    v.tenantId = tenantId;
-    v.causality = s.causality;
-    v.subject = s.uid;
-    v.nameId = nameId;
-    v.errnoId = errno;
-    v.latencyUs = latencyUs;
-    v.bytes = bytes;
-    v.detail = detail;
   }
 }
 

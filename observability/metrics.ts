@@ -8,13 +8,29 @@
  * bound handle (`metric.labels({...})`) do not allocate; updates that pass a
  * labels object build a lookup key string each time.
  *
+ * The metric types are in `metric_types.ts` and the text rendering in
+ * `prom_format.ts`; this file re-exports what they make public.
+ *
  * @module
  */
 
 import { assert } from "../lib/mod.ts";
+import { Counter, Gauge, Histogram } from "./metric_types.ts";
+import { escapeHelp, formatValue, renderHistogram, renderLabels } from "./prom_format.ts";
 
-/** Label combinations per metric. */
-export const seriesPerMetricMax = 1000;
+export {
+  type BoundCounter,
+  type BoundGauge,
+  type BoundHistogram,
+  Counter,
+  Gauge,
+  Histogram,
+  type Labels,
+  type MetricKind,
+  seriesPerMetricMax,
+} from "./metric_types.ts";
+export { escapeLabelValue, formatValue } from "./prom_format.ts";
+
 /** Metrics per registry (keeps the dropped-series counter itself bounded). */
 export const metricsPerRegistryMax = 512;
 /** Collect hooks per registry. */
@@ -25,48 +41,10 @@ export const seriesDroppedMetricName = "agentos_metrics_series_dropped_total";
 const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** Label values by label name. */
-export type Labels = Readonly<Record<string, string | number>>;
-
-/** The three metric types this registry exposes. */
-export type MetricKind = "counter" | "gauge" | "histogram";
-
 /** Restricts `expose` to series whose `tenant` label has this value. */
 export interface ExposeFilter {
   /** Only series with `tenant="<tenant>"`; metrics without the label are left out. */
   tenant: string;
-}
-
-/** Throw an assertion error; hot paths call this behind an `if` so the message is only built on failure. */
-function fail(message: string): never {
-  throw new Error(`assertion failed: ${message}`);
-}
-
-/**
- * Escape a label value for the text format (`\\`, `\"`, `\n`).
- *
- * @param value raw label value
- * @returns escaped value, without the surrounding quotes
- */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : `\\${c}`);
-}
-
-function escapeHelp(help: string): string {
-  return help.replace(/[\\\n]/g, (c) => c === "\n" ? "\\n" : "\\\\");
-}
-
-/**
- * Format a sample value as the text format expects (`+Inf`, `-Inf`, `NaN`).
- *
- * @param value the number
- * @returns its text form
- */
-export function formatValue(value: number): string {
-  if (Number.isNaN(value)) return "NaN";
-  if (value === Infinity) return "+Inf";
-  if (value === -Infinity) return "-Inf";
-  return String(value);
 }
 
 /**
@@ -92,301 +70,6 @@ export function exponentialBuckets(
     "exponentialBuckets",
   );
   return Array.from({ length: count }, (_, i) => start * factor ** i);
-}
-
-class Series {
-  value = 0;
-  sum = 0;
-  count = 0;
-  constructor(
-    readonly labelValues: readonly string[],
-    readonly buckets: Float64Array | null,
-  ) {}
-}
-
-/** Shared machinery of counters, gauges and histograms. */
-abstract class Metric {
-  abstract readonly kind: MetricKind;
-  /** Series by key; insertion order is exposition order. */
-  readonly series = new Map<string, Series>();
-  readonly #onDropped: (metric: string) => void;
-  /**
-   * @param name metric name
-   * @param help help text
-   * @param labelNames declared label names, in exposition order
-   */
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly labelNames: readonly string[],
-    onDropped: (metric: string) => void,
-  ) {
-    this.#onDropped = onDropped;
-  }
-
-  /** Label combinations currently held. */
-  get seriesCount(): number {
-    return this.series.size;
-  }
-
-  protected bucketCount(): number {
-    return -1;
-  }
-
-  /** Find or create the series for `labels`; `undefined` when over the bound. */
-  protected resolve(labels: Labels | undefined): Series | undefined {
-    const names = this.labelNames;
-    if (names.length === 0) {
-      if (labels !== undefined && Object.keys(labels).length !== 0) {
-        fail(`${this.name}: no labels declared`);
-      }
-      return this.#get("", []);
-    }
-    if (labels === undefined) {
-      fail(`${this.name}: labels required (${names.join(", ")})`);
-    }
-    let key = "";
-    for (let i = 0; i < names.length; i++) {
-      const v = labels[names[i]];
-      if (v === undefined) fail(`${this.name}: missing label ${names[i]}`);
-      const s = typeof v === "string" ? v : String(v);
-      // One label: the value is the key. More: length-prefixed, unambiguous.
-      key = names.length === 1 ? s : `${key}${s.length}:${s}`;
-    }
-    const existing = this.series.get(key);
-    if (existing !== undefined) return existing;
-    assert(
-      Object.keys(labels).length === names.length,
-      `${this.name}: unexpected labels`,
-    );
-    return this.#get(key, names.map((n) => String(labels[n])));
-  }
-
-  #get(key: string, values: string[]): Series | undefined {
-    const existing = this.series.get(key);
-    if (existing !== undefined) return existing;
-    if (this.series.size >= seriesPerMetricMax) return undefined;
-    const n = this.bucketCount();
-    const series = new Series(values, n < 0 ? null : new Float64Array(n + 1));
-    this.series.set(key, series);
-    return series;
-  }
-
-  /** Count one dropped update (series over the bound). */
-  protected dropped(): void {
-    this.#onDropped(this.name);
-  }
-}
-
-/** A handle bound to one label combination; updates do not allocate. */
-export interface BoundCounter {
-  /** Add `n` (>= 0). */
-  inc(n?: number): void;
-}
-
-/** A monotonically increasing counter; the name ends in `_total`. */
-export class Counter extends Metric {
-  /** Always `"counter"`. */
-  readonly kind = "counter" as const;
-
-  /**
-   * Add `n` to a series.
-   *
-   * @param labels label values (omit for unlabelled counters)
-   * @param n amount, finite and >= 0
-   * @default n 1
-   * @throws {Error} on missing/unknown labels or a negative amount
-   */
-  inc(labels?: Labels, n = 1): void {
-    if (!(Number.isFinite(n) && n >= 0)) {
-      fail(`${this.name}: counter increment ${n}`);
-    }
-    const s = this.resolve(labels);
-    if (s !== undefined) s.value += n;
-    else this.dropped();
-  }
-
-  /**
-   * A handle for one label combination.
-   *
-   * @param labels label values
-   * @returns the handle (its updates count as dropped if the series is over
-   *   the bound)
-   */
-  labels(labels?: Labels): BoundCounter {
-    const s = this.resolve(labels);
-    const name = this.name;
-    return {
-      inc: (n = 1) => {
-        if (!(Number.isFinite(n) && n >= 0)) {
-          fail(`${name}: counter increment ${n}`);
-        }
-        if (s !== undefined) s.value += n;
-        else this.dropped();
-      },
-    };
-  }
-
-  /**
-   * Current value of a series.
-   *
-   * @param labels label values
-   * @returns the value, 0 if the series does not exist
-   */
-  value(labels?: Labels): number {
-    return this.#peek(labels)?.value ?? 0;
-  }
-
-  #peek(labels?: Labels): Series | undefined {
-    for (const s of this.series.values()) {
-      if (
-        this.labelNames.every((n, i) => String(labels?.[n]) === s.labelValues[i])
-      ) return s;
-    }
-    return undefined;
-  }
-}
-
-/** A handle bound to one gauge series; updates do not allocate. */
-export interface BoundGauge {
-  /** Set the value. */
-  set(value: number): void;
-  /** Add `n` (may be negative). */
-  inc(n?: number): void;
-}
-
-/** A value that goes up and down. */
-export class Gauge extends Metric {
-  /** Always `"gauge"`. */
-  readonly kind = "gauge" as const;
-
-  /**
-   * Set a series to `value`: `set(value)` for unlabelled gauges,
-   * `set(labels, value)` otherwise.
-   *
-   * @param labelsOrValue label values, or the value of an unlabelled gauge
-   * @param value the new value
-   */
-  set(value: number): void;
-  set(labels: Labels | undefined, value: number): void;
-  set(labelsOrValue: Labels | number | undefined, value?: number): void {
-    const unlabelled = typeof labelsOrValue === "number";
-    const s = this.resolve(unlabelled ? undefined : labelsOrValue);
-    if (s !== undefined) s.value = unlabelled ? labelsOrValue : value!;
-    else this.dropped();
-  }
-
-  /**
-   * Add `n` (may be negative) to a series.
-   *
-   * @param labels label values, or `undefined`
-   * @param n amount
-   * @default n 1
-   */
-  inc(labels?: Labels, n = 1): void {
-    const s = this.resolve(labels);
-    if (s !== undefined) s.value += n;
-    else this.dropped();
-  }
-
-  /**
-   * A handle for one label combination.
-   *
-   * @param labels label values
-   * @returns the handle
-   */
-  labels(labels?: Labels): BoundGauge {
-    const s = this.resolve(labels);
-    return {
-      set: (value: number) => {
-        if (s !== undefined) s.value = value;
-        else this.dropped();
-      },
-      inc: (n = 1) => {
-        if (s !== undefined) s.value += n;
-        else this.dropped();
-      },
-    };
-  }
-}
-
-/** A handle bound to one histogram series; observations do not allocate. */
-export interface BoundHistogram {
-  /** Record one observation. */
-  observe(value: number): void;
-}
-
-/** Bucketed distribution with `_bucket`, `_sum` and `_count`. */
-export class Histogram extends Metric {
-  /** Always `"histogram"`. */
-  readonly kind = "histogram" as const;
-  /** Finite upper bounds, strictly increasing (`+Inf` is implicit). */
-  readonly bounds: Float64Array;
-
-  /**
-   * Use {@linkcode Registry.histogram}.
-   */
-  constructor(
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-    onDropped: (metric: string) => void,
-    bounds: readonly number[],
-  ) {
-    super(name, help, labelNames, onDropped);
-    this.bounds = Float64Array.from(bounds);
-  }
-
-  protected override bucketCount(): number {
-    return this.bounds.length;
-  }
-
-  /**
-   * Record one observation: `observe(value)` for unlabelled histograms,
-   * `observe(labels, value)` otherwise.
-   *
-   * @param labelsOrValue label values, or the observation of an unlabelled histogram
-   * @param value the observation (not NaN)
-   * @throws {Error} on NaN or bad labels
-   */
-  observe(value: number): void;
-  observe(labels: Labels | undefined, value: number): void;
-  observe(labelsOrValue: Labels | number | undefined, value?: number): void {
-    const unlabelled = typeof labelsOrValue === "number";
-    const v = unlabelled ? labelsOrValue : value!;
-    if (typeof v !== "number" || Number.isNaN(v)) {
-      fail(`${this.name}: observed ${v}`);
-    }
-    const s = this.resolve(unlabelled ? undefined : labelsOrValue);
-    if (s !== undefined) this.#record(s, v);
-    else this.dropped();
-  }
-
-  /**
-   * A handle for one label combination.
-   *
-   * @param labels label values
-   * @returns the handle
-   */
-  labels(labels?: Labels): BoundHistogram {
-    const s = this.resolve(labels);
-    return {
-      observe: (value: number) => {
-        if (Number.isNaN(value)) fail(`${this.name}: observed NaN`);
-        if (s !== undefined) this.#record(s, value);
-        else this.dropped();
-      },
-    };
-  }
-
-  #record(s: Series, value: number): void {
-    const bounds = this.bounds;
-    let i = 0;
-    while (i < bounds.length && value > bounds[i]) i++;
-    s.buckets![i]++;
-    s.sum += value;
-    s.count++;
-  }
 }
 
 /**
@@ -580,30 +263,4 @@ export class Registry {
     if (metric.labelNames.length === 0) metric.labels(); // unlabelled: expose 0
     return metric;
   }
-}
-
-function renderLabels(
-  names: readonly string[],
-  values: readonly string[],
-  le?: string,
-): string {
-  if (names.length === 0 && le === undefined) return "";
-  const parts = names.map((n, i) => `${n}="${escapeLabelValue(values[i])}"`);
-  if (le !== undefined) parts.push(`le="${le}"`);
-  return `{${parts.join(",")}}`;
-}
-
-function renderHistogram(lines: string[], metric: Histogram, s: Series): void {
-  const buckets = s.buckets!;
-  let cumulative = 0;
-  for (let i = 0; i <= metric.bounds.length; i++) {
-    cumulative += buckets[i];
-    const le = i < metric.bounds.length ? formatValue(metric.bounds[i]) : "+Inf";
-    lines.push(
-      `${metric.name}_bucket${renderLabels(metric.labelNames, s.labelValues, le)} ${cumulative}`,
-    );
-  }
-  const labels = renderLabels(metric.labelNames, s.labelValues);
-  lines.push(`${metric.name}_sum${labels} ${formatValue(s.sum)}`);
-  lines.push(`${metric.name}_count${labels} ${s.count}`);
 }

@@ -10,12 +10,14 @@
  * @module
  */
 
-import type { Errno } from "../kernel/mod.ts";
-import { errnoNames, eventKindCount, type EventKindName, eventKindNames } from "./event_kinds.ts";
+import { eventKindCount } from "./event_kinds.ts";
 import { assert } from "../lib/mod.ts";
 
 // The kinds and the errno column's code live in the event kind table; re-exported for the ring's readers.
 export { errnoId, errnoNames, EventKind, eventKindCount, type EventKindName, eventKindNames } from "./event_kinds.ts";
+// The name table and the plain-object form of an event, re-exported beside the ring they serve.
+export { internedCharsMax, internedMax, Interner } from "./interner.ts";
+export { type EventJson, toJSON } from "./event_json.ts";
 
 /** A module constant (not an imported binding): `emitAt`'s bound check stays a compare with a literal. */
 const kindsMax: number = eventKindCount;
@@ -25,97 +27,6 @@ export const ringSlotsDefault = 65_536;
 
 /** Largest ring we accept (2^24 slots, about 0.7 GB of columns): a sanity bound. */
 export const ringSlotsMax = 16_777_216;
-
-/** Interned strings per table, including the two reserved ids. */
-export const internedMax = 4096;
-
-/** Longest string the interner accepts; longer strings map to "other". */
-export const internedCharsMax = 256;
-
-/**
- * A bounded string table mapping names (syscall names, series names) to
- * small integer ids that fit the ring's `nameId` column.
- *
- * Id 0 is the empty string, id 1 is the reserved "other" bucket: once the
- * table holds `max` entries, new strings map to 1 and `overflow` counts them.
- * Looking up an already-interned string does not allocate.
- *
- * @example
- * ```ts
- * import { Interner } from "./ring.ts";
- * const names = new Interner();
- * const id = names.intern("fs.read");
- * names.name(id); // "fs.read"
- * ```
- */
-export class Interner {
-  /** The id of the empty string. */
-  static readonly emptyId = 0;
-  /** The id every string past the bound maps to. */
-  static readonly otherId = 1;
-  /** Capacity, including the two reserved ids. */
-  readonly max: number;
-  /** Strings that could not be interned because the table was full. */
-  overflow = 0;
-  readonly #ids = new Map<string, number>();
-  readonly #names: string[];
-
-  /**
-   * @param max capacity including the reserved ids 0 and 1
-   * @default max internedMax (4096)
-   */
-  constructor(max: number = internedMax) {
-    assert(Number.isInteger(max) && max >= 2 && max <= 65_536, "interner max");
-    this.max = max;
-    this.#names = ["", "other"];
-    this.#ids.set("", Interner.emptyId);
-  }
-
-  /** Number of ids in use, including the two reserved ones. */
-  get size(): number {
-    return this.#names.length;
-  }
-
-  /**
-   * The id for `name`, interning it when there is room.
-   *
-   * @param name the string to intern
-   * @returns its id, or `Interner.otherId` (1) when the table is full or the
-   *   string is longer than `internedCharsMax`
-   */
-  intern(name: string): number {
-    const id = this.#ids.get(name);
-    if (id !== undefined) return id;
-    if (this.#names.length >= this.max || name.length > internedCharsMax) {
-      this.overflow++;
-      return Interner.otherId;
-    }
-    const fresh = this.#names.length;
-    this.#names.push(name);
-    this.#ids.set(name, fresh);
-    return fresh;
-  }
-
-  /**
-   * The id of an already-interned string, without interning.
-   *
-   * @param name the string to look up
-   * @returns its id, or `undefined` when it was never interned
-   */
-  lookup(name: string): number | undefined {
-    return this.#ids.get(name);
-  }
-
-  /**
-   * The string behind an id.
-   *
-   * @param id an id returned by `intern`
-   * @returns the string, `"other"` for id 1, or `"other"` for unknown ids
-   */
-  name(id: number): string {
-    return this.#names[id] ?? "other";
-  }
-}
 
 /** Options for {@linkcode EventRing}. */
 export interface EventRingOptions {
@@ -451,70 +362,6 @@ export class RingReader {
     }
     return count;
   }
-}
-
-/**
- * An event's raw columns as a plain object (for traces and tests). The
- * payload fields are named after their syscall meaning whatever the kind;
- * the public form of an event (what SSE streams) is `EventKinds.decode`.
- */
-export interface EventJson {
-  /** Sequence number. */
-  seq: number;
-  /** Milliseconds since the epoch. */
-  timestampMs: number;
-  /** Kind name. */
-  kind: EventKindName;
-  /** Agent pid. */
-  pid: number;
-  /** Tenant id. */
-  tenantId: number;
-  /** Causality id. */
-  causality: number;
-  /** Interned name, e.g. the syscall name ("" when none). */
-  name: string;
-  /** Errno code, or `null` for success. */
-  errno: Errno | null;
-  /** Latency in microseconds. */
-  latencyUs: number;
-  /** Bytes moved or charged. */
-  bytes: number;
-  /** Detail string, when one was given. */
-  detail?: string;
-}
-
-/**
- * Materialise an event's raw columns as a plain object (allocates; see {@linkcode EventJson}).
- *
- * @param view a filled view
- * @param interner the table that produced `view.nameId`
- * @returns a JSON-ready object
- * @example
- * ```ts
- * import { EventRing, EventView, Interner, toJSON } from "./ring.ts";
- * const names = new Interner();
- * const ring = new EventRing({ slots: 4 });
- * ring.emit(1, 7, 1, 0, names.intern("fs.read"), 0, 10, 64);
- * const view = new EventView();
- * ring.read(0, view);
- * JSON.stringify(toJSON(view, names));
- * ```
- */
-export function toJSON(view: EventView, interner: Interner): EventJson {
-  const json: EventJson = {
-    seq: view.seq,
-    timestampMs: view.timestampMs,
-    kind: eventKindNames[view.kind],
-    pid: view.pid,
-    tenantId: view.tenantId,
-    causality: view.causality,
-    name: interner.name(view.nameId),
-    errno: (errnoNames[view.errnoId] || null) as Errno | null,
-    latencyUs: view.latencyUs,
-    bytes: view.bytes,
-  };
-  if (view.detail !== undefined) json.detail = view.detail;
-  return json;
 }
 
 function defaultClock(): () => number {

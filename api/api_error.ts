@@ -6,6 +6,8 @@
  * @module
  */
 
+import { describeProblem, issueList } from "../lib/mod.ts";
+
 /** An HTTP-facing error with a machine-readable code. */
 export class ApiError extends Error {
   readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503;
@@ -40,13 +42,8 @@ export function policyOr400<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
-    if (issues) {
-      const first = issues[0];
-      throw new ApiError(400, "invalid_policy", `${first?.path.map(String).join(".") || "policy"}: ${first?.message}`, {
-        issues: issues.slice(0, 20).map((i) => ({ path: i.path.map(String), message: i.message })),
-      });
-    }
+    const issues = issueList(err);
+    if (issues.length > 0) throw new ApiError(400, "invalid_policy", describeProblem(err, "policy"), { issues });
     if (err instanceof RangeError) throw new ApiError(400, "invalid_policy", err.message);
     throw err;
   }

@@ -18,9 +18,8 @@ import { Arena, arenaBytesDefault, arenaBytesPerAgentMax } from "../kernel/memor
 import { type Capability, type Process, ProcessTable } from "../kernel/process/mod.ts";
 import { ResourceOrchestrator } from "../kernel/resources/mod.ts";
 import { priorityDefault, type SchedPolicy, type SchedStats, SyscallScheduler } from "../kernel/sched/mod.ts";
-import { builtinSyscalls } from "../kernel/syscall/mod.ts";
 import { Dispatcher } from "../kernel/syscall/mod.ts";
-import { type SyscallDef, SyscallTable } from "../kernel/syscall/mod.ts";
+import type { SyscallDef } from "../kernel/syscall/mod.ts";
 import {
   type AgentSlot,
   KernelEnforcer,
@@ -30,34 +29,23 @@ import {
 } from "../kernel/tenants/mod.ts";
 import { ObservabilityHub, type Subject } from "../observability/mod.ts";
 import type { Agent, AgentResult } from "./agent/mod.ts";
-import { checkSpawnRequest, childHost } from "./agent/mod.ts";
+import { checkSpawnRequest } from "./agent/mod.ts";
 import type { RuntimeEvent } from "./agent/mod.ts";
 import { AgentSupervisor, type SupervisorDeps } from "./agent/mod.ts";
 import { CellHost } from "./cell/mod.ts";
 import { CellPool } from "./cell/mod.ts";
-import { fsSyscalls } from "./fs/mod.ts";
 import { Workspaces } from "./fs/mod.ts";
 import { blockingSliceMs, type LimitsRequest, resolveLimits } from "./limits.ts";
-import { netSyscalls, type Resolver } from "./net/mod.ts";
+import type { Resolver } from "./net/mod.ts";
 import { confinePath } from "./path/mod.ts";
 import { egressFields, PolicyLayer } from "./policy_layer.ts";
-import { procSyscalls } from "./proc_syscalls.ts";
+import { registerCleanups } from "./cleanups.ts";
+import { sandboxSyscalls } from "./syscalls.ts";
 
 export type { Agent, AgentResult, ExitSummary } from "./agent/mod.ts";
 export type { RuntimeEvent } from "./agent/mod.ts";
 export { exitCodeFor, exitCodeTerm } from "./agent/mod.ts";
 export { busyCellNice, busyCpuShare } from "./agent/mod.ts";
-
-/**
- * Resource types, in registration order: cleaned up in reverse — children
- * first, then timers, IPC descriptors, the cell, the workspace on disk, and
- * arena memory last. The kernel's per-pid tables (policy chain, fast-path
- * plans, scheduler record) are dropped after them; the agent's slot in its
- * tenant's quotas is given back after all of that.
- */
-export const resourceTypes = ["memory", "workspace", "cell", "ipc", "timer", "child"] as const;
-/** The kernel's per-pid tables, dropped after every resource of an exited pid. */
-export const kernelTables = ["policy", "plans", "sched"] as const;
 
 /** What a caller asks for. */
 export interface SpawnRequest {
@@ -159,7 +147,15 @@ export class Runtime {
     });
     this.dispatcher = this.#makeDispatcher(options);
     this.#deps = this.#supervisorDeps();
-    this.#registerCleanups();
+    registerCleanups(this.orchestrator, {
+      arena: this.arena,
+      workspaces: this.workspaces,
+      ipc: this.ipc,
+      policy: this.policy,
+      dispatcher: this.dispatcher,
+      scheduler: this.scheduler,
+      get: (pid) => this.#agents.get(pid),
+    });
     this.table.onTransition((proc, from, to) =>
       this.#emit({ type: "lifecycle", pid: proc.pid, tenant: proc.tenant, from, to })
     );
@@ -275,33 +271,27 @@ export class Runtime {
   }
 
   #makeDispatcher(options: RuntimeOptions): Dispatcher {
-    const table = new SyscallTable([
-      ...builtinSyscalls({ write: (proc, fd, data) => this.#agents.get(proc.pid)?.write(fd, data), nowMs: Date.now }),
-      ...fsSyscalls(this.workspaces),
-      ...this.ipc.syscalls(),
-      ...procSyscalls(childHost({
-        orchestrator: this.orchestrator,
-        get: (pid) => this.#agents.get(pid),
-        spawn: (parent, r) =>
-          this.spawn({
-            code: r.code,
-            lang: r.lang,
-            tenant: parent.tenant,
-            parent: parent.pid,
-            causality: parent.causality,
-            capabilities: r.capabilities,
-            limits: r.limits,
-            policy: r.policy,
-            inherit: r.fds.length > 0 ? { from: parent.pid, fds: r.fds } : undefined,
-          }),
-      })),
-      ...netSyscalls({
-        decide: (proc, req) => this.policy.decideEgress(proc, req),
-        allowCidrs: (proc) => this.policy.allowCidrs(proc),
-        resolve: options.resolve,
-      }),
-      ...(options.syscalls ?? []),
-    ]);
+    const table = sandboxSyscalls({
+      get: (pid) => this.#agents.get(pid),
+      workspaces: this.workspaces,
+      ipc: this.ipc,
+      orchestrator: this.orchestrator,
+      policy: this.policy,
+      spawnChild: (parent, r) =>
+        this.spawn({
+          code: r.code,
+          lang: r.lang,
+          tenant: parent.tenant,
+          parent: parent.pid,
+          causality: parent.causality,
+          capabilities: r.capabilities,
+          limits: r.limits,
+          policy: r.policy,
+          inherit: r.fds.length > 0 ? { from: parent.pid, fds: r.fds } : undefined,
+        }),
+      resolve: options.resolve,
+      extra: options.syscalls,
+    });
     this.obs.knownCalls(table.names());
     return new Dispatcher({
       table,
@@ -351,36 +341,6 @@ export class Runtime {
         if (this.#agents.get(sup.proc.pid) === sup) this.#agents.delete(sup.proc.pid);
       },
     };
-  }
-
-  #registerCleanups(): void {
-    const o = this.orchestrator;
-    o.registerType("memory", (pid) => {
-      const freed = this.arena.freeAllOf(pid);
-      this.arena.quotas.clearPid(pid);
-      return freed.bytes;
-    });
-    o.registerType("workspace", (pid) => this.workspaces.remove(pid));
-    o.registerType("cell", async (_pid, cell: CellHost) => {
-      await cell.dispose();
-      return 0;
-    });
-    o.registerType("ipc", (pid) => this.ipc.releaseAll(pid).bytes);
-    o.registerType("timer", (_pid, timer: number) => {
-      clearTimeout(timer);
-      return 0;
-    });
-    o.registerType("child", async (pid, child: number) => {
-      const sup = this.#agents.get(child);
-      if (sup === undefined) return 0;
-      sup.end({ kind: "kill", message: `parent ${pid} exited` });
-      await sup.done;
-      return 0;
-    });
-    o.registerTable("policy", (pid) => this.policy.dropPid(pid));
-    o.registerTable("plans", (pid) => this.dispatcher.forget(pid));
-    o.registerTable("sched", (pid) => this.scheduler.remove(pid));
-    o.assertCoverage([...resourceTypes, ...kernelTables]);
   }
 
   /** Give an agent's quota slot back; forget its tenant's arena quota once the tenant holds nothing. */

@@ -6,6 +6,8 @@
  *   benchmarks and tools may reach inside).
  * - `function-length`: no function over {@linkcode functionLinesMax} lines
  *   in `kernel/`, `sandbox/`, `api/`.
+ * - `file-length`: no source file over {@linkcode fileLinesMax} lines (tests
+ *   and benchmarks excepted).
  * - `one-assert`: the one assertion helper is `lib/assert.ts`; nothing else
  *   defines an `assert`.
  *
@@ -14,6 +16,11 @@
 
 /** Longest function, lines (STYLE: functions ≤ ~70 lines). */
 export const functionLinesMax = 70;
+
+/** Longest source file, lines (a file over it holds more than one concept: split it). */
+export const fileLinesMax = 500;
+/** Folders whose files are held to `fileLinesMax`. */
+const fileChecked = ["/kernel/", "/sandbox/", "/api/", "/observability/", "/lib/", "/cli/", "/tools/"];
 
 /** Folders whose functions are held to `functionLinesMax`. */
 const lengthChecked = ["/kernel/", "/sandbox/", "/api/"];
@@ -81,6 +88,20 @@ const plugin: Deno.lint.Plugin = {
           }
         };
         return { FunctionDeclaration: check, FunctionExpression: check, ArrowFunctionExpression: check };
+      },
+    },
+    "file-length": {
+      create(ctx) {
+        const file = relative(ctx.filename);
+        if (!fileChecked.some((p) => file.startsWith(p))) return {};
+        return {
+          Program(node) {
+            const n = ctx.sourceCode.text.replace(/\n$/, "").split("\n").length;
+            if (n > fileLinesMax) {
+              ctx.report({ node, message: `file of ${n} lines (at most ${fileLinesMax}): split it by concept` });
+            }
+          },
+        };
       },
     },
     "one-assert": {

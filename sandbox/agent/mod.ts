@@ -7,7 +7,7 @@
  */
 
 export type { Agent, AgentResult, ExitSummary } from "./agent.ts";
-export { childHost } from "./children.ts";
+export { childHost, type ChildHostDeps } from "./children.ts";
 export type { RuntimeEvent } from "./events.ts";
 export { exitCodeFor, exitCodeTerm } from "./shutdown.ts";
 export { AgentSupervisor, busyCellNice, busyCpuShare, checkSpawnRequest } from "./supervisor.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import plugin, { functionLinesMax } from "../../tools/lint_plugin.ts";
+import plugin, { fileLinesMax, functionLinesMax } from "../../tools/lint_plugin.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const lint = (file: string, source: string) =>
@@ -33,4 +33,14 @@ Deno.test("lint plugin: one assert helper", () => {
   assert.deepEqual(lint("kernel/x.ts", "const assert = (c: unknown) => { if (!c) throw 1; };\n"), [message]);
   assert.deepEqual(lint("lib/assert.ts", "export function assert(c: unknown) { if (!c) throw 1; }\n"), []);
   assert.deepEqual(lint("kernel/x.ts", 'import assert from "node:assert/strict";\nassert.ok(true);\n'), []);
+});
+
+Deno.test("lint plugin: source files over the length limit; tests and benchmarks are free", () => {
+  const lines = (n: number) => "call();\n".repeat(n);
+  assert.deepEqual(lint("observability/x.ts", lines(fileLinesMax)), []);
+  assert.deepEqual(lint("observability/x.ts", lines(fileLinesMax + 1)), [
+    `agentos/file-length: file of ${fileLinesMax + 1} lines (at most ${fileLinesMax}): split it by concept`,
+  ]);
+  assert.deepEqual(lint("tests/x_test.ts", lines(fileLinesMax + 1)), []);
+  assert.deepEqual(lint("bench/x.ts", lines(fileLinesMax + 1)), []);
 });

@@ -98,3 +98,20 @@ Deno.test("exit: cpuMs counts the agent from its start, not the cell's boot", as
     assert.ok(r.usage.cpuMs < 100, `a trivial agent was charged ${r.usage.cpuMs} ms of CPU`);
   }, { poolSize: 0 });
 });
+
+Deno.test("exit: the agent's timers behave as usual (arguments, clearTimeout, string delay, handle type) around the exit check", async () => {
+  await withRuntime(async (runtime) => {
+    const r = await runtime.run({
+      code: `export default async () => {
+        const got = await new Promise((resolve) => setTimeout((a, b) => resolve(a + b), 0, 2, 3));
+        const cleared = setTimeout(() => { throw new Error("cleared timer ran"); }, 0);
+        clearTimeout(cleared);
+        const later = await new Promise((resolve) => setTimeout(() => resolve("later"), "5"));
+        const zero = setTimeout(() => {}, 0), one = setTimeout(() => {}, 1);
+        return [got, later, typeof zero === typeof one];
+      }`,
+    });
+    assert.equal(r.reason, "exit", r.message);
+    assert.deepEqual(r.result, [5, "later", true]);
+  });
+});

@@ -12,7 +12,7 @@
 import { type PreludeChannel, preludeChannel, type PreludeConfig } from "./channel.ts";
 import { preludeConsole } from "./console.ts";
 import { preludeDenied, preludeLockdown, preludeNeutralIdentity } from "./lockdown.ts";
-import { preludeDescribe, preludeListen, preludeRun } from "./start.ts";
+import { preludeDescribe, preludeListen, preludeMessageTurn, preludeRun, preludeZeroTimers } from "./start.ts";
 import { preludeSys, preludeSysFs, preludeSysIpc, preludeSysNet, preludeSysProc } from "./sys.ts";
 
 export type { PreludeChannel, PreludeConfig };
@@ -45,6 +45,8 @@ const parts: ((...args: never[]) => unknown)[] = [
   preludeSys,
   preludeConsole,
   preludeDescribe,
+  preludeZeroTimers,
+  preludeMessageTurn,
   preludeRun,
   preludeListen,
   agentPrelude,

@@ -59,6 +59,9 @@ export class TokenBucket {
   /**
    * Take `n` tokens if there are that many.
    *
+   * @param n tokens to take
+   * @param nowMs the clock's reading, when the caller already has it (one
+   *   read for several buckets on the same clock)
    * @returns false (taking nothing) otherwise
    * @example
    * ```ts
@@ -66,8 +69,8 @@ export class TokenBucket {
    * bucket.take(); // true
    * ```
    */
-  take(n = 1): boolean {
-    this.#refill();
+  take(n = 1, nowMs: number = this.#now()): boolean {
+    this.#refill(nowMs);
     if (this.#tokens < n) return false;
     this.#tokens -= n;
     return true;
@@ -85,8 +88,7 @@ export class TokenBucket {
     return this.#tokens >= n ? 0 : (n - this.#tokens) / this.#perSec;
   }
 
-  #refill(): void {
-    const now = this.#now();
+  #refill(now: number = this.#now()): void {
     if (now > this.#atMs) {
       this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#atMs) * this.#perSec / 1000);
     }

@@ -110,7 +110,7 @@ export class Dispatcher {
     this.#observer = options.observer;
     this.#now = options.nowMs ?? (() => performance.now());
     this.#fast = options.fastPath ?? true;
-    this.#limits = options.limits ?? new KernelEnforcer(new TenantTable(), this.#now);
+    this.#limits = options.limits ?? new KernelEnforcer(new TenantTable({ nowMs: this.#now }));
   }
 
   /** Drop the fast-path plans of an exited pid. */

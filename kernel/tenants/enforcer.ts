@@ -43,25 +43,27 @@ export interface LimitEnforcer {
 /** See the module doc. */
 export class KernelEnforcer implements LimitEnforcer {
   readonly tenants: TenantTable;
-  readonly #now: () => number;
   #buckets = new WeakMap<Process, TokenBucket>();
   #accounts = new WeakMap<Process, InflightAccount>();
 
-  /** @param tenants the tenant table (default: a fresh one), @param nowMs clock, ms */
-  constructor(tenants: TenantTable = new TenantTable(), nowMs: () => number = () => performance.now()) {
+  /** @param tenants the tenant table (default: a fresh one); its clock is the clock of every bucket here */
+  constructor(tenants: TenantTable = new TenantTable()) {
     this.tenants = tenants;
-    this.#now = nowMs;
   }
 
   admitCall(proc: Process, cost: number): LimitRefusal | null {
+    const tenants = this.tenants;
     let bucket = this.#buckets.get(proc);
     if (bucket === undefined) {
-      this.#buckets.set(proc, bucket = new TokenBucket({ perSec: proc.limits.syscallsPerSec, nowMs: this.#now }));
+      const nowMs = () => tenants.nowMs();
+      this.#buckets.set(proc, bucket = new TokenBucket({ perSec: proc.limits.syscallsPerSec, nowMs }));
     }
-    if (!bucket.take(cost)) {
+    // One clock read for both buckets: the clock costs more than the arithmetic.
+    const now = tenants.nowMs();
+    if (!bucket.take(cost, now)) {
       return { errno: "EAGAIN", layer: "rate", message: `over ${proc.limits.syscallsPerSec} syscalls/s` };
     }
-    if (!this.tenants.takeSyscalls(proc.tenant, cost)) {
+    if (!tenants.takeSyscalls(proc.tenant, cost, now)) {
       return { errno: "EAGAIN", layer: "quota", message: "tenant syscall rate exceeded" };
     }
     return null;

@@ -128,8 +128,13 @@ export class TenantTable {
   }
 
   /** Take `n` of `tenant`'s syscall tokens; false when the tenant is over its rate. */
-  takeSyscalls(tenant: string, n: number): boolean {
-    return this.#ratesOf(tenant).syscalls.take(n);
+  /** The table's clock, ms (every tenant bucket runs on it). */
+  nowMs(): number {
+    return this.#now();
+  }
+
+  takeSyscalls(tenant: string, n: number, nowMs: number = this.#now()): boolean {
+    return this.#ratesOf(tenant).syscalls.take(n, nowMs);
   }
 
   /** A new account of bytes in flight for one agent of `tenant`, within `bytesMax`. */

@@ -24,7 +24,8 @@ Deno.test("sse: a reader that never reads never slows the kernel; its losses are
       const res = await s.req("/v1/agents", {
         method: "POST",
         key: t.apiKey,
-        json: { code: flood, limits: { syscallsPerSec: 1_000_000 }, wait: true },
+        // Generous wall and CPU limits: under a loaded machine 200k calls may take minutes, and that is not what is tested.
+        json: { code: flood, limits: { syscallsPerSec: 1_000_000, wallMs: 600_000, cpuMs: 600_000 }, wait: true },
       });
       const done = await res.json();
       assert.equal(done.result, 200_000, done.message);

@@ -30,7 +30,7 @@ export function preludeZeroTimers(): { pending(): number; turn(): Promise<void> 
   const clear = globalThis.clearTimeout.bind(globalThis);
   const zero = new Set<unknown>();
   const wrappedSet = function setTimeout(fn: unknown, delay?: unknown, ...args: unknown[]): unknown {
-    if (typeof fn !== "function" || Number(delay) > 0) return set(fn as () => void, delay as number, ...args);
+    if (typeof fn !== "function" || Number(delay) > 0) return (set as (...a: unknown[]) => unknown)(fn, delay, ...args);
     const id: unknown = set(() => {
       zero.delete(id);
       fn(...args);
@@ -40,7 +40,7 @@ export function preludeZeroTimers(): { pending(): number; turn(): Promise<void> 
   };
   const wrappedClear = function clearTimeout(id?: unknown): void {
     if (id !== undefined) zero.delete(id);
-    clear(id);
+    clear(id as ReturnType<typeof setTimeout>);
   };
   Object.defineProperty(g, "setTimeout", { value: wrappedSet, writable: true, configurable: true });
   Object.defineProperty(g, "clearTimeout", { value: wrappedClear, writable: true, configurable: true });

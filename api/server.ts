@@ -3,7 +3,9 @@
  * metrics and the Hono app. The app is served by `Deno.serve` on a unix
  * socket under the data dir, behind the connection gate that owns the TCP
  * listener (caps, deadlines, descriptor exhaustion: api/edge/gate.ts);
- * handles SIGTERM/SIGINT with a bounded graceful shutdown.
+ * handles SIGTERM/SIGINT with a bounded graceful shutdown. A server that cannot
+ * start for a reason an operator can fix (the database file, the data dir,
+ * an environment variable) throws a one-line {@linkcode StartupError}.
  *
  * @module
  */
@@ -15,7 +17,9 @@ import { ConnectionGate, edgeMetrics, InnerServer } from "./edge/mod.ts";
 import { type EdgeLimits, edgeLimits } from "./limits.ts";
 import { serverMetrics } from "./metrics.ts";
 import { Service } from "./service.ts";
-import { Store } from "./store.ts";
+import { StartupError, Store } from "./store.ts";
+
+export { StartupError, startupExitCode } from "./store.ts";
 
 /** Longest a graceful shutdown may take before the process exits anyway, ms. */
 export const shutdownMsMax = 10_000;
@@ -56,8 +60,9 @@ export interface RunningServer {
 /** Start the server. Resolves once it listens and the pool is warm. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const limits = edgeLimits(options.limits);
-  await Deno.mkdir(options.dataDir, { recursive: true });
+  await makeDataDir(options.dataDir);
   const store = new Store(`${options.dataDir}/agentos.db`);
+  const log = options.log ?? true;
   const runtime = new Runtime({ dataDir: options.dataDir, poolSize: options.poolSize });
   const service = new Service(runtime, store, { agentsMax: options.agentsMax });
   const recovered = service.recover();
@@ -73,7 +78,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics: (p) => metrics.expose(p.tenant.admin ? undefined : { tenant: p.tenant.id }),
     limits,
   });
-  const log = options.log ?? true;
   const { gate, inner, port } = listen(options, runtime, app.fetch, limits, log);
   edgeMetrics(metrics, { gate, inner, ...app.edge, connectionsMax: limits.connectionsMax });
   const close = closer(service, store, gate, inner);
@@ -87,6 +91,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await runtime.start();
   ready = true;
   return { url, service, runtime, store, gate, limits, close };
+}
+
+/** The data dir, made if missing. @throws {StartupError} when it cannot be */
+async function makeDataDir(dataDir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dataDir, { recursive: true });
+  } catch (err) {
+    const cause = err instanceof Error ? err.message : String(err);
+    throw new StartupError(
+      `data dir ${dataDir} cannot be created (${cause}): create it, or set AGENTOS_DATA_DIR to a writable directory`,
+    );
+  }
 }
 
 /** The internal server (a unix socket under the data dir) behind the connection gate on the public listener. */
@@ -149,4 +165,62 @@ function exitOnSignals(close: () => Promise<void>): void {
       });
     });
   }
+}
+
+/** The environment variables of numeric options, and the option each sets. */
+const envLimits = {
+  AGENTOS_CONNECTIONS_MAX: "connectionsMax",
+  AGENTOS_CONNECTIONS_PER_ADDRESS_MAX: "connectionsPerAddressMax",
+  AGENTOS_REQUESTS_PER_SEC_PER_KEY: "requestsPerSecPerKey",
+} as const satisfies Record<string, keyof EdgeLimits>;
+
+/**
+ * Server options from the environment (README, Configuration; `cli/launch.ts`
+ * lets the supervisor read exactly these variables).
+ *
+ * @param get reads a variable (default `Deno.env.get`)
+ * @returns the options; unset variables keep their defaults
+ * @throws {StartupError} naming the variable whose value is not valid
+ * @example
+ * ```ts
+ * import { serverOptionsFromEnv } from "./server.ts";
+ * serverOptionsFromEnv((name) => ({ PORT: "9000" })[name]).port; // 9000
+ * ```
+ */
+export function serverOptionsFromEnv(
+  get: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): ServerOptions {
+  const num = (name: string, what: "integer" | "number" = "integer"): number | undefined => {
+    const text = get(name)?.trim();
+    if (text === undefined || text === "") return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < 0 || (what === "integer" && !Number.isSafeInteger(value))) {
+      throw new StartupError(
+        `${name} must be ${what === "integer" ? "a whole number" : "a number"} ≥ 0, got "${text}": fix it or unset it`,
+      );
+    }
+    return value;
+  };
+  const port = num("PORT");
+  if (port !== undefined && port > 65_535) {
+    throw new StartupError(`PORT must be 0..65535, got ${port}: fix it or unset it`);
+  }
+  const limits: Partial<EdgeLimits> = {};
+  for (const [name, key] of Object.entries(envLimits)) limits[key] = num(name);
+  try {
+    edgeLimits(limits);
+  } catch (err) {
+    const set = Object.keys(envLimits).filter((n) => get(n) !== undefined);
+    throw new StartupError(
+      `${err instanceof Error ? err.message : err} (from the environment: check ${set.join(", ")})`,
+    );
+  }
+  return {
+    host: get("HOST") ?? "127.0.0.1",
+    port: port ?? 8787,
+    dataDir: get("AGENTOS_DATA_DIR") ?? "./data",
+    poolSize: num("AGENTOS_POOL_SIZE") ?? 2,
+    adminKey: get("AGENTOS_ADMIN_KEY"),
+    limits,
+  };
 }

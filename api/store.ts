@@ -7,7 +7,10 @@
  * @module
  */
 
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
+import { openDatabase } from "./store_open.ts";
+
+export { schemaVersion, StartupError, startupExitCode } from "./store_open.ts";
 
 /** Per-tenant quotas; every field is optional and has a server default. */
 export interface Quotas {
@@ -92,13 +95,16 @@ type Row = Record<string, string | number | null>;
 export class Store {
   #db: DatabaseSync;
 
-  /** @param path SQLite file path (created if missing) */
+  /**
+   * @param path SQLite file path: created (a fresh install) only if missing
+   * @throws {StartupError} when the file is empty, corrupt, not SQLite, from a newer schema, or not writable
+   */
   constructor(path: string) {
-    this.#db = new DatabaseSync(path);
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
-    this.#db.exec(schema);
-    const columns = this.#db.prepare("PRAGMA table_info(tenants)").all() as Row[];
-    if (!columns.some((c) => c.name === "policy")) this.#db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
+    this.#db = openDatabase(path, (db) => {
+      db.exec(schema);
+      const columns = db.prepare("PRAGMA table_info(tenants)").all() as Row[];
+      if (!columns.some((c) => c.name === "policy")) db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
+    });
   }
 
   /** Set (or clear with null) a tenant's policy document. */

@@ -279,3 +279,43 @@ if (auditDenialsPerTenantPerFlushMax > auditDenialsPerTenantPerMinuteMax) {
   throw new RangeError("limits: a window's denial rows above the minute's");
 }
 if (auditFlushMs >= auditMinuteMs) throw new RangeError("limits: denial windows must be shorter than minutes");
+
+// ---------------------------------------------------------------------------
+// Retention (api/retention.ts): what the SQLite file keeps. Old or excess
+// agent records and audit rows are deleted in small batches by a timer, each
+// batch one transaction that also writes a checkpoint audit row saying what
+// went. Records of agents that have not ended are never deleted.
+
+/**
+ * Age past which ended agents' records and audit rows are deleted, days
+ * (`AGENTOS_RETENTION_DAYS`; 0 keeps them whatever their age).
+ * @default 30
+ */
+export const retentionDaysDefault = 30;
+/**
+ * Agent records kept; past it the records of the agents that ended first are
+ * deleted (`AGENTOS_AGENT_RECORDS_MAX`; 0: no count limit). A record is
+ * ~1 KiB plus the output it keeps (at most 2 × 64 Ki characters).
+ * @default 100_000
+ */
+export const agentRecordsMaxDefault = 100_000;
+/**
+ * Audit rows kept; past it the oldest are deleted (`AGENTOS_AUDIT_ROWS_MAX`;
+ * 0: no count limit). A row is ~150 bytes, at most ~2 KiB.
+ * @default 1_000_000
+ */
+export const auditRowsMaxDefault = 1_000_000;
+/** Time between two retention runs, ms (the first runs at start). @default 60_000 */
+export const retentionIntervalMsDefault = 60_000;
+/** Most rows one retention batch (one transaction) deletes. */
+export const retentionBatchRowsMax = 1000;
+/** Fewest rows a retention batch deletes when batches run slow (it halves down to this). */
+export const retentionBatchRowsMin = 16;
+/** A retention batch slower than this halves the next one's rows; one under a quarter of it doubles them, ms. */
+export const retentionBatchMsMax = 20;
+/** Most batches one retention run takes (the next run goes on), so a run never loops without end. */
+export const retentionRunBatchesMax = 10_000;
+/** Free pages `PRAGMA incremental_vacuum` gives back to the file system per step (1 MiB at 4 KiB pages). */
+export const retentionVacuumPagesPerStep = 256;
+
+if (retentionBatchRowsMin > retentionBatchRowsMax) throw new RangeError("limits: retention batch min above max");

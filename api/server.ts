@@ -3,7 +3,8 @@
  * metrics and the Hono app. The app is served by `Deno.serve` on a unix
  * socket under the data dir, behind the connection gate that owns the TCP
  * listener (caps, deadlines, descriptor exhaustion: api/edge/gate.ts);
- * handles SIGTERM/SIGINT with a bounded graceful shutdown. A server that cannot
+ * handles SIGTERM/SIGINT with a bounded graceful shutdown. Retention
+ * (api/retention.ts) runs on a timer from the start. A server that cannot
  * start for a reason an operator can fix (the database file, the data dir,
  * an environment variable) throws a one-line {@linkcode StartupError}.
  *
@@ -16,6 +17,7 @@ import { createApp } from "./app.ts";
 import { ConnectionGate, edgeMetrics, InnerServer } from "./edge/mod.ts";
 import { type EdgeLimits, edgeLimits } from "./limits.ts";
 import { serverMetrics } from "./metrics.ts";
+import { Retention, type RetentionOptions, retentionOptions } from "./retention.ts";
 import { Service } from "./service.ts";
 import { StartupError, Store } from "./store.ts";
 
@@ -41,6 +43,11 @@ export interface ServerOptions {
   agentsMax?: number;
   /** Connection, rate and stream limits of the HTTP edge (defaults: `edgeLimitsDefault` in api/limits.ts). */
   limits?: Partial<EdgeLimits>;
+  /**
+   * What the database keeps (defaults: `retentionDefault` in api/retention.ts); `nowMs` is the wall clock
+   * retention compares ages with (default `Date.now`).
+   */
+  retention?: Partial<RetentionOptions> & { nowMs?: () => number };
 }
 
 /** A running server. */
@@ -53,6 +60,8 @@ export interface RunningServer {
   gate: ConnectionGate;
   /** The limits in force. */
   limits: EdgeLimits;
+  /** The retention timer (its `options`, `stats`, and `run()` to run it now). */
+  retention: Retention;
   /** Graceful shutdown: stop accepting, kill agents (`killed`), flush, close. */
   close(): Promise<void>;
 }
@@ -60,9 +69,12 @@ export interface RunningServer {
 /** Start the server. Resolves once it listens and the pool is warm. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const limits = edgeLimits(options.limits);
+  const { nowMs, ...keep } = options.retention ?? {};
+  const kept = retentionOptions(keep);
   await makeDataDir(options.dataDir);
   const store = new Store(`${options.dataDir}/agentos.db`);
   const log = options.log ?? true;
+  const retention = new Retention(store, kept, { nowMs, log: log ? undefined : () => {} });
   const runtime = new Runtime({ dataDir: options.dataDir, poolSize: options.poolSize });
   const service = new Service(runtime, store, { agentsMax: options.agentsMax });
   const recovered = service.recover();
@@ -80,7 +92,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const { gate, inner, port } = listen(options, runtime, app.fetch, limits, log);
   edgeMetrics(metrics, { gate, inner, ...app.edge, connectionsMax: limits.connectionsMax });
-  const close = closer(service, store, gate, inner);
+  const close = closer(service, store, gate, inner, retention);
   if (options.handleSignals ?? true) exitOnSignals(close);
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
   if (log) {
@@ -89,8 +101,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (generated) console.log(`admin API key (shown once, store it now): ${generated}`);
   }
   await runtime.start();
+  retention.start();
   ready = true;
-  return { url, service, runtime, store, gate, limits, close };
+  return { url, service, runtime, store, gate, limits, retention, close };
 }
 
 /** The data dir, made if missing. @throws {StartupError} when it cannot be */
@@ -136,13 +149,20 @@ function listen(
 }
 
 /** Graceful shutdown, once: stop accepting, kill agents, let requests in flight finish (bounded), close. */
-function closer(service: Service, store: Store, gate: ConnectionGate, inner: InnerServer): () => Promise<void> {
+function closer(
+  service: Service,
+  store: Store,
+  gate: ConnectionGate,
+  inner: InnerServer,
+  retention: Retention,
+): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () =>
     closing ??= (async () => {
       service.shuttingDown = true;
       const accepting = gate.stop();
       const stopped = inner.shutdown();
+      const pruning = retention.stop();
       await service.shutdown();
       let grace: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([stopped, new Promise((r) => grace = setTimeout(r, shutdownGraceMs))]);
@@ -150,6 +170,7 @@ function closer(service: Service, store: Store, gate: ConnectionGate, inner: Inn
       gate.closeAll();
       await stopped;
       await accepting;
+      await pruning;
       store.close();
     })();
 }
@@ -173,6 +194,11 @@ const envLimits = {
   AGENTOS_CONNECTIONS_PER_ADDRESS_MAX: "connectionsPerAddressMax",
   AGENTOS_REQUESTS_PER_SEC_PER_KEY: "requestsPerSecPerKey",
 } as const satisfies Record<string, keyof EdgeLimits>;
+const envRetention = {
+  AGENTOS_RETENTION_DAYS: "retentionDays",
+  AGENTOS_AGENT_RECORDS_MAX: "agentRecordsMax",
+  AGENTOS_AUDIT_ROWS_MAX: "auditRowsMax",
+} as const satisfies Record<string, keyof RetentionOptions>;
 
 /**
  * Server options from the environment (README, Configuration; `cli/launch.ts`
@@ -184,7 +210,7 @@ const envLimits = {
  * @example
  * ```ts
  * import { serverOptionsFromEnv } from "./server.ts";
- * serverOptionsFromEnv((name) => ({ PORT: "9000" })[name]).port; // 9000
+ * serverOptionsFromEnv((name) => ({ PORT: "9000", AGENTOS_RETENTION_DAYS: "7" })[name]).retention; // { retentionDays: 7, ... }
  * ```
  */
 export function serverOptionsFromEnv(
@@ -207,10 +233,15 @@ export function serverOptionsFromEnv(
   }
   const limits: Partial<EdgeLimits> = {};
   for (const [name, key] of Object.entries(envLimits)) limits[key] = num(name);
+  const retention: Partial<RetentionOptions> = {};
+  for (const [name, key] of Object.entries(envRetention)) {
+    retention[key] = num(name, key === "retentionDays" ? "number" : "integer");
+  }
   try {
     edgeLimits(limits);
+    retentionOptions(retention);
   } catch (err) {
-    const set = Object.keys(envLimits).filter((n) => get(n) !== undefined);
+    const set = [...Object.keys(envLimits), ...Object.keys(envRetention)].filter((n) => get(n) !== undefined);
     throw new StartupError(
       `${err instanceof Error ? err.message : err} (from the environment: check ${set.join(", ")})`,
     );
@@ -222,5 +253,6 @@ export function serverOptionsFromEnv(
     poolSize: num("AGENTOS_POOL_SIZE") ?? 2,
     adminKey: get("AGENTOS_ADMIN_KEY"),
     limits,
+    retention,
   };
 }

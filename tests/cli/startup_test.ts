@@ -216,11 +216,11 @@ Deno.test({
   },
 });
 
-Deno.test("startup: a bad variable is refused by name", async () => {
+Deno.test("startup: a bad retention variable is refused by name", async () => {
   const dir = await tempDir();
   try {
-    const line = await refused(dir, { AGENTOS_CONNECTIONS_MAX: "lots" });
-    assert.match(line, /^agentos: AGENTOS_CONNECTIONS_MAX must be a whole number ≥ 0, got "lots": fix it or unset it$/);
+    const line = await refused(dir, { AGENTOS_AUDIT_ROWS_MAX: "lots" });
+    assert.match(line, /^agentos: AGENTOS_AUDIT_ROWS_MAX must be a whole number ≥ 0, got "lots": fix it or unset it$/);
     assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing was created");
   } finally {
     await Deno.remove(dir, { recursive: true });

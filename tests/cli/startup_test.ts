@@ -226,3 +226,32 @@ Deno.test("startup: a bad retention variable is refused by name", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("startup: a database from before schema versions is migrated in place and keeps its keys", async () => {
+  const dir = await tempDir();
+  try {
+    // The schema as it was before `user_version` was kept (no policy column yet, no retention index).
+    const old = new DatabaseSync(`${dir}/agentos.db`);
+    old.exec(`PRAGMA journal_mode = WAL;
+      CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, admin INTEGER NOT NULL DEFAULT 0,
+        quotas TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL);
+      CREATE TABLE keys (hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id),
+        created_at TEXT NOT NULL, revoked_at TEXT);`);
+    old.close();
+    const first = await running(dir); // no tenant: the admin is made from AGENTOS_ADMIN_KEY
+    assert.equal((await first.stop()).code, 0);
+    const db = new DatabaseSync(`${dir}/agentos.db`);
+    assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, schemaVersion);
+    const columns = db.prepare("PRAGMA table_info(tenants)").all().map((c) => c.name);
+    assert.ok(columns.includes("policy"), "the migration added the policy column");
+    db.exec("PRAGMA user_version = 0"); // as if an older build wrote it again
+    db.close();
+    const again = await running(dir);
+    const res = await fetch(`${again.url}/v1/tenants`, { headers: { authorization: `Bearer ${adminKey}` } });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.equal((await again.stop()).code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -100,6 +100,7 @@ class BatchSize {
 /** The retention timer over a {@linkcode Store}. */
 export class Retention {
   readonly stats: RetentionStats = { runs: 0, batches: 0, agentsPruned: 0, auditPruned: 0, errors: 0 };
+  /** What is kept: read at every run, so a change takes effect at the next one. */
   readonly options: RetentionOptions;
   #store: Store;
   #nowMs: () => number;

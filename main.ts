@@ -4,28 +4,21 @@
  * permission-less cell subprocesses). Start it with `deno task start`, which
  * grants only the narrow permissions listed in `cli/launch.ts`.
  *
+ * A server that cannot start for a reason the operator can fix (the
+ * database, the data dir, an environment variable) prints one line saying
+ * what and how, and exits with `startupExitCode` (78).
+ *
  * @module
  */
 
-import { startServer } from "./api/mod.ts";
-
-/** An optional integer from the environment. */
-function envInt(name: string): number | undefined {
-  const text = Deno.env.get(name);
-  return text === undefined || text === "" ? undefined : Number(text);
-}
+import { serverOptionsFromEnv, startServer, StartupError, startupExitCode } from "./api/mod.ts";
 
 if (import.meta.main) {
-  await startServer({
-    host: Deno.env.get("HOST") ?? "127.0.0.1",
-    port: Number(Deno.env.get("PORT") ?? 8787),
-    dataDir: Deno.env.get("AGENTOS_DATA_DIR") ?? "./data",
-    poolSize: Number(Deno.env.get("AGENTOS_POOL_SIZE") ?? 2),
-    adminKey: Deno.env.get("AGENTOS_ADMIN_KEY"),
-    limits: {
-      connectionsMax: envInt("AGENTOS_CONNECTIONS_MAX"),
-      connectionsPerAddressMax: envInt("AGENTOS_CONNECTIONS_PER_ADDRESS_MAX"),
-      requestsPerSecPerKey: envInt("AGENTOS_REQUESTS_PER_SEC_PER_KEY"),
-    },
-  });
+  try {
+    await startServer(serverOptionsFromEnv());
+  } catch (err) {
+    if (!(err instanceof StartupError)) throw err;
+    console.error(`agentos: ${err.message}`);
+    Deno.exit(startupExitCode);
+  }
 }

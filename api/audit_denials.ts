@@ -4,74 +4,87 @@
  * flooding agent grows the database by a bounded, stated number of rows.
  *
  * Time is cut into windows of `auditFlushMs` (the audit buffer's flush
- * period) and minutes, per tenant, each starting at the tenant's first denial
- * after the previous one ended — by the clock, not by flushes, so a client
- * that forces flushes (every `GET /v1/audit` does) buys no extra rows. A
- * denial gets its own row while its agent is under
+ * period) and minutes, per tenant and for the whole server, each starting at
+ * the first denial after the previous one ended — by the clock, not by
+ * flushes, so a client that forces flushes (every `GET /v1/audit` does) buys
+ * no extra rows. A denial gets its own row while its agent is under
  * `auditDenialsPerAgentPerFlushMax` rows in the window, its tenant under
  * `auditDenialsPerTenantPerFlushMax` in the window and under
- * `auditDenialsPerTenantPerMinuteMax` in the minute. The rest are counted
- * per tenant and per agent and written as one `denial.suppressed` row per
- * tenant (its tenant id, the count, the agents it covers), at most one per
- * tenant per `auditFlushMs`.
+ * `auditDenialsPerTenantPerMinuteMax` in the minute, and the server under
+ * `auditDenialsPerServerPerFlushMax` / `auditDenialsPerServerPerMinuteMax`
+ * (two flooding tenants' worth). The rest are counted, exactly, per tenant
+ * and per agent and written as one `denial.suppressed` row per tenant (its
+ * tenant id, the count, the agents it covers), at most one per tenant per
+ * `auditFlushMs` and `auditSummariesPerFlushMax` for all tenants together
+ * per `auditFlushMs` (a tenant past it keeps counting and goes first next
+ * time).
  *
- * Bound: a tenant — any number of its agents, doing anything — adds at most
- * `auditDenialRowsPerTenantPerSecMax` (25) rows per second to the audit log
- * on average, each under `auditDenialRowBytesMax`; `auditDenialRowsMax(ms)`
- * is the exact bound for any interval.
+ * Bounds: a tenant — any number of its agents, doing anything — adds at
+ * most `auditDenialRowsPerTenantPerSecMax` (25) rows per second to the audit
+ * log on average, and all tenants together at most
+ * `auditDenialRowsPerServerPerSecMax` (80), each row under
+ * `auditDenialRowBytesMax`; `auditDenialRowsMax(ms)` and
+ * `auditDenialRowsServerMax(ms)` are the exact bounds for any interval (a
+ * shutdown adds one last summary per tenant with pending counts).
  *
  * @module
  */
 
-import { assert } from "../lib/mod.ts";
+import {
+  auditDenialsPerAgentPerFlushMax,
+  auditDenialsPerServerPerFlushMax,
+  auditDenialsPerServerPerMinuteMax,
+  auditDenialsPerTenantPerFlushMax,
+  auditDenialsPerTenantPerMinuteMax,
+  auditFlushMs,
+  auditMinuteMs,
+  auditSummariesPerFlushMax,
+  auditSuppressedAgentsMax,
+  auditTenantsTrackedMax,
+} from "./limits.ts";
 
-/** How often buffered audit records are flushed, ms; also the length of a denial-audit window. */
-export const auditFlushMs = 200;
-/** Length of a denial-audit minute, ms. */
-export const auditMinuteMs = 60_000;
-/** Denial rows one agent may write per `auditFlushMs` window; the rest are summarised. */
-export const auditDenialsPerAgentPerFlushMax = 64;
-/** Denial rows one tenant (all its agents together) may write per `auditFlushMs` window. */
-export const auditDenialsPerTenantPerFlushMax = 256;
-/**
- * Denial rows one tenant may write per minute: 20 rows/s on average. With one
- * `denial.suppressed` row per `auditFlushMs` (5/s) that makes
- * `auditDenialRowsPerTenantPerSecMax` = 25 rows/s per tenant at most,
- * whatever its agents do.
- */
-export const auditDenialsPerTenantPerMinuteMax = 1200;
-/** Most audit rows per second one tenant's denials add, on average: denial rows plus summary rows. */
-export const auditDenialRowsPerTenantPerSecMax: number = auditDenialsPerTenantPerMinuteMax * 1000 / auditMinuteMs +
-  1000 / auditFlushMs;
-/** Agents named (with their counts) in one `denial.suppressed` row; the others are counted in `agentsOmitted`. */
-export const auditSuppressedAgentsMax = 16;
-/** Characters of a denial's message kept in its audit row. */
-export const auditDenialMessageCharsMax = 256;
-/**
- * Upper bound on one denial or summary row, bytes: the message (≤ 256
- * characters, up to 4 bytes each in UTF-8), a call name (≤ 64), up to 16
- * agent ids with counts, timestamps, ids and JSON keys.
- */
-export const auditDenialRowBytesMax = 2048;
-/**
- * Tenants the gate keeps state for at once. Only tenants with a denial in the
- * last minute are held (the rest are dropped on flush); past this the oldest
- * entry is dropped (counted in `tenantsEvicted`), which restarts that
- * tenant's minute. Tenants are made by an admin, never by an agent.
- */
-export const auditTenantsTrackedMax = 65_536;
+/** The gate's limits live with the other API limits; re-exported here, where they always were. */
+export {
+  auditDenialBytesPerServerPerSecMax,
+  auditDenialMessageCharsMax,
+  auditDenialRowBytesMax,
+  auditDenialRowsPerServerPerSecMax,
+  auditDenialRowsPerTenantPerSecMax,
+  auditDenialsPerAgentPerFlushMax,
+  auditDenialsPerServerPerFlushMax,
+  auditDenialsPerServerPerMinuteMax,
+  auditDenialsPerTenantPerFlushMax,
+  auditDenialsPerTenantPerMinuteMax,
+  auditFlushMs,
+  auditMinuteMs,
+  auditSummariesPerFlushMax,
+  auditSuppressedAgentsMax,
+  auditTenantsTrackedMax,
+} from "./limits.ts";
 
-assert(auditDenialsPerAgentPerFlushMax <= auditDenialsPerTenantPerFlushMax, "agent cap within the tenant cap");
-assert(auditDenialsPerTenantPerFlushMax <= auditDenialsPerTenantPerMinuteMax, "window cap within the minute cap");
-assert(auditFlushMs < auditMinuteMs, "windows are shorter than minutes");
+/**
+ * How many windows and minutes of the gate can overlap an interval of
+ * `elapsedMs`: each starts at a denial after the previous one ended, so one
+ * more than fit in the interval, and one more again for the window already
+ * open when it began (none is open when the interval starts at a fresh
+ * start).
+ */
+function periods(elapsedMs: number, fresh: boolean): { windows: number; minutes: number } {
+  const open = fresh ? 1 : 2;
+  return {
+    windows: Math.floor(elapsedMs / auditFlushMs) + open,
+    minutes: Math.floor(elapsedMs / auditMinuteMs) + open,
+  };
+}
 
 /**
  * Most audit rows one tenant's denials can add in any interval of
  * `elapsedMs`: denial rows (each window and minute overlapping the interval
- * at most full) plus one summary row per `auditFlushMs`, plus the final one
- * of a shutdown.
+ * at most full) plus one summary row per `auditFlushMs` (a shutdown's final
+ * summary not counted).
  *
  * @param elapsedMs length of the interval, ms
+ * @param fresh the interval starts when the server does (no window open yet)
  * @returns the bound, rows
  * @example
  * ```ts
@@ -79,11 +92,31 @@ assert(auditFlushMs < auditMinuteMs, "windows are shorter than minutes");
  * auditDenialRowsMax(10_000); // 2400 denial rows + 52 summary rows
  * ```
  */
-export function auditDenialRowsMax(elapsedMs: number): number {
-  const minutes = Math.floor(elapsedMs / auditMinuteMs) + 2;
-  const windows = Math.floor(elapsedMs / auditFlushMs) + 2;
+export function auditDenialRowsMax(elapsedMs: number, fresh = false): number {
+  const { windows, minutes } = periods(elapsedMs, fresh);
   const denialRows = Math.min(minutes * auditDenialsPerTenantPerMinuteMax, windows * auditDenialsPerTenantPerFlushMax);
   return denialRows + windows;
+}
+
+/**
+ * Most audit rows all tenants' denials together can add in any interval of
+ * `elapsedMs`: the server's denial rows plus `auditSummariesPerFlushMax`
+ * summary rows per `auditFlushMs` (a shutdown's final summaries not
+ * counted). Times `auditDenialRowBytesMax`, the bytes.
+ *
+ * @param elapsedMs length of the interval, ms
+ * @param fresh the interval starts when the server does (no window open yet)
+ * @returns the bound, rows
+ * @example
+ * ```ts
+ * import { auditDenialRowsServerMax } from "./audit_denials.ts";
+ * auditDenialRowsServerMax(10_000); // 4800 denial rows + 416 summary rows
+ * ```
+ */
+export function auditDenialRowsServerMax(elapsedMs: number, fresh = false): number {
+  const { windows, minutes } = periods(elapsedMs, fresh);
+  const denialRows = Math.min(minutes * auditDenialsPerServerPerMinuteMax, windows * auditDenialsPerServerPerFlushMax);
+  return denialRows + windows * auditSummariesPerFlushMax;
 }
 
 /** One `denial.suppressed` row's content. */
@@ -97,19 +130,32 @@ export interface SuppressedDenials {
   agentsOmitted: number;
 }
 
+/** Rows counted in a period that starts at the first use after the previous one ended. */
+class Period {
+  startMs = -Infinity;
+  rows = 0;
+  constructor(readonly lengthMs: number, readonly rowsMax: number) {}
+  /** Start a new period if the last one is over; whether a row still fits. */
+  roll(nowMs: number): boolean {
+    if (nowMs - this.startMs >= this.lengthMs) {
+      this.startMs = nowMs;
+      this.rows = 0;
+    }
+    return this.rows < this.rowsMax;
+  }
+  /** Whether the period is over (nothing would be lost by forgetting it). */
+  over(nowMs: number): boolean {
+    return nowMs - this.startMs >= this.lengthMs;
+  }
+}
+
 class TenantWindow {
-  windowStartMs: number;
-  windowRows = 0;
+  window = new Period(auditFlushMs, auditDenialsPerTenantPerFlushMax);
+  minute = new Period(auditMinuteMs, auditDenialsPerTenantPerMinuteMax);
   agentRows = new Map<string, number>();
-  minuteStartMs: number;
-  minuteRows = 0;
   suppressed = 0;
   suppressedAgents = new Map<string, number>();
   summaryAtMs = -Infinity;
-  constructor(nowMs: number) {
-    this.windowStartMs = nowMs;
-    this.minuteStartMs = nowMs;
-  }
 }
 
 /**
@@ -126,11 +172,16 @@ class TenantWindow {
  * ```
  */
 export class DenialAuditGate {
+  /** Denials given a row of their own, in all. */
+  admittedTotal = 0;
   /** Denials given no row of their own, in all. */
   suppressedTotal = 0;
   /** Tenant entries dropped past `auditTenantsTrackedMax`. */
   tenantsEvicted = 0;
   readonly #tenants = new Map<string, TenantWindow>();
+  readonly #window = new Period(auditFlushMs, auditDenialsPerServerPerFlushMax);
+  readonly #minute = new Period(auditMinuteMs, auditDenialsPerServerPerMinuteMax);
+  readonly #summaries = new Period(auditFlushMs, auditSummariesPerFlushMax);
   readonly #now: () => number;
 
   /** @param options `nowMs`: a monotonic clock, ms (default `performance.now`) */
@@ -154,23 +205,17 @@ export class DenialAuditGate {
   admit(tenantId: string, agentId: string): boolean {
     const now = this.#now();
     const t = this.#tenant(tenantId, now);
-    if (now - t.windowStartMs >= auditFlushMs) {
-      t.windowStartMs = now;
-      t.windowRows = 0;
-      t.agentRows.clear();
-    }
-    if (now - t.minuteStartMs >= auditMinuteMs) {
-      t.minuteStartMs = now;
-      t.minuteRows = 0;
-    }
+    if (t.window.over(now)) t.agentRows.clear();
+    // Every period rolls (none may short-circuit another's), then all must have room.
+    const room = [t.window.roll(now), t.minute.roll(now), this.#window.roll(now), this.#minute.roll(now)];
     const agentRows = t.agentRows.get(agentId) ?? 0;
-    if (
-      agentRows < auditDenialsPerAgentPerFlushMax && t.windowRows < auditDenialsPerTenantPerFlushMax &&
-      t.minuteRows < auditDenialsPerTenantPerMinuteMax
-    ) {
+    if (agentRows < auditDenialsPerAgentPerFlushMax && !room.includes(false)) {
       t.agentRows.set(agentId, agentRows + 1);
-      t.windowRows++;
-      t.minuteRows++;
+      t.window.rows++;
+      t.minute.rows++;
+      this.#window.rows++;
+      this.#minute.rows++;
+      this.admittedTotal++;
       return true;
     }
     t.suppressed++;
@@ -181,31 +226,29 @@ export class DenialAuditGate {
 
   /**
    * The summaries due: one per tenant with suppressed denials whose previous
-   * summary is at least `auditFlushMs` old (every pending one when `final`).
-   * Also drops the state of tenants idle for a minute.
+   * summary is at least `auditFlushMs` old, at most
+   * `auditSummariesPerFlushMax` per `auditFlushMs` for all tenants (oldest
+   * summary first; the others wait, still counting); every pending one when
+   * `final`. Also drops the state of tenants idle for a minute.
    *
    * @param final take every pending count (shutdown)
-   * @returns the rows to write, oldest tenant first
+   * @returns the rows to write
    */
   summaries(final = false): SuppressedDenials[] {
     const now = this.#now();
+    const due = [...this.#tenants].filter(([, t]) =>
+      t.suppressed > 0 && (final || now - t.summaryAtMs >= auditFlushMs)
+    );
+    due.sort(([, a], [, b]) => a.summaryAtMs - b.summaryAtMs);
     const out: SuppressedDenials[] = [];
+    for (const [tenantId, t] of due) {
+      if (!final && !this.#summaries.roll(now)) break;
+      this.#summaries.rows++;
+      out.push(takeSummary(tenantId, t, now));
+    }
     for (const [tenantId, t] of this.#tenants) {
-      if (t.suppressed > 0 && (final || now - t.summaryAtMs >= auditFlushMs)) {
-        const agents = [...t.suppressedAgents].slice(0, auditSuppressedAgentsMax).map(([agentId, count]) => ({
-          agentId,
-          count,
-        }));
-        out.push({ tenantId, count: t.suppressed, agents, agentsOmitted: t.suppressedAgents.size - agents.length });
-        t.suppressed = 0;
-        t.suppressedAgents.clear();
-        t.summaryAtMs = now;
-      }
-      const idle = now - t.minuteStartMs >= auditMinuteMs && now - t.windowStartMs >= auditFlushMs &&
-        now - t.summaryAtMs >= auditFlushMs;
-      if (t.suppressed === 0 && idle) {
-        this.#tenants.delete(tenantId);
-      }
+      const idle = t.minute.over(now) && t.window.over(now) && now - t.summaryAtMs >= auditFlushMs;
+      if (t.suppressed === 0 && idle) this.#tenants.delete(tenantId);
     }
     return out;
   }
@@ -217,9 +260,24 @@ export class DenialAuditGate {
         this.#tenants.delete(this.#tenants.keys().next().value!);
         this.tenantsEvicted++;
       }
-      t = new TenantWindow(now);
+      t = new TenantWindow();
       this.#tenants.set(tenantId, t);
+      t.window.roll(now);
+      t.minute.roll(now);
     }
     return t;
   }
+}
+
+/** A tenant's pending counts as one summary row; its counts start again from zero. */
+function takeSummary(tenantId: string, t: TenantWindow, now: number): SuppressedDenials {
+  const agents = [...t.suppressedAgents].slice(0, auditSuppressedAgentsMax).map(([agentId, count]) => ({
+    agentId,
+    count,
+  }));
+  const row = { tenantId, count: t.suppressed, agents, agentsOmitted: t.suppressedAgents.size - agents.length };
+  t.suppressed = 0;
+  t.suppressedAgents.clear();
+  t.summaryAtMs = now;
+  return row;
 }

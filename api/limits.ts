@@ -203,3 +203,119 @@ function assertRelations(l: EdgeLimits): void {
 assertRelations(edgeLimitsDefault);
 if (acceptBackoffMsMin > acceptBackoffMsMax) throw new RangeError("limits: accept back-off min above max");
 if (headersBytesMax >= bodyBytesMax) throw new RangeError("limits: a head must be smaller than a body");
+
+// ---------------------------------------------------------------------------
+// The audit log's denial gate (api/audit_denials.ts). A denied syscall gets an
+// audit row of its own while its agent, its tenant and the server are under
+// the caps below; every other one is counted, exactly, in its tenant's next
+// `denial.suppressed` row.
+
+/** How often buffered audit records are flushed, ms; also the length of a denial-audit window. */
+export const auditFlushMs = 200;
+/** Length of a denial-audit minute, ms. */
+export const auditMinuteMs = 60_000;
+/** Denial rows one agent may write per `auditFlushMs` window; the rest are summarised. */
+export const auditDenialsPerAgentPerFlushMax = 64;
+/** Denial rows one tenant (all its agents together) may write per `auditFlushMs` window. */
+export const auditDenialsPerTenantPerFlushMax = 256;
+/**
+ * Denial rows one tenant may write per minute: 20 rows/s on average. With one
+ * `denial.suppressed` row per `auditFlushMs` (5/s) that makes
+ * `auditDenialRowsPerTenantPerSecMax` = 25 rows/s per tenant at most,
+ * whatever its agents do.
+ */
+export const auditDenialsPerTenantPerMinuteMax = 1200;
+/**
+ * Denial rows all tenants together may write per `auditFlushMs` window: two
+ * flooding tenants' worth, so one tenant's flood never takes another
+ * tenant's rows, and only a third flooding tenant shares.
+ */
+export const auditDenialsPerServerPerFlushMax = 2 * auditDenialsPerTenantPerFlushMax;
+/** Denial rows all tenants together may write per minute (40 rows/s on average): two flooding tenants' worth. */
+export const auditDenialsPerServerPerMinuteMax = 2 * auditDenialsPerTenantPerMinuteMax;
+/**
+ * `denial.suppressed` rows per flush, all tenants together. A tenant whose
+ * summary is due past it keeps counting and is written at a later flush
+ * (the tenants whose last summary is oldest go first), so its count stays
+ * exact.
+ */
+export const auditSummariesPerFlushMax = 8;
+/** Most audit rows per second one tenant's denials add, on average: denial rows plus summary rows. */
+export const auditDenialRowsPerTenantPerSecMax: number = auditDenialsPerTenantPerMinuteMax * 1000 / auditMinuteMs +
+  1000 / auditFlushMs;
+/** Most audit rows per second all tenants' denials add, on average: denial rows plus summary rows. */
+export const auditDenialRowsPerServerPerSecMax: number = auditDenialsPerServerPerMinuteMax * 1000 / auditMinuteMs +
+  auditSummariesPerFlushMax * 1000 / auditFlushMs;
+/** Agents named (with their counts) in one `denial.suppressed` row; the others are counted in `agentsOmitted`. */
+export const auditSuppressedAgentsMax = 16;
+/** Characters of a denial's message kept in its audit row. */
+export const auditDenialMessageCharsMax = 256;
+/**
+ * Upper bound on one denial or summary row, bytes: the message (≤ 256
+ * characters, up to 4 bytes each in UTF-8), a call name (≤ 64), up to 16
+ * agent ids with counts, timestamps, ids and JSON keys.
+ */
+export const auditDenialRowBytesMax = 2048;
+/** Most bytes per second all tenants' denials add to the audit log, on average (160 KiB/s). */
+export const auditDenialBytesPerServerPerSecMax: number = auditDenialRowsPerServerPerSecMax * auditDenialRowBytesMax;
+/**
+ * Tenants the gate keeps state for at once. Only tenants with a denial in the
+ * last minute are held (the rest are dropped on flush); past this the oldest
+ * entry is dropped (counted in `tenantsEvicted`), which restarts that
+ * tenant's minute. Tenants are made by an admin, never by an agent.
+ */
+export const auditTenantsTrackedMax = 65_536;
+
+if (auditDenialsPerAgentPerFlushMax > auditDenialsPerTenantPerFlushMax) {
+  throw new RangeError("limits: an agent's denial rows per window above its tenant's");
+}
+if (auditDenialsPerTenantPerFlushMax > auditDenialsPerServerPerFlushMax) {
+  throw new RangeError("limits: a tenant's denial rows per window above the server's");
+}
+if (auditDenialsPerTenantPerMinuteMax > auditDenialsPerServerPerMinuteMax) {
+  throw new RangeError("limits: a tenant's denial rows per minute above the server's");
+}
+if (auditDenialsPerTenantPerFlushMax > auditDenialsPerTenantPerMinuteMax) {
+  throw new RangeError("limits: a window's denial rows above the minute's");
+}
+if (auditFlushMs >= auditMinuteMs) throw new RangeError("limits: denial windows must be shorter than minutes");
+
+// ---------------------------------------------------------------------------
+// Retention (api/retention.ts): what the SQLite file keeps. Old or excess
+// agent records and audit rows are deleted in small batches by a timer, each
+// batch one transaction that also writes a checkpoint audit row saying what
+// went. Records of agents that have not ended are never deleted.
+
+/**
+ * Age past which ended agents' records and audit rows are deleted, days
+ * (`AGENTOS_RETENTION_DAYS`; 0 keeps them whatever their age).
+ * @default 30
+ */
+export const retentionDaysDefault = 30;
+/**
+ * Agent records kept; past it the records of the agents that ended first are
+ * deleted (`AGENTOS_AGENT_RECORDS_MAX`; 0: no count limit). A record is
+ * ~1 KiB plus the output it keeps (at most 2 × 64 Ki characters).
+ * @default 100_000
+ */
+export const agentRecordsMaxDefault = 100_000;
+/**
+ * Audit rows kept; past it the oldest are deleted (`AGENTOS_AUDIT_ROWS_MAX`;
+ * 0: no count limit). A row is ~150 bytes, at most ~2 KiB.
+ * @default 1_000_000
+ */
+export const auditRowsMaxDefault = 1_000_000;
+/** Time between two retention runs, ms (the first runs at start). @default 60_000 */
+export const retentionIntervalMsDefault = 60_000;
+/** Most rows one retention batch (one transaction) deletes. */
+export const retentionBatchRowsMax = 1000;
+/** Fewest rows a retention batch deletes when batches run slow (it halves down to this). */
+export const retentionBatchRowsMin = 16;
+/** A retention batch slower than this halves the next one's rows; one under a quarter of it doubles them, ms. */
+export const retentionBatchMsMax = 20;
+/** Most batches one retention run takes (the next run goes on), so a run never loops without end. */
+export const retentionRunBatchesMax = 10_000;
+/** Free pages `PRAGMA incremental_vacuum` gives back to the file system per step (1 MiB at 4 KiB pages). */
+export const retentionVacuumPagesPerStep = 256;
+
+if (retentionBatchRowsMin > retentionBatchRowsMax) throw new RangeError("limits: retention batch min above max");

@@ -3,7 +3,10 @@
  * metrics and the Hono app. The app is served by `Deno.serve` on a unix
  * socket under the data dir, behind the connection gate that owns the TCP
  * listener (caps, deadlines, descriptor exhaustion: api/edge/gate.ts);
- * handles SIGTERM/SIGINT with a bounded graceful shutdown.
+ * handles SIGTERM/SIGINT with a bounded graceful shutdown. Retention
+ * (api/retention.ts) runs on a timer from the start. A server that cannot
+ * start for a reason an operator can fix (the database file, the data dir,
+ * an environment variable) throws a one-line {@linkcode StartupError}.
  *
  * @module
  */
@@ -14,8 +17,11 @@ import { createApp } from "./app.ts";
 import { ConnectionGate, edgeMetrics, InnerServer } from "./edge/mod.ts";
 import { type EdgeLimits, edgeLimits } from "./limits.ts";
 import { serverMetrics } from "./metrics.ts";
+import { Retention, type RetentionOptions, retentionOptions } from "./retention.ts";
 import { Service } from "./service.ts";
-import { Store } from "./store.ts";
+import { StartupError, Store } from "./store.ts";
+
+export { StartupError, startupExitCode } from "./store.ts";
 
 /** Longest a graceful shutdown may take before the process exits anyway, ms. */
 export const shutdownMsMax = 10_000;
@@ -37,6 +43,11 @@ export interface ServerOptions {
   agentsMax?: number;
   /** Connection, rate and stream limits of the HTTP edge (defaults: `edgeLimitsDefault` in api/limits.ts). */
   limits?: Partial<EdgeLimits>;
+  /**
+   * What the database keeps (defaults: `retentionDefault` in api/retention.ts); `nowMs` is the wall clock
+   * retention compares ages with (default `Date.now`).
+   */
+  retention?: Partial<RetentionOptions> & { nowMs?: () => number };
 }
 
 /** A running server. */
@@ -49,6 +60,8 @@ export interface RunningServer {
   gate: ConnectionGate;
   /** The limits in force. */
   limits: EdgeLimits;
+  /** The retention timer (its `options`, `stats`, and `run()` to run it now). */
+  retention: Retention;
   /** Graceful shutdown: stop accepting, kill agents (`killed`), flush, close. */
   close(): Promise<void>;
 }
@@ -56,8 +69,12 @@ export interface RunningServer {
 /** Start the server. Resolves once it listens and the pool is warm. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const limits = edgeLimits(options.limits);
-  await Deno.mkdir(options.dataDir, { recursive: true });
+  const { nowMs, ...keep } = options.retention ?? {};
+  const kept = retentionOptions(keep);
+  await makeDataDir(options.dataDir);
   const store = new Store(`${options.dataDir}/agentos.db`);
+  const log = options.log ?? true;
+  const retention = new Retention(store, kept, { nowMs, log: log ? undefined : () => {} });
   const runtime = new Runtime({ dataDir: options.dataDir, poolSize: options.poolSize });
   const service = new Service(runtime, store, { agentsMax: options.agentsMax });
   const recovered = service.recover();
@@ -73,10 +90,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics: (p) => metrics.expose(p.tenant.admin ? undefined : { tenant: p.tenant.id }),
     limits,
   });
-  const log = options.log ?? true;
   const { gate, inner, port } = listen(options, runtime, app.fetch, limits, log);
   edgeMetrics(metrics, { gate, inner, ...app.edge, connectionsMax: limits.connectionsMax });
-  const close = closer(service, store, gate, inner);
+  const close = closer(service, store, gate, inner, retention);
   if (options.handleSignals ?? true) exitOnSignals(close);
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
   if (log) {
@@ -85,8 +101,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (generated) console.log(`admin API key (shown once, store it now): ${generated}`);
   }
   await runtime.start();
+  retention.start();
   ready = true;
-  return { url, service, runtime, store, gate, limits, close };
+  return { url, service, runtime, store, gate, limits, retention, close };
+}
+
+/** The data dir, made if missing. @throws {StartupError} when it cannot be */
+async function makeDataDir(dataDir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dataDir, { recursive: true });
+  } catch (err) {
+    const cause = err instanceof Error ? err.message : String(err);
+    throw new StartupError(
+      `data dir ${dataDir} cannot be created (${cause}): create it, or set AGENTOS_DATA_DIR to a writable directory`,
+    );
+  }
 }
 
 /** The internal server (a unix socket under the data dir) behind the connection gate on the public listener. */
@@ -120,13 +149,20 @@ function listen(
 }
 
 /** Graceful shutdown, once: stop accepting, kill agents, let requests in flight finish (bounded), close. */
-function closer(service: Service, store: Store, gate: ConnectionGate, inner: InnerServer): () => Promise<void> {
+function closer(
+  service: Service,
+  store: Store,
+  gate: ConnectionGate,
+  inner: InnerServer,
+  retention: Retention,
+): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () =>
     closing ??= (async () => {
       service.shuttingDown = true;
       const accepting = gate.stop();
       const stopped = inner.shutdown();
+      const pruning = retention.stop();
       await service.shutdown();
       let grace: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([stopped, new Promise((r) => grace = setTimeout(r, shutdownGraceMs))]);
@@ -134,6 +170,7 @@ function closer(service: Service, store: Store, gate: ConnectionGate, inner: Inn
       gate.closeAll();
       await stopped;
       await accepting;
+      await pruning;
       store.close();
     })();
 }
@@ -149,4 +186,73 @@ function exitOnSignals(close: () => Promise<void>): void {
       });
     });
   }
+}
+
+/** The environment variables of numeric options, and the option each sets. */
+const envLimits = {
+  AGENTOS_CONNECTIONS_MAX: "connectionsMax",
+  AGENTOS_CONNECTIONS_PER_ADDRESS_MAX: "connectionsPerAddressMax",
+  AGENTOS_REQUESTS_PER_SEC_PER_KEY: "requestsPerSecPerKey",
+} as const satisfies Record<string, keyof EdgeLimits>;
+const envRetention = {
+  AGENTOS_RETENTION_DAYS: "retentionDays",
+  AGENTOS_AGENT_RECORDS_MAX: "agentRecordsMax",
+  AGENTOS_AUDIT_ROWS_MAX: "auditRowsMax",
+} as const satisfies Record<string, keyof RetentionOptions>;
+
+/**
+ * Server options from the environment (README, Configuration; `cli/launch.ts`
+ * lets the supervisor read exactly these variables).
+ *
+ * @param get reads a variable (default `Deno.env.get`)
+ * @returns the options; unset variables keep their defaults
+ * @throws {StartupError} naming the variable whose value is not valid
+ * @example
+ * ```ts
+ * import { serverOptionsFromEnv } from "./server.ts";
+ * serverOptionsFromEnv((name) => ({ PORT: "9000", AGENTOS_RETENTION_DAYS: "7" })[name]).retention; // { retentionDays: 7, ... }
+ * ```
+ */
+export function serverOptionsFromEnv(
+  get: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): ServerOptions {
+  const num = (name: string, what: "integer" | "number" = "integer"): number | undefined => {
+    const text = get(name)?.trim();
+    if (text === undefined || text === "") return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < 0 || (what === "integer" && !Number.isSafeInteger(value))) {
+      throw new StartupError(
+        `${name} must be ${what === "integer" ? "a whole number" : "a number"} ≥ 0, got "${text}": fix it or unset it`,
+      );
+    }
+    return value;
+  };
+  const port = num("PORT");
+  if (port !== undefined && port > 65_535) {
+    throw new StartupError(`PORT must be 0..65535, got ${port}: fix it or unset it`);
+  }
+  const limits: Partial<EdgeLimits> = {};
+  for (const [name, key] of Object.entries(envLimits)) limits[key] = num(name);
+  const retention: Partial<RetentionOptions> = {};
+  for (const [name, key] of Object.entries(envRetention)) {
+    retention[key] = num(name, key === "retentionDays" ? "number" : "integer");
+  }
+  try {
+    edgeLimits(limits);
+    retentionOptions(retention);
+  } catch (err) {
+    const set = [...Object.keys(envLimits), ...Object.keys(envRetention)].filter((n) => get(n) !== undefined);
+    throw new StartupError(
+      `${err instanceof Error ? err.message : err} (from the environment: check ${set.join(", ")})`,
+    );
+  }
+  return {
+    host: get("HOST") ?? "127.0.0.1",
+    port: port ?? 8787,
+    dataDir: get("AGENTOS_DATA_DIR") ?? "./data",
+    poolSize: num("AGENTOS_POOL_SIZE") ?? 2,
+    adminKey: get("AGENTOS_ADMIN_KEY"),
+    limits,
+    retention,
+  };
 }

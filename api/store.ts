@@ -7,7 +7,10 @@
  * @module
  */
 
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
+import { openDatabase } from "./store_open.ts";
+
+export { schemaVersion, StartupError, startupExitCode } from "./store_open.ts";
 
 /** Per-tenant quotas; every field is optional and has a server default. */
 export interface Quotas {
@@ -84,6 +87,7 @@ CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, tenant_id TEXT, actor TEXT NOT NULL,
   action TEXT NOT NULL, subject TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS audit_tenant ON audit(tenant_id, seq);
+CREATE INDEX IF NOT EXISTS agents_ended ON agents(ended_at);
 `;
 
 type Row = Record<string, string | number | null>;
@@ -92,13 +96,16 @@ type Row = Record<string, string | number | null>;
 export class Store {
   #db: DatabaseSync;
 
-  /** @param path SQLite file path (created if missing) */
+  /**
+   * @param path SQLite file path: created (a fresh install) only if missing
+   * @throws {StartupError} when the file is empty, corrupt, not SQLite, from a newer schema, or not writable
+   */
   constructor(path: string) {
-    this.#db = new DatabaseSync(path);
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
-    this.#db.exec(schema);
-    const columns = this.#db.prepare("PRAGMA table_info(tenants)").all() as Row[];
-    if (!columns.some((c) => c.name === "policy")) this.#db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
+    this.#db = openDatabase(path, (db) => {
+      db.exec(schema);
+      const columns = db.prepare("PRAGMA table_info(tenants)").all() as Row[];
+      if (!columns.some((c) => c.name === "policy")) db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
+    });
   }
 
   /** Set (or clear with null) a tenant's policy document. */
@@ -285,6 +292,120 @@ export class Store {
       detail: r.detail === null ? null : JSON.parse(String(r.detail)),
     }));
   }
+
+  // Retention (api/retention.ts): counts, and deletions in bounded batches, each with its checkpoint row.
+
+  /** Agent records in all, and how many of the first `limit` that ended, ended before `beforeIso`. */
+  agentRetention(beforeIso: string, limit: number): { records: number; aged: number } {
+    const records = Number((this.#db.prepare("SELECT count(*) AS n FROM agents").get() as Row).n);
+    const aged = Number(
+      (this.#db.prepare("SELECT count(*) AS n FROM (SELECT 1 FROM agents WHERE ended_at < ? LIMIT ?)")
+        .get(beforeIso, limit) as Row).n,
+    );
+    return { records, aged };
+  }
+
+  /**
+   * Delete the records of the `n` agents that ended first (never one that
+   * has not ended) and write an `agents.pruned` audit row saying which, in
+   * one transaction.
+   *
+   * @returns what went: count and the range of end times; null when nothing did
+   */
+  pruneAgents(n: number, at: string, reason: string): PrunedAgents | null {
+    return this.transaction(() => {
+      const rows = this.#db.prepare(
+        "SELECT rowid AS r, ended_at FROM agents WHERE ended_at IS NOT NULL ORDER BY ended_at, rowid LIMIT ?",
+      ).all(n) as Row[];
+      if (rows.length === 0) return null;
+      const del = this.#db.prepare("DELETE FROM agents WHERE rowid = ?");
+      for (const row of rows) del.run(row.r);
+      const pruned = {
+        records: rows.length,
+        endedFrom: String(rows[0].ended_at),
+        endedTo: String(rows.at(-1)!.ended_at),
+      };
+      this.#insertAudit(at, "agents.pruned", { ...pruned, reason });
+      return pruned;
+    });
+  }
+
+  /**
+   * Audit rows in all (the log is only ever cut from its start, so its seqs
+   * are one range), and how many of the first `limit` were written before
+   * `beforeIso`, in order (the count stops at the first younger row).
+   */
+  auditRetention(beforeIso: string, limit: number): { rows: number; aged: number } {
+    const first = (this.#db.prepare("SELECT min(seq) AS s FROM audit").get() as Row).s;
+    if (first === null) return { rows: 0, aged: 0 };
+    const last = Number((this.#db.prepare("SELECT max(seq) AS s FROM audit").get() as Row).s);
+    const head = this.#db.prepare("SELECT at FROM audit ORDER BY seq LIMIT ?").all(limit) as Row[];
+    let aged = 0;
+    while (aged < head.length && String(head[aged].at) < beforeIso) aged++;
+    return { rows: last - Number(first) + 1, aged };
+  }
+
+  /**
+   * Delete the `n` oldest audit rows and write an `audit.pruned` row saying
+   * which (count, seq range, time range), in one transaction.
+   *
+   * @returns what went; null when nothing did
+   */
+  pruneAudit(n: number, at: string, reason: string): PrunedAudit | null {
+    return this.transaction(() => {
+      const rows = this.#db.prepare("SELECT seq, at FROM audit ORDER BY seq LIMIT ?").all(n) as Row[];
+      if (rows.length === 0) return null;
+      const last = rows.at(-1)!;
+      this.#db.prepare("DELETE FROM audit WHERE seq <= ?").run(last.seq);
+      const pruned = {
+        rows: rows.length,
+        fromSeq: Number(rows[0].seq),
+        toSeq: Number(last.seq),
+        fromAt: String(rows[0].at),
+        toAt: String(last.at),
+      };
+      this.#insertAudit(at, "audit.pruned", { ...pruned, reason });
+      return pruned;
+    });
+  }
+
+  /**
+   * Give up to `pages` free pages back to the file system (only for a file
+   * made with `auto_vacuum = INCREMENTAL`, as fresh installs are).
+   *
+   * @returns free pages left in the file (0 when it cannot give any back)
+   */
+  vacuumStep(pages: number): number {
+    if (Number((this.#db.prepare("PRAGMA auto_vacuum").get() as Row).auto_vacuum) !== 2) return 0;
+    // Each step of the statement frees one page: `all()` steps it through (`exec` stops after the first).
+    this.#db.prepare(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`).all();
+    return Number((this.#db.prepare("PRAGMA freelist_count").get() as Row).freelist_count);
+  }
+
+  #insertAudit(at: string, action: string, detail: unknown): void {
+    this.#db.prepare(
+      "INSERT INTO audit (at, tenant_id, actor, action, subject, detail) VALUES (?, NULL, ?, ?, NULL, ?)",
+    )
+      .run(at, "system", action, JSON.stringify(detail));
+  }
+}
+
+/** What one retention batch deleted of the agent records. */
+export interface PrunedAgents {
+  records: number;
+  /** End time of the first record deleted (ISO). */
+  endedFrom: string;
+  /** End time of the last record deleted (ISO). */
+  endedTo: string;
+}
+
+/** What one retention batch deleted of the audit log. */
+export interface PrunedAudit {
+  rows: number;
+  fromSeq: number;
+  toSeq: number;
+  fromAt: string;
+  toAt: string;
 }
 
 function toTenant(r: Row): TenantRow {

@@ -30,6 +30,9 @@ export const serverEnv = [
   "AGENTOS_CONNECTIONS_MAX",
   "AGENTOS_CONNECTIONS_PER_ADDRESS_MAX",
   "AGENTOS_REQUESTS_PER_SEC_PER_KEY",
+  "AGENTOS_RETENTION_DAYS",
+  "AGENTOS_AGENT_RECORDS_MAX",
+  "AGENTOS_AUDIT_ROWS_MAX",
   "OTEL_DENO",
   "OTEL_EXPORTER_OTLP_ENDPOINT",
   "OTEL_SERVICE_NAME",
@@ -82,18 +85,39 @@ export async function runForwarding(execPath: string, args: string[], env?: Reco
   return (await child.status).code;
 }
 
+/** The exit status when the data dir cannot be made: the supervisor's `startupExitCode` (api/store_open.ts). */
+export const launchExitCode = 78;
+
+/** The data dir, made if missing, as a real path; on failure one line on stderr and exit {@linkcode launchExitCode}. */
+async function realDataDir(dataDir: string): Promise<string> {
+  try {
+    await Deno.mkdir(dataDir, { recursive: true });
+    return await Deno.realPath(dataDir);
+  } catch (err) {
+    const cause = err instanceof Error ? err.message : String(err);
+    console.error(
+      `agentos: data dir ${dataDir} cannot be created (${cause}): create it, or set AGENTOS_DATA_DIR to a writable directory`,
+    );
+    Deno.exit(launchExitCode);
+  }
+}
+
+function portOr(text: string | undefined, fallback: number): number {
+  const port = Number(text ?? fallback);
+  return Number.isSafeInteger(port) && port >= 0 && port <= 65_535 ? port : fallback;
+}
+
 if (import.meta.main) {
   const codeDir = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-  const dataDir = Deno.env.get("AGENTOS_DATA_DIR") ?? "./data";
-  await Deno.mkdir(dataDir, { recursive: true });
-  const realData = await Deno.realPath(dataDir);
+  const realData = await realDataDir(Deno.env.get("AGENTOS_DATA_DIR") ?? "./data");
   const execPath = Deno.execPath();
   const flags = supervisorFlags({
     dataDir: realData,
     codeDir,
     execPath,
     host: Deno.env.get("HOST") ?? "127.0.0.1",
-    port: Number(Deno.env.get("PORT") ?? 8787),
+    // A PORT that is not a port gets the default here; the supervisor then refuses it in one line (main.ts).
+    port: portOr(Deno.env.get("PORT"), 8787),
     egressHosts: (Deno.env.get("AGENTOS_EGRESS_HOSTS") ?? "").split(",").filter((h) => h !== ""),
   });
   Deno.exit(

@@ -5,12 +5,17 @@
 import assert from "node:assert/strict";
 import {
   auditDenialRowsMax,
+  auditDenialRowsPerServerPerSecMax,
   auditDenialRowsPerTenantPerSecMax,
+  auditDenialRowsServerMax,
   auditDenialsPerAgentPerFlushMax,
+  auditDenialsPerServerPerFlushMax,
+  auditDenialsPerServerPerMinuteMax,
   auditDenialsPerTenantPerFlushMax,
   auditDenialsPerTenantPerMinuteMax,
   auditFlushMs,
   auditMinuteMs,
+  auditSummariesPerFlushMax,
   auditSuppressedAgentsMax,
   DenialAuditGate,
 } from "../../api/audit_denials.ts";
@@ -117,4 +122,66 @@ Deno.test("audit gate: a flood with a flush forced every millisecond stays withi
   assert.ok(summaryRows <= durationMs / auditFlushMs + 2, `${summaryRows} summaries`);
   assert.ok(denialRows + summaryRows <= auditDenialRowsMax(durationMs));
   assert.equal(auditDenialRowsPerTenantPerSecMax, 25);
+});
+
+Deno.test("audit gate: all tenants together are capped per window and per minute", () => {
+  const { clock, gate } = gateAt();
+  let kept = 0;
+  for (let t = 0; t < 4; t++) for (let a = 0; a < 8; a++) kept += admitted(gate, `T${t}`, `a${a}`, 100);
+  assert.equal(kept, auditDenialsPerServerPerFlushMax); // two tenants' full windows, nothing for the others
+  let minute = kept;
+  for (let w = 1; w < auditMinuteMs / auditFlushMs; w++) {
+    clock.now += auditFlushMs;
+    for (let t = 0; t < 4; t++) for (let a = 0; a < 8; a++) minute += admitted(gate, `T${t}`, `a${a}`, 100);
+  }
+  assert.equal(minute, auditDenialsPerServerPerMinuteMax);
+  assert.equal(gate.admittedTotal, minute);
+  assert.equal(gate.admittedTotal + gate.suppressedTotal, (auditMinuteMs / auditFlushMs) * 4 * 8 * 100);
+});
+
+Deno.test("audit gate: summaries are capped per flush for all tenants; the waiting ones go first, counts exact", () => {
+  const { clock, gate } = gateAt();
+  const tenants = 3 * auditSummariesPerFlushMax;
+  const suppressed = new Map<string, number>();
+  for (let t = 0; t < tenants; t++) suppressed.set(`T${t}`, 100 - admitted(gate, `T${t}`, "a", 100));
+  const first = gate.summaries();
+  assert.equal(first.length, auditSummariesPerFlushMax);
+  assert.deepEqual(gate.summaries(), [], "a forced flush in the same window writes none");
+  clock.now += auditFlushMs;
+  admitted(gate, first[0].tenantId, "a", auditDenialsPerAgentPerFlushMax + 1); // one more suppressed, due again
+  suppressed.set(first[0].tenantId, 1);
+  const second = gate.summaries();
+  assert.equal(second.length, auditSummariesPerFlushMax);
+  const firstIds = new Set(first.map((r) => r.tenantId));
+  assert.ok(second.every((r) => !firstIds.has(r.tenantId)), "tenants never summarised go before the others");
+  const rest = gate.summaries(true);
+  assert.equal(rest.length, tenants - 2 * auditSummariesPerFlushMax + 1, "final: every pending one");
+  for (const r of [...second, ...rest]) assert.equal(r.count, suppressed.get(r.tenantId), r.tenantId);
+  const written = [...first, ...second, ...rest].reduce((n, r) => n + r.count, 0);
+  assert.equal(written, gate.suppressedTotal);
+  assert.equal(gate.admittedTotal + gate.suppressedTotal, tenants * 100 + auditDenialsPerAgentPerFlushMax + 1);
+});
+
+Deno.test("audit gate: many tenants flooding with a flush forced every millisecond stay within the server bound", () => {
+  const { clock, gate } = gateAt(0);
+  const durationMs = 65_000;
+  const tenants = 20;
+  let rows = 0;
+  let summarised = 0;
+  let denials = 0;
+  for (let t = 0; t < durationMs; t++) {
+    clock.now = t;
+    for (let i = 0; i < 40; i++, denials++) if (gate.admit(`T${i % tenants}`, `a${i % 7}`)) rows++;
+    for (const row of gate.summaries()) {
+      rows++;
+      summarised += row.count;
+    }
+  }
+  assert.ok(rows <= auditDenialRowsServerMax(durationMs, true), `${rows} rows`);
+  assert.ok(rows <= auditDenialRowsServerMax(durationMs), `${rows} rows`);
+  const final = gate.summaries(true);
+  assert.ok(final.length <= tenants);
+  summarised += final.reduce((n, r) => n + r.count, 0);
+  assert.equal(gate.admittedTotal + summarised, denials, "every denial is a row or in a summary's count");
+  assert.equal(auditDenialRowsPerServerPerSecMax, 80);
 });

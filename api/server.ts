@@ -37,6 +37,8 @@ export interface ServerOptions {
   agentsMax?: number;
   /** Connection, rate and stream limits of the HTTP edge (defaults: `edgeLimitsDefault` in api/limits.ts). */
   limits?: Partial<EdgeLimits>;
+  /** Open the store at `path` (default `new Store(path)`; tests hand in a subclass that fails on purpose). */
+  openStore?: (path: string) => Store;
 }
 
 /** A running server. */
@@ -57,7 +59,7 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const limits = edgeLimits(options.limits);
   await Deno.mkdir(options.dataDir, { recursive: true });
-  const store = new Store(`${options.dataDir}/agentos.db`);
+  const store = (options.openStore ?? ((path) => new Store(path)))(`${options.dataDir}/agentos.db`);
   const runtime = new Runtime({ dataDir: options.dataDir, poolSize: options.poolSize });
   const service = new Service(runtime, store, { agentsMax: options.agentsMax });
   const recovered = service.recover();

@@ -2,7 +2,7 @@
  * A real server on 127.0.0.1 (port 0) over a throw-away data dir.
  */
 import type { EdgeLimits } from "../../api/limits.ts";
-import { type RunningServer, startServer } from "../../api/server.ts";
+import { type RunningServer, type ServerOptions, startServer } from "../../api/server.ts";
 
 export const adminKey = "admin_test_key_0123456789";
 
@@ -13,7 +13,13 @@ export interface TestServer extends RunningServer {
 
 export async function withServer(
   fn: (s: TestServer) => Promise<void>,
-  options: { dataDir?: string; keep?: boolean; agentsMax?: number; limits?: Partial<EdgeLimits> } = {},
+  options: {
+    dataDir?: string;
+    keep?: boolean;
+    agentsMax?: number;
+    limits?: Partial<EdgeLimits>;
+    openStore?: ServerOptions["openStore"];
+  } = {},
 ): Promise<void> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "agentos-api-" });
   const server = await startServer({
@@ -26,6 +32,7 @@ export async function withServer(
     log: false,
     agentsMax: options.agentsMax,
     limits: options.limits,
+    openStore: options.openStore,
   });
   const req: TestServer["req"] = (path, init = {}) => {
     const headers = new Headers(init.headers);

@@ -1,8 +1,14 @@
 /**
  * The service's agents: the live ones (by id and by pid), the agent id of
- * each process uid for events still in the ring, the durable record written
- * when an agent's end is decided, and the views of a record a caller may see
- * (status, the answer of a run, wait, a page of agents).
+ * each process uid for events still in the ring, the durable records — the
+ * start (record + `agent.spawned`, one transaction, written before the
+ * agent's code is sent) and the end (record + `agent.exited`, one
+ * transaction, written when the end is decided) — and the views of a record
+ * a caller may see (status, the answer of a run, wait, a page of agents).
+ *
+ * An end the store refuses is kept and written again (`api/pending_records.ts`);
+ * until it is durable, the answers that report it (run-to-completion, wait)
+ * say so: {@linkcode AgentAnswer.notDurable}.
  *
  * @module
  */
@@ -13,7 +19,9 @@ import type { Agent, ExitSummary } from "../sandbox/mod.ts";
 import { ApiError } from "./api_error.ts";
 import type { AuditLog } from "./audit_log.ts";
 import { now } from "./ids.ts";
+import { type FinalRecord, type PendingRecords, writeFinal } from "./pending_records.ts";
 import type { AgentRow, Store } from "./store.ts";
+import type { StoreErrors } from "./store_errors.ts";
 import type { Principal } from "./tenant_keys.ts";
 
 /** Agent ids remembered for events still in the ring (one per spawn, oldest forgotten first). */
@@ -27,26 +35,45 @@ export interface LiveAgent {
   createdAt: string;
   capabilities: string[];
   limits: AgentLimits;
-  /** The durable record of the agent's end, once written (what status and wait answer from then on). */
+  /** The agent's own policy document now (what a failed policy change goes back to). */
+  policy: unknown | null;
+  /** The record of the agent's end, once decided (what status and wait answer from then on). */
   final?: AgentRow;
-  /** Resolves once the end is decided and recorded durably. */
+  /** Why the record of the end is not durable (yet): the store refused it; cleared once a retry wrote it. */
+  notDurable?: ApiError;
+  /** Resolves once the end is decided and its record written (or refused: `notDurable`). */
   recorded: Promise<AgentRow>;
   /** Resolves once every resource of the agent was released. */
   finished: Promise<AgentRow>;
+}
+
+/** An agent's record as an answer that claims its end: 503 instead of 2xx while `notDurable`. */
+export interface AgentAnswer {
+  row: AgentRow;
+  notDurable?: ApiError;
 }
 
 /** Live agents and their durable records. */
 export class AgentTable {
   #store: Store;
   #audit: AuditLog;
+  #errors: StoreErrors;
+  #pending: PendingRecords;
   #live = new Map<string, LiveAgent>();
   #byPid = new Map<number, LiveAgent>();
   #idByUid = new Map<number, string>();
 
-  /** @param store durable state, @param audit the audit log */
-  constructor(store: Store, audit: AuditLog) {
+  /**
+   * @param store durable state
+   * @param audit the audit log
+   * @param errors where store failures are counted and logged
+   * @param pending where refused final records wait
+   */
+  constructor(store: Store, audit: AuditLog, errors: StoreErrors, pending: PendingRecords) {
     this.#store = store;
     this.#audit = audit;
+    this.#errors = errors;
+    this.#pending = pending;
   }
 
   /** Remember agent `id` for process `uid` (the oldest is forgotten past `agentIdsMax`). */
@@ -70,28 +97,37 @@ export class AgentTable {
     return this.#byPid.get(pid);
   }
 
-  /** Record a started agent durably, keep it live, and follow its end (recorded, then gone). */
-  track(tenantId: string, capabilities: string[], id: string, agent: Agent, release: () => void): LiveAgent {
+  /**
+   * Record a starting agent durably (its record and `agent.spawned`, one
+   * transaction), keep it live, and follow its end (recorded, then gone).
+   * Called before the agent's code is sent (`SpawnRequest.beforeRun`).
+   *
+   * @throws what the store throws; nothing is written or kept then
+   */
+  track(
+    tenantId: string,
+    spawned: { capabilities: string[]; policy: unknown | null },
+    id: string,
+    agent: Agent,
+    release: () => void,
+  ): LiveAgent {
     const entry: LiveAgent = {
       id,
       agent,
       tenantId,
       createdAt: now(),
-      capabilities,
+      capabilities: spawned.capabilities,
+      policy: spawned.policy,
       limits: agent.proc.limits,
       recorded: undefined as unknown as Promise<AgentRow>,
       finished: undefined as unknown as Promise<AgentRow>,
     };
-    this.#store.insertAgent({
-      ...liveRow(entry),
-      state: "Running",
-      usage: null,
-      stdout: "",
-      stderr: "",
-    });
-    this.#audit.write(tenantId, tenantId, "agent.spawned", entry.id, {
-      pid: agent.pid,
-      capabilities: entry.capabilities,
+    this.#store.transaction(() => {
+      this.#store.insertAgent({ ...liveRow(entry), state: "Running", usage: null, stdout: "", stderr: "" });
+      this.#audit.write(tenantId, tenantId, "agent.spawned", entry.id, {
+        pid: agent.pid,
+        capabilities: entry.capabilities,
+      });
     });
     this.#live.set(entry.id, entry);
     this.#byPid.set(agent.pid, entry);
@@ -110,26 +146,40 @@ export class AgentTable {
 
   /** Status of an agent the caller may see (404 otherwise). */
   row(p: Principal, id: string): AgentRow {
-    const live = this.#live.get(id);
-    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return live.final ?? liveRow(live);
-    const row = this.#store.agent(id, p.tenant.admin ? null : p.tenant.id);
-    if (!row) throw new ApiError(404, "not_found", "no such agent");
-    return row;
+    return this.#find(p, id).row;
   }
 
-  /** The durable final record of `live` with the output it kept (see `Service.answer`). */
-  async answer(live: LiveAgent): Promise<AgentRow> {
+  /** The final record of `live` with the output it kept (see `Service.answer`), and whether it is durable. */
+  async answer(live: LiveAgent): Promise<AgentAnswer> {
     const row = await live.recorded;
     const summary = await live.agent.exited;
-    return { ...row, stdout: summary.stdout, stderr: summary.stderr };
+    return { row: { ...row, stdout: summary.stdout, stderr: summary.stderr }, notDurable: live.notDurable };
   }
 
-  /** Wait for an agent the caller may see to finish. */
-  async wait(p: Principal, id: string): Promise<AgentRow> {
+  /** Wait for an agent the caller may see to finish; the record, and whether it is durable. */
+  async wait(p: Principal, id: string): Promise<AgentAnswer> {
     const live = this.#live.get(id);
     // Waits until the agent is gone (its resources and quota slot released), not only recorded.
-    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) return await live.finished;
-    return this.row(p, id);
+    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) {
+      const row = await live.finished;
+      return { row, notDurable: live.notDurable };
+    }
+    return this.#find(p, id);
+  }
+
+  /** The record of `id` the caller may see: live, waiting to be written, or durable (404 otherwise). */
+  #find(p: Principal, id: string): AgentAnswer {
+    const live = this.#live.get(id);
+    if (live && (p.tenant.admin || live.tenantId === p.tenant.id)) {
+      return { row: live.final ?? liveRow(live), notDurable: live.notDurable };
+    }
+    const pending = this.#pending.get(id);
+    if (pending && (p.tenant.admin || pending.row.tenantId === p.tenant.id)) {
+      return { row: pending.row, notDurable: pending.error };
+    }
+    const row = this.#store.agent(id, p.tenant.admin ? null : p.tenant.id);
+    if (!row) throw new ApiError(404, "not_found", "no such agent");
+    return { row };
   }
 
   /** A page of agents. */
@@ -141,7 +191,7 @@ export class AgentTable {
     const rows = this.#store.agents(p.tenant.admin ? null : p.tenant.id, { state: q.state, limit, before: q.cursor });
     const merged = rows.map((r) => {
       const live = this.#live.get(r.id);
-      return live ? liveRow(live) : r;
+      return live ? liveRow(live) : this.#pending.get(r.id)?.row ?? r;
     });
     const last = rows.at(-1);
     return { agents: merged, next: rows.length === limit && last ? last.createdAt + last.id : null };
@@ -164,24 +214,44 @@ export class AgentTable {
     return [...this.#live.values()].map((a) => a.finished);
   }
 
-  /** The end is decided: write the agent's final record and its exit audit row, durably, at once. */
+  /**
+   * The end is decided: write the agent's final record and its exit audit
+   * row in one transaction. If the store refuses it, the record waits in
+   * `pending` (written again until it takes it) and the entry says why.
+   */
   #onExited(entry: LiveAgent, r: ExitSummary): AgentRow {
-    const row = exitRow(entry, r, "Zombie", now());
+    const at = now();
+    const row = exitRow(entry, r, "Zombie", at);
     // The durable record keeps the start and the end of each stream; the whole of it was streamed live.
     const half = storedOutputCharsMax / 2;
     row.stdout = entry.agent.stdout.clipped(half, half);
     row.stderr = entry.agent.stderr.clipped(half, half);
-    try {
-      this.#store.finishAgent(row);
-    } catch (err) {
-      console.error(`agent record failed: ${err instanceof Error ? err.message : err}`);
-    }
-    try {
-      this.#audit.write(entry.tenantId, "kernel", "agent.exited", entry.id, { reason: r.reason, exitCode: r.exitCode });
-    } catch (err) {
-      console.error(`audit record failed: ${err instanceof Error ? err.message : err}`);
-    }
     entry.final = row;
+    const detail = { reason: r.reason, exitCode: r.exitCode };
+    const record: FinalRecord = {
+      row,
+      audit: {
+        at,
+        tenantId: entry.tenantId,
+        actor: "kernel",
+        action: "agent.exited",
+        subject: entry.id,
+        detail,
+      },
+    };
+    try {
+      writeFinal(this.#store, record);
+    } catch (err) {
+      const refused = this.#errors.failed("agent record (end)", err);
+      if (refused === undefined) {
+        // Not the store's failure but a bug: say so in the answer rather than claim a durable record.
+        console.error(`agent record ${entry.id} not written: ${err instanceof Error ? err.stack : err}`);
+        entry.notDurable = new ApiError(503, "storage_unavailable", "the agent's record could not be written");
+        return row;
+      }
+      entry.notDurable = refused;
+      this.#pending.add(record, refused, () => entry.notDurable = undefined);
+    }
     return row;
   }
 }

@@ -2,13 +2,14 @@
  * The Hono app: middleware (tracing, authentication and rate before any
  * body, the body cap) and the route groups of `api/routes/`. Routes parse
  * and validate (zod), call the service, and format. Every error is
- * `{error:{code, message, issues?}}` with a 4xx status for bad input;
- * nothing a client sends can produce a 500.
+ * `{error:{code, message, issues?}}` with a 4xx status for bad input and a
+ * 503 for a store failure (`api/store_errors.ts`); nothing a client sends
+ * can produce a 500.
  *
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { httpSpan } from "../observability/mod.ts";
 import { RateLimiter, StreamSlots } from "./edge/mod.ts";
@@ -51,11 +52,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   };
   app.edge = edge;
 
-  app.onError((err, c) => {
-    if (err instanceof ApiError) return errorResponse(c, err);
-    console.error(`unhandled: ${err instanceof Error ? err.stack : err}`);
-    return c.json({ error: { code: "internal", message: "internal error" } }, 500);
-  });
+  app.onError((err, c) => onError(service, err, c));
   app.notFound((c) => c.json({ error: { code: "not_found", message: "no such route" } }, 404));
 
   app.use("*", async (c, next) => {
@@ -101,4 +98,14 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   agentRoutes(app, service);
   eventRoutes(app, service, edge, limits);
   return app;
+}
+
+/** Every error's answer: an `ApiError` as it says, a store failure as its 503, anything else (a bug) a logged 500. */
+function onError(service: Service, err: Error, c: Context<Env>): Response {
+  if (err instanceof ApiError) return errorResponse(c, err);
+  // A store failure (disk full, I/O error, read-only or locked database) is an operating error: a 503.
+  const refused = service.storeFailure(`${c.req.method} ${c.req.path}`, err);
+  if (refused !== undefined) return errorResponse(c, refused);
+  console.error(`unhandled: ${err instanceof Error ? err.stack : err}`);
+  return c.json({ error: { code: "internal", message: "internal error" } }, 500);
 }

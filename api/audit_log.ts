@@ -1,8 +1,13 @@
 /**
  * The service's audit log: records buffered and written every
  * `auditFlushMs` (with the denial gate's `denial.suppressed` summaries), or
- * written at once for what an API answer acknowledges. Which denials get a
- * row of their own is the gate's call (`api/audit_denials.ts`).
+ * written at once for what an API answer acknowledges — inside the
+ * transaction of the state change they describe. Which denials get a row of
+ * their own is the gate's call (`api/audit_denials.ts`).
+ *
+ * A flush the store refuses keeps its rows and the next flush tries again;
+ * the buffer holds at most `auditBufferRowsMax` rows (the oldest are dropped
+ * past it, counted in {@linkcode AuditLog.dropped}).
  *
  * @module
  */
@@ -10,7 +15,9 @@
 import type { RuntimeEvent } from "../sandbox/mod.ts";
 import { auditDenialMessageCharsMax, auditFlushMs, type DenialAuditGate } from "./audit_denials.ts";
 import { now } from "./ids.ts";
-import type { Store } from "./store.ts";
+import { auditBufferRowsMax } from "./limits.ts";
+import type { AuditRow, Store } from "./store.ts";
+import type { StoreErrors } from "./store_errors.ts";
 
 /** A denied syscall, as the runtime tells it. */
 export type DenialEvent = Extract<RuntimeEvent, { type: "denial" }>;
@@ -20,25 +27,43 @@ export type DenialEvent = Extract<RuntimeEvent, { type: "denial" }>;
  * itself every `auditFlushMs` until {@linkcode AuditLog.stop}.
  */
 export class AuditLog {
+  /** Buffered rows dropped because the buffer was full while the store refused them. */
+  dropped = 0;
   #store: Store;
   #denials: DenialAuditGate;
-  #buffer: Parameters<Store["audit"]>[0] = [];
+  #errors: StoreErrors;
+  #rowsMax: number;
+  #buffer: Omit<AuditRow, "seq">[] = [];
   #timer: ReturnType<typeof setInterval>;
 
-  /** @param store where rows go, @param denials which denials get a row of their own */
-  constructor(store: Store, denials: DenialAuditGate) {
+  /**
+   * @param store where rows go
+   * @param denials which denials get a row of their own
+   * @param errors where a refused flush is counted and logged
+   * @param options `rowsMax`: rows the buffer keeps (default `auditBufferRowsMax`)
+   */
+  constructor(store: Store, denials: DenialAuditGate, errors: StoreErrors, options: { rowsMax?: number } = {}) {
     this.#store = store;
     this.#denials = denials;
+    this.#errors = errors;
+    this.#rowsMax = options.rowsMax ?? auditBufferRowsMax;
     this.#timer = setInterval(() => this.flush(), auditFlushMs);
+  }
+
+  /** Rows waiting for the next flush. */
+  get buffered(): number {
+    return this.#buffer.length;
   }
 
   /** Buffer a record: written by the next flush. */
   record(tenantId: string | null, actor: string, action: string, subject: string | null, detail: unknown): void {
     this.#buffer.push({ at: now(), tenantId, actor, action, subject, detail });
+    this.#bound();
   }
 
   /**
-   * Write a record synchronously: for records the API acknowledges in its response.
+   * Write a record now: for records the API acknowledges in its response.
+   * Inside a `store.transaction` it is part of that transaction.
    *
    * @throws what the store throws
    */
@@ -65,24 +90,39 @@ export class AuditLog {
 
   /**
    * Write buffered audit records, with one `denial.suppressed` row per tenant
-   * whose summary is due (every pending one when `final`). A failed write is
-   * logged, not thrown.
+   * whose summary is due (every pending one when `final`). Rows the store
+   * refuses stay buffered for the next flush (counted and logged, not thrown);
+   * rows that fail for another reason (a bug) are logged and dropped, counted.
+   *
+   * @returns whether the buffer is empty now
    */
-  flush(final = false): void {
+  flush(final = false): boolean {
     for (const { tenantId, count, agents, agentsOmitted } of this.#denials.summaries(final)) {
       this.record(tenantId, "kernel", "denial.suppressed", null, { count, agents, agentsOmitted });
     }
-    const rows = this.#buffer;
-    this.#buffer = [];
+    if (this.#buffer.length === 0) return true;
     try {
-      this.#store.audit(rows);
+      this.#store.audit(this.#buffer);
     } catch (err) {
-      console.error(`audit flush failed: ${err instanceof Error ? err.message : err}`);
+      if (this.#errors.failed(`audit flush (${this.#buffer.length} rows kept)`, err) !== undefined) return false;
+      console.error(
+        `audit flush failed, ${this.#buffer.length} rows dropped: ${err instanceof Error ? err.stack : err}`,
+      );
+      this.dropped += this.#buffer.length;
     }
+    this.#buffer = [];
+    return true;
   }
 
   /** Stop the flush timer (the last flush is the caller's). */
   stop(): void {
     clearInterval(this.#timer);
+  }
+
+  #bound(): void {
+    const over = this.#buffer.length - this.#rowsMax;
+    if (over <= 0) return;
+    this.#buffer.splice(0, over);
+    this.dropped += over;
   }
 }

@@ -127,13 +127,21 @@ function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   return parsed.data;
 }
 
-export function errorResponse(c: Context, err: ApiError): Response {
+/**
+ * The answer of an error: `{error:{code, message, issues?}}` with its status
+ * and `Retry-After`, plus `extra` top-level fields (e.g. the agent whose
+ * record is not durable).
+ */
+export function errorResponse(c: Context, err: ApiError, extra: Record<string, unknown> = {}): Response {
   const headers: Record<string, string> = {};
   if (err.retryAfterSec !== undefined) headers["retry-after"] = String(err.retryAfterSec);
   // A big body refused unread is not drained: the connection closes after the answer.
   if (!c.req.raw.bodyUsed && Number(c.req.header("content-length") ?? 0) >= bodyTokenBytes) {
     headers["connection"] = "close";
   }
-  const body = { error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
+  const body = {
+    error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) },
+    ...extra,
+  };
   return c.json(body, err.status, headers);
 }

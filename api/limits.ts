@@ -1,7 +1,9 @@
 /**
  * Every limit of the HTTP edge, named with its unit last, in one place:
  * connections (api/edge/gate.ts), request rate (api/edge/rate.ts), bodies
- * and SSE streams (api/app.ts). Each states its default and what happens
+ * and SSE streams (api/app.ts); and the bounds of what the API holds while
+ * its store fails (api/store_errors.ts, api/audit_log.ts,
+ * api/pending_records.ts). Each states its default and what happens
  * past it. An operator changes them through `ServerOptions.limits` (a few
  * also through environment variables, see main.ts).
  *
@@ -319,3 +321,23 @@ export const retentionRunBatchesMax = 10_000;
 export const retentionVacuumPagesPerStep = 256;
 
 if (retentionBatchRowsMin > retentionBatchRowsMax) throw new RangeError("limits: retention batch min above max");
+/**
+ * Audit rows the buffer keeps while the store refuses them (denials, quota
+ * refusals, `denial.suppressed`; rows an answer acknowledges are never
+ * buffered). Past it the oldest buffered row is dropped and counted
+ * (`agentos_audit_rows_dropped_total`). Each row is under 2 KiB.
+ */
+export const auditBufferRowsMax = 16_384;
+/**
+ * Final agent records kept in memory when the store refused them (the agent
+ * ran; its answer was 503 with the record marked not durable), retried every
+ * `storeRetryMs`. Past it the oldest is dropped and counted
+ * (`agentos_agent_records_lost_total`); its durable record stays `Running`
+ * and the next start marks it `crash`. Each holds at most 2 × 64 Ki
+ * characters of output.
+ */
+export const agentRecordsPendingMax = 256;
+/** How often refused final agent records are written again, ms. */
+export const storeRetryMs = 1000;
+/** Store errors of one code are logged at most once per this interval, with the count since the last line, ms. */
+export const storeErrorLogMs = 10_000;

@@ -115,14 +115,37 @@ function ringSeries(r: Registry, runtime: Runtime, catchUp: CatchUp): () => void
   };
 }
 
-/** The API's series: the event feed and live agents per tenant. */
+/** The API's series: the event feed, live agents per tenant, and the store's failures. */
 function serviceSeries(r: Registry, catchUp: CatchUp): (s: Service) => void {
   const tenantLive = r.gauge("agentos_tenant_agents_live", "Live agents per tenant.", ["tenant"]);
   const events = r.counter("agentos_events_published_total", "Events published to the stream hub.", []);
   const subscribers = r.gauge("agentos_event_subscribers", "Open event stream subscribers.", []);
+  const store = storeSeries(r, catchUp);
   return (s) => {
     catchUp("events", s.feed.published, (n) => events.inc(undefined, n));
     subscribers.set(s.feed.subscribers);
     for (const [tenant, n] of s.liveCounts()) tenantLive.set({ tenant }, n);
+    store(s);
+  };
+}
+
+/** Store failures by code, and what the service holds because of them. */
+function storeSeries(r: Registry, catchUp: CatchUp): (s: Service) => void {
+  const errors = r.counter("agentos_store_errors_total", "Store operations SQLite refused, by API code.", ["code"]);
+  const buffered = r.gauge("agentos_audit_rows_buffered", "Audit rows waiting for the next flush.", []);
+  const dropped = r.counter(
+    "agentos_audit_rows_dropped_total",
+    "Buffered audit rows dropped unwritten (buffer full while the store refused them).",
+    [],
+  );
+  const pending = r.gauge("agentos_agent_records_pending", "Final agent records the store refused, retried.", []);
+  const lost = r.counter("agentos_agent_records_lost_total", "Final agent records dropped unwritten.", []);
+  return (s) => {
+    const stats = s.storeStats();
+    for (const [code, n] of stats.errors) catchUp(`store:${code}`, n, (d) => errors.inc({ code }, d));
+    buffered.set(stats.auditBuffered);
+    catchUp("auditDropped", stats.auditDropped, (n) => dropped.inc(undefined, n));
+    pending.set(stats.recordsPending);
+    catchUp("recordsLost", stats.recordsLost, (n) => lost.inc(undefined, n));
   };
 }

@@ -48,6 +48,8 @@ export interface ServerOptions {
    * retention compares ages with (default `Date.now`).
    */
   retention?: Partial<RetentionOptions> & { nowMs?: () => number };
+  /** Open the store at `path` (default `new Store(path)`; tests hand in a subclass that fails on purpose). */
+  openStore?: (path: string) => Store;
 }
 
 /** A running server. */
@@ -72,7 +74,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { nowMs, ...keep } = options.retention ?? {};
   const kept = retentionOptions(keep);
   await makeDataDir(options.dataDir);
-  const store = new Store(`${options.dataDir}/agentos.db`);
+  const store = (options.openStore ?? ((path) => new Store(path)))(`${options.dataDir}/agentos.db`);
   const log = options.log ?? true;
   const retention = new Retention(store, kept, { nowMs, log: log ? undefined : () => {} });
   const runtime = new Runtime({ dataDir: options.dataDir, poolSize: options.poolSize });

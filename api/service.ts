@@ -6,7 +6,15 @@
  * {@linkcode Service} is the one object the routes hold; its parts live
  * beside it: tenants and keys (`api/tenant_keys.ts`), spawning
  * (`api/spawn.ts`), live agents and their records (`api/agent_table.ts`),
- * the audit log (`api/audit_log.ts`), API errors (`api/api_error.ts`).
+ * the audit log (`api/audit_log.ts`), API errors (`api/api_error.ts`),
+ * store failures (`api/store_errors.ts`) and final records the store refused
+ * (`api/pending_records.ts`).
+ *
+ * A 2xx that reports a state change leaves after that change and its audit
+ * row were committed in one transaction; a kernel change that can be
+ * refused (a policy document) is made inside that transaction, last, and
+ * undone if the commit fails; one that cannot (quotas, the scheduling
+ * policy) follows the commit.
  *
  * @module
  */
@@ -15,22 +23,33 @@ import type { TenantQuotas } from "../kernel/tenants/mod.ts";
 import type { Runtime, RuntimeEvent } from "../sandbox/mod.ts";
 import type { Decision, PolicyRequest } from "../sandbox/policy/mod.ts";
 import { AdmissionQueue, type AdmissionStats, type SchedPolicy, type SchedStats } from "../kernel/sched/mod.ts";
-import { AgentTable, type LiveAgent } from "./agent_table.ts";
+import { type AgentAnswer, AgentTable, type LiveAgent } from "./agent_table.ts";
 import { ApiError, policyOr400 } from "./api_error.ts";
 import { DenialAuditGate } from "./audit_denials.ts";
 import { AuditLog } from "./audit_log.ts";
 import { EventFeed } from "./events.ts";
 import { now } from "./ids.ts";
+import { PendingRecords } from "./pending_records.ts";
 import { admissionQueueMax, serverAgentsMax, spawnAgent, type SpawnBody } from "./spawn.ts";
 import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
+import { type StoreErrorCode, StoreErrors } from "./store_errors.ts";
 import { kernelQuotas, type Principal, requireAdmin, TenantKeys } from "./tenant_keys.ts";
 
 /** Denial-audit caps live with the gate; `auditFlushMs` is re-exported where it always was. */
 export { auditFlushMs } from "./audit_denials.ts";
-export { agentIdsMax } from "./agent_table.ts";
+export { type AgentAnswer, agentIdsMax } from "./agent_table.ts";
 export { ApiError } from "./api_error.ts";
 export { admissionQueueMax, serverAgentsMax } from "./spawn.ts";
 export { hashKey, type Principal, quotasDefault } from "./tenant_keys.ts";
+
+/** What the store refused so far and what the service holds because of it (for `/metrics`). */
+export interface StoreStats {
+  errors: Map<StoreErrorCode, number>;
+  auditBuffered: number;
+  auditDropped: number;
+  recordsPending: number;
+  recordsLost: number;
+}
 
 /** The service. */
 export class Service {
@@ -44,13 +63,16 @@ export class Service {
   #audit: AuditLog;
   #agents: AgentTable;
   #tenants: TenantKeys;
+  #errors = new StoreErrors();
+  #pending: PendingRecords;
 
   /** @param runtime the kernel runtime, @param store durable state */
   constructor(runtime: Runtime, store: Store, options: { agentsMax?: number } = {}) {
     this.#runtime = runtime;
     this.#store = store;
-    this.#audit = new AuditLog(store, this.denialAudit);
-    this.#agents = new AgentTable(store, this.#audit);
+    this.#audit = new AuditLog(store, this.denialAudit, this.#errors);
+    this.#pending = new PendingRecords(store, this.#errors);
+    this.#agents = new AgentTable(store, this.#audit, this.#errors, this.#pending);
     this.#tenants = new TenantKeys(runtime, store, this.#audit);
     runtime.subscribe((event) => this.#onRuntimeEvent(event));
     this.feed = new EventFeed(runtime.obs, (uid) => this.#agents.idOfUid(uid));
@@ -70,9 +92,9 @@ export class Service {
   /** Switch the scheduling policy of syscalls and admission at run time (admin). Nothing queued is lost. */
   setScheduler(p: Principal, policy: SchedPolicy): { policy: SchedPolicy } {
     this.requireAdmin(p);
+    this.#audit.write(null, p.tenant.id, "scheduler.changed", null, { policy });
     this.#runtime.scheduler.setPolicy(policy);
     this.admission.setPolicy(policy);
-    this.#audit.write(null, p.tenant.id, "scheduler.changed", null, { policy });
     return { policy };
   }
 
@@ -101,10 +123,16 @@ export class Service {
   setTenantPolicy(p: Principal, id: string, policy: unknown | null): { tenantId: string; epoch: number } {
     this.requireAdmin(p);
     if (!this.#store.tenant(id)) throw new ApiError(404, "not_found", "no such tenant");
-    policyOr400(() => this.#runtime.policy.setTenant(id, policy));
+    const previous = this.#store.policies().find((row) => row.tenantId === id)?.policy ?? null;
+    this.#durably(
+      () => {
+        this.#store.setPolicy(id, policy);
+        this.#audit.write(id, p.tenant.id, "policy.changed", id, { scope: "tenant", cleared: policy === null });
+      },
+      () => policyOr400(() => this.#runtime.policy.setTenant(id, policy)),
+      () => this.#runtime.policy.setTenant(id, previous),
+    );
     this.#runtime.obs.policy(id, "tenant", this.#runtime.policy.epoch);
-    this.#store.setPolicy(id, policy);
-    this.#audit.write(id, p.tenant.id, "policy.changed", id, { scope: "tenant", cleared: policy === null });
     return { tenantId: id, epoch: this.#runtime.policy.epoch };
   }
 
@@ -113,9 +141,18 @@ export class Service {
     const row = this.agent(p, id);
     const live = this.#agents.live(id);
     if (!live) throw new ApiError(409, "not_running", `agent is ${row.state}`);
-    policyOr400(() => this.#runtime.policy.setAgent(live.agent.pid, policy));
+    const previous = live.policy;
+    this.#durably(
+      () =>
+        this.#audit.write(live.tenantId, p.tenant.id, "policy.changed", id, {
+          scope: "agent",
+          cleared: policy === null,
+        }),
+      () => policyOr400(() => this.#runtime.policy.setAgent(live.agent.pid, policy)),
+      () => this.#runtime.policy.setAgent(live.agent.pid, previous),
+    );
+    live.policy = policy;
     this.#runtime.obs.policy(live.tenantId, "agent", this.#runtime.policy.epoch, live.agent.subject);
-    this.#audit.write(live.tenantId, p.tenant.id, "policy.changed", id, { scope: "agent", cleared: policy === null });
     return { id, epoch: this.#runtime.policy.epoch };
   }
 
@@ -125,12 +162,13 @@ export class Service {
     return policyOr400(() => this.#runtime.policy.explain(tenantId, body.request, body.policy));
   }
 
-  /** After a restart: agents that were running are recorded as `crash`. */
+  /** After a restart: agents that were running are recorded as `crash` (with their audit rows, one transaction). */
   recover(): number {
-    const rows = this.#store.crashUnfinished(now(), "server restarted while the agent was running");
-    for (const row of rows) this.#audit.record(row.tenantId, "system", "agent.exited", row.id, { reason: "crash" });
-    this.flushAudit();
-    return rows.length;
+    return this.#store.transaction(() => {
+      const rows = this.#store.crashUnfinished(now(), "server restarted while the agent was running");
+      for (const row of rows) this.#audit.write(row.tenantId, "system", "agent.exited", row.id, { reason: "crash" });
+      return rows.length;
+    });
   }
 
   /** Resolve a bearer header to a principal. */
@@ -171,7 +209,13 @@ export class Service {
    */
   async spawn(p: Principal, body: SpawnBody): Promise<LiveAgent> {
     if (this.shuttingDown) throw new ApiError(503, "shutting_down", "server is shutting down");
-    const deps = { runtime: this.#runtime, admission: this.admission, agents: this.#agents, audit: this.#audit };
+    const deps = {
+      runtime: this.#runtime,
+      admission: this.admission,
+      agents: this.#agents,
+      audit: this.#audit,
+      errors: this.#errors,
+    };
     return await spawnAgent(deps, p.tenant, body);
   }
 
@@ -184,14 +228,15 @@ export class Service {
    * The answer of a run-to-completion: the agent's durable final record
    * (state, reason, `endedAt` — what a `GET` right after returns), with the
    * output it kept. Sent once the record is written, before the agent's cell
-   * and workspace are released.
+   * and workspace are released; `notDurable` says the store refused it (the
+   * answer is a 503 then, the record is written again in the background).
    */
-  answer(live: LiveAgent): Promise<AgentRow> {
+  answer(live: LiveAgent): Promise<AgentAnswer> {
     return this.#agents.answer(live);
   }
 
-  /** Wait for an agent the caller may see to finish. */
-  wait(p: Principal, id: string): Promise<AgentRow> {
+  /** Wait for an agent the caller may see to finish; `notDurable` as for {@linkcode Service.answer}. */
+  wait(p: Principal, id: string): Promise<AgentAnswer> {
     return this.#agents.wait(p, id);
   }
 
@@ -207,8 +252,10 @@ export class Service {
   kill(p: Principal, id: string, signal: "TERM" | "KILL" = "KILL"): AgentRow {
     const row = this.agent(p, id);
     const live = this.#agents.live(id);
-    if (live && this.#runtime.signal(live.agent.pid, signal, `${signal} by ${p.tenant.name}`)) {
+    // The audit row is durable before the signal (nothing in between can end the agent: no await).
+    if (live && !live.agent.exitStarted) {
       this.#audit.write(live.tenantId, p.tenant.id, "agent.killed", id, { signal });
+      this.#runtime.signal(live.agent.pid, signal, `${signal} by ${p.tenant.name}`);
     }
     return row;
   }
@@ -227,6 +274,27 @@ export class Service {
   /** Live agent count per tenant (for metrics). */
   liveCounts(): Map<string, number> {
     return this.#agents.liveCounts();
+  }
+
+  /**
+   * A request failed: its answer if the store refused it (a 503, counted and logged), undefined otherwise.
+   *
+   * @param what the request, for the log line
+   * @param err what it threw
+   */
+  storeFailure(what: string, err: unknown): ApiError | undefined {
+    return this.#errors.failed(what, err);
+  }
+
+  /** Store failures and what the service holds because of them. */
+  storeStats(): StoreStats {
+    return {
+      errors: this.#errors.counts(),
+      auditBuffered: this.#audit.buffered,
+      auditDropped: this.#audit.dropped,
+      recordsPending: this.#pending.size,
+      recordsLost: this.#pending.lost,
+    };
   }
 
   /** Number of live agents. */
@@ -249,13 +317,36 @@ export class Service {
     const finished = this.#agents.finished();
     await this.#runtime.close();
     await Promise.all(finished);
+    this.#pending.retry();
+    this.#pending.close();
     this.#audit.stop();
-    this.flushAudit(true);
+    if (!this.#audit.flush(true)) {
+      console.error(`${this.#audit.buffered} audit row(s) could not be written at shutdown`);
+    }
   }
 
   /** The kernel quotas of a tenant (what the runtime's ledger enforces): defaults with the admin's overrides. */
   static kernelQuotas(quotas: Quotas | undefined): TenantQuotas {
     return kernelQuotas(quotas);
+  }
+
+  /**
+   * `write` (store rows, audit rows) and then `apply` (the kernel's side) in
+   * one transaction; if the commit fails after `apply`, `undo` puts the
+   * kernel back. What `apply` throws (a 400) rolls the writes back.
+   */
+  #durably(write: () => void, apply: () => void, undo: () => void): void {
+    let applied = false;
+    try {
+      this.#store.transaction(() => {
+        write();
+        apply();
+        applied = true;
+      });
+    } catch (err) {
+      if (applied) undo();
+      throw err;
+    }
   }
 
   #onRuntimeEvent(event: RuntimeEvent): void {

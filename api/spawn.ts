@@ -2,7 +2,9 @@
  * Spawning for a tenant: the tenant's ceilings on an agent's limits, its
  * slot in the kernel's quota ledger (taken synchronously, before the
  * admission queue), the wait for admission, the spawn, and the agent's
- * record. Also the server-wide caps on live and waiting agents.
+ * record — written durably before the agent's code is sent, so a store that
+ * refuses it refuses the spawn (503, nothing of it left reserved). Also the
+ * server-wide caps on live and waiting agents.
  *
  * @module
  */
@@ -20,6 +22,7 @@ import type { AuditLog } from "./audit_log.ts";
 import { newId } from "./ids.ts";
 import type { spawnSchema } from "./schemas.ts";
 import type { Quotas, TenantRow } from "./store.ts";
+import type { StoreErrors } from "./store_errors.ts";
 import { quotasDefault } from "./tenant_keys.ts";
 
 /** Live agents across all tenants; past this, spawns wait in the admission queue. */
@@ -46,6 +49,7 @@ export interface SpawnDeps {
   admission: AdmissionQueue;
   agents: AgentTable;
   audit: AuditLog;
+  errors: StoreErrors;
 }
 
 /**
@@ -55,7 +59,7 @@ export interface SpawnDeps {
  * concurrent requests cannot pass a quota together.
  *
  * @throws {ApiError} 400 for limits above a ceiling or refused by the kernel, 429 for a quota, 503 when the
- *   admission queue is full
+ *   admission queue is full or the store refuses the agent's record (`storage_full`, ...)
  */
 export async function spawnAgent(deps: SpawnDeps, tenant: TenantRow, body: SpawnBody): Promise<LiveAgent> {
   const quotas = { ...quotasDefault, ...tenant.quotas };
@@ -96,10 +100,14 @@ async function spawnReserved(
     });
   }
   const id = newId("ag");
-  let agent: Agent;
+  let live: LiveAgent | undefined;
+  const spawned = { capabilities: body.capabilities ?? [], policy: body.policy ?? null };
+  const track = (agent: Agent) => live = deps.agents.track(tenant.id, spawned, id, agent, release);
   try {
-    agent = await deps.runtime.spawn({
+    const agent = await deps.runtime.spawn({
       onCreated: (created) => deps.agents.remember(created.uid, id),
+      // The record is durable before any of the agent's code runs; if the store refuses it, nothing runs.
+      beforeRun: track,
       priority: body.priority,
       code: body.code,
       lang: body.lang,
@@ -110,12 +118,14 @@ async function spawnReserved(
       policy: body.policy,
       slot,
     });
+    // An agent that ended before its code was sent (its cell failed to start) is recorded as it ended.
+    return live ?? track(agent);
   } catch (err) {
+    // Idempotent: an agent that was tracked gives its admission back when it is gone, too.
     release();
     if (err instanceof KernelError) throw new ApiError(400, err.code.toLowerCase(), err.message);
-    throw err;
+    throw deps.errors.failed("agent record (start)", err) ?? err;
   }
-  return deps.agents.track(tenant.id, body.capabilities ?? [], id, agent, release);
 }
 
 /** The requested limits within the tenant's ceilings: above one is a 400; an unset default above one is lowered. */

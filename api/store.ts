@@ -1,13 +1,16 @@
 /**
  * Durable state in the embedded default: one SQLite file (`node:sqlite`) in
  * the data dir holding tenants, API-key hashes, agent records and the
- * append-only audit log. WAL mode: a committed write survives `kill -9` of
- * the server (the OS holds it), which is what "acknowledged" means here.
+ * append-only audit log. WAL mode with `synchronous = NORMAL`: a committed
+ * write survives `kill -9` of the server (the OS holds it), which is what
+ * "acknowledged" means here; it is not a power-loss guarantee (see
+ * docs/design.md, "Tenancy and durability"). Errors are SQLite's own
+ * (`api/store_errors.ts` turns them into 503s).
  *
  * @module
  */
 
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { openDatabase } from "./store_open.ts";
 
 export { schemaVersion, StartupError, startupExitCode } from "./store_open.ts";
@@ -95,6 +98,9 @@ type Row = Record<string, string | number | null>;
 /** The SQLite-backed store. */
 export class Store {
   #db: DatabaseSync;
+  #begin: StatementSync | undefined;
+  #commit: StatementSync | undefined;
+  #rollback: StatementSync | undefined;
 
   /**
    * @param path SQLite file path: created (a fresh install) only if missing
@@ -127,17 +133,37 @@ export class Store {
     this.#db.close();
   }
 
-  /** Run `fn` in one transaction. */
+  /**
+   * Run `fn` in one transaction: everything it writes is committed together
+   * or not at all. Called inside another transaction, `fn` joins it (so
+   * `audit` can be part of the state change it describes).
+   *
+   * @throws what `fn` or the commit threw — the first error, never a failed rollback's
+   */
   transaction<T>(fn: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
+    if (this.#db.isTransaction) return fn();
+    // Statements, not `exec`: their errors carry SQLite's result code (`errcode`).
+    this.#begin ??= this.#db.prepare("BEGIN IMMEDIATE");
+    this.#begin.run();
     try {
       const value = fn();
-      this.#db.exec("COMMIT");
+      (this.#commit ??= this.#db.prepare("COMMIT")).run();
       return value;
     } catch (err) {
-      this.#db.exec("ROLLBACK");
+      // SQLite rolls back by itself on some failures (SQLITE_FULL, most I/O errors); a second ROLLBACK would
+      // throw "no transaction is active" and hide the error that matters.
+      if (this.#db.isTransaction) {
+        try {
+          (this.#rollback ??= this.#db.prepare("ROLLBACK")).run();
+        } catch { /* the first error is the one to report */ }
+      }
       throw err;
     }
+  }
+
+  /** The connection, for subclasses (tests fill the database for real, e.g. `PRAGMA max_page_count`). */
+  protected get db(): DatabaseSync {
+    return this.#db;
   }
 
   /** Number of tenants. */

@@ -2,8 +2,10 @@
  * Tenants and their API keys: the first start's admin tenant, bearer keys
  * resolved to a {@linkcode Principal} (through a bounded cache), tenants
  * created, listed and given quotas, keys rotated. Only a key's SHA-256 is
- * stored. Also the quotas a tenant gets by default and what the kernel's
- * ledger enforces of them.
+ * stored. Every change is written with its audit rows in one transaction
+ * before the kernel and the key cache follow it (and before the answer).
+ * Also the quotas a tenant gets by default and what the kernel's ledger
+ * enforces of them.
  *
  * @module
  */
@@ -14,6 +16,10 @@ import { ApiError } from "./api_error.ts";
 import type { AuditLog } from "./audit_log.ts";
 import { newId, now } from "./ids.ts";
 import type { Quotas, Store, TenantRow } from "./store.ts";
+import { sqliteCode } from "./store_errors.ts";
+
+/** SQLite's primary result code of a constraint violation (a unique name taken meanwhile). */
+const sqliteConstraint = 19;
 
 /** Quotas a tenant gets unless an admin sets others: the kernel's tenant-wide quotas and per-agent ceilings. */
 export const quotasDefault: Readonly<TenantQuotas & { outputBytes: number }> = Object.freeze({
@@ -92,9 +98,8 @@ export class TenantKeys {
     this.#store.transaction(() => {
       this.#store.insertTenant(tenant);
       this.#store.insertKey(hash, tenant.id, tenant.createdAt);
+      this.#audit.write(tenant.id, "system", "tenant.created", tenant.id, { name: "admin", admin: true });
     });
-    this.#audit.record(tenant.id, "system", "tenant.created", tenant.id, { name: "admin", admin: true });
-    this.#audit.flush();
     return adminKey === undefined ? key : undefined;
   }
 
@@ -131,13 +136,21 @@ export class TenantKeys {
     const tenant: TenantRow = { id: newId("tn"), name, admin: false, quotas, createdAt: now() };
     const apiKey = newKey();
     const hash = await hashKey(apiKey);
-    this.#store.transaction(() => {
-      this.#store.insertTenant(tenant);
-      this.#store.insertKey(hash, tenant.id, tenant.createdAt);
-    });
+    try {
+      this.#store.transaction(() => {
+        this.#store.insertTenant(tenant);
+        this.#store.insertKey(hash, tenant.id, tenant.createdAt);
+        this.#audit.write(tenant.id, p.tenant.id, "tenant.created", tenant.id, { name, quotas });
+        this.#audit.write(tenant.id, p.tenant.id, "key.issued", tenant.id, {});
+      });
+    } catch (err) {
+      // Another request created the name while this one hashed its key.
+      if (((sqliteCode(err) ?? 0) & 0xff) === sqliteConstraint && this.#store.tenantByName(name)) {
+        throw new ApiError(409, "conflict", `tenant ${name} exists`);
+      }
+      throw err;
+    }
     this.#runtime.tenants.setQuotas(tenant.id, kernelQuotas(quotas));
-    this.#audit.write(tenant.id, p.tenant.id, "tenant.created", tenant.id, { name, quotas });
-    this.#audit.write(tenant.id, p.tenant.id, "key.issued", tenant.id, {});
     return { id: tenant.id, name, apiKey };
   }
 
@@ -152,10 +165,12 @@ export class TenantKeys {
     requireAdmin(p);
     const tenant = this.#store.tenant(id);
     if (!tenant) throw new ApiError(404, "not_found", "no such tenant");
-    this.#store.updateQuotas(id, quotas);
+    this.#store.transaction(() => {
+      this.#store.updateQuotas(id, quotas);
+      this.#audit.write(id, p.tenant.id, "tenant.quotas_changed", id, { quotas });
+    });
     this.#keyCache.clear();
     this.#runtime.tenants.setQuotas(id, kernelQuotas(quotas));
-    this.#audit.write(id, p.tenant.id, "tenant.quotas_changed", id, { quotas });
     return { ...tenant, quotas };
   }
 
@@ -169,9 +184,9 @@ export class TenantKeys {
     this.#store.transaction(() => {
       this.#store.insertKey(hash, id, at);
       this.#store.revokeKeys(id, hash, at);
+      this.#audit.write(id, p.tenant.id, "key.rotated", id, {});
     });
     this.#keyCache.clear();
-    this.#audit.write(id, p.tenant.id, "key.rotated", id, {});
     return { id, apiKey };
   }
 }

@@ -14,8 +14,9 @@
  *   one agent issues `time.now` syscalls as fast as it can, and the `dropped`
  *   counts the reader is told about.
  *
- * Run: `deno run -A bench/http.ts [--quick]`. Prints markdown tables; p50 is
- * the median, rates are medians over repeated runs in this process.
+ * Run: `deno run -A bench/http.ts [--quick] [--only=edge,hello,sustain,sse]`.
+ * Prints markdown tables; p50 is the median, rates are medians over repeated
+ * runs in this process.
  *
  * @module
  */
@@ -25,6 +26,9 @@ import { agentLimitsMax } from "../kernel/limits.ts";
 import { fmt, median, percentile, sleep, table } from "./_stats.ts";
 
 const quick = Deno.args.includes("--quick");
+/** The sections to run (`--only=hello,sse`); all of them by default. */
+const only = Deno.args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const selected = (section: string): boolean => only === undefined || only.includes(section);
 /** Sequential run-to-completion samples per row. */
 const helloSamples = quick ? 50 : 200;
 const helloWarmup = 5;
@@ -564,10 +568,10 @@ async function main(): Promise<void> {
       console.log(
         `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, pool ${poolSize}, load average ${loadAverage()}.`,
       );
-      await benchEdge(bench);
-      await benchHello(bench);
-      await benchSustain(bench);
-      await benchSse(bench);
+      if (selected("edge")) await benchEdge(bench);
+      if (selected("hello")) await benchHello(bench);
+      if (selected("sustain")) await benchSustain(bench);
+      if (selected("sse")) await benchSse(bench);
       console.log(`\nLoad average at the end: ${loadAverage()}.`);
     } finally {
       unsubscribe();

@@ -67,6 +67,14 @@ export interface SpawnRequest {
   /** Called synchronously once the agent exists, before any event of its start is read. */
   onCreated?: (agent: Agent) => void;
   /**
+   * Called synchronously once the agent's workspace and cell are ready, just
+   * before its code is sent: the caller's last chance to refuse it (the API
+   * writes the agent's durable record here). If it throws, none of the
+   * agent's code runs: the agent ends (`error`), every resource and its
+   * quota slot are released, and then `spawn` rejects with what it threw.
+   */
+  beforeRun?: (agent: Agent) => void;
+  /**
    * The agent's slot in its tenant's quotas, if the caller admitted it
    * already (the HTTP API does, to answer 429 before queueing). Otherwise
    * `spawn` admits it. From the call on, the runtime releases it on every path.
@@ -234,6 +242,7 @@ export class Runtime {
       files: request.files ?? {},
       policy: request.policy,
       inherit: request.inherit,
+      beforeRun: request.beforeRun && (() => request.beforeRun!(sup.agent)),
     });
     return sup.agent;
   }

@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { Hono } from "hono";
-import { ApiError } from "../service.ts";
-import { type Env, parseBody, parseQuery } from "../http.ts";
+import type { Context, Hono } from "hono";
+import { type AgentAnswer, ApiError } from "../service.ts";
+import { type Env, errorResponse, parseBody, parseQuery } from "../http.ts";
 import { agentListQuery, spawnSchema } from "../schemas.ts";
 import type { Service } from "../service.ts";
 import type { AgentRow } from "../store.ts";
@@ -19,7 +19,7 @@ export function agentRoutes(app: Hono<Env>, service: Service): void {
     const p = c.get("principal");
     const live = await service.spawn(p, body);
     if (!body.wait) return c.json({ id: live.id, state: live.agent.proc.state }, 201);
-    return c.json(agentView(await service.answer(live), true), 200);
+    return endAnswer(c, await service.answer(live));
   });
   app.get("/v1/agents", (c) => {
     const q = parseQuery(c, agentListQuery);
@@ -40,8 +40,20 @@ export function agentRoutes(app: Hono<Env>, service: Service): void {
     return c.json({ id: row.id, stdout: row.stdout, stderr: row.stderr });
   });
   app.get("/v1/agents/:id/wait", async (c) => {
-    return c.json(agentView(await service.wait(c.get("principal"), c.req.param("id")), true));
+    return endAnswer(c, await service.wait(c.get("principal"), c.req.param("id")));
   });
+}
+
+/**
+ * An answer that reports an agent's end: 200 with the record once it is
+ * durable; otherwise the store's 503 (`storage_full`, ... with
+ * `Retry-After`) carrying the agent as `agent`, marked `durable: false` —
+ * the agent ran, its record is written again in the background.
+ */
+function endAnswer(c: Context<Env>, answer: AgentAnswer): Response {
+  const view = agentView(answer.row, true);
+  if (answer.notDurable) return errorResponse(c, answer.notDurable, { agent: { ...view, durable: false } });
+  return c.json(view, 200);
 }
 
 /** The public shape of an agent. */

@@ -76,6 +76,13 @@ export interface StartSpec {
   files: Record<string, string>;
   policy: unknown;
   inherit?: { from: number; fds: number[] };
+  /** The caller's last check before the code is sent; if it throws, the agent ends without running. */
+  beforeRun?: () => void;
+}
+
+/** A `beforeRun` refusal: what the caller threw, carried through `start`'s clean-up. */
+class StartRefused {
+  constructor(readonly cause: unknown) {}
 }
 
 /** What {@linkcode checkSpawnRequest} looks at in a spawn request (the runtime's `SpawnRequest` is one). */
@@ -170,9 +177,10 @@ export class AgentSupervisor implements AgentState {
 
   /**
    * Set the agent up and hand its code to a cell. A failure ends the agent
-   * (`error` for a bad request, `crash` otherwise).
+   * (`error` for a bad request or a refusal by `beforeRun`, `crash` otherwise).
    *
    * @throws {KernelError} the request's own error (after ending the agent)
+   * @throws what `spec.beforeRun` threw, once every resource of the agent is released
    */
   async start(spec: StartSpec): Promise<void> {
     const d = this.#d;
@@ -195,10 +203,20 @@ export class AgentSupervisor implements AgentState {
       d.orchestrator.acquire(proc.pid, "cell", cell);
       this.#attach(cell);
       if (!d.table.transition(proc, "Ready")) return;
+      try {
+        spec.beforeRun?.();
+      } catch (err) {
+        throw new StartRefused(err);
+      }
       d.table.transition(proc, "Running");
       d.orchestrator.acquire(proc.pid, "timer", setTimeout(() => this.end({ kind: "wall" }), proc.limits.wallMs));
       cell.send(JSON.stringify(this.#startMessage(spec)));
     } catch (err) {
+      if (err instanceof StartRefused) {
+        this.end({ kind: "start-failed", error: new KernelError("ECANCELED", `refused before start: ${err.cause}`) });
+        await this.done;
+        throw err.cause;
+      }
       this.end({ kind: "start-failed", error: err });
       if (err instanceof KernelError) throw err;
     }

@@ -19,6 +19,7 @@ export async function withServer(
     agentsMax?: number;
     limits?: Partial<EdgeLimits>;
     retention?: ServerOptions["retention"];
+    openStore?: ServerOptions["openStore"];
   } = {},
 ): Promise<void> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "agentos-api-" });
@@ -33,6 +34,7 @@ export async function withServer(
     agentsMax: options.agentsMax,
     limits: options.limits,
     retention: options.retention,
+    openStore: options.openStore,
   });
   const req: TestServer["req"] = (path, init = {}) => {
     const headers = new Headers(init.headers);

@@ -200,3 +200,39 @@ Deno.test("runtime: bad limits and oversized code are refused up front", async (
     assert.equal(runtime.table.size, 0);
   });
 });
+
+Deno.test("runtime: a beforeRun that throws stops the agent before any of its code runs and releases everything first", async () => {
+  await withRuntime(async (runtime, dataDir) => {
+    const states: string[] = [];
+    const unsubscribe = runtime.subscribe((e) => {
+      if (e.type === "lifecycle") states.push(e.to);
+    });
+    const refusal = new Error("record refused");
+    let pid = 0;
+    let cellOsPid: number | undefined;
+    try {
+      await assert.rejects(
+        runtime.spawn({
+          code: `export default () => { console.log("ran"); }`,
+          files: { "seed.txt": "seeded" },
+          tenant: "t",
+          beforeRun: (agent) => {
+            pid = agent.pid;
+            cellOsPid = agent.cell?.osPid;
+            throw refusal;
+          },
+        }),
+        (err) => err === refusal,
+      );
+    } finally {
+      unsubscribe();
+    }
+    assert.ok(cellOsPid !== undefined, "beforeRun sees the agent with its cell");
+    assert.ok(!states.includes("Running"), `never Running: ${states}`);
+    // Rejected only once everything is released: nothing to wait for.
+    await assertNothingHeld(runtime, dataDir, pid);
+    assert.equal(runtime.tenants.usage("t").agents, 0);
+    assert.equal(runtime.stats().agents, 0);
+    assert.equal(await Deno.stat(`/proc/${cellOsPid}`).then(() => true, () => false), false, "cell process gone");
+  });
+});

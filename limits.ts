@@ -11,7 +11,8 @@
  */
 
 import { agentInflightBytesMax, cellStartMsMax, codeBytesMax, serverInflightBytesMax } from "./kernel/limits.ts";
-import { agentLimitsDefault } from "./kernel/limits.ts";
+import { agentLimitsDefault, outputFrameCharsMax } from "./kernel/limits.ts";
+import { writeBytesMax } from "./kernel/syscall/mod.ts";
 import { arenaBytesPerAgentMax } from "./kernel/memory/limits.ts";
 import { tenantQuotasDefault, tenantQuotasMax } from "./kernel/tenants/mod.ts";
 import { outputHeadCharsMax, outputTailCharsMax, storedOutputCharsMax } from "./sandbox/limits.ts";
@@ -57,5 +58,6 @@ export function assertLimitRelations(): void {
     "limits: the durable record keeps no more output than the runtime keeps",
   );
   assert(cellStartMsMax <= agentLimitsDefault.wallMs, "limits: a cell starts within a default agent's wall time");
+  assert(outputFrameCharsMax <= writeBytesMax, "limits: one console frame is an io.write the kernel accepts");
 }
 assertLimitRelations();

@@ -45,12 +45,7 @@ function totals(): CatchUp {
 /** The kernel's series: process table, cell pool, event ring, sampler, arena, tenant budgets. */
 function kernelSeries(r: Registry, runtime: Runtime, catchUp: CatchUp): () => void {
   const live = r.gauge("agentos_agents", "Agents in the process table, by state.", ["state"]);
-  const pool = r.gauge("agentos_cell_pool_cells", "Warm cells ready in the pool.", []);
-  const poolStarts = r.counter(
-    "agentos_cell_starts_total",
-    "Cells handed out, by kind (warm pool hit, cold start, failed start).",
-    ["kind"],
-  );
+  const cells = cellSeries(r, runtime, catchUp);
   const illegal = r.counter("agentos_illegal_transitions_total", "Lifecycle transitions refused as illegal.", []);
   const ring = ringSeries(r, runtime, catchUp);
   const arenaBytes = r.gauge("agentos_arena_bytes", "Kernel arena bytes, by state.", ["state"]);
@@ -68,11 +63,7 @@ function kernelSeries(r: Registry, runtime: Runtime, catchUp: CatchUp): () => vo
     const counts = new Map<string, number>(procStates.map((s) => [s, 0]));
     for (const proc of runtime.table.list()) counts.set(proc.state, (counts.get(proc.state) ?? 0) + 1);
     for (const [state, n] of counts) live.set({ state }, n);
-    const stats = runtime.pool.stats();
-    pool.set(stats.warm);
-    catchUp("warm", stats.warmHits, (n) => poolStarts.inc({ kind: "warm_hit" }, n));
-    catchUp("cold", stats.coldStarts, (n) => poolStarts.inc({ kind: "cold" }, n));
-    catchUp("failed", stats.startFailures, (n) => poolStarts.inc({ kind: "failed" }, n));
+    cells();
     catchUp("illegal", runtime.table.illegalTransitions, (n) => illegal.inc(undefined, n));
     ring();
     const arena = runtime.arena.stats();
@@ -83,6 +74,37 @@ function kernelSeries(r: Registry, runtime: Runtime, catchUp: CatchUp): () => vo
     for (const [quota, n] of Object.entries(tenants.refused)) {
       catchUp(`quota:${quota}`, n, (d) => refused.inc({ quota }, d));
     }
+  };
+}
+
+/** The cell pool, the start gate, and the directories removed at start. */
+function cellSeries(r: Registry, runtime: Runtime, catchUp: CatchUp): () => void {
+  const pool = r.gauge("agentos_cell_pool_cells", "Warm cells ready in the pool.", []);
+  const starts = r.counter(
+    "agentos_cell_starts_total",
+    "Cells handed out or refused, by kind (warm pool hit, cold start, failed start, warm cell failed its ping, " +
+      "spawn refused as cells_busy).",
+    ["kind"],
+  );
+  const waiting = r.gauge("agentos_cell_starts_waiting", "Spawns waiting for a cell start slot.", []);
+  const stale = r.counter(
+    "agentos_stale_dirs_removed_total",
+    "Directories an earlier server left behind, removed at start, by kind (cells, workspaces).",
+    ["kind"],
+  );
+  for (const kind of ["cells", "workspaces"]) stale.inc({ kind }, 0);
+  return () => {
+    const stats = runtime.pool.stats();
+    pool.set(stats.warm);
+    waiting.set(stats.waiting);
+    catchUp("warm", stats.warmHits, (n) => starts.inc({ kind: "warm_hit" }, n));
+    catchUp("cold", stats.coldStarts, (n) => starts.inc({ kind: "cold" }, n));
+    catchUp("failed", stats.startFailures, (n) => starts.inc({ kind: "failed" }, n));
+    catchUp("pingFailed", stats.pingFailures, (n) => starts.inc({ kind: "ping_failed" }, n));
+    catchUp("refused", stats.startsRefused, (n) => starts.inc({ kind: "refused" }, n));
+    const removed = runtime.stats().staleDirsRemoved;
+    catchUp("staleCells", removed.cells, (n) => stale.inc({ kind: "cells" }, n));
+    catchUp("staleWorkspaces", removed.workspaces, (n) => stale.inc({ kind: "workspaces" }, n));
   };
 }
 

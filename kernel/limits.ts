@@ -123,8 +123,31 @@ export const watchdogIdleMsMax = 80;
 export const usageReportMs = 250;
 /** Grace between SIGTERM delivery and SIGKILL, ms. */
 export const termGraceMs = 2_000;
-/** How long a cell may take to report ready before it counts as crashed, ms. */
+/**
+ * How long a cell may take to report ready, ms, counted from when its start
+ * was admitted (not from when the spawn began waiting for a start slot).
+ */
 export const cellStartMsMax = 10_000;
+/**
+ * How long a warm cell may take to answer the liveness ping it gets before
+ * it is handed out, ms (a round trip is ~0.4 ms; a stopped or wedged cell
+ * never answers and is replaced, not charged to the agent).
+ */
+export const cellPingMsMax = 1_000;
+/**
+ * Characters of agent frames (console output and syscalls) a cell holds
+ * between its agent's Worker and the supervisor: posted by the Worker and
+ * not yet written to the cell's stdout. Past it the agent's next frame waits
+ * (its Worker blocks, like a write to a full pipe) until the supervisor has
+ * read what came before; a single larger frame waits until the cell holds
+ * none. Bounds the cell's own memory under an output flood.
+ */
+export const cellRelayCharsMax = 1024 * 1024;
+/**
+ * Characters of console output one `io.write` frame carries; longer output
+ * is sent as several frames, so no console call is refused for its size.
+ */
+export const outputFrameCharsMax = 256 * 1024;
 /** Default size of the warm pool of pre-started cells. */
 export const warmPoolSizeDefault = 2;
 /** Largest warm pool. */
@@ -141,6 +164,12 @@ function assertLimits(): void {
     throw new Error("limits: rssMb default below heapMb default");
   }
   if (fileBytesMax >= frameBytesMax) throw new Error("limits: a file must fit a frame");
+  if (6 * outputFrameCharsMax + 1024 >= frameBytesMax) {
+    throw new Error("limits: a console frame (every character escaped) must fit a frame");
+  }
+  if (cellRelayCharsMax < 2 * outputFrameCharsMax) {
+    throw new Error("limits: a cell's relay must hold two console frames before the agent waits");
+  }
   if (resultBytesMax >= frameBytesMax) throw new Error("limits: a result must fit a frame");
   if (agentInflightBytesMax < 2 * resultHoldBytes(fileBytesMax) + 2 * frameBytesMax) {
     throw new Error("limits: an agent's in-flight budget must hold two of the largest reads");

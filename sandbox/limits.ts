@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { KernelError } from "../kernel/mod.ts";
 import { agentLimitsDefault, agentLimitsMax, agentLimitsMin, cellOverheadMb, codeBytesMax } from "../kernel/mod.ts";
+import { processesMax } from "../kernel/mod.ts";
 import { type AgentLimits, capabilities, type Capability } from "../kernel/process/mod.ts";
 
 /** Limits as a caller may give them: any subset, plus the `memoryMb` shorthand. */
@@ -100,6 +101,37 @@ export const childExitsMax = 256;
 
 /** Delay before a handed-out warm cell is replaced, ms. */
 export const refillDelayMs = 50;
+
+/**
+ * Cells that may start at once per CPU core. A start costs ~150–210 ms of
+ * CPU; started all at once, a burst of spawns starves every start past
+ * `cellStartMsMax` (measured: 53 of 201 agents ended `crash` with 64 clients).
+ */
+export const cellStartsPerCore = 2;
+/** Fewest cells that may start at once, whatever the core count. */
+export const cellStartsMin = 2;
+
+/**
+ * Cells that may start at once on a machine with `cores` cores (the
+ * runtime's default; `RuntimeOptions.cellStartsMax` overrides it).
+ *
+ * @example
+ * ```ts
+ * cellStartsMaxDefault(2); // 4
+ * ```
+ */
+export function cellStartsMaxDefault(cores: number = navigator.hardwareConcurrency): number {
+  return Math.max(cellStartsMin, cellStartsPerCore * (Number.isInteger(cores) && cores > 0 ? cores : 1));
+}
+
+/** Spawns that may wait for a cell start at once; each holds a process row, so the table bounds them too. */
+export const cellStartQueueMax = processesMax;
+/** Longest a spawn waits for a start slot before it is refused with `cells_busy`, ms. */
+export const cellStartWaitMsMax = 30_000;
+/** Attempts at starting a cell for one spawn (a start that timed out or failed is tried again). */
+export const cellStartAttemptsMax = 2;
+/** What a spawn refused with `cells_busy` is told to wait before it tries again, s. */
+export const cellsBusyRetryAfterSec = 1;
 
 /** Longest a blocked syscall counts as service time for the scheduler, ms. */
 export const blockingSliceMs = 5;

@@ -8,4 +8,5 @@
 
 export { limitInt, limitsSchema, resolveLimits, spawnRequestSchema, storedOutputCharsMax } from "./limits.ts";
 export { Runtime } from "./runtime.ts";
+export { CellsBusyError } from "./cell/mod.ts";
 export type { Agent, ExitSummary, RuntimeEvent } from "./runtime.ts";

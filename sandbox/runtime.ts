@@ -13,6 +13,7 @@
  * @module
  */
 
+import { KernelError } from "../kernel/mod.ts";
 import { Ipc } from "../kernel/ipc/mod.ts";
 import { Arena, arenaBytesDefault, arenaBytesPerAgentMax } from "../kernel/memory/mod.ts";
 import { type Capability, type Process, ProcessTable } from "../kernel/process/mod.ts";
@@ -101,6 +102,13 @@ export interface RuntimeOptions {
   schedPolicy?: SchedPolicy;
   /** Tenant quotas to push into the tenant table at start (the API pushes its own). */
   tenantQuotas?: Record<string, Partial<TenantQuotas>>;
+  /**
+   * Cells that may start at once (default `cellStartsMaxDefault()`: `cellStartsPerCore` per core); spawns past
+   * it wait for a start slot, fairly across tenants, or are refused with `CellsBusyError` (`cells_busy`).
+   */
+  cellStartsMax?: number;
+  /** Longest a spawn waits for a cell start slot before it is refused with `cells_busy`, ms (default 30 s). */
+  cellStartWaitMsMax?: number;
 }
 
 /** Counters of the runtime. */
@@ -110,6 +118,8 @@ export interface RuntimeStats {
   illegalTransitions: number;
   tenants: TenantTableStats;
   sched: SchedStats;
+  /** Directories left by an earlier server (crash, kill) that `start` removed, by kind. */
+  staleDirsRemoved: { cells: number; workspaces: number };
 }
 
 /** The kernel plus cells: spawn, kill, observe agents. */
@@ -134,6 +144,10 @@ export class Runtime {
   #listeners = new Set<(event: RuntimeEvent) => void>();
   #dataDir: string;
   #deps: SupervisorDeps;
+  #closing = false;
+  /** Spawns whose `start` has not returned: `close` waits for them (a late cell or workspace is released there). */
+  #starting = new Set<Promise<void>>();
+  #staleDirsRemoved = { cells: 0, workspaces: 0 };
 
   /** @param options data directory, pool size, extra syscalls */
   constructor(options: RuntimeOptions) {
@@ -152,6 +166,8 @@ export class Runtime {
       size: options.poolSize ?? 2,
       heapMb: resolveLimits().heapMb,
       scratchDir: `${options.dataDir}/cells`,
+      startsMax: options.cellStartsMax,
+      startWaitMsMax: options.cellStartWaitMsMax,
     });
     this.dispatcher = this.#makeDispatcher(options);
     this.#deps = this.#supervisorDeps();
@@ -169,9 +185,16 @@ export class Runtime {
     );
   }
 
-  /** Create directories and fill the warm pool. */
+  /**
+   * Create directories, remove what an earlier server left in them (cells'
+   * scratch directories, workspaces of agents that are not live: a crash or
+   * a kill leaves them), and fill the warm pool.
+   */
   async start(): Promise<void> {
-    await Deno.mkdir(`${this.#dataDir}/cells`, { recursive: true });
+    const cells = `${this.#dataDir}/cells`;
+    await Deno.mkdir(cells, { recursive: true });
+    this.#staleDirsRemoved.cells += await CellHost.removeStale(cells);
+    this.#staleDirsRemoved.workspaces += await this.workspaces.removeStale();
     await this.pool.fill();
   }
 
@@ -199,6 +222,7 @@ export class Runtime {
       illegalTransitions: this.table.illegalTransitions,
       tenants: this.tenants.stats(),
       sched: this.scheduler.stats(),
+      staleDirsRemoved: { ...this.#staleDirsRemoved },
     };
   }
 
@@ -212,6 +236,7 @@ export class Runtime {
     let proc: Process;
     let priority: number;
     try {
+      if (this.#closing) throw new KernelError("ECANCELED", "the server is shutting down");
       const limits = checkSpawnRequest(request);
       priority = request.priority ?? priorityDefault;
       const tenant = request.tenant ?? "default";
@@ -236,7 +261,7 @@ export class Runtime {
     });
     request.onCreated?.(sup.agent);
     this.#agents.set(proc.pid, sup);
-    await sup.start({
+    const started = sup.start({
       code: request.code,
       lang: request.lang ?? "js",
       files: request.files ?? {},
@@ -244,6 +269,12 @@ export class Runtime {
       inherit: request.inherit,
       beforeRun: request.beforeRun && (() => request.beforeRun!(sup.agent)),
     });
+    this.#starting.add(started);
+    try {
+      await started;
+    } finally {
+      this.#starting.delete(started);
+    }
     return sup.agent;
   }
 
@@ -269,11 +300,17 @@ export class Runtime {
     return this.#agents.get(pid)?.signal(signal, message) ?? false;
   }
 
-  /** Kill every agent (reason `killed`), wait for their cleanup, drain the pool. */
+  /**
+   * Refuse new spawns, kill every agent (reason `killed`) — those still
+   * starting too —, wait for their cleanup and for every start in flight
+   * (a workspace or cell it still made is released), drain the pool.
+   */
   async close(): Promise<void> {
+    this.#closing = true;
     const agents = [...this.#agents.values()];
     for (const sup of agents) sup.end({ kind: "kill", message: "server shutting down" });
     await Promise.all(agents.map((s) => s.done));
+    await Promise.allSettled([...this.#starting]);
     await this.pool.close();
     await CellHost.drain();
     this.obs.close();

@@ -6,7 +6,7 @@
  * @module
  */
 
-export { builtinSyscalls } from "./builtin.ts";
+export { builtinSyscalls, writeBytesMax } from "./builtin.ts";
 export { Dispatcher, toErrno } from "./dispatch.ts";
 export type { DenialLayer, PolicyVerdict } from "./dispatch.ts";
 export { controlLineCode, decodeLine, JsonDepthError, jsonTooDeep, parseJsonNullProto } from "./frame.ts";

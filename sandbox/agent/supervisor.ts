@@ -145,6 +145,8 @@ export class AgentSupervisor implements AgentState {
   #resolveExited!: (r: ExitSummary) => void;
   #cpuSample: { cpuMs: number; atMs: number } | undefined;
   #demoted = false;
+  /** Aborted when the agent ends: a start still waiting for its cell gives up. */
+  #abort = new AbortController();
 
   /** @param deps the runtime's parts, @param proc the row, @param slot its tenant quota slot, @param inflight its budget, @param priority 0..39 */
   constructor(
@@ -196,10 +198,14 @@ export class AgentSupervisor implements AgentState {
         throw new KernelError("EINVAL", `policy: ${describeProblem(err)}`);
       }
       const root = await d.workspaces.create(proc.pid);
+      // Ended while it was made (a kill, shutdown): the cleanup that ran did not know it.
+      if (this.ending) return void await d.workspaces.discard(proc.pid, root);
       d.orchestrator.acquire(proc.pid, "workspace", root);
       await this.#seed(root, spec.files);
+      if (this.ending) return void await d.workspaces.discard(proc.pid, root);
       d.table.transition(proc, "Initializing");
-      const cell = await d.pool.acquire(proc.limits.heapMb);
+      const cell = await d.pool.acquire(proc.limits.heapMb, { tenant: proc.tenant, signal: this.#abort.signal });
+      if (this.ending) return void await cell.dispose();
       d.orchestrator.acquire(proc.pid, "cell", cell);
       this.#attach(cell);
       if (!d.table.transition(proc, "Ready")) return;
@@ -217,8 +223,8 @@ export class AgentSupervisor implements AgentState {
         await this.done;
         throw err.cause;
       }
-      this.end({ kind: "start-failed", error: err });
-      if (err instanceof KernelError) throw err;
+      // Only the failure that ended the agent is the spawner's answer (not the cancel a kill caused).
+      if (this.end({ kind: "start-failed", error: err }) && err instanceof KernelError) throw err;
     }
   }
 
@@ -229,6 +235,7 @@ export class AgentSupervisor implements AgentState {
   end(input: EndInput): boolean {
     if (this.#shutdown !== undefined) return false;
     this.#shutdown = decide(input);
+    this.#abort.abort(new KernelError("ECANCELED", "agent ended while it started"));
     void this.#finish(this.#shutdown);
     return true;
   }

@@ -9,6 +9,7 @@
 
 import { type AnswerLine, type Decoded, decodeLine, type FramedLine, LineFramer } from "../../kernel/syscall/mod.ts";
 import { cellStartMsMax, frameBytesMax, jsonDepthMax } from "../../kernel/mod.ts";
+import { removeEntries } from "../fs/mod.ts";
 
 /** How to start a cell. */
 export interface CellOptions {
@@ -16,11 +17,24 @@ export interface CellOptions {
   heapMb: number;
   /** Directory under which the cell gets its private throw-away DENO_DIR. */
   scratchDir: string;
+  /** Abandons the start: the cell is killed and its directory removed before `start` rejects. */
+  signal?: AbortSignal;
+}
+
+/** A cell that did not report ready within `cellStartMsMax` of its start. */
+export class CellStartTimeout extends Error {
+  /** @param ms the deadline that passed */
+  constructor(ms: number) {
+    super(`cell did not start within ${ms} ms`);
+    this.name = "CellStartTimeout";
+  }
 }
 
 const cellMain = new URL("./cell_main.ts", import.meta.url).pathname;
 const stderrTailBytesMax = 8 * 1024;
 const pendingRemovals = new Set<Promise<void>>();
+/** Scratch directories of the cells of this process not yet disposed: never stale. */
+const liveDirs = new Set<string>();
 
 /** The Deno flags every cell runs with: no `--allow-*` flag, ever. */
 export function cellArgs(heapMb: number): string[] {
@@ -54,6 +68,7 @@ export class CellHost {
   #written: (() => void)[] = [];
   #writing = false;
   #exited = false;
+  #stdinClosed = false;
   #stderrTail = "";
   #encoder = new TextEncoder();
 
@@ -78,34 +93,74 @@ export class CellHost {
    * @throws {Error} if the cell dies or is not ready within `cellStartMsMax`
    */
   static async start(options: CellOptions): Promise<CellHost> {
+    options.signal?.throwIfAborted();
     const dir = `${options.scratchDir}/${crypto.randomUUID()}`;
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    const child = new Deno.Command(Deno.execPath(), {
-      args: cellArgs(options.heapMb),
-      clearEnv: true,
-      env: { DENO_DIR: dir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-      cwd: dir,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const cell = new CellHost(child, dir, options.heapMb);
-    const ready = Promise.withResolvers<void>();
-    cell.onFrame = (frame) => {
-      if (frame.kind === "ctl" && frame.ctl === "ready") ready.resolve();
-    };
-    const timer = setTimeout(() => ready.reject(new Error("cell did not start in time")), cellStartMsMax);
-    cell.status.then((s) => ready.reject(new Error(`cell exited during start (code ${s.code}) ${cell.#stderrTail}`)));
+    liveDirs.add(dir);
+    let child: Deno.ChildProcess;
     try {
-      await ready.promise;
+      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      child = new Deno.Command(Deno.execPath(), {
+        args: cellArgs(options.heapMb),
+        clearEnv: true,
+        env: { DENO_DIR: dir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+        cwd: dir,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (err) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      liveDirs.delete(dir);
+      throw err;
+    }
+    const cell = new CellHost(child, dir, options.heapMb);
+    const abort = () => cell.kill("SIGKILL");
+    options.signal?.addEventListener("abort", abort, { once: true });
+    try {
+      await cell.#ready(cellStartMsMax);
+      options.signal?.throwIfAborted();
     } catch (err) {
       await cell.dispose();
-      throw err;
+      throw options.signal?.aborted ? options.signal.reason : err;
+    } finally {
+      options.signal?.removeEventListener("abort", abort);
+    }
+    return cell;
+  }
+
+  /**
+   * Whether an idle cell answers a liveness round trip (its main thread and
+   * its Worker) within `deadlineMs`; a stopped or wedged cell does not. Only
+   * for a cell no agent holds yet: it takes the cell's frames meanwhile.
+   */
+  async ping(deadlineMs: number): Promise<boolean> {
+    if (this.#exited) return false;
+    const answered = this.#ready(deadlineMs);
+    void this.send('{"t":"ping"}');
+    try {
+      await answered;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Wait for the cell's `ready`, its exit or `deadlineMs`; other frames meanwhile are dropped. */
+  async #ready(deadlineMs: number): Promise<void> {
+    const answer = Promise.withResolvers<void>();
+    this.onFrame = (frame) => {
+      if (frame.kind === "ctl" && frame.ctl === "ready") answer.resolve();
+    };
+    const timer = setTimeout(() => answer.reject(new CellStartTimeout(deadlineMs)), deadlineMs);
+    void this.status.then((s) =>
+      answer.reject(new Error(`cell exited during start (code ${s.code}) ${this.#stderrTail}`))
+    );
+    try {
+      await answer.promise;
     } finally {
       clearTimeout(timer);
+      this.onFrame = () => {};
     }
-    cell.onFrame = () => {};
-    return cell;
   }
 
   /** OS pid of the cell process. */
@@ -145,15 +200,31 @@ export class CellHost {
     } catch { /* already gone */ }
   }
 
-  /** Kill the cell, wait for it and remove its scratch directory. Idempotent. */
+  /** Kill the cell, wait for it, close its stdin and remove its scratch directory. Idempotent. */
   async dispose(): Promise<void> {
     this.kill("SIGKILL");
     await this.status;
+    // The pipe's descriptor is released now, not when the stream is garbage collected.
+    if (!this.#stdinClosed) {
+      this.#stdinClosed = true;
+      await this.#writer.abort().catch(() => {});
+    }
     // Removing the scratch DENO_DIR (megabytes of caches) is housekeeping, not
     // the agent's exit: it runs in the background and `CellHost.drain()` waits for it.
-    const removal = Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+    const removal = Deno.remove(this.#dir, { recursive: true }).catch(() => {}).finally(() =>
+      liveDirs.delete(this.#dir)
+    );
     pendingRemovals.add(removal);
     void removal.finally(() => pendingRemovals.delete(removal));
+  }
+
+  /**
+   * Remove the scratch directories under `scratchDir` that belong to no cell
+   * of this process (left by a crash or a kill of the server); returns how
+   * many were removed.
+   */
+  static async removeStale(scratchDir: string): Promise<number> {
+    return await removeEntries(scratchDir, (name) => !liveDirs.has(`${scratchDir}/${name}`));
   }
 
   /** Wait until every scratch directory of a disposed cell is gone. */

@@ -13,7 +13,9 @@
 
 import {
   batchCallsMax,
+  cellRelayCharsMax,
   frameBytesMax,
+  outputFrameCharsMax,
   usageReportMs,
   watchdogIdleMsMax,
   watchdogIntervalMs,
@@ -32,6 +34,16 @@ const encoder = new TextEncoder();
 const stdout = Deno.stdout;
 let queue: string[] = [];
 let writing = false;
+/**
+ * The relay's credit, shared with the agent's Worker: characters of its
+ * frames this thread holds (posted, not yet written to stdout). The Worker
+ * adds before it posts and blocks while the sum is over
+ * `cellRelayCharsMax`; this thread subtracts once a write is done, so
+ * a flood waits for the supervisor instead of growing this process.
+ */
+const relayHeld = new Int32Array(new SharedArrayBuffer(4));
+/** Characters of agent messages taken since the last write began: paid back once it is done. */
+let relayOwed = 0;
 
 /** Queue a line for the supervisor; lines are coalesced into few writes. */
 function send(line: string): void {
@@ -44,12 +56,19 @@ let flushed: Promise<void> = Promise.resolve();
 function flush(): Promise<void> {
   writing = true;
   flushed = (async () => {
-    while (queue.length > 0) {
-      const chunk = queue.join("\n") + "\n";
-      queue = [];
-      const bytes = encoder.encode(chunk);
-      let offset = 0;
-      while (offset < bytes.length) offset += await stdout.write(bytes.subarray(offset));
+    while (queue.length > 0 || relayOwed > 0) {
+      const paid = relayOwed;
+      relayOwed = 0;
+      if (queue.length > 0) {
+        const bytes = encoder.encode(queue.join("\n") + "\n");
+        queue = [];
+        let offset = 0;
+        while (offset < bytes.length) offset += await stdout.write(bytes.subarray(offset));
+      }
+      if (paid > 0) {
+        Atomics.sub(relayHeld, 0, paid);
+        Atomics.notify(relayHeld, 0);
+      }
     }
     writing = false;
   })();
@@ -70,7 +89,12 @@ function sendSync(line: string): void {
   while (offset < bytes.length) offset += stdout.writeSync(bytes.subarray(offset));
 }
 
-const preludeConfig: PreludeConfig = { frameBytesMax, batchCallsMax };
+const preludeConfig: PreludeConfig = {
+  frameBytesMax,
+  batchCallsMax,
+  relayCharsMax: cellRelayCharsMax,
+  outputFrameCharsMax,
+};
 const preludeSource = preludeScript(preludeConfig);
 const preludeUrl = `data:text/javascript;base64,${encoder.encode(preludeSource).toBase64()}`;
 const worker = new Worker(preludeUrl, { type: "module", deno: { permissions: "none" } });
@@ -99,6 +123,8 @@ function controlLine(frame: Record<string, unknown>): string {
 
 /** Relay the agent's frames: one per line, none that could pass for a control line. */
 function relay(data: string): void {
+  // The credit the Worker took for this message comes back once what it carried is written.
+  relayOwed += data.length;
   let start = 0;
   while (start <= data.length) {
     let end = data.indexOf("\n", start);
@@ -111,8 +137,9 @@ function relay(data: string): void {
       void sendLastAndExit(controlLine({ ctl: "limit", reason: "output", ...usageNow() }), 0);
       return;
     }
-    send(line);
+    queue.push(line);
   }
+  if (!writing) void flush();
 }
 
 worker.onmessage = (event: MessageEvent) => {
@@ -122,8 +149,8 @@ worker.onmessage = (event: MessageEvent) => {
     return;
   }
   if (data?.t === "ready") {
-    // One round trip so the Worker's first message is not paid by the agent.
-    worker.postMessage({ t: "warm" });
+    // One round trip so the Worker's first message is not paid by the agent; it carries the relay's credit.
+    worker.postMessage({ t: "warm", credit: relayHeld.buffer });
   } else if (data?.t === "warmed") {
     send(controlLine({ ctl: "ready" }));
   } else if (data?.t === "exit" && !exiting) {
@@ -221,8 +248,11 @@ async function readSupervisor(): Promise<void> {
   Deno.exit(cellExitOrphan);
 }
 
-function control(msg: StartMessage | { t: "signal"; sig: string }): void {
-  if (msg.t === "start") {
+function control(msg: StartMessage | { t: "signal"; sig: string } | { t: "ping" }): void {
+  if (msg.t === "ping") {
+    // Liveness before a warm cell is handed out: the Worker answers `warmed`, and this thread `ready`.
+    worker.postMessage({ t: "warm" });
+  } else if (msg.t === "start") {
     cpuAtStartMs += cpuNowMs();
     limits = { cpuMs: msg.cpuMs, rssMb: msg.rssMb };
     outputRelayLeft = outputRelayCharsMax(msg.outputBytes);

@@ -8,5 +8,8 @@
 
 export { CellHost } from "./cell_host.ts";
 export { CellPool } from "./pool.ts";
+export type { AcquireRequest, CellPoolStats } from "./pool.ts";
+export { CellsBusyError, StartGate } from "./start_gate.ts";
+export type { StartGateOptions, StartGateStats } from "./start_gate.ts";
 export { cellExitCpu, cellExitHeapOom, cellExitRss } from "./protocol.ts";
 export type { StartMessage } from "./protocol.ts";

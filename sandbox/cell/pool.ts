@@ -1,14 +1,20 @@
 /**
  * A warm pool of pre-started cells, so that spawning an agent costs a message
  * instead of a process start. Cells in the pool have their Worker created and
- * waiting for code; a pooled cell that dies is dropped and replaced.
+ * waiting for code; a pooled cell that dies is dropped and replaced, and one
+ * that does not answer a liveness ping when it is taken (stopped, wedged) is
+ * disposed and another used. Cold starts and refills pass the start gate
+ * (`start_gate.ts`): a bounded number at once, the rest wait or are refused.
  *
  * @module
  */
 
-import { warmPoolSizeMax } from "../../kernel/mod.ts";
-import { CellHost } from "./cell_host.ts";
-import { refillDelayMs } from "../limits.ts";
+import { cellPingMsMax, cellStartMsMax, warmPoolSizeMax } from "../../kernel/mod.ts";
+import { KernelError } from "../../kernel/mod.ts";
+import type { Release } from "../../kernel/sched/mod.ts";
+import { CellHost, CellStartTimeout } from "./cell_host.ts";
+import { CellsBusyError, StartGate, type StartTicket } from "./start_gate.ts";
+import { cellStartAttemptsMax, cellStartsMaxDefault, refillDelayMs } from "../limits.ts";
 
 /** Pool options. */
 export interface CellPoolOptions {
@@ -18,105 +24,213 @@ export interface CellPoolOptions {
   heapMb: number;
   /** Where cells keep their private scratch directories. */
   scratchDir: string;
+  /** Cells that may start at once, cold starts and refills together (default {@linkcode cellStartsMaxDefault}). */
+  startsMax?: number;
+  /** Longest a spawn waits for a start slot before `CellsBusyError`, ms (default `cellStartWaitMsMax`). */
+  startWaitMsMax?: number;
 }
 
 /** Counters of the pool. */
 export interface CellPoolStats {
   warm: number;
+  /** Cells starting now (cold starts and refills). */
   starting: number;
+  /** Spawns waiting for a start slot. */
+  waiting: number;
+  /** Cells that may start at once. */
+  startsMax: number;
+  /** Most cells starting at once so far (≤ `startsMax`). */
+  startingPeak: number;
+  /** Most spawns waiting for a start slot at once so far. */
+  waitingPeak: number;
   warmHits: number;
   coldStarts: number;
   startFailures: number;
   replacedDead: number;
+  /** Warm cells that failed their liveness ping when taken (disposed, another used). */
+  pingFailures: number;
+  /** Spawns refused because no cell could be started in time (`cells_busy`). */
+  startsRefused: number;
 }
+
+/** Who asks for a cell: its tenant (start slots are shared fairly) and what abandons the request. */
+export type AcquireRequest = Partial<StartTicket>;
 
 /** Keeps `size` cells started and hands them out. */
 export class CellPool {
+  /** The start gate every cold start and refill passes (its `stats`; holding a slot drains starts). */
+  readonly gate: StartGate;
   #options: CellPoolOptions;
   #warm: CellHost[] = [];
-  #starting = 0;
-  #closed = false;
-  #inflight = new Set<Promise<void>>();
-  #refill: ReturnType<typeof setTimeout> | undefined;
-  #stats = { warmHits: 0, coldStarts: 0, startFailures: 0, replacedDead: 0 };
+  #refilling = 0;
+  #closed = new AbortController();
+  /** Every start in flight (refills and cold starts): `close` waits for them. */
+  #starts = new Set<Promise<unknown>>();
+  #refills = new Set<Promise<void>>();
+  #refillTimer: ReturnType<typeof setTimeout> | undefined;
+  #stats = { warmHits: 0, coldStarts: 0, startFailures: 0, replacedDead: 0, pingFailures: 0 };
 
-  /** @param options size, heap cap and scratch directory */
+  /** @param options size, heap cap, scratch directory and start limit */
   constructor(options: CellPoolOptions) {
     if (options.size < 0 || options.size > warmPoolSizeMax) {
       throw new RangeError(`pool size must be in [0, ${warmPoolSizeMax}]`);
     }
     this.#options = options;
+    this.gate = new StartGate({
+      startsMax: options.startsMax ?? cellStartsMaxDefault(),
+      waitMsMax: options.startWaitMsMax,
+    });
   }
 
-  /** Start filling the pool; resolves once it is full the first time. */
+  /** Start refilling the pool; resolves once it is full, or no slot is free to fill it further. */
   async fill(): Promise<void> {
-    const wanted = this.#options.size - this.#warm.length - this.#starting;
-    await Promise.all(Array.from({ length: Math.max(0, wanted) }, () => {
-      const started = this.#startOne();
-      this.#inflight.add(started);
-      return started.finally(() => this.#inflight.delete(started));
-    }));
+    const failures = this.#stats.startFailures;
+    for (;;) {
+      this.#topUp();
+      if (this.#refills.size === 0 || this.#stats.startFailures > failures) return;
+      await Promise.race(this.#refills);
+    }
   }
 
   /**
-   * A ready cell with `heapMb`: a warm one if the pool has it, else a cold start.
+   * A ready cell with `heapMb`: a warm one that answers its ping if the pool
+   * has one, else a cold start once the start gate admits it.
    *
-   * @throws {Error} if a cold start fails
+   * @throws {CellsBusyError} if no cell could be started in time
+   * @throws {KernelError} `ECANCELED` if `request.signal` aborts or the pool closes
+   * @throws {Error} if the cell fails to start
    */
-  async acquire(heapMb: number): Promise<CellHost> {
+  async acquire(heapMb: number, request: AcquireRequest = {}): Promise<CellHost> {
     if (heapMb === this.#options.heapMb) {
-      while (this.#warm.length > 0) {
-        const cell = this.#warm.shift()!;
-        if (cell.exited) continue;
-        this.#stats.warmHits++;
-        // Start the replacement a little later, so that its ~150 ms of start-up
-        // CPU does not compete with the agent that just got this cell.
-        clearTimeout(this.#refill);
-        this.#refill = setTimeout(() => void this.fill(), refillDelayMs);
-        return cell;
-      }
+      const cell = await this.#takeWarm();
+      if (cell !== undefined) return cell;
     }
     this.#stats.coldStarts++;
-    void this.fill();
-    return await CellHost.start({ heapMb, scratchDir: this.#options.scratchDir });
+    const signal = request.signal ? AbortSignal.any([request.signal, this.#closed.signal]) : this.#closed.signal;
+    if (signal.aborted) throw new KernelError("ECANCELED", "spawn canceled before its cell started");
+    const release = await this.gate.admit({ tenant: request.tenant ?? "default", signal });
+    try {
+      return await this.#track(this.#startAdmitted(heapMb, signal));
+    } finally {
+      release();
+      this.#topUp();
+    }
+  }
+
+  /** OS pids of the warm cells (for operators and tests). */
+  warmPids(): number[] {
+    return this.#warm.map((cell) => cell.osPid);
   }
 
   /** Current counters. */
   stats(): CellPoolStats {
-    return { warm: this.#warm.length, starting: this.#starting, ...this.#stats };
+    const gate = this.gate.stats();
+    return {
+      warm: this.#warm.length,
+      starting: gate.starting,
+      waiting: gate.waiting,
+      startsMax: this.gate.startsMax,
+      startsRefused: gate.refused,
+      startingPeak: gate.startingPeak,
+      waitingPeak: gate.waitingPeak,
+      ...this.#stats,
+    };
   }
 
-  /** Dispose every pooled cell and stop refilling. */
+  /** Stop refilling, abandon every start in flight, and dispose every pooled cell. */
   async close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#refill);
-    await Promise.all(this.#inflight);
+    this.#closed.abort(new KernelError("ECANCELED", "runtime closing"));
+    clearTimeout(this.#refillTimer);
+    while (this.#starts.size > 0) await Promise.allSettled(this.#starts);
     const cells = this.#warm;
     this.#warm = [];
     await Promise.all(cells.map((c) => c.dispose()));
   }
 
-  async #startOne(): Promise<void> {
-    if (this.#closed) return;
-    this.#starting++;
+  /** A warm cell that answers its ping, or undefined once none is left. */
+  async #takeWarm(): Promise<CellHost | undefined> {
+    while (this.#warm.length > 0) {
+      const cell = this.#warm.shift()!;
+      if (cell.exited) continue;
+      // Start the replacement a little later, so that its ~150 ms of start-up
+      // CPU does not compete with the agent that just got this cell.
+      clearTimeout(this.#refillTimer);
+      this.#refillTimer = setTimeout(() => this.#topUp(), refillDelayMs);
+      if (await cell.ping(cellPingMsMax)) {
+        this.#stats.warmHits++;
+        return cell;
+      }
+      this.#stats.pingFailures++;
+      void this.#track(cell.dispose());
+    }
+    return undefined;
+  }
+
+  /**
+   * Start a cell in an admitted slot; a start that timed out or failed is
+   * tried again (`cellStartAttemptsMax`). Its deadline counts from here.
+   */
+  async #startAdmitted(heapMb: number, signal: AbortSignal): Promise<CellHost> {
+    let last: unknown;
+    for (let attempt = 1; attempt <= cellStartAttemptsMax; attempt++) {
+      try {
+        return await CellHost.start({ heapMb, scratchDir: this.#options.scratchDir, signal });
+      } catch (err) {
+        if (signal.aborted) throw new KernelError("ECANCELED", "spawn canceled while its cell started");
+        this.#stats.startFailures++;
+        last = err;
+      }
+    }
+    if (last instanceof CellStartTimeout) {
+      throw new CellsBusyError(
+        `cells busy: no cell started within ${cellStartMsMax} ms (${cellStartAttemptsMax} attempts); ` +
+          `retry later, or lower RuntimeOptions.cellStartsMax on a loaded machine`,
+      );
+    }
+    throw last;
+  }
+
+  /** Start refills while the pool is short and a start slot is free that no spawn waits for. */
+  #topUp(): void {
+    while (!this.#closed.signal.aborted && this.#warm.length + this.#refilling < this.#options.size) {
+      const admitted = this.gate.admitIdle();
+      if (admitted === undefined) return;
+      this.#refilling++;
+      const refill = this.#track(this.#refill(admitted)).finally(() => this.#refills.delete(refill));
+      this.#refills.add(refill);
+    }
+  }
+
+  /** One refill in an admitted slot (counted in `#refilling` until its cell is ready or failed). */
+  async #refill(admitted: Promise<Release>): Promise<void> {
+    const release = await admitted;
     let cell: CellHost;
     try {
-      cell = await CellHost.start({ heapMb: this.#options.heapMb, scratchDir: this.#options.scratchDir });
+      const signal = this.#closed.signal;
+      cell = await CellHost.start({ heapMb: this.#options.heapMb, scratchDir: this.#options.scratchDir, signal });
     } catch {
-      this.#stats.startFailures++;
+      if (!this.#closed.signal.aborted) this.#stats.startFailures++;
       return;
     } finally {
-      this.#starting--;
+      this.#refilling--;
+      release();
     }
-    if (this.#closed) return void await cell.dispose();
     this.#warm.push(cell);
-    cell.status.then(() => {
+    this.#topUp();
+    void cell.status.then(() => {
       const index = this.#warm.indexOf(cell);
       if (index < 0) return;
       this.#warm.splice(index, 1);
       this.#stats.replacedDead++;
-      void cell.dispose();
-      void this.fill();
+      void this.#track(cell.dispose());
+      this.#topUp();
     });
+  }
+
+  /** Keep `work` in the set `close` waits for. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#starts.add(work);
+    void work.catch(() => {}).finally(() => this.#starts.delete(work));
+    return work;
   }
 }

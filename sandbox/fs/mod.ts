@@ -9,4 +9,4 @@
 export { seedFile } from "./disk.ts";
 export { fsError } from "./errors.ts";
 export { fsSyscalls } from "./syscalls.ts";
-export { Workspaces } from "./workspace.ts";
+export { removeEntries, Workspaces } from "./workspace.ts";

@@ -47,16 +47,58 @@ export class Workspaces {
     if (root === undefined) return 0;
     this.#roots.delete(pid);
     const bytes = await treeBytes(root);
-    await Deno.remove(root, { recursive: true }).catch((err) => {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    });
+    await removeTree(root);
     return bytes;
+  }
+
+  /**
+   * Remove a workspace made for `pid` after its agent ended (its cleanup
+   * ran before the workspace existed, or while it was being seeded).
+   */
+  async discard(pid: number, root: string): Promise<void> {
+    if (this.#roots.get(pid) === root) this.#roots.delete(pid);
+    await removeTree(root);
+  }
+
+  /**
+   * Remove every workspace directory no live agent holds (left by a crash
+   * or a kill of the server); returns how many were removed.
+   */
+  async removeStale(): Promise<number> {
+    const held = new Set([...this.#roots.values()].map((root) => root.slice(root.lastIndexOf("/") + 1)));
+    return await removeEntries(this.#base, (name) => !held.has(name));
   }
 
   /** Number of workspaces currently held. */
   get size(): number {
     return this.#roots.size;
   }
+}
+
+/** Remove `path` and everything beneath it; gone already is fine. */
+async function removeTree(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  });
+}
+
+/**
+ * Remove the entries of `dir` whose name `stale` accepts; a missing `dir`
+ * has none. Returns how many were removed.
+ *
+ * @param dir a directory the server owns (`<data>/cells`, `<data>/workspaces`)
+ * @param stale which entries to remove
+ */
+export async function removeEntries(dir: string, stale: (name: string) => boolean): Promise<number> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) if (stale(entry.name)) names.push(entry.name);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return 0;
+    throw err;
+  }
+  await Promise.all(names.map((name) => removeTree(`${dir}/${name}`)));
+  return names.length;
 }
 
 /** Total size of regular files beneath `dir` (symlinks are not followed). */

@@ -13,6 +13,10 @@ export interface PreludeConfig {
   frameBytesMax: number;
   /** Most calls in one batch (`batchCallsMax`). */
   batchCallsMax: number;
+  /** Characters of frames the cell may hold for this Worker before the next one waits (`cellRelayCharsMax`). */
+  relayCharsMax: number;
+  /** Characters of console output one `io.write` frame carries (`outputFrameCharsMax`). */
+  outputFrameCharsMax: number;
 }
 
 /** One completion as the cell forwards it. */
@@ -32,20 +36,72 @@ export interface PreludeChannel {
   settle(c: PreludeCompletion): void;
   exit(code: number, extra?: Record<string, unknown>): Promise<never>;
   post(message: unknown): void;
+  /** Post a text frame as it is (the agent's raw `postMessage`), under the relay's backpressure. */
+  postText(text: string): void;
+  /** Take the cell's relay credit (its first `warm` message carries it): from then on a frame waits for room. */
+  useCredit(credit: SharedArrayBuffer): void;
 }
 
-/** Build the channel over the Worker's `postMessage`. */
-export function preludeChannel(config: PreludeConfig): PreludeChannel {
-  const post = (globalThis as unknown as { postMessage(m: unknown): void }).postMessage.bind(globalThis);
-  const stringify = JSON.stringify;
-  class SysError extends Error {
+/**
+ * Backpressure on the frames this Worker posts, like a write to a full
+ * pipe: the cell's main thread shares a counter of the characters it holds
+ * (posted, not yet written to the supervisor). While it holds `charsMax`,
+ * `reserve` blocks this thread until the cell has written what came before
+ * (a larger frame waits until it holds none); nothing is dropped.
+ */
+export function preludeRelayCredit(
+  charsMax: number,
+): { reserve(chars: number): void; use(buffer: SharedArrayBuffer): void } {
+  const { load, add, wait } = Atomics;
+  let held: Int32Array | undefined;
+  return {
+    reserve: (chars) => {
+      if (held === undefined) return;
+      for (;;) {
+        const now = load(held, 0);
+        if (now === 0 || now + chars <= charsMax) break;
+        wait(held, 0, now);
+      }
+      add(held, 0, chars);
+    },
+    use: (buffer) => {
+      held ??= new Int32Array(buffer);
+    },
+  };
+}
+
+/**
+ * The agent's own `postMessage` (a raw channel past the SDK): text frames
+ * go under the same backpressure as the SDK's, so a raw flood cannot grow
+ * the cell either; anything but a string is refused (the cell ignores it,
+ * and its size could not be bounded).
+ */
+export function preludeGuardPost(ch: PreludeChannel): void {
+  const postMessage = function postMessage(message: unknown): void {
+    if (typeof message !== "string") throw new TypeError("postMessage in the sandbox takes a string frame");
+    ch.postText(message);
+  };
+  Object.defineProperty(globalThis, "postMessage", { value: postMessage, writable: false, configurable: false });
+}
+
+/** The error class the SDK rejects a failed call with: its `code` is the errno. */
+export function preludeSysError(): new (code: string, message: string) => Error & { code: string } {
+  return class SysError extends Error {
     code: string;
     constructor(code: string, message: string) {
       super(message);
       this.name = "SysError";
       this.code = code;
     }
-  }
+  };
+}
+
+/** Build the channel over the Worker's `postMessage`. */
+export function preludeChannel(config: PreludeConfig): PreludeChannel {
+  const post = (globalThis as unknown as { postMessage(m: unknown): void }).postMessage.bind(globalThis);
+  const stringify = JSON.stringify;
+  const credit = preludeRelayCredit(config.relayCharsMax);
+  const SysError = preludeSysError();
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   let nextId = 1;
   const settle = (c: PreludeCompletion) => {
@@ -61,7 +117,10 @@ export function preludeChannel(config: PreludeConfig): PreludeChannel {
   /** Post a frame, or answer its calls with E2BIG here when it could never be accepted. */
   const postFrame = (text: string, ids: number[]) => {
     const bytes = text.length * 3 <= config.frameBytesMax ? 0 : new TextEncoder().encode(text).length;
-    if (bytes <= config.frameBytesMax) return post(text);
+    if (bytes <= config.frameBytesMax) {
+      credit.reserve(text.length);
+      return post(text);
+    }
     refuse(ids, `frame of ${bytes} bytes over ${config.frameBytesMax}`);
   };
   const call = (name: string, args: unknown = {}): Promise<unknown> => {
@@ -91,7 +150,12 @@ export function preludeChannel(config: PreludeConfig): PreludeChannel {
     batch,
     settle,
     post,
+    postText: (text) => {
+      credit.reserve(text.length);
+      post(text);
+    },
     fireAndForget: (name, args) => postFrame(stringify({ id: 0, call: name, args }), []),
+    useCredit: credit.use,
     exit: (code, extra = {}) => {
       post({ t: "exit", code, ...extra });
       return new Promise<never>(() => {});

@@ -9,12 +9,24 @@
 import type { PreludeChannel } from "./channel.ts";
 
 /** Install the captured `console`. */
-export function preludeConsole(ch: PreludeChannel): void {
+export function preludeConsole(ch: PreludeChannel, frameCharsMax: number): void {
   const inspect = (globalThis as unknown as { Deno: { inspect(v: unknown, o?: unknown): string } }).Deno.inspect;
   const format = (args: unknown[]) =>
     args.map((a) => typeof a === "string" ? a : inspect(a, { colors: false, depth: 4 })).join(" ") + "\n";
-  const out = (...args: unknown[]) => ch.fireAndForget("io.write", { fd: 1, data: format(args) });
-  const err = (...args: unknown[]) => ch.fireAndForget("io.write", { fd: 2, data: format(args) });
+  /** Long output goes in several frames, none over `frameCharsMax` (a surrogate pair is never split). */
+  const write = (fd: 1 | 2, data: string) => {
+    let start = 0;
+    while (data.length - start > frameCharsMax) {
+      let end = start + frameCharsMax;
+      const code = data.charCodeAt(end - 1);
+      if (code >= 0xd800 && code <= 0xdbff) end--;
+      ch.fireAndForget("io.write", { fd, data: data.slice(start, end) });
+      start = end;
+    }
+    ch.fireAndForget("io.write", { fd, data: start === 0 ? data : data.slice(start) });
+  };
+  const out = (...args: unknown[]) => write(1, format(args));
+  const err = (...args: unknown[]) => write(2, format(args));
   const noop = () => {};
   Object.defineProperty(globalThis, "console", {
     value: Object.freeze({

@@ -9,7 +9,14 @@
  * @module
  */
 
-import { type PreludeChannel, preludeChannel, type PreludeConfig } from "./channel.ts";
+import {
+  type PreludeChannel,
+  preludeChannel,
+  type PreludeConfig,
+  preludeGuardPost,
+  preludeRelayCredit,
+  preludeSysError,
+} from "./channel.ts";
 import { preludeConsole } from "./console.ts";
 import { preludeDenied, preludeLockdown, preludeNeutralIdentity } from "./lockdown.ts";
 import { preludeDescribe, preludeListen, preludeMessageTurn, preludeRun, preludeZeroTimers } from "./start.ts";
@@ -23,10 +30,11 @@ export function agentPrelude(config: PreludeConfig): void {
   preludeLockdown();
   preludeNeutralIdentity(identity);
   const ch = preludeChannel(config);
+  preludeGuardPost(ch);
   const signals: ((sig: string) => void)[] = [];
   const sys = preludeSys(ch, signals);
   Object.defineProperty(globalThis, "sys", { value: sys, enumerable: false, configurable: false, writable: false });
-  preludeConsole(ch);
+  preludeConsole(ch, config.outputFrameCharsMax);
   preludeListen(ch, identity, signals);
   // Pay the first dynamic import of a data: module now, not on the agent's clock.
   import("data:text/javascript,export default 0").then(() => ch.post({ t: "ready" }), () => ch.post({ t: "ready" }));
@@ -37,7 +45,10 @@ const parts: ((...args: never[]) => unknown)[] = [
   preludeDenied,
   preludeLockdown,
   preludeNeutralIdentity,
+  preludeRelayCredit,
+  preludeSysError,
   preludeChannel,
+  preludeGuardPost,
   preludeSysFs,
   preludeSysProc,
   preludeSysIpc,

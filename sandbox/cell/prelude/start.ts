@@ -26,11 +26,11 @@ export function preludeDescribe(e: unknown, moduleUrl: string): string {
  */
 export function preludeZeroTimers(): { pending(): number; turn(): Promise<void> } {
   const g = globalThis as unknown as Record<string, unknown>;
-  const set = globalThis.setTimeout.bind(globalThis);
-  const clear = globalThis.clearTimeout.bind(globalThis);
+  const set = globalThis.setTimeout.bind(globalThis) as (fn: unknown, delay?: number, ...args: unknown[]) => unknown;
+  const clear = globalThis.clearTimeout.bind(globalThis) as (id?: unknown) => void;
   const zero = new Set<unknown>();
   const wrappedSet = function setTimeout(fn: unknown, delay?: unknown, ...args: unknown[]): unknown {
-    if (typeof fn !== "function" || Number(delay) > 0) return (set as (...a: unknown[]) => unknown)(fn, delay, ...args);
+    if (typeof fn !== "function" || Number(delay) > 0) return set(fn, delay as number, ...args);
     const id: unknown = set(() => {
       zero.delete(id);
       fn(...args);
@@ -118,7 +118,10 @@ export function preludeListen(
       else if (typeof msg.id === "number") ch.settle(msg);
       return;
     }
-    if (data?.t === "warm") return void ch.post({ t: "warmed" });
+    if (data?.t === "warm") {
+      if (data.credit instanceof SharedArrayBuffer) ch.useCredit(data.credit);
+      return void ch.post({ t: "warmed" });
+    }
     if (data?.t === "signal") {
       // Default action of TERM without a handler: exit, like a process would.
       if (signals.length === 0) return void ch.exit(143, { signal: String(data.sig) });

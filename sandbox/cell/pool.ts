@@ -82,7 +82,10 @@ export class CellPool {
     });
   }
 
-  /** Start refilling the pool; resolves once it is full, or no slot is free to fill it further. */
+  /**
+   * Refill the pool; resolves once it is full, or no start slot is free to
+   * fill it further, or a start failed. Every refill goes through here.
+   */
   async fill(): Promise<void> {
     const failures = this.#stats.startFailures;
     for (;;) {
@@ -113,7 +116,7 @@ export class CellPool {
       return await this.#track(this.#startAdmitted(heapMb, signal));
     } finally {
       release();
-      this.#topUp();
+      void this.fill();
     }
   }
 
@@ -155,7 +158,7 @@ export class CellPool {
       // Start the replacement a little later, so that its ~150 ms of start-up
       // CPU does not compete with the agent that just got this cell.
       clearTimeout(this.#refillTimer);
-      this.#refillTimer = setTimeout(() => this.#topUp(), refillDelayMs);
+      this.#refillTimer = setTimeout(() => void this.fill(), refillDelayMs);
       if (await cell.ping(cellPingMsMax)) {
         this.#stats.warmHits++;
         return cell;
@@ -216,14 +219,13 @@ export class CellPool {
       release();
     }
     this.#warm.push(cell);
-    this.#topUp();
     void cell.status.then(() => {
       const index = this.#warm.indexOf(cell);
       if (index < 0) return;
       this.#warm.splice(index, 1);
       this.#stats.replacedDead++;
       void this.#track(cell.dispose());
-      this.#topUp();
+      void this.fill();
     });
   }
 

@@ -83,34 +83,36 @@ export async function fillDisk(dir: string, name = "filler.bin"): Promise<string
   return path;
 }
 
+/*
+ * Deno reads /proc only with --allow-all (which the test task does not grant), so /proc is read by `ls` and
+ * `cat` subprocesses (--allow-run).
+ */
+
 /** Open descriptors of process `pid` (entries of /proc/<pid>/fd). */
-export function fdCount(pid: number): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
-  return n;
+export async function fdCount(pid: number): Promise<number> {
+  const r = await run("ls", ["-1", `/proc/${pid}/fd`]);
+  if (r.code !== 0) throw new Error(`cannot list /proc/${pid}/fd: ${r.out}`);
+  return r.out.split("\n").filter((l) => l !== "").length;
 }
 
 /** Resident set of process `pid`, bytes (VmRSS of /proc/<pid>/status). */
-export function rssBytes(pid: number): number {
-  const line = Deno.readTextFileSync(`/proc/${pid}/status`).split("\n").find((l) => l.startsWith("VmRSS:"));
-  if (line === undefined) throw new Error(`no VmRSS for pid ${pid}`);
+export async function rssBytes(pid: number): Promise<number> {
+  const r = await run("cat", [`/proc/${pid}/status`]);
+  const line = r.out.split("\n").find((l) => l.startsWith("VmRSS:"));
+  if (line === undefined) throw new Error(`no VmRSS for pid ${pid}: ${r.out.slice(0, 200)}`);
   return Number(line.split(/\s+/)[1]) * 1024;
 }
 
 /** Live (non-zombie) processes of process group `pgid`. */
-export function groupMembers(pgid: number): number[] {
+export async function groupMembers(pgid: number): Promise<number[]> {
+  const r = await run("sh", ["-c", "cat /proc/[0-9]*/stat 2>/dev/null; true"]);
   const out: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    let stat: string;
-    try {
-      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-    } catch {
-      continue; // gone meanwhile
-    }
+  for (const stat of r.out.split("\n")) {
     // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses: split after the last ")".
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") out.push(Number(entry.name));
+    const close = stat.lastIndexOf(")");
+    if (close === -1) continue;
+    const fields = stat.slice(close + 2).split(" ");
+    if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") out.push(Number.parseInt(stat, 10));
   }
   return out;
 }
@@ -132,6 +134,8 @@ export interface ServerProcessOptions {
   poolSize?: number;
   /** More environment for the supervisor (only the names `cli/launch.ts` allows are readable). */
   env?: Record<string, string>;
+  /** Extra `deno run` flags before main.ts (e.g. `--inspect=127.0.0.1:9229` to take heap snapshots). */
+  denoFlags?: string[];
 }
 
 /**
@@ -167,7 +171,7 @@ export class ServerProcess {
     const execPath = Deno.execPath();
     const flags = supervisorFlags({ dataDir, codeDir, execPath, host: "127.0.0.1", port: 0, egressHosts: [] });
     const child = new Deno.Command(execPath, {
-      args: [...flags, `${codeDir}/main.ts`],
+      args: [...flags, ...(options.denoFlags ?? []), `${codeDir}/main.ts`],
       cwd: codeDir,
       env: {
         HOST: "127.0.0.1",
@@ -241,7 +245,10 @@ export class ServerProcess {
       Deno.kill(-this.pid, "SIGKILL");
     } catch { /* already gone */ }
     await this.status;
-    await until("the killed server's process group to be gone", () => groupMembers(this.pid).length === 0);
+    await until(
+      "the killed server's process group to be gone",
+      async () => (await groupMembers(this.pid)).length === 0,
+    );
   }
 
   /** Send `signal` to the supervisor only; resolves to its exit status (bounded by `timeoutMs`). */
@@ -263,7 +270,7 @@ export class ServerProcess {
     if (this.#exited === null) {
       await this.signal("SIGTERM").catch(() => {});
     }
-    if (groupMembers(this.pid).length > 0) await this.killGroup();
+    if ((await groupMembers(this.pid)).length > 0) await this.killGroup();
     await this.status;
   }
 

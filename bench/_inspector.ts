@@ -146,6 +146,16 @@ export class HeapSnapshot {
     return out;
   }
 
+  /** The first `n` string values of group `key` among the objects not in `before` (what they say). */
+  samples(before: Set<number>, key: string, n = 5): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.#raw.nodes.length && out.length < n; i += this.#width) {
+      if (before.has(this.#raw.nodes[i + this.#at.id]) || this.key(i) !== key) continue;
+      out.push(this.#raw.strings[this.#raw.nodes[i + this.#at.name]].slice(0, 160));
+    }
+    return out;
+  }
+
   /** Every object id. */
   ids(): Set<number> {
     const out = new Set<number>();
@@ -155,7 +165,9 @@ export class HeapSnapshot {
 
   /**
    * Objects not in `before`, grouped as "object ← holder.edge" by their
-   * first strong retainer (the holder's group and the edge's name).
+   * first strong retainer; through strings (ropes, slices) and code the
+   * chain is followed up to the first holder of another kind, so a rope is
+   * charged to what holds the whole rope.
    */
   newByHolder(before: Set<number>): Map<string, Tally> {
     const { nodes, edges, strings } = this.#raw;
@@ -163,7 +175,7 @@ export class HeapSnapshot {
     const ew = meta.edge_fields.length;
     const [etype, ename, eto] = ["type", "name_or_index", "to_node"].map((f) => meta.edge_fields.indexOf(f));
     const edgeTypes = meta.edge_types[0];
-    const holder = new Map<number, string>();
+    const holder = new Map<number, { from: number; edge: string }>();
     let e = 0;
     for (let i = 0; i < nodes.length; i += this.#width) {
       const count = nodes[i + this.#at.edge_count];
@@ -172,14 +184,27 @@ export class HeapSnapshot {
         if (kind === "weak" || kind === "shortcut") continue;
         const to = edges[e + eto];
         if (holder.has(to)) continue;
-        const name = kind === "element" || kind === "hidden" ? `[${edges[e + ename]}]` : strings[edges[e + ename]];
-        holder.set(to, `${this.key(i)}.${String(name).slice(0, 40)}`);
+        // Element indices are collapsed: what matters is which array holds them.
+        const name = kind === "element"
+          ? "[]"
+          : kind === "hidden"
+          ? `[${edges[e + ename]}]`
+          : strings[edges[e + ename]];
+        holder.set(to, { from: i, edge: String(name).slice(0, 40) });
       }
     }
+    const passThrough = (i: number) =>
+      /^(concatenated string|sliced string|string|code|native: system \/ WeakArrayList)/.test(this.key(i));
     const out = new Map<string, Tally>();
     for (let i = 0; i < nodes.length; i += this.#width) {
       if (before.has(nodes[i + this.#at.id])) continue;
-      add(out, `${this.key(i)} ← ${holder.get(i) ?? "(root)"}`, nodes[i + this.#at.self_size]);
+      let h = holder.get(i);
+      for (let steps = 0; h && passThrough(h.from) && steps < 10_000; steps++) h = holder.get(h.from) ?? h;
+      let held = h ? `${this.key(h.from)}.${h.edge}` : "(root)";
+      // An array is named by what holds it.
+      const up = h && /^(object: Array|array: )/.test(this.key(h.from)) ? holder.get(h.from) : undefined;
+      if (up) held += ` ← ${this.key(up.from)}.${up.edge}`;
+      add(out, `${this.key(i)} ← ${held}`, nodes[i + this.#at.self_size]);
     }
     return out;
   }

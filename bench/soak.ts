@@ -76,8 +76,10 @@ async function idle(s: ServerProcess): Promise<void> {
     async () => {
       const admission = (await s.json("/v1/scheduler")).body.admission as { admitted: number };
       const text = await (await s.req("/metrics")).text();
-      return admission.admitted === 0 && metric(text, "agentos_agents") === 0 &&
-        metric(text, "agentos_cell_pool_cells") === poolSize;
+      // A failed refill is not retried until the next spawn: then the pool stays short (3 descriptors a cell).
+      const poolSettled = metric(text, "agentos_cell_pool_cells") === poolSize ||
+        metric(text, "agentos_cell_starts_total", { kind: "failed" }) > 0;
+      return admission.admitted === 0 && metric(text, "agentos_agents") === 0 && poolSettled;
     },
     60_000,
     20,

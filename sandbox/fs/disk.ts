@@ -70,7 +70,7 @@ function charge(proc: Process, bytes: number, files: number): void {
 }
 
 /** Prefix of the temporary file a replacing write goes through (same directory as its target). */
-export const writeTempPrefix = ".agentos-tmp-";
+const writeTempPrefix = ".agentos-tmp-";
 
 /**
  * Write (or append) `data` to a checked path, creating the file if needed.

@@ -7,7 +7,9 @@
  *     deno task bench [--quick] [name ...]
  *
  * A bare `name` keeps only the benchmarks whose file name contains it
- * (`deno task bench --quick foundation`).
+ * (`deno task bench --quick foundation`). The longest is `soak` (5,000
+ * agents through a server process; tens of minutes on 2 cores, `--quick`:
+ * 600), so `deno task bench soak` runs it alone.
  *
  * @module
  */

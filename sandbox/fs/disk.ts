@@ -69,13 +69,21 @@ function charge(proc: Process, bytes: number, files: number): void {
   proc.usage.files = Math.max(0, proc.usage.files + files);
 }
 
+/** Prefix of the temporary file a replacing write goes through (same directory as its target). */
+const writeTempPrefix = ".agentos-tmp-";
+
 /**
  * Write (or append) `data` to a checked path, creating the file if needed.
- * Call under the agent's mutation lock. The quota is checked on the opened
- * handle's size (its one `fstat`, see `verifyOpened`), before anything is
- * changed.
+ * Call under the agent's mutation lock. Nothing of the previous content is
+ * lost when a write fails (a full disk, a quota): a new file is removed
+ * again, an existing one is replaced by renaming a complete temporary copy
+ * over it (written beside it, removed on failure), and an append is cut
+ * back to its previous length. The quota is checked before anything is
+ * changed, on the size the target has now; usage changes only by what a
+ * write that succeeded changed on disk.
  *
- * @throws {KernelError} `ENOSPC`, `EISDIR`, `EEXIST` (`createNewOnly`), `EACCES` (swapped path) or the mapped fs error
+ * @throws {KernelError} `ENOSPC` (quota, or the server's disk is full), `EISDIR`, `EEXIST` (`createNewOnly`),
+ *   `EACCES` (swapped or hard-linked path) or the mapped fs error
  */
 export async function writeChecked(
   proc: Process,
@@ -86,58 +94,161 @@ export async function writeChecked(
 ): Promise<void> {
   if (checked.seen?.kind === "dir") throw new KernelError("EISDIR", "is a directory");
   if (checked.seen !== null && createNewOnly) throw new KernelError("EEXIST", "file exists");
-  using file = await openForWrite(proc, checked, data.length, createNewOnly);
+  if (createNewOnly) {
+    await writeNew(proc, checked, data, true);
+    return;
+  }
+  // What the check saw is a hint taken before the lock (an earlier mutation of the agent may have changed
+  // it): each way finds out what is there now, and a file that appears meanwhile is written over, once.
+  if (append ? await appendExisting(proc, checked, data) : await replaceExisting(proc, checked, data)) return;
+  if (await writeNew(proc, checked, data, false)) return;
+  if (append ? await appendExisting(proc, checked, data) : await replaceExisting(proc, checked, data)) return;
+  throw new KernelError("EACCES", "path changed between check and use");
+}
+
+/**
+ * The size of the regular file at `checked` now (one `lstat`), or null if
+ * nothing is there. It is never opened: a replacing write renames a new
+ * file over it, and that file's directory is verified when it is opened.
+ *
+ * @throws {KernelError} `EISDIR`, `EACCES` (a symlink or other non-file swapped in, a hard link)
+ */
+async function currentSize(checked: CheckedPath): Promise<number | null> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(checked.real);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw fsError(err);
+  }
+  if (info.isDirectory) throw new KernelError("EISDIR", "is a directory");
+  if (!info.isFile) throw new KernelError("EACCES", "path changed between check and use");
+  if ((info.nlink ?? 1) > 1) throw new KernelError("EACCES", "hard-linked files are not allowed");
+  return info.size;
+}
+
+/**
+ * Create `checked` with `data`; on failure the file is removed again and
+ * nothing is charged. False when a file appeared there meanwhile (and
+ * `createNewOnly` is not set): the caller writes over it.
+ */
+async function writeNew(
+  proc: Process,
+  checked: CheckedPath,
+  data: Uint8Array,
+  createNewOnly: boolean,
+): Promise<boolean> {
+  ensureRoom(proc, data.length, 1);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(checked.real, { write: true, createNew: true, mode: 0o600 });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists && !createNewOnly) return false;
+    throw fsError(err);
+  }
+  try {
+    await verifyOpened(file, checked);
+  } catch (err) {
+    file.close();
+    charge(proc, 0, 1); // it is not known what the path names now: the inode made stays charged
+    throw err;
+  }
+  await writeAllOrRemove(proc, file, checked.real, data);
+  charge(proc, data.length, 1);
+  return true;
+}
+
+/**
+ * Replace the file at `checked` (false if there is none): write a
+ * temporary file in the same directory (confined like any path the agent
+ * names), then rename it over the target. The target is never opened for
+ * writing, so a failure leaves it exactly as it was. The quota is checked
+ * on the result; the temporary copy is the only excess while it is written
+ * (one file per agent at a time: its mutations run one at a time).
+ */
+async function replaceExisting(proc: Process, checked: CheckedPath, data: Uint8Array): Promise<boolean> {
+  const before = await currentSize(checked);
+  if (before === null) return false;
+  ensureRoom(proc, data.length - before, 0);
+  const slash = checked.relative.lastIndexOf("/");
+  const name = `${writeTempPrefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  const temp = await confinePath(
+    checked.root,
+    slash === -1 ? name : `${checked.relative.slice(0, slash)}/${name}`,
+    "write",
+  );
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(temp.real, { write: true, createNew: true, mode: 0o600 });
+  } catch (err) {
+    throw fsError(err);
+  }
+  try {
+    await verifyOpened(file, temp);
+  } catch (err) {
+    file.close();
+    charge(proc, 0, 1); // as for a new file: what the path names now is not known
+    throw err;
+  }
+  await writeAllOrRemove(proc, file, temp.real, data);
+  try {
+    await Deno.rename(temp.real, checked.real);
+  } catch (err) {
+    await removeTemp(proc, temp.real, data.length);
+    throw fsError(err);
+  }
+  charge(proc, data.length - before, 0);
+  return true;
+}
+
+/** Write all of `data` to the new file `file` at `path` and close it; on failure remove it and rethrow. */
+async function writeAllOrRemove(proc: Process, file: Deno.FsFile, path: string, data: Uint8Array): Promise<void> {
+  try {
+    let offset = 0;
+    while (offset < data.length) offset += await file.write(data.subarray(offset));
+  } catch (err) {
+    const size = await file.stat().then((s) => s.size, () => data.length);
+    file.close();
+    await removeTemp(proc, path, size);
+    throw fsError(err);
+  }
+  file.close();
+}
+
+/** Remove a file this write made; if that fails, charge it (usage stays what is on disk). */
+async function removeTemp(proc: Process, path: string, size: number): Promise<void> {
+  await Deno.remove(path).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) charge(proc, size, 1);
+  });
+}
+
+/** Append to the file at `checked` in place (false if there is none); a failed append is cut back to its length. */
+async function appendExisting(proc: Process, checked: CheckedPath, data: Uint8Array): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(checked.real, { write: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw fsError(err);
+  }
+  using _ = file;
   const info = await verifyOpened(file, checked);
   if (info.isDirectory) throw new KernelError("EISDIR", "is a directory");
   const before = info.size;
-  ensureRoom(proc, append ? data.length : data.length - before, 0);
+  ensureRoom(proc, data.length, 0);
   try {
-    if (append) await file.seek(0, Deno.SeekMode.End);
-    else if (before > 0) await file.truncate(0);
+    await file.seek(0, Deno.SeekMode.End);
     let offset = 0;
     while (offset < data.length) offset += await file.write(data.subarray(offset));
-    charge(proc, (append ? before + data.length : data.length) - before, 0);
   } catch (err) {
-    // Partly written: charge what is on disk now.
+    await file.truncate(before).catch(() => {});
+    // If the cut failed too, charge what is on disk now.
     const now = await file.stat().then((s) => s.size, () => before);
     charge(proc, now - before, 0);
     throw fsError(err);
   }
-}
-
-/**
- * Open `checked` for writing: create it (charging its inode) when the check
- * saw nothing there, else open the existing file. What the check saw is a
- * hint taken before the lock: if an earlier mutation of the agent changed
- * it meanwhile, the other way is tried once.
- */
-async function openForWrite(
-  proc: Process,
-  checked: CheckedPath,
-  bytes: number,
-  createNewOnly: boolean,
-): Promise<Deno.FsFile> {
-  const create = async () => {
-    ensureRoom(proc, bytes, 1);
-    const file = await Deno.open(checked.real, { write: true, createNew: true, mode: 0o600 });
-    charge(proc, 0, 1);
-    return file;
-  };
-  const existing = () => Deno.open(checked.real, { write: true });
-  const fresh = checked.seen === null;
-  try {
-    return await (fresh ? create() : existing());
-  } catch (err) {
-    const raced = fresh
-      ? err instanceof Deno.errors.AlreadyExists && !createNewOnly
-      : err instanceof Deno.errors.NotFound;
-    if (!raced) throw fsError(err);
-  }
-  try {
-    return await (fresh ? existing() : create());
-  } catch (err) {
-    throw fsError(err);
-  }
+  charge(proc, data.length, 0);
+  return true;
 }
 
 /**

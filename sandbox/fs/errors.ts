@@ -12,6 +12,7 @@ const fsMessages: Partial<Record<KernelError["code"], string>> = {
   EISDIR: "is a directory",
   ENOTDIR: "not a directory",
   EACCES: "permission denied",
+  ENOSPC: "the server's disk is full; nothing was written",
 };
 
 /** Map a host fs error to an errno with a message that names no host path. */
@@ -29,6 +30,6 @@ export function fsError(err: unknown): KernelError {
   for (const [cls, code] of table) if (err instanceof cls) return new KernelError(code, fsMessages[code]);
   const message = err instanceof Error ? err.message : "";
   if (message.includes("os error 39")) return new KernelError("ENOTEMPTY");
-  if (message.includes("os error 28")) return new KernelError("ENOSPC");
+  if (message.includes("os error 28")) return new KernelError("ENOSPC", fsMessages.ENOSPC);
   return new KernelError("EIO", "file system error");
 }

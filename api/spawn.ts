@@ -14,7 +14,7 @@ import { agentLimitsDefault, KernelError } from "../kernel/mod.ts";
 import type { AgentLimits, Capability } from "../kernel/process/mod.ts";
 import type { AdmissionQueue } from "../kernel/sched/mod.ts";
 import { type AgentSlot, QuotaError, type TenantQuota } from "../kernel/tenants/mod.ts";
-import { resolveLimits } from "../sandbox/mod.ts";
+import { CellsBusyError, resolveLimits } from "../sandbox/mod.ts";
 import type { Agent, Runtime } from "../sandbox/mod.ts";
 import type { AgentTable, LiveAgent } from "./agent_table.ts";
 import { ApiError } from "./api_error.ts";
@@ -59,7 +59,8 @@ export interface SpawnDeps {
  * concurrent requests cannot pass a quota together.
  *
  * @throws {ApiError} 400 for limits above a ceiling or refused by the kernel, 429 for a quota, 503 when the
- *   admission queue is full or the store refuses the agent's record (`storage_full`, ...)
+ *   admission queue is full, no cell could start in time (`cells_busy`) or the store refuses the agent's record
+ *   (`storage_full`, ...)
  */
 export async function spawnAgent(deps: SpawnDeps, tenant: TenantRow, body: SpawnBody): Promise<LiveAgent> {
   const quotas = { ...quotasDefault, ...tenant.quotas };
@@ -123,6 +124,9 @@ async function spawnReserved(
   } catch (err) {
     // Idempotent: an agent that was tracked gives its admission back when it is gone, too.
     release();
+    if (err instanceof CellsBusyError) {
+      throw new ApiError(503, err.apiCode, err.message, { retryAfterSec: err.retryAfterSec });
+    }
     if (err instanceof KernelError) throw new ApiError(400, err.code.toLowerCase(), err.message);
     throw deps.errors.failed("agent record (start)", err) ?? err;
   }

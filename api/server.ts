@@ -50,6 +50,8 @@ export interface ServerOptions {
   retention?: Partial<RetentionOptions> & { nowMs?: () => number };
   /** Open the store at `path` (default `new Store(path)`; tests hand in a subclass that fails on purpose). */
   openStore?: (path: string) => Store;
+  /** Cell starts at once and how long a spawn waits for one (defaults: `RuntimeOptions.cellStartsMax` and `cellStartWaitMsMax`). */
+  cells?: { startsMax?: number; startWaitMsMax?: number };
 }
 
 /** A running server. */
@@ -77,7 +79,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = (options.openStore ?? ((path) => new Store(path)))(`${options.dataDir}/agentos.db`);
   const log = options.log ?? true;
   const retention = new Retention(store, kept, { nowMs, log: log ? undefined : () => {} });
-  const runtime = new Runtime({ dataDir: options.dataDir, poolSize: options.poolSize });
+  const runtime = new Runtime({
+    dataDir: options.dataDir,
+    poolSize: options.poolSize,
+    cellStartsMax: options.cells?.startsMax,
+    cellStartWaitMsMax: options.cells?.startWaitMsMax,
+  });
   const service = new Service(runtime, store, { agentsMax: options.agentsMax });
   const recovered = service.recover();
   // The kernel knows tenants' quotas and policies because the API pushes them in (now, and on every change).

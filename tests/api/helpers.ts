@@ -20,6 +20,8 @@ export async function withServer(
     limits?: Partial<EdgeLimits>;
     retention?: ServerOptions["retention"];
     openStore?: ServerOptions["openStore"];
+    cells?: ServerOptions["cells"];
+    poolSize?: number;
   } = {},
 ): Promise<void> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "agentos-api-" });
@@ -27,7 +29,7 @@ export async function withServer(
     host: "127.0.0.1",
     port: 0,
     dataDir,
-    poolSize: 2,
+    poolSize: options.poolSize ?? 2,
     adminKey,
     handleSignals: false,
     log: false,
@@ -35,6 +37,7 @@ export async function withServer(
     limits: options.limits,
     retention: options.retention,
     openStore: options.openStore,
+    cells: options.cells,
   });
   const req: TestServer["req"] = (path, init = {}) => {
     const headers = new Headers(init.headers);

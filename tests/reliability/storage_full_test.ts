@@ -7,6 +7,7 @@
  * requests succeed.
  */
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { entries, fillDisk, metric, ServerProcess, until, withTmpfs } from "./helpers.ts";
 
 type Answer = Awaited<ReturnType<ServerProcess["json"]>>;
@@ -51,19 +52,26 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    await withTmpfs(8, async (dataDir) => {
+    await withTmpfs(64, async (dataDir) => {
       const s = await ServerProcess.start({ dataDir, poolSize: 1 });
       try {
         const t = await s.tenant("full", { agentsConcurrentMax: 2, spawnsPerSec: 1000 });
         const before = await spawn(s, t.apiKey, "export default () => 'before'");
         assert.equal(before.status, 200, JSON.stringify(before.body));
+        // Give the WAL's allocated space back first: a commit into space the WAL already holds needs no new block,
+        // so without this the "full" disk would still take some writes, depending on when SQLite last checkpointed.
+        await truncateWal(`${dataDir}/agentos.db`);
         const filler = await fillDisk(dataDir);
 
         for (let i = 0; i < 3; i++) {
+          await fillDisk(dataDir); // top up what the refused spawns gave back (their cells' and workspaces' files)
           assertStorageFull(`spawn ${i} (wait: true)`, await spawn(s, t.apiKey, forever, true, aMinute));
         }
+        await fillDisk(dataDir);
         assertStorageFull("spawn (wait: false)", await spawn(s, t.apiKey, forever, false, aMinute));
+        await fillDisk(dataDir);
         assertStorageFull("tenant creation", await s.json("/v1/tenants", { method: "POST", json: { name: "nope" } }));
+        await fillDisk(dataDir);
         assertStorageFull("key rotation", await s.json(`/v1/tenants/${t.id}/keys`, { method: "POST" }));
 
         // Reads need no space: health and a stored record still answer, and the server is still there.
@@ -92,3 +100,18 @@ Deno.test({
     });
   },
 });
+
+/** Checkpoint the server's database from a second connection and truncate its WAL to 0 bytes (retried while busy). */
+async function truncateWal(path: string): Promise<void> {
+  const db = new DatabaseSync(path);
+  try {
+    for (let i = 0; i < 200; i++) {
+      const row = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number };
+      if (row.busy === 0) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error("the WAL stayed busy: the server kept a read transaction open for 2 s");
+  } finally {
+    db.close();
+  }
+}

@@ -43,25 +43,6 @@ import {
   auditTenantsTrackedMax,
 } from "./limits.ts";
 
-/** The gate's limits live with the other API limits; re-exported here, where they always were. */
-export {
-  auditDenialBytesPerServerPerSecMax,
-  auditDenialMessageCharsMax,
-  auditDenialRowBytesMax,
-  auditDenialRowsPerServerPerSecMax,
-  auditDenialRowsPerTenantPerSecMax,
-  auditDenialsPerAgentPerFlushMax,
-  auditDenialsPerServerPerFlushMax,
-  auditDenialsPerServerPerMinuteMax,
-  auditDenialsPerTenantPerFlushMax,
-  auditDenialsPerTenantPerMinuteMax,
-  auditFlushMs,
-  auditMinuteMs,
-  auditSummariesPerFlushMax,
-  auditSuppressedAgentsMax,
-  auditTenantsTrackedMax,
-} from "./limits.ts";
-
 /**
  * How many windows and minutes of the gate can overlap an interval of
  * `elapsedMs`: each starts at a denial after the previous one ended, so one

@@ -13,7 +13,8 @@
  */
 
 import type { RuntimeEvent } from "../sandbox/mod.ts";
-import { auditDenialMessageCharsMax, auditFlushMs, type DenialAuditGate } from "./audit_denials.ts";
+import { type DenialAuditGate } from "./audit_denials.ts";
+import { auditDenialMessageCharsMax, auditFlushMs } from "./limits.ts";
 import { now } from "./ids.ts";
 import { auditBufferRowsMax } from "./limits.ts";
 import type { AuditRow, Store } from "./store.ts";

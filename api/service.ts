@@ -36,7 +36,7 @@ import { type StoreErrorCode, StoreErrors } from "./store_errors.ts";
 import { kernelQuotas, type Principal, requireAdmin, TenantKeys } from "./tenant_keys.ts";
 
 /** Denial-audit caps live with the gate; `auditFlushMs` is re-exported where it always was. */
-export { auditFlushMs } from "./audit_denials.ts";
+export { auditFlushMs } from "./limits.ts";
 export { type AgentAnswer, agentIdsMax } from "./agent_table.ts";
 export { ApiError } from "./api_error.ts";
 export { admissionQueueMax, serverAgentsMax } from "./spawn.ts";

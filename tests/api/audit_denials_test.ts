@@ -3,11 +3,10 @@
  * per-minute caps, one summary per tenant, and the stated row bound.
  */
 import assert from "node:assert/strict";
+import { auditDenialRowsMax, auditDenialRowsServerMax, DenialAuditGate } from "../../api/audit_denials.ts";
 import {
-  auditDenialRowsMax,
   auditDenialRowsPerServerPerSecMax,
   auditDenialRowsPerTenantPerSecMax,
-  auditDenialRowsServerMax,
   auditDenialsPerAgentPerFlushMax,
   auditDenialsPerServerPerFlushMax,
   auditDenialsPerServerPerMinuteMax,
@@ -17,8 +16,7 @@ import {
   auditMinuteMs,
   auditSummariesPerFlushMax,
   auditSuppressedAgentsMax,
-  DenialAuditGate,
-} from "../../api/audit_denials.ts";
+} from "../../api/limits.ts";
 
 function gateAt(start = 1_000) {
   const clock = { now: start };

@@ -6,12 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import {
-  auditDenialRowBytesMax,
-  auditDenialRowsMax,
-  auditDenialRowsServerMax,
-  auditDenialsPerServerPerMinuteMax,
-} from "../../api/audit_denials.ts";
+import { auditDenialRowsMax, auditDenialRowsServerMax } from "../../api/audit_denials.ts";
+import { auditDenialRowBytesMax, auditDenialsPerServerPerMinuteMax } from "../../api/limits.ts";
 import { adminKey, createTenant, withServer } from "./helpers.ts";
 
 const floodMs = 2500;

@@ -19,13 +19,13 @@ import { withRuntime } from "../helpers.ts";
 import { createTenant, type TestServer, withServer } from "../api/helpers.ts";
 import { agentRoundTrips, httpAgentRoundTrips, reportRatio } from "./bystander.ts";
 import { EventKind, EventView } from "../../observability/ring.ts";
+import { auditDenialRowsMax } from "../../api/audit_denials.ts";
 import {
   auditDenialMessageCharsMax,
   auditDenialRowBytesMax,
-  auditDenialRowsMax,
   auditDenialsPerAgentPerFlushMax,
   auditDenialsPerTenantPerMinuteMax,
-} from "../../api/audit_denials.ts";
+} from "../../api/limits.ts";
 
 /** Guest: `n` raw calls with never-seen names of [A-Za-z0-9._], 64 chars each, in batches. */
 function unknownNamesCode(n: number): string {

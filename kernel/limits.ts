@@ -187,3 +187,42 @@ function assertLimits(): void {
   }
 }
 assertLimits();
+
+/**
+ * Largest module source `mod.load` reads (past it: `E2BIG` naming this limit).
+ * @default 2 MiB
+ */
+export const moduleBytesMax = 2 * 1024 * 1024;
+/**
+ * Most modules one agent's graph holds, its main module included (past it:
+ * the import fails with `E2BIG` naming this limit).
+ * @default 256
+ */
+export const moduleCountMax = 256;
+/**
+ * Most source bytes of one agent's module graph (past it: the import fails
+ * with `E2BIG` naming this limit).
+ * @default 16 MiB
+ */
+export const moduleGraphBytesMax = 16 * 1024 * 1024;
+/**
+ * Most import specifiers one module may name (static and dynamic), so a
+ * module of a million `import("./x")` costs the lexer's time once.
+ * @default 1024
+ */
+export const moduleImportsMax = 1024;
+
+/**
+ * Characters of output (stdout and stderr together) one session cell's
+ * answer carries; past it the answer says `outputTruncated` (the agent's
+ * output stream and record still have what its limits keep).
+ * @default 1 Mi characters
+ */
+export const sessionCellOutputCharsMax = 1024 * 1024;
+/**
+ * How long an interrupted (or timed-out) cell's Worker has to answer
+ * before the session's agent is killed: a cell that awaits answers at once
+ * and keeps the session's state; a busy one cannot be stopped otherwise.
+ * @default 1000 ms
+ */
+export const sessionInterruptGraceMs = 1000;

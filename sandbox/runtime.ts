@@ -42,6 +42,7 @@ import { confinePath } from "./path/mod.ts";
 import { egressFields, PolicyLayer } from "./policy_layer.ts";
 import { registerCleanups } from "./cleanups.ts";
 import { sandboxSyscalls } from "./syscalls.ts";
+import { SessionCells } from "./session/mod.ts";
 
 export type { Agent, AgentResult, ExitSummary } from "./agent/mod.ts";
 export type { RuntimeEvent } from "./agent/mod.ts";
@@ -52,6 +53,8 @@ export { busyCellNice, busyCpuShare } from "./agent/mod.ts";
 export interface SpawnRequest {
   code: string;
   lang?: "js" | "ts";
+  /** Host a REPL context (a session) instead of running `code`: cells go through `runtime.sessions`. */
+  session?: boolean;
   tenant?: string;
   capabilities?: Capability[];
   limits?: LimitsRequest;
@@ -129,6 +132,8 @@ export class Runtime {
   readonly workspaces: Workspaces;
   readonly pool: CellPool;
   readonly dispatcher: Dispatcher;
+  /** Cells of session agents (`spawn({session: true})`). */
+  readonly sessions: SessionCells;
   readonly policy: PolicyLayer;
   readonly arena: Arena;
   readonly ipc: Ipc;
@@ -169,6 +174,7 @@ export class Runtime {
       startsMax: options.cellStartsMax,
       startWaitMsMax: options.cellStartWaitMsMax,
     });
+    this.sessions = new SessionCells((pid) => this.#agents.get(pid));
     this.dispatcher = this.#makeDispatcher(options);
     this.#deps = this.#supervisorDeps();
     registerCleanups(this.orchestrator, {
@@ -264,6 +270,7 @@ export class Runtime {
     const started = sup.start({
       code: request.code,
       lang: request.lang ?? "js",
+      session: request.session,
       files: request.files ?? {},
       policy: request.policy,
       inherit: request.inherit,
@@ -336,7 +343,7 @@ export class Runtime {
           inherit: r.fds.length > 0 ? { from: parent.pid, fds: r.fds } : undefined,
         }),
       resolve: options.resolve,
-      extra: options.syscalls,
+      extra: [...this.sessions.syscalls(), ...(options.syscalls ?? [])],
     });
     this.obs.knownCalls(table.names());
     return new Dispatcher({

@@ -11,6 +11,7 @@ import type { ResourceOrchestrator } from "../kernel/resources/mod.ts";
 import { builtinSyscalls, type SyscallDef, SyscallTable } from "../kernel/syscall/mod.ts";
 import { type AgentSupervisor, childHost, type ChildHostDeps } from "./agent/mod.ts";
 import { fsSyscalls, type Workspaces } from "./fs/mod.ts";
+import { moduleSyscalls } from "./modules/mod.ts";
 import { netSyscalls, type Resolver } from "./net/mod.ts";
 import type { PolicyLayer } from "./policy_layer.ts";
 import { procSyscalls } from "./proc_syscalls.ts";
@@ -41,6 +42,7 @@ export function sandboxSyscalls(deps: SandboxSyscallDeps): SyscallTable {
   return new SyscallTable([
     ...builtinSyscalls({ write: (proc, fd, data) => deps.get(proc.pid)?.write(fd, data), nowMs: Date.now }),
     ...fsSyscalls(deps.workspaces),
+    ...moduleSyscalls(),
     ...deps.ipc.syscalls(),
     ...procSyscalls(childHost({ orchestrator: deps.orchestrator, get: deps.get, spawn: deps.spawnChild })),
     ...netSyscalls({

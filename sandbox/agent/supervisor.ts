@@ -14,7 +14,7 @@
 import { setPriority } from "node:os";
 import { describeProblem } from "../../lib/mod.ts";
 import { KernelError } from "../../kernel/mod.ts";
-import { codeBytesMax, termGraceMs } from "../../kernel/mod.ts";
+import { codeBytesMax, sessionCellOutputCharsMax, termGraceMs } from "../../kernel/mod.ts";
 import type { AgentLimits } from "../../kernel/process/mod.ts";
 import type { Process, ProcessTable, Usage } from "../../kernel/process/mod.ts";
 import type { ResourceOrchestrator } from "../../kernel/resources/mod.ts";
@@ -28,6 +28,7 @@ import type { CellHost } from "../cell/mod.ts";
 import type { CellPool } from "../cell/mod.ts";
 import type { StartMessage } from "../cell/mod.ts";
 import { seedFile } from "../fs/mod.ts";
+import { moduleLexerReady, prepareModule } from "../modules/mod.ts";
 import { fsError } from "../fs/mod.ts";
 import type { Workspaces } from "../fs/mod.ts";
 import { type LimitsRequest, resolveLimits } from "../limits.ts";
@@ -73,6 +74,8 @@ export interface SupervisorDeps {
 export interface StartSpec {
   code: string;
   lang: "js" | "ts";
+  /** Host a REPL context (a session) instead of running `code` as the main module. */
+  session?: boolean;
   files: Record<string, string>;
   policy: unknown;
   inherit?: { from: number; fds: number[] };
@@ -137,6 +140,10 @@ export class AgentSupervisor implements AgentState {
   readonly subject: Subject;
   readonly children = new ChildRecords();
   cell: CellHost | undefined;
+  /** The agent hosts a REPL context (a session's): cells come through `send`. */
+  session = false;
+  /** Where the running session cell's output goes too (set by `SessionCells` for one cell). */
+  capture: { push(fd: 1 | 2, data: string): void } | undefined;
   #d: SupervisorDeps;
   #slot: AgentSlot;
   #span: AgentSpan;
@@ -187,6 +194,7 @@ export class AgentSupervisor implements AgentState {
   async start(spec: StartSpec): Promise<void> {
     const d = this.#d;
     const proc = this.proc;
+    this.session = spec.session === true;
     try {
       d.limitArena(proc);
       d.orchestrator.acquire(proc.pid, "memory", proc.pid);
@@ -197,6 +205,7 @@ export class AgentSupervisor implements AgentState {
       } catch (err) {
         throw new KernelError("EINVAL", `policy: ${describeProblem(err)}`);
       }
+      await moduleLexerReady;
       const root = await d.workspaces.create(proc.pid);
       // Ended while it was made (a kill, shutdown): the cleanup that ran did not know it.
       if (this.ending) return void await d.workspaces.discard(proc.pid, root);
@@ -257,6 +266,11 @@ export class AgentSupervisor implements AgentState {
     return true;
   }
 
+  /** Send a control line to the cell (a session's `exec` and `interrupt`); ignored once it is gone. */
+  send(message: Record<string, unknown>): void {
+    if (!this.ending) this.cell?.send(JSON.stringify(message));
+  }
+
   /** Output the agent wrote (`io.write`): kept bounded, streamed as events, and ended at `outputBytes`. */
   write(fd: 1 | 2, data: string): void {
     if (this.ending) return;
@@ -264,6 +278,7 @@ export class AgentSupervisor implements AgentState {
     const room = proc.limits.outputBytes - proc.usage.outputBytes;
     const kept = data.length <= room ? data : data.slice(0, Math.max(0, room));
     proc.usage.outputBytes += data.length;
+    this.capture?.push(fd, data);
     if (kept.length > 0) {
       (fd === 1 ? this.stdout : this.stderr).push(kept);
       this.#d.emit({ type: "output", pid: proc.pid, tenant: proc.tenant, fd, data: kept });
@@ -346,10 +361,20 @@ export class AgentSupervisor implements AgentState {
 
   #startMessage(spec: StartSpec): StartMessage {
     const proc = this.proc;
+    const path = `main.${spec.lang}`;
+    let module: StartMessage["module"] = { path, lang: spec.lang, segments: [""], deps: [] };
+    let loadError: string | undefined;
+    try {
+      module = prepareModule(path, spec.code, spec.lang);
+    } catch (err) {
+      loadError = `ImportError: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    if (spec.session) module = { path, lang: spec.lang, segments: [""], deps: [] };
     return {
       t: "start",
-      code: spec.code,
-      lang: spec.lang,
+      module,
+      ...(spec.session ? { session: true, sessionCharsMax: sessionCellOutputCharsMax } : {}),
+      ...(loadError === undefined ? {} : { loadError }),
       cpuMs: proc.limits.cpuMs,
       rssMb: proc.limits.rssMb,
       outputBytes: proc.limits.outputBytes,

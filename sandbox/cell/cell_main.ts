@@ -15,6 +15,8 @@ import {
   batchCallsMax,
   cellRelayCharsMax,
   frameBytesMax,
+  moduleCountMax,
+  moduleGraphBytesMax,
   outputFrameCharsMax,
   usageReportMs,
   watchdogIdleMsMax,
@@ -94,11 +96,15 @@ const preludeConfig: PreludeConfig = {
   batchCallsMax,
   relayCharsMax: cellRelayCharsMax,
   outputFrameCharsMax,
+  moduleCountMax,
+  moduleGraphBytesMax,
 };
 const preludeSource = preludeScript(preludeConfig);
 const preludeUrl = `data:text/javascript;base64,${encoder.encode(preludeSource).toBase64()}`;
 const worker = new Worker(preludeUrl, { type: "module", deno: { permissions: "none" } });
 let limits = { cpuMs: Infinity, rssMb: Infinity };
+/** The agent's whole CPU budget; a session cell may lower `limits.cpuMs` below it for its own run. */
+let cpuTotalMs = Infinity;
 let exiting = false;
 
 /** How the SDK's console output starts: counted here so the relay never buffers unbounded output. */
@@ -248,16 +254,25 @@ async function readSupervisor(): Promise<void> {
   Deno.exit(cellExitOrphan);
 }
 
-function control(msg: StartMessage | { t: "signal"; sig: string } | { t: "ping" }): void {
+type ExecMessage = { t: "exec"; id: number; script: string; name: string; cpuMs: number };
+
+function control(
+  msg: StartMessage | ExecMessage | { t: "signal"; sig: string } | { t: "interrupt"; id: number } | { t: "ping" },
+): void {
   if (msg.t === "ping") {
     // Liveness before a warm cell is handed out: the Worker answers `warmed`, and this thread `ready`.
     worker.postMessage({ t: "warm" });
   } else if (msg.t === "start") {
     cpuAtStartMs += cpuNowMs();
     limits = { cpuMs: msg.cpuMs, rssMb: msg.rssMb };
+    cpuTotalMs = msg.cpuMs;
     outputRelayLeft = outputRelayCharsMax(msg.outputBytes);
     worker.postMessage(msg);
-  } else if (msg.t === "signal") {
+  } else if (msg.t === "exec") {
+    // A session cell: its own CPU budget from now, within the session's.
+    limits.cpuMs = Math.min(cpuTotalMs, cpuNowMs() + msg.cpuMs);
+    worker.postMessage(msg);
+  } else if (msg.t === "signal" || msg.t === "interrupt") {
     worker.postMessage(msg);
   }
 }

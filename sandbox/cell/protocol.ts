@@ -3,7 +3,7 @@
  * syscall frames of `kernel/syscall/frame.ts`.
  *
  * Supervisor → cell (one JSON line each): `{"t":"start",...}`,
- * `{"t":"signal","sig":"TERM"}`, and syscall completions (forwarded to the
+ * `{"t":"signal","sig":"TERM"}`, a session's `{"t":"exec",...}` and `{"t":"interrupt","id"}`, and syscall completions (forwarded to the
  * agent untouched). Cell → supervisor: the agent's syscall frames, and the
  * cell's own control frames, each line starting with {@linkcode controlMarker}:
  * `{"ctl":"ready"}`, `{"ctl":"exit","code","result"|"error"}`,
@@ -13,13 +13,19 @@
  */
 
 import { controlLineCode } from "../../kernel/mod.ts";
+import type { PreludeModule } from "./prelude/mod.ts";
 
 /** Sent once to hand an agent to a warm cell. */
 export interface StartMessage {
   t: "start";
-  code: string;
-  /** Module kind of `code`: JavaScript or TypeScript. */
-  lang: "js" | "ts";
+  /** The agent's main module, cut at its imports (`PreparedModule` of sandbox/modules/). */
+  module: PreludeModule;
+  /** Set when the main module can never load (an import of a package or URL): the agent ends with it. */
+  loadError?: string;
+  /** Host a REPL context: no main module runs; cells come as `{"t":"exec"}` lines. */
+  session?: boolean;
+  /** A session's cap on one cell's value text (`sessionCellOutputCharsMax`). */
+  sessionCharsMax?: number;
   cpuMs: number;
   rssMb: number;
   /** The agent's output limit: the cell stops relaying output well past it (the supervisor decides exactly). */

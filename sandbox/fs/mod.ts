@@ -8,5 +8,5 @@
 
 export { seedFile } from "./disk.ts";
 export { fsError } from "./errors.ts";
-export { fsSyscalls } from "./syscalls.ts";
+export { fsSyscalls, readFile as readCheckedFile } from "./syscalls.ts";
 export { removeEntries, Workspaces } from "./workspace.ts";

@@ -57,7 +57,7 @@ const read = (args: { path: string }) => [{ path: args.path, access: "read" as c
 const write = (args: { path: string }) => [{ path: args.path, access: "write" as const }];
 
 /** Read a whole checked file, its result reserved against the agent's budget before the buffer exists. */
-async function readFile(checked: CheckedPath, reserve: (n: number) => void): Promise<Uint8Array> {
+export async function readFile(checked: CheckedPath, reserve: (n: number) => void): Promise<Uint8Array> {
   using file = await open(checked, { read: true });
   const info = await verifyOpened(file, checked);
   if (info.isDirectory) throw new KernelError("EISDIR", "is a directory");

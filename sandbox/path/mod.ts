@@ -6,4 +6,5 @@
  * @module
  */
 
+export { normalizeGuestPath } from "./normalize.ts";
 export { confinePath, verifyOpened } from "./confine.ts";

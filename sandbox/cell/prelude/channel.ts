@@ -17,6 +17,10 @@ export interface PreludeConfig {
   relayCharsMax: number;
   /** Characters of console output one `io.write` frame carries (`outputFrameCharsMax`). */
   outputFrameCharsMax: number;
+  /** Most modules of the agent's graph (`moduleCountMax`). */
+  moduleCountMax: number;
+  /** Most source characters of the agent's graph (`moduleGraphBytesMax`). */
+  moduleGraphBytesMax: number;
 }
 
 /** One completion as the cell forwards it. */

@@ -19,10 +19,12 @@ import {
 } from "./channel.ts";
 import { preludeConsole } from "./console.ts";
 import { preludeDenied, preludeLockdown, preludeNeutralIdentity } from "./lockdown.ts";
+import { type PreludeModule, preludeModuleLoader, preludeModules } from "./modules.ts";
+import { preludeRepl } from "./repl.ts";
 import { preludeDescribe, preludeListen, preludeMessageTurn, preludeRun, preludeZeroTimers } from "./start.ts";
 import { preludeSys, preludeSysFs, preludeSysIpc, preludeSysNet, preludeSysProc } from "./sys.ts";
 
-export type { PreludeChannel, PreludeConfig };
+export type { PreludeChannel, PreludeConfig, PreludeModule };
 
 /** Installs the sandbox inside the worker; called with its config only. */
 export function agentPrelude(config: PreludeConfig): void {
@@ -35,9 +37,11 @@ export function agentPrelude(config: PreludeConfig): void {
   const sys = preludeSys(ch, signals);
   Object.defineProperty(globalThis, "sys", { value: sys, enumerable: false, configurable: false, writable: false });
   preludeConsole(ch, config.outputFrameCharsMax);
-  preludeListen(ch, identity, signals);
-  // Pay the first dynamic import of a data: module now, not on the agent's clock.
-  import("data:text/javascript,export default 0").then(() => ch.post({ t: "ready" }), () => ch.post({ t: "ready" }));
+  const linker = preludeModules(ch.call, { countMax: config.moduleCountMax, bytesMax: config.moduleGraphBytesMax });
+  preludeListen(ch, linker, identity, signals);
+  // Pay the first blob module import now, not on the agent's clock.
+  const warm = URL.createObjectURL(new Blob(["export default 0"], { type: "text/javascript" }));
+  import(warm).then(() => ch.post({ t: "ready" }), () => ch.post({ t: "ready" }));
 }
 
 /** Every part, in the order the script declares them. */
@@ -55,10 +59,13 @@ const parts: ((...args: never[]) => unknown)[] = [
   preludeSysNet,
   preludeSys,
   preludeConsole,
+  preludeModuleLoader,
+  preludeModules,
   preludeDescribe,
   preludeZeroTimers,
   preludeMessageTurn,
   preludeRun,
+  preludeRepl,
   preludeListen,
   agentPrelude,
 ];

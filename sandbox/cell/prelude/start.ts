@@ -8,15 +8,29 @@
  */
 
 import type { PreludeChannel } from "./channel.ts";
+import type { PreludeLinker, PreludeModule } from "./modules.ts";
+import { type PreludeCellMessage, preludeRepl } from "./repl.ts";
 
-/** What an agent's module error looks like in its record: no prelude frames, the module named `agent`. */
-export function preludeDescribe(e: unknown, moduleUrl: string): string {
-  const text = e instanceof Error
-    ? `${e.name}: ${e.message}` + (e.stack ? `\n${e.stack.split("\n").slice(1, 8).join("\n")}` : "")
-    : String(e);
+/**
+ * What an agent's error looks like in its record: `Name: message` and the
+ * stack with no prelude frames, modules named by their files (`main.ts:2:5`);
+ * a thrown non-Error is described as JSON.
+ */
+export function preludeDescribe(e: unknown, rename: (text: string) => string): string {
+  let text: string;
+  if (e instanceof Error) {
+    const frames = (e.stack ?? "").split("\n").slice(1, 8).join("\n");
+    text = `${e.name}: ${e.message}` + (frames ? `\n${frames}` : "");
+  } else if (e !== null && typeof e === "object") {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(e);
+    } catch { /* cyclic or hostile: String() below */ }
+    text = `Uncaught ${json === undefined ? String(e) : json.slice(0, 4096)}`;
+  } else text = `Uncaught ${typeof e === "string" ? JSON.stringify(e) : String(e)}`;
   const self = import.meta.url.slice(0, 48);
   const internal = (line: string) => line.startsWith("    at ") && (line.includes(self) || line.includes("(ext:"));
-  return text.split("\n").filter((line) => !internal(line)).join("\n").replaceAll(moduleUrl, "agent");
+  return rename(text.split("\n").filter((line) => !internal(line)).join("\n"));
 }
 
 /**
@@ -74,12 +88,14 @@ export function preludeMessageTurn(): () => Promise<void> {
 /** Import the agent's module from memory, run its default export, and exit with its result or error. */
 export async function preludeRun(
   ch: PreludeChannel,
-  moduleUrl: string,
+  linker: PreludeLinker,
+  main: PreludeModule,
   messageTurn: () => Promise<void>,
   timers: { pending(): number; turn(): Promise<void> },
 ): Promise<void> {
+  const describe = (e: unknown) => preludeDescribe(e, linker.rename);
   try {
-    const mod = await import(moduleUrl);
+    const mod = await linker.run(main);
     const result = typeof mod.default === "function" ? await mod.default() : null;
     // One turn of the event loop before the exit: a promise the agent left
     // rejected (or a timer of 0 that throws) ends it with an error first.
@@ -89,24 +105,29 @@ export async function preludeRun(
     try {
       json = JSON.stringify(result ?? null);
     } catch (e) {
-      return void ch.exit(1, { error: `result is not JSON-serialisable: ${preludeDescribe(e, moduleUrl)}` });
+      return void ch.exit(1, { error: `result is not JSON-serialisable: ${describe(e)}` });
     }
     await ch.exit(0, { result: json });
   } catch (e) {
-    await ch.exit(1, { error: preludeDescribe(e, moduleUrl) });
+    await ch.exit(1, { error: describe(e) });
   }
 }
 
 /** Listen to the cell: completions settle calls, `signal` reaches handlers, `start` runs the agent once. */
 export function preludeListen(
   ch: PreludeChannel,
+  linker: PreludeLinker,
   identity: { pid: number; ppid: number },
   signals: ((sig: string) => void)[],
 ): void {
   const parse = JSON.parse;
   const listen = globalThis.addEventListener.bind(globalThis);
-  let moduleUrl = "\u0000";
+  const describe = (e: unknown) => preludeDescribe(e, linker.rename);
   let started = false;
+  /** A session's cell handler, once started as one: errors then go to stderr instead of ending the agent. */
+  let repl: ((msg: PreludeCellMessage) => void) | undefined;
+  const uncaught = (what: string, e: unknown) =>
+    ch.fireAndForget("io.write", { fd: 2, data: `${what}: ${describe(e)}\n` });
   // Made before the agent's code can run, and paid before the cell is ready.
   const messageTurn = preludeMessageTurn();
   const timers = preludeZeroTimers();
@@ -132,22 +153,25 @@ export function preludeListen(
       }
       return;
     }
+    if (data?.t === "exec" || data?.t === "interrupt") return void repl?.(data);
     if (data?.t !== "start" || started) return;
     started = true;
     identity.pid = Number(data.info?.pid) || 0;
     identity.ppid = Number(data.info?.parent) || 0;
-    const mime = data.lang === "ts" ? "application/typescript" : "text/javascript";
-    moduleUrl = `data:${mime};base64,${new TextEncoder().encode(data.code).toBase64()}`;
-    void preludeRun(ch, moduleUrl, messageTurn, timers);
+    if (data.session === true) return void (repl = preludeRepl(ch, linker, Number(data.sessionCharsMax) || 0));
+    if (typeof data.loadError === "string") return void ch.exit(1, { error: data.loadError });
+    void preludeRun(ch, linker, data.module, messageTurn, timers);
   });
   listen("unhandledrejection", (event: Event) => {
     event.preventDefault();
+    if (repl) return void uncaught("Uncaught (in promise)", (event as PromiseRejectionEvent).reason);
     ch.exit(1, {
-      error: `unhandled rejection: ${preludeDescribe((event as PromiseRejectionEvent).reason, moduleUrl)}`,
+      error: `unhandled rejection: ${describe((event as PromiseRejectionEvent).reason)}`,
     });
   });
   listen("error", (event: Event) => {
     event.preventDefault();
-    ch.exit(1, { error: preludeDescribe((event as ErrorEvent).error ?? (event as ErrorEvent).message, moduleUrl) });
+    if (repl) return void uncaught("Uncaught", (event as ErrorEvent).error ?? (event as ErrorEvent).message);
+    ch.exit(1, { error: describe((event as ErrorEvent).error ?? (event as ErrorEvent).message) });
   });
 }

@@ -341,3 +341,29 @@ export const agentRecordsPendingMax = 256;
 export const storeRetryMs = 1000;
 /** Store errors of one code are logged at most once per this interval, with the count since the last line, ms. */
 export const storeErrorLogMs = 10_000;
+
+/**
+ * Sessions (`POST /v1/sessions`) one tenant may hold open at once; past it
+ * 429 `quota_sessions`. Each holds an agent (and its slot in the tenant's
+ * agent and memory quotas) while open.
+ * @default 32
+ */
+export const sessionsPerTenantMax = 32;
+/** A session closes (reason `idle`) after this long without a cell, unless `idleTimeoutMs` says otherwise. @default 10 min */
+export const sessionIdleMsDefault = 10 * 60 * 1000;
+/** Shortest `idleTimeoutMs`, ms. @default 1000 */
+export const sessionIdleMsMin = 1000;
+/** A session closes (reason `ttl`) this long after it opened, unless `ttlMs` (or a `PATCH`) says otherwise. @default 1 h */
+export const sessionTtlMsDefault = 60 * 60 * 1000;
+/** Longest `ttlMs`, also after a `PATCH` (its agent's `wallMs` is this, within the tenant's ceiling). @default 24 h */
+export const sessionTtlMsMax = 24 * 60 * 60 * 1000;
+/** A cell's time (wall and CPU) when `exec` gives no `timeoutMs`. @default 30 s */
+export const cellTimeoutMsDefault = 30_000;
+/** Longest `timeoutMs` of one cell. @default 10 min */
+export const cellTimeoutMsMax = 10 * 60 * 1000;
+/** A session's total CPU when its `limits` give no `cpuMs` (within the tenant's ceiling). @default 10 min */
+export const sessionCpuMsDefault = 10 * 60 * 1000;
+/** Labels on one session (keys ≤ 64 characters, values ≤ 256). @default 16 */
+export const sessionLabelsMax = 16;
+/** Ended sessions' records a tenant keeps (the oldest are deleted past it). @default 1000 */
+export const sessionRecordsPerTenantMax = 1000;

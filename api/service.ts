@@ -207,7 +207,7 @@ export class Service {
    * children count against too) is taken synchronously before the
    * admission queue, so concurrent requests cannot pass a quota together.
    */
-  async spawn(p: Principal, body: SpawnBody): Promise<LiveAgent> {
+  async spawn(p: Principal, body: SpawnBody, options: { session?: boolean } = {}): Promise<LiveAgent> {
     if (this.shuttingDown) throw new ApiError(503, "shutting_down", "server is shutting down");
     const deps = {
       runtime: this.#runtime,
@@ -216,7 +216,7 @@ export class Service {
       audit: this.#audit,
       errors: this.#errors,
     };
-    return await spawnAgent(deps, p.tenant, body);
+    return await spawnAgent(deps, p.tenant, body, options);
   }
 
   /** Status of an agent the caller may see (404 otherwise). */

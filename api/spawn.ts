@@ -62,7 +62,12 @@ export interface SpawnDeps {
  *   admission queue is full, no cell could start in time (`cells_busy`) or the store refuses the agent's record
  *   (`storage_full`, ...)
  */
-export async function spawnAgent(deps: SpawnDeps, tenant: TenantRow, body: SpawnBody): Promise<LiveAgent> {
+export async function spawnAgent(
+  deps: SpawnDeps,
+  tenant: TenantRow,
+  body: SpawnBody,
+  options: { session?: boolean } = {},
+): Promise<LiveAgent> {
   const quotas = { ...quotasDefault, ...tenant.quotas };
   const limits = limitsWithin(quotas, body.limits ?? {});
   let rssMb: number;
@@ -81,7 +86,7 @@ export async function spawnAgent(deps: SpawnDeps, tenant: TenantRow, body: Spawn
     quotaHit(deps, tenant.id, err.quota);
     throw new ApiError(429, known?.code ?? "quota", err.message, { retryAfterSec: 1 });
   }
-  return await spawnReserved(deps, tenant, body, limits, slot);
+  return await spawnReserved(deps, tenant, body, limits, slot, options.session === true);
 }
 
 async function spawnReserved(
@@ -90,6 +95,7 @@ async function spawnReserved(
   body: SpawnBody,
   limits: SpawnLimits,
   slot: AgentSlot,
+  session: boolean,
 ): Promise<LiveAgent> {
   let release: () => void;
   try {
@@ -112,6 +118,7 @@ async function spawnReserved(
       priority: body.priority,
       code: body.code,
       lang: body.lang,
+      session,
       tenant: tenant.id,
       capabilities: (body.capabilities ?? []) as Capability[],
       limits,

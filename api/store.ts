@@ -161,6 +161,11 @@ export class Store {
     }
   }
 
+  /** The connection, for the row stores of other resources kept in this database (`api/session_rows.ts`). */
+  get connection(): DatabaseSync {
+    return this.#db;
+  }
+
   /** The connection, for subclasses (tests fill the database for real, e.g. `PRAGMA max_page_count`). */
   protected get db(): DatabaseSync {
     return this.#db;

@@ -17,6 +17,7 @@ import { arenaBytesPerAgentMax } from "./kernel/memory/limits.ts";
 import { tenantQuotasDefault, tenantQuotasMax } from "./kernel/tenants/mod.ts";
 import { outputHeadCharsMax, outputTailCharsMax, storedOutputCharsMax } from "./sandbox/limits.ts";
 import { policyBytesMax } from "./sandbox/policy/limits.ts";
+import { replCellCharsMax } from "./sandbox/code/limits.ts";
 import { bodyBytesMax } from "./api/limits.ts";
 import { assert } from "./lib/mod.ts";
 
@@ -26,6 +27,7 @@ export * from "./kernel/ipc/limits.ts";
 export * from "./sandbox/limits.ts";
 export * from "./sandbox/policy/limits.ts";
 export * from "./sandbox/net/limits.ts";
+export * from "./sandbox/code/limits.ts";
 export * from "./api/limits.ts";
 export { tenantQuotasDefault, tenantQuotasMax } from "./kernel/tenants/mod.ts";
 
@@ -53,6 +55,7 @@ export function assertLimitRelations(): void {
   assert(arenaBytesPerAgentMax <= quotas.arenaBytesMax, "limits: one agent's arena quota fits its tenant's");
   assert(codeBytesMax < bodyBytesMax, "limits: the largest agent source fits an HTTP body");
   assert(policyBytesMax < bodyBytesMax, "limits: the largest policy document fits an HTTP body");
+  assert(replCellCharsMax <= codeBytesMax, "limits: a session cell is no larger than an agent's source");
   assert(
     storedOutputCharsMax <= outputHeadCharsMax + outputTailCharsMax,
     "limits: the durable record keeps no more output than the runtime keeps",

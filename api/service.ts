@@ -33,6 +33,7 @@ import { PendingRecords } from "./pending_records.ts";
 import { admissionQueueMax, serverAgentsMax, spawnAgent, type SpawnBody } from "./spawn.ts";
 import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
 import { type StoreErrorCode, StoreErrors } from "./store_errors.ts";
+import { Sessions } from "./sessions.ts";
 import { kernelQuotas, type Principal, requireAdmin, TenantKeys } from "./tenant_keys.ts";
 
 /** Denial-audit caps live with the gate; `auditFlushMs` is re-exported where it always was. */
@@ -58,6 +59,8 @@ export class Service {
   /** Which denials get an audit row, per tenant and agent (see `api/audit_denials.ts`). */
   readonly denialAudit = new DenialAuditGate();
   shuttingDown = false;
+  /** Stateful code contexts (each hosted by an agent of this service). */
+  readonly sessions: Sessions;
   #runtime: Runtime;
   #store: Store;
   #audit: AuditLog;
@@ -77,6 +80,7 @@ export class Service {
     runtime.subscribe((event) => this.#onRuntimeEvent(event));
     this.feed = new EventFeed(runtime.obs, (uid) => this.#agents.idOfUid(uid));
     this.admission = new AdmissionQueue({ slots: options.agentsMax ?? serverAgentsMax, queueMax: admissionQueueMax });
+    this.sessions = new Sessions(this, runtime, store);
   }
 
   /** Scheduler state (admin). */
@@ -167,6 +171,7 @@ export class Service {
     return this.#store.transaction(() => {
       const rows = this.#store.crashUnfinished(now(), "server restarted while the agent was running");
       for (const row of rows) this.#audit.write(row.tenantId, "system", "agent.exited", row.id, { reason: "crash" });
+      this.sessions.recover();
       return rows.length;
     });
   }
@@ -217,6 +222,29 @@ export class Service {
       errors: this.#errors,
     };
     return await spawnAgent(deps, p.tenant, body, options);
+  }
+
+  /**
+   * Commit `write` and its audit row in one transaction, for state kept
+   * beside the agents (sessions); a store that refuses it is the store's 503.
+   */
+  commit(
+    write: () => void,
+    audit: { tenantId: string; actor: string; action: string; subject: string; detail: unknown },
+  ) {
+    try {
+      this.#store.transaction(() => {
+        write();
+        this.#audit.write(audit.tenantId, audit.actor, audit.action, audit.subject, audit.detail);
+      });
+    } catch (err) {
+      throw this.storeFailure(audit.action, err) ?? err;
+    }
+  }
+
+  /** The agent of a live row, if it is still running. */
+  liveAgent(id: string): LiveAgent | undefined {
+    return this.#agents.live(id);
   }
 
   /** Status of an agent the caller may see (404 otherwise). */
@@ -314,6 +342,7 @@ export class Service {
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
     this.feed.closeAll();
+    this.sessions.closeAll();
     const finished = this.#agents.finished();
     await this.#runtime.close();
     await Promise.all(finished);

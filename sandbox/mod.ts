@@ -10,3 +10,5 @@ export { limitInt, limitsSchema, resolveLimits, spawnRequestSchema, storedOutput
 export { Runtime } from "./runtime.ts";
 export { CellsBusyError } from "./cell/mod.ts";
 export type { Agent, ExitSummary, RuntimeEvent } from "./runtime.ts";
+export { CodeError, looksLikeTypeScript, replCell, replCellCharsMax } from "./code/mod.ts";
+export type { CellOutcome } from "./session/mod.ts";

@@ -6,4 +6,5 @@
 
 export { agentRoutes, agentView } from "./agents.ts";
 export { eventRoutes } from "./events.ts";
+export { sessionRoutes, sessionView } from "./sessions.ts";
 export { tenantRoutes } from "./tenants.ts";

@@ -29,6 +29,8 @@ export interface CellRequest {
   timeoutMs: number;
   /** CPU the cell may use, ms (the session's total is the agent's `cpuMs`). */
   cpuMs: number;
+  /** Called with each piece of output as the agent writes it (a streaming answer). */
+  onOutput?: (fd: 1 | 2, data: string) => void;
 }
 
 /** A cell's error, as the answer carries it. */
@@ -61,8 +63,12 @@ export class CellCapture {
   stderr = "";
   truncated = false;
 
+  /** @param onOutput sees every piece, kept or not */
+  constructor(readonly onOutput?: (fd: 1 | 2, data: string) => void) {}
+
   /** Keep `data` while the cell's output is under its cap. */
   push(fd: 1 | 2, data: string): void {
+    this.onOutput?.(fd, data);
     const room = sessionCellOutputCharsMax - this.stdout.length - this.stderr.length;
     if (data.length > room) this.truncated = true;
     const kept = data.length > room ? data.slice(0, Math.max(0, room)) : data;
@@ -116,7 +122,7 @@ export class SessionCells {
     if (sup === undefined || sup.ending || !sup.session) throw new KernelError("ESRCH", "no such session agent");
     if (this.#running.has(pid)) throw new KernelError("EAGAIN", "a cell is running in this session");
     const id = ++this.#ids;
-    const capture = new CellCapture();
+    const capture = new CellCapture(cell.onOutput);
     const answered = Promise.withResolvers<{ json: string | null; text: string; error: CellError | null } | null>();
     const running: Running = { id, capture, settle: answered.resolve, interrupted: null };
     this.#running.set(pid, running);

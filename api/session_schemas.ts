@@ -1,0 +1,60 @@
+/**
+ * Request bodies and queries of the session routes (zod, strict: unknown
+ * keys are a 400), and their OpenAPI paths.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { limitsSchema, replCellCharsMax } from "../sandbox/mod.ts";
+import { spawnRequestSchema } from "../sandbox/mod.ts";
+import { cellTimeoutMsMax, sessionIdleMsMin, sessionLabelsMax, sessionTtlMsMax } from "./limits.ts";
+
+const labels = z.record(
+  z.string().min(1).max(64).regex(/^[\w.\-/:]+$/, "letters, digits, _ . - / :"),
+  z.string().max(256),
+)
+  .refine((l) => Object.keys(l).length <= sessionLabelsMax, `at most ${sessionLabelsMax} labels`);
+
+/** `POST /v1/sessions`. */
+export const sessionCreateSchema = z.strictObject({
+  capabilities: spawnRequestSchema.shape.capabilities,
+  limits: limitsSchema.optional(),
+  policy: spawnRequestSchema.shape.policy,
+  /** The cells' language when `exec` gives none (default `js`). */
+  lang: z.enum(["js", "ts"]).optional(),
+  idleTimeoutMs: z.int().min(sessionIdleMsMin).max(sessionTtlMsMax).optional(),
+  ttlMs: z.int().min(1000).max(sessionTtlMsMax).optional(),
+  labels: labels.optional(),
+});
+
+/** `PATCH /v1/sessions/:id`. */
+export const sessionPatchSchema = z.strictObject({
+  /** The session's whole time to live, from its creation. */
+  ttlMs: z.int().min(1000).max(sessionTtlMsMax).optional(),
+  idleTimeoutMs: z.int().min(sessionIdleMsMin).max(sessionTtlMsMax).optional(),
+  labels: labels.optional(),
+});
+
+/** `POST /v1/sessions/:id/exec`. */
+export const sessionExecSchema = z.strictObject({
+  code: z.string().max(replCellCharsMax),
+  lang: z.enum(["js", "ts"]).optional(),
+  /** The cell's wall and CPU time, ms. */
+  timeoutMs: z.int().min(1).max(cellTimeoutMsMax).optional(),
+});
+
+/** `GET /v1/sessions` query (`label` may repeat: every one must match). */
+export const sessionListQuery = z.strictObject({
+  /** `key=value` or `key`; repeatable (the route checks every value). */
+  label: z.string().min(1).max(330).optional(),
+  state: z.enum(["open", "ended"]).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
+/** A session body, as validated. */
+export type SessionCreate = z.infer<typeof sessionCreateSchema>;
+/** A patch body, as validated. */
+export type SessionPatch = z.infer<typeof sessionPatchSchema>;
+/** An exec body, as validated. */
+export type SessionExec = z.infer<typeof sessionExecSchema>;

@@ -29,6 +29,7 @@ import type { CellPool } from "../cell/mod.ts";
 import type { StartMessage } from "../cell/mod.ts";
 import { seedFile } from "../fs/mod.ts";
 import { moduleLexerReady, prepareModule } from "../modules/mod.ts";
+import { looksLikeTypeScript, typeScriptHint } from "../code/mod.ts";
 import { fsError } from "../fs/mod.ts";
 import type { Workspaces } from "../fs/mod.ts";
 import { type LimitsRequest, resolveLimits } from "../limits.ts";
@@ -140,6 +141,8 @@ export class AgentSupervisor implements AgentState {
   readonly subject: Subject;
   readonly children = new ChildRecords();
   cell: CellHost | undefined;
+  /** The main module's source, kept for the TypeScript hint of a syntax error. */
+  #main: { code: string; lang: "js" | "ts" } | undefined;
   /** The agent hosts a REPL context (a session's): cells come through `send`. */
   session = false;
   /** Where the running session cell's output goes too (set by `SessionCells` for one cell). */
@@ -195,6 +198,7 @@ export class AgentSupervisor implements AgentState {
     const d = this.#d;
     const proc = this.proc;
     this.session = spec.session === true;
+    if (!this.session) this.#main = { code: spec.code, lang: spec.lang };
     try {
       d.limitArena(proc);
       d.orchestrator.acquire(proc.pid, "memory", proc.pid);
@@ -288,6 +292,16 @@ export class AgentSupervisor implements AgentState {
     }
   }
 
+  /**
+   * A syntax error of JavaScript that parses as TypeScript says so (only on
+   * this error path is the source parsed again).
+   */
+  #hinted(error: string): string {
+    const main = this.#main;
+    if (main === undefined || main.lang !== "js" || !error.startsWith("SyntaxError")) return error;
+    return looksLikeTypeScript(main.code) ? `${error.split("\n")[0]}${typeScriptHint}` : error;
+  }
+
   /** A control frame of the cell's trusted main thread. */
   control(ctl: string, body: Record<string, unknown>): void {
     const usage = this.proc.usage;
@@ -299,7 +313,7 @@ export class AgentSupervisor implements AgentState {
         kind: "exit",
         code: typeof body.code === "number" && Number.isInteger(body.code) ? body.code : 1,
         result: typeof body.result === "string" ? body.result : undefined,
-        error: typeof body.error === "string" ? body.error : undefined,
+        error: typeof body.error === "string" ? this.#hinted(body.error) : undefined,
         term: body.signal === "TERM",
       });
     } else if (ctl === "limit") {

@@ -131,3 +131,13 @@ Deno.test("modules: stack traces name the agent's files; thrown non-Errors are J
     assert.match(thrown.message ?? "", /Uncaught \{"code":42\}/);
   });
 });
+
+Deno.test('modules: TypeScript sent as JavaScript ends with a syntax error that says to send lang: "ts"', async () => {
+  await withRuntime(async (runtime) => {
+    const r = await runtime.run({ code: `const n: number = 1;\nexport default () => n;` });
+    assert.equal(r.reason, "error");
+    assert.match(r.message ?? "", /^SyntaxError: .*\(this looks like TypeScript: send lang: "ts"\)$/);
+    const js = await runtime.run({ code: `export default () => {;` });
+    assert.doesNotMatch(js.message ?? "", /TypeScript/);
+  });
+});

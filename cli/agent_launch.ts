@@ -75,7 +75,7 @@ export function agentCommand(launch: AgentLaunch): AgentCommand {
   const [verb, ...rest] = launch.argv;
   const base = ["run", "--no-prompt"];
   const env = `--allow-env=${agentEnv.join(",")}`;
-  if (verb === "run" && !runsOnServer(rest)) return localRun(launch, rest, base, env);
+  if ((verb === "run" || verb === "repl") && !runsOnServer(rest)) return localRun(launch, rest, base, env);
   const options = verb === "run" || verb === "spawn"
     ? { ...spawnOptions, ...clientOptions }
     : { ...(verbOptions[verb as keyof typeof verbOptions] ?? {}), ...clientOptions };
@@ -84,6 +84,10 @@ export function agentCommand(launch: AgentLaunch): AgentCommand {
   const read = [launch.codeDir];
   const file = positionals[0];
   if ((verb === "run" || verb === "spawn") && file !== undefined) read.push(...filePaths(launch, file));
+  const cellFile = positionals[2];
+  if (verb === "session" && file === "exec" && typeof cellFile === "string" && cellFile !== "-") {
+    read.push(...filePaths(launch, cellFile));
+  }
   const flags = [...base, `--allow-read=${read.join(",")}`];
   if ((verb !== undefined && verb in verbOptions) || verb === "run" || verb === "spawn") {
     flags.push(`--allow-net=${serverHostPort(server)}`);
@@ -143,7 +147,7 @@ if (import.meta.main) {
   let command: AgentCommand;
   try {
     const [verb, ...rest] = Deno.args;
-    if (verb === "run" && !runsOnServer(rest)) {
+    if ((verb === "run" || verb === "repl") && !runsOnServer(rest)) {
       const { values } = parseArgs({ args: rest, options: runOptions, allowPositionals: true, strict: false });
       const dir = typeof values["data-dir"] === "string" ? values["data-dir"] : runDataDirDefault;
       await Deno.mkdir(dir, { recursive: true });

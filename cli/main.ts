@@ -7,6 +7,7 @@
 import { agentCommand, eventsCommand, psCommand, schedCommand, spawnCommand } from "./client.ts";
 import { escapeLine } from "./escape.ts";
 import { runsOnServer } from "./options.ts";
+import { replCommand, sessionCommand } from "./repl.ts";
 import { runCommand } from "./run.ts";
 
 const verbs: Record<string, (argv: string[]) => Promise<number>> = {
@@ -19,6 +20,9 @@ const verbs: Record<string, (argv: string[]) => Promise<number>> = {
   kill: (argv) => agentCommand("kill", argv),
   events: eventsCommand,
   sched: schedCommand,
+  /** Local (a real cell, no server) unless `--server` is given. */
+  repl: replCommand,
+  session: sessionCommand,
 };
 
 if (import.meta.main) {

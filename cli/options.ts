@@ -54,6 +54,8 @@ export const verbOptions = {
   kill: { signal: { type: "string", default: "KILL" } },
   events: { calls: { type: "string" }, errors: { type: "boolean", default: false } },
   sched: { policy: { type: "string" } },
+  repl: { allow: { type: "string" }, lang: { type: "string" }, "timeout-ms": { type: "string" } },
+  session: { allow: { type: "string" }, lang: { type: "string" }, label: { type: "string", multiple: true } },
 } as const;
 
 /** Does a `run` command line go to a server (`--server` given)? */

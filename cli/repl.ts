@@ -1,0 +1,240 @@
+/**
+ * `deno task agent repl [--server URL]`: an interactive REPL over a session
+ * — a local one (a real cell in this process's runtime, no server) or a
+ * remote one (`POST /v1/sessions`, cells streamed as NDJSON). A line is a
+ * cell; a line ending in `\` or with brackets left open continues it.
+ * `.exit` or end of input closes the session.
+ *
+ * `deno task agent session create|exec|close|ls`: the same sessions, one
+ * call at a time (for scripts and agents that drive the CLI).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { capabilities as allCapabilities, type Capability } from "../kernel/process/mod.ts";
+import { type CellOutcome, CodeError, replCell, Runtime } from "../sandbox/mod.ts";
+import { escapeLine, escapeStream, safeJson } from "./escape.ts";
+import { clientOptions, runDataDirDefault, runsOnServer, serverUrlDefault } from "./options.ts";
+
+const replOptions = {
+  ...clientOptions,
+  allow: { type: "string", default: "" },
+  lang: { type: "string", default: "js" },
+  "timeout-ms": { type: "string" },
+  "data-dir": { type: "string", default: runDataDirDefault },
+} as const;
+
+/** What a REPL needs of a session, local or remote. */
+interface CellRunner {
+  run(code: string, onOutput: (fd: 1 | 2, data: string) => void): Promise<CellAnswer>;
+  close(): Promise<void>;
+}
+
+/** A cell's answer, as both kinds give it. */
+type CellAnswer = Omit<CellOutcome, "text"> & { resultText: string; executionCount: number };
+
+/** `repl`: read cells from stdin until `.exit` or its end; returns the exit code. */
+export async function replCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: replOptions });
+  const lang = values.lang === "ts" ? "ts" : "js";
+  const caps = capabilityList(values.allow);
+  const timeoutMs = values["timeout-ms"] === undefined ? 30_000 : Number(values["timeout-ms"]);
+  const runner = runsOnServer(argv)
+    ? await remoteRunner(
+      values.server ?? serverUrlDefault,
+      values.key ?? env("AGENTOS_KEY") ?? "",
+      lang,
+      caps,
+      timeoutMs,
+    )
+    : await localRunner(values["data-dir"], lang, caps, timeoutMs);
+  const interactive = Deno.stdin.isTerminal();
+  const write = (fd: 1 | 2, text: string) => writeAll(fd === 1 ? Deno.stdout : Deno.stderr, text);
+  try {
+    let pending = "";
+    if (interactive) write(1, "> ");
+    for await (const line of lines(Deno.stdin.readable)) {
+      if (pending === "" && line.trim() === ".exit") break;
+      pending += (pending === "" ? "" : "\n") + line.replace(/\\$/, "");
+      if (line.endsWith("\\") || unbalanced(pending)) {
+        if (interactive) write(1, "... ");
+        continue;
+      }
+      const code = pending;
+      pending = "";
+      if (code.trim() !== "") printAnswer(await runner.run(code, (fd, data) => write(fd, escapeStream(data))), write);
+      if (interactive) write(1, "> ");
+    }
+    return 0;
+  } finally {
+    await runner.close();
+  }
+}
+
+function printAnswer(a: CellAnswer, write: (fd: 1 | 2, text: string) => void): void {
+  if (a.error !== null) write(2, `${escapeStream(a.error.stack || `${a.error.name}: ${a.error.message}`)}\n`);
+  else if (a.resultText !== "") write(1, `${escapeStream(a.resultText)}\n`);
+  if (a.stateLost) write(2, "(the session's context was lost: a fresh one started; its variables are gone)\n");
+}
+
+/** A session in a runtime of this process: a real cell, nothing else running. */
+async function localRunner(dataDir: string, lang: "js" | "ts", caps: Capability[], timeoutMs: number) {
+  await Deno.mkdir(dataDir, { recursive: true });
+  const runtime = new Runtime({ dataDir, poolSize: 0 });
+  await runtime.start();
+  const spawn = () => runtime.spawn({ code: "", session: true, capabilities: caps, limits: { wallMs: 24 * 3600_000 } });
+  let agent = await spawn();
+  let n = 0;
+  const runner: CellRunner = {
+    run: async (code, onOutput) => {
+      const name = `cell${++n}.${lang}`;
+      let outcome: CellOutcome;
+      try {
+        const { script } = replCell(code, { lang, cellName: name });
+        outcome = await runtime.sessions.exec(agent.pid, { script, name, timeoutMs, cpuMs: timeoutMs, onOutput });
+      } catch (err) {
+        if (!(err instanceof CodeError)) throw err;
+        const error = { name: err.name, message: err.message, stack: err.message };
+        outcome = {
+          result: null,
+          text: "",
+          stdout: "",
+          stderr: "",
+          outputTruncated: false,
+          error,
+          interrupted: null,
+          stateLost: false,
+        };
+      }
+      if (outcome.stateLost) agent = await spawn();
+      const { text, ...rest } = outcome;
+      return { ...rest, resultText: text, executionCount: n };
+    },
+    close: () => runtime.close(),
+  };
+  return runner;
+}
+
+/** A session on a server: created here, closed at the end. */
+async function remoteRunner(server: string, key: string, lang: "js" | "ts", caps: Capability[], timeoutMs: number) {
+  const api = sessionApi(server, key);
+  const created = await api("POST", "/v1/sessions", { capabilities: caps, lang });
+  const id = String((created as { id: string }).id);
+  const runner: CellRunner = {
+    run: async (code, onOutput) => {
+      const res = await fetch(`${server.replace(/\/$/, "")}/v1/sessions/${id}/exec?stream=true`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ code, lang, timeoutMs }),
+      });
+      if (!res.ok || res.body === null) throw new Error(await errorText(res));
+      let answer: CellAnswer | undefined;
+      for await (const line of lines(res.body)) {
+        if (line === "") continue;
+        const msg = JSON.parse(line);
+        if (msg.type === "stdout" || msg.type === "stderr") onOutput(msg.type === "stdout" ? 1 : 2, String(msg.data));
+        else if (msg.type === "result") answer = msg;
+        else if (msg.type === "error") throw new Error(`${msg.error.code}: ${msg.error.message}`);
+      }
+      if (answer === undefined) throw new Error("the server ended the answer early");
+      return answer;
+    },
+    close: async () => void await api("DELETE", `/v1/sessions/${id}`).catch(() => {}),
+  };
+  return runner;
+}
+
+/** `session create|exec|close|ls` against a server; prints the API's JSON. */
+export async function sessionCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { ...replOptions, label: { type: "string", multiple: true } },
+  });
+  const api = sessionApi(values.server ?? env("AGENTOS_URL") ?? serverUrlDefault, values.key ?? env("AGENTOS_KEY"));
+  const labels = Object.fromEntries(
+    (values.label ?? []).map((l) => [l.split("=")[0], l.split("=").slice(1).join("=")]),
+  );
+  const id = encodeURIComponent(positionals[0] ?? "");
+  const usage = "usage: deno task agent session create|exec <id> <file|->|close <id>|ls [--server URL] [--key KEY]";
+  let answer: unknown;
+  if (sub === "create") {
+    answer = await api("POST", "/v1/sessions", { capabilities: capabilityList(values.allow), labels });
+  } else if (sub === "exec" && positionals.length === 2) {
+    const code = positionals[1] === "-"
+      ? await new Response(Deno.stdin.readable).text()
+      : await Deno.readTextFile(positionals[1]);
+    const lang = values.lang === "ts" || positionals[1].endsWith(".ts") ? "ts" : "js";
+    answer = await api("POST", `/v1/sessions/${id}/exec`, { code, lang });
+  } else if (sub === "close" && positionals.length === 1) answer = await api("DELETE", `/v1/sessions/${id}`);
+  else if (sub === "ls") answer = await api("GET", "/v1/sessions");
+  else throw new TypeError(usage);
+  console.log(safeJson(answer, 2));
+  return (answer as { error?: unknown }).error === null || !("error" in (answer as object)) ? 0 : 1;
+}
+
+/** A JSON call; a non-2xx answer throws with the API's code and message. */
+function sessionApi(server: string, key: string | undefined) {
+  return async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const res = await fetch(`${server.replace(/\/$/, "")}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key ?? ""}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(await errorText(res));
+    return await res.json();
+  };
+}
+
+async function errorText(res: Response): Promise<string> {
+  const json = await res.json().catch(() => ({}));
+  const e = (json as { error?: { code?: string; message?: string } }).error;
+  return `${res.status} ${escapeLine(e?.code ?? res.statusText)}: ${escapeLine(e?.message ?? "")}`;
+}
+
+function capabilityList(allow: string): Capability[] {
+  const caps = allow.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const unknown = caps.filter((c) => !allCapabilities.includes(c as Capability));
+  if (unknown.length > 0) {
+    throw new TypeError(`unknown capability ${unknown.join(", ")}; known: ${allCapabilities.join(", ")}`);
+  }
+  return caps as Capability[];
+}
+
+/** Brackets opened and not closed, outside strings and comments (a rough count: the cell's parser decides). */
+export function unbalanced(code: string): boolean {
+  let depth = 0;
+  const stripped = code.replace(/\/\/.*$/gm, "").replace(/"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`(?:\\.|[^`\\])*`/g, "");
+  for (const ch of stripped) {
+    if (ch === "(" || ch === "[" || ch === "{") depth++;
+    else if (ch === ")" || ch === "]" || ch === "}") depth--;
+  }
+  return depth > 0;
+}
+
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let end: number;
+    while ((end = buffer.indexOf("\n")) >= 0) {
+      yield buffer.slice(0, end);
+      buffer = buffer.slice(end + 1);
+    }
+  }
+  if (buffer !== "") yield buffer;
+}
+
+function env(name: string): string | undefined {
+  return Deno.env.get(name);
+}
+
+function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+}

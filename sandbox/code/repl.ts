@@ -9,7 +9,7 @@
  * first line and after the last):
  *
  * ```text
- * var x, f; (async ($agentos_i) => { "use strict"; f = $agentos0(); <imports> <line 1 of the cell>
+ * var x, f; <make x, f writable> (async ($agentos_i) => { "use strict"; f = $agentos0(); <imports> <line 1 of the cell>
  * …the cell, rewritten in place…
  * ; return { value: void 0 }; })(globalThis[Symbol.for("agentos.import")])
  * //# sourceURL=cell3.ts
@@ -89,11 +89,25 @@ export function replCell(code: string, opts: ReplCellOptions): ReplCellScript {
   const tailValue = rewriteTopLevel(program, source, scope, ctx);
   if (source.includes("import")) rewriteDynamicImports(program, scope, ctx, `file:///${name}`);
   const bindings = [...scope.bindings];
-  const script = (bindings.length > 0 ? `var ${bindings.join(", ")}; ` : "") +
+  const script = (bindings.length > 0 ? `var ${bindings.join(", ")}; ${writable(bindings)} ` : "") +
     `(async (${ctx.hook}) => { "use strict"; ${scope.head.join(" ")} ` + scope.edits.apply() +
     `\n; return { value: ${tailValue} }; })(globalThis[Symbol.for(${JSON.stringify(importHookKey)})])` +
     `\n//# sourceURL=${name}\n`;
   return { script, bindings };
+}
+
+/**
+ * A statement that makes each of `names` a writable data property of the
+ * global object where it is a configurable read-only one (the Worker's
+ * getter-only `location`, the read-only `Deno`): a cell's `const location =
+ * "Paris"` then binds it, as a REPL's own lexical binding would, instead of
+ * throwing. Non-configurable globals (`undefined`, `NaN`) stay; assigning
+ * them throws a TypeError naming them.
+ */
+function writable(names: string[]): string {
+  return `for (const k of ${JSON.stringify(names)}) { const d = Object.getOwnPropertyDescriptor(globalThis, k); ` +
+    "if (d?.configurable && !d.writable && !d.set) " +
+    "Object.defineProperty(globalThis, k, { value: void 0, writable: true, enumerable: true, configurable: true }); }";
 }
 
 /**

@@ -71,8 +71,54 @@ Deno.test("repl: redeclaring const, hoisted functions, var in loops and blocks",
   await repl.run("var kept = 5;");
   await repl.run("var kept;");
   assert.equal(await repl.run("kept"), 5);
+  assert.equal(await repl.run('const location = "Paris";\nlocation'), "Paris"); // a getter-only global of the Worker
+  assert.equal(await repl.run("location + '!'"), "Paris!");
+  const readOnly = await repl.runCell("const undefined = 1;");
+  assert.ok(
+    "failure" in readOnly && readOnly.failure.name === "TypeError" && /undefined/.test(readOnly.failure.message),
+  );
   await repl.run("async function* gen() { yield 1; yield 2; }");
   assert.equal(await repl.run("typeof gen"), "function");
+});
+
+Deno.test("repl: var in every statement position outside functions is global; block-scoped names stay local", async () => {
+  await using repl = await ReplContext.start();
+  const cell = [
+    "outer: for (var i = 0; i < 2; i++) { continue outer; }",
+    "switch (i) { case 2: var sw = 'two'; }",
+    "try { var t = 1; throw 0; } catch { var c = 2; } finally { var f = 3; }",
+    "if (t) var single = 'no braces'; else var other = 1;",
+    "while (t--) { var w = 'loop'; }",
+    "for (var [k, v] of [[1, 2]]) {}",
+    "for (var key in { only: 1 }) {}",
+    "{ let blockLocal = 1; const alsoLocal = 2; function localFn() {} }",
+    "function keepsOwn() { var own = 1; return own; }",
+  ].join("\n");
+  await repl.run(cell);
+  assert.deepEqual(await repl.run("[i, sw, t, c, f, single, other, w, k, v, key, keepsOwn()]"), [
+    2,
+    "two",
+    -1,
+    2,
+    3,
+    "no braces",
+    undefined,
+    "loop",
+    1,
+    2,
+    "only",
+    1,
+  ]);
+  assert.equal(
+    await repl.run("typeof blockLocal + typeof alsoLocal + typeof localFn + typeof own"),
+    "undefined".repeat(4),
+  );
+  assert.deepEqual(await repl.run("export default class { static k = 5 }"), { unclonable: "class { static k = 5 }" });
+  assert.equal(await repl.run("#!/usr/bin/env -S deno run\nconst shebang = 1;\nshebang"), 1);
+  assert.equal(
+    await repl.run("let disposed = false;\n{ using r = { [Symbol.dispose]() { disposed = true; } }; }\ndisposed"),
+    true,
+  );
 });
 
 Deno.test("repl: destructuring declarations bind every name", async () => {

@@ -6,4 +6,5 @@
  * @module
  */
 
-export { confinePath, verifyOpened } from "./confine.ts";
+export { confinePath, isBeneath, verifyOpened } from "./confine.ts";
+export { normalizeGuestPath } from "./normalize.ts";

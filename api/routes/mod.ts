@@ -7,3 +7,5 @@
 export { agentRoutes, agentView } from "./agents.ts";
 export { eventRoutes } from "./events.ts";
 export { tenantRoutes } from "./tenants.ts";
+export { fileRoutes, type FileScopeOf, uploadPathPattern } from "./files.ts";
+export { volumeRoutes } from "./volumes.ts";

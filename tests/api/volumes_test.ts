@@ -65,8 +65,9 @@ Deno.test("volumes: create, list, get, delete; duplicate 409; bad input 400; ano
         mounts: 0,
       },
     );
-    assert.equal((await createVolume(s, a.apiKey, { name: "data" })).body.error !== undefined, true);
-    assert.equal((await createVolume(s, a.apiKey, { name: "data" })).status, 409);
+    const dup = await createVolume(s, a.apiKey, { name: "data" });
+    assert.equal(dup.status, 409);
+    assert.equal((dup.body.error as { code: string }).code, "volume_exists");
     for (const name of ["../x", "A", "", ".hidden", "x".repeat(64), "a/b", "a\u0000"]) {
       assert.equal((await createVolume(s, a.apiKey, { name })).status, 400, name);
     }
@@ -79,8 +80,10 @@ Deno.test("volumes: create, list, get, delete; duplicate 409; bad input 400; ano
     assert.equal((await s.req("/v1/volumes/data", { method: "DELETE", key: a.apiKey })).status, 200);
     assert.equal((await s.req("/v1/volumes/data", { key: a.apiKey })).status, 404);
     assert.equal((await s.req("/v1/volumes/data", { key: b.apiKey })).status, 200, "b's volume is untouched");
-    const audit = await json(await s.req("/v1/audit?action=volume.created", { key: a.apiKey }));
-    assert.equal((audit.records ?? audit.rows ?? audit.audit) !== undefined, true);
+    for (const action of ["volume.created", "volume.deleted"]) {
+      const audit = await json(await s.req(`/v1/audit?action=${action}`, { key: a.apiKey }));
+      assert.deepEqual((audit.records as { subject: string }[]).map((r) => r.subject), ["data"], action);
+    }
   });
 });
 

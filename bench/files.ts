@@ -81,7 +81,7 @@ async function setUp(url: string): Promise<string> {
   return apiKey;
 }
 
-async function upload(url: string, key: string, name: string, data: Uint8Array): Promise<void> {
+async function upload(url: string, key: string, name: string, data: Uint8Array<ArrayBuffer>): Promise<void> {
   const res = await fetch(`${url}/v1/volumes/bench/files/${name}`, {
     method: "PUT",
     headers: { authorization: `Bearer ${key}` },

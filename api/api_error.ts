@@ -10,23 +10,26 @@ import { describeProblem, issueList } from "../lib/mod.ts";
 
 /** An HTTP-facing error with a machine-readable code. */
 export class ApiError extends Error {
-  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503;
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 416 | 429 | 503 | 507;
   readonly code: string;
   readonly issues?: unknown[];
   readonly retryAfterSec?: number;
+  /** Headers the answer carries (e.g. `Content-Range` of a 416). */
+  readonly headers?: Record<string, string>;
 
   /** @param status HTTP status, @param code machine-readable code */
   constructor(
     status: ApiError["status"],
     code: string,
     message: string,
-    extra: { issues?: unknown[]; retryAfterSec?: number } = {},
+    extra: { issues?: unknown[]; retryAfterSec?: number; headers?: Record<string, string> } = {},
   ) {
     super(message);
     this.status = status;
     this.code = code;
     this.issues = extra.issues;
     this.retryAfterSec = extra.retryAfterSec;
+    this.headers = extra.headers;
   }
 }
 

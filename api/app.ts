@@ -15,7 +15,7 @@ import { httpSpan } from "../observability/mod.ts";
 import { RateLimiter, StreamSlots } from "./edge/mod.ts";
 import { type AppEdge, authenticateAndRate, type Env, errorResponse } from "./http.ts";
 import { bodyBytesMax, type EdgeLimits, edgeLimits, rateBucketsMax } from "./limits.ts";
-import { agentRoutes, eventRoutes, sessionRoutes, tenantRoutes } from "./routes/mod.ts";
+import { agentRoutes, eventRoutes, sessionRoutes, tenantRoutes, uploadPathPattern, volumeRoutes } from "./routes/mod.ts";
 import { openApiDocument } from "./schemas.ts";
 import { ApiError, type Principal, type Service } from "./service.ts";
 
@@ -76,16 +76,19 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   const guard = authenticateAndRate(service, limits, edge);
   app.use("/v1/*", guard);
   app.use("/metrics", guard);
+  const jsonBodyLimit = bodyLimit({
+    maxSize: bodyBytesMax,
+    onError: (c) => {
+      const rate = c.get("rate");
+      rate.charge(rate.rejectedBodyTokens);
+      return c.json({ error: { code: "payload_too_large", message: `body over ${bodyBytesMax} bytes` } }, 413);
+    },
+  });
+  // File uploads stream to disk under their own cap (`fileUploadBytesMax`, api/routes/files.ts); every other
+  // request keeps the JSON body cap.
   app.use(
     "/v1/*",
-    bodyLimit({
-      maxSize: bodyBytesMax,
-      onError: (c) => {
-        const rate = c.get("rate");
-        rate.charge(rate.rejectedBodyTokens);
-        return c.json({ error: { code: "payload_too_large", message: `body over ${bodyBytesMax} bytes` } }, 413);
-      },
-    }),
+    (c, next) => c.req.method === "PUT" && uploadPathPattern.test(c.req.path) ? next() : jsonBodyLimit(c, next),
   );
 
   app.get(
@@ -96,6 +99,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
 
   tenantRoutes(app, service);
   agentRoutes(app, service);
+  volumeRoutes(app, service);
   eventRoutes(app, service, edge, limits);
   sessionRoutes(app, service.sessions);
   return app;

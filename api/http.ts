@@ -133,7 +133,7 @@ function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
  * record is not durable).
  */
 export function errorResponse(c: Context, err: ApiError, extra: Record<string, unknown> = {}): Response {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...err.headers };
   if (err.retryAfterSec !== undefined) headers["retry-after"] = String(err.retryAfterSec);
   // A big body refused unread is not drained: the connection closes after the answer.
   if (!c.req.raw.bodyUsed && Number(c.req.header("content-length") ?? 0) >= bodyTokenBytes) {

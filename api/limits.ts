@@ -343,6 +343,32 @@ export const storeRetryMs = 1000;
 export const storeErrorLogMs = 10_000;
 
 /**
+ * Largest file one upload (`PUT .../files/<path>`) may carry, bytes. Uploads
+ * are exempt from `bodyBytesMax` and streamed to disk (memory stays bounded
+ * by the gate's read size); past this: 413 `file_too_large` (from
+ * `Content-Length` before anything is read, or once the streamed bytes pass
+ * it), and nothing is left behind.
+ * @default 64 MiB
+ */
+export const fileUploadBytesMax = 64 * 1024 * 1024;
+/** Bytes a download reads from disk at once (its memory per response). @default 64 KiB */
+export const fileDownloadChunkBytes = 64 * 1024;
+/** Volumes one tenant may hold; past it `POST /v1/volumes` is 409 `quota_volumes`. @default 64 */
+export const volumesPerTenantMax = 64;
+/** A volume's byte quota when `quotaBytes` is not given (contents + 4 KiB per directory). @default 256 MiB */
+export const volumeQuotaBytesDefault = 256 * 1024 * 1024;
+/** Largest `quotaBytes` a volume may ask for; above: 400. @default 16 GiB */
+export const volumeQuotaBytesMax = 16 * 1024 * 1024 * 1024;
+/** A volume's file quota (files and directories) when `quotaFiles` is not given. @default 10,000 */
+export const volumeQuotaFilesDefault = 10_000;
+/** Largest `quotaFiles` a volume may ask for; above: 400. @default 1,000,000 */
+export const volumeQuotaFilesMax = 1_000_000;
+if (fileUploadBytesMax <= bodyBytesMax) throw new RangeError("limits: an upload may be larger than a JSON body");
+if (volumeQuotaBytesDefault > volumeQuotaBytesMax || volumeQuotaFilesDefault > volumeQuotaFilesMax) {
+  throw new RangeError("limits: volume quota defaults within their maxima");
+}
+
+/**
  * Sessions (`POST /v1/sessions`) one tenant may hold open at once; past it
  * 429 `quota_sessions`. Each holds an agent (and its slot in the tenant's
  * agent and memory quotas) while open.

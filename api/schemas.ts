@@ -10,16 +10,46 @@ import { agentLimitsMax } from "../kernel/mod.ts";
 import { tenantQuotasMax } from "../kernel/tenants/mod.ts";
 import { limitInt, limitsSchema, spawnRequestSchema } from "../sandbox/mod.ts";
 import { priorityMax, priorityMin } from "../kernel/sched/mod.ts";
+import { volumeNamePattern } from "../sandbox/fs/mod.ts";
+import { mountsPerAgentMax } from "../sandbox/mod.ts";
+import { volumeQuotaBytesMax, volumeQuotaFilesMax } from "./limits.ts";
 
 export { limitsSchema };
 
+/** Largest seeded file of a spawn (`files`), bytes (text as UTF-8, base64 decoded). */
+export const spawnFileBytesMax = 1024 * 1024;
+
+/** A file's content in a spawn: UTF-8 text, or bytes as `{base64}` (standard alphabet, padded). */
+const fileContent = z.union([
+  z.string().max(spawnFileBytesMax),
+  z.strictObject({
+    base64: z.string().max(Math.ceil(spawnFileBytesMax / 3) * 4)
+      .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, "not base64 (standard, padded)"),
+  }),
+]);
+
+/** `volumes` of a spawn: mount volume `name` at workspace-relative `path`. */
+const mountSchema = z.strictObject({
+  name: z.string().regex(volumeNamePattern, "a volume name"),
+  path: z.string().min(1).max(1024),
+  readOnly: z.boolean().optional(),
+});
+
 /** `POST /v1/agents`. */
 export const spawnSchema = spawnRequestSchema.extend({
-  files: z.record(z.string().min(1).max(1024), z.string().max(1024 * 1024)).optional()
+  files: z.record(z.string().min(1).max(1024), fileContent).optional()
     .refine((f) => f === undefined || Object.keys(f).length <= 256, "at most 256 files"),
+  volumes: z.array(mountSchema).max(mountsPerAgentMax).optional(),
   wait: z.boolean().optional(),
   /** Scheduling priority 0..39, lower = more weight (default 20). */
   priority: z.int().min(priorityMin).max(priorityMax).optional(),
+});
+
+/** `POST /v1/volumes`. */
+export const volumeCreateSchema = z.strictObject({
+  name: z.string().regex(volumeNamePattern, "lowercase letters, digits, ., _ and -, 1–63 chars"),
+  quotaBytes: z.int().min(0).max(volumeQuotaBytesMax).optional(),
+  quotaFiles: z.int().min(0).max(volumeQuotaFilesMax).optional(),
 });
 
 /** `PUT /v1/scheduler`. */
@@ -88,16 +118,15 @@ export const auditQuery = z.strictObject({
   action: z.string().max(64).optional(),
 });
 
+const errorRef = "#/components/schemas/Error";
+
 /** The OpenAPI document, generated from the schemas above. */
 export function openApiDocument(): Record<string, unknown> {
   const body = (schema: z.ZodType) => ({
     required: true,
     content: { "application/json": { schema: z.toJSONSchema(schema, { io: "input" }) } },
   });
-  const error = {
-    description: "error",
-    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-  };
+  const error = { description: "error", content: { "application/json": { schema: { $ref: errorRef } } } };
   const responses = { 400: error, 401: error, 404: error, 413: error, 429: error, 503: error };
   return {
     openapi: "3.1.0",
@@ -131,6 +160,7 @@ export function openApiDocument(): Record<string, unknown> {
       "/v1/agents/{id}/output": { get: { summary: "captured stdout/stderr", responses } },
       "/v1/agents/{id}/events": { get: { summary: "SSE stream of one agent", responses } },
       "/v1/events": { get: { summary: "SSE stream of the tenant", responses } },
+      ...filePaths(body, responses),
       "/v1/tenants": {
         post: { summary: "create tenant (admin)", requestBody: body(tenantCreateSchema), responses },
         get: { summary: "list tenants (admin)", responses },
@@ -156,6 +186,29 @@ export function openApiDocument(): Record<string, unknown> {
       "/metrics": { get: { summary: "Prometheus text exposition", responses } },
       "/healthz": { get: { summary: "liveness", security: [], responses: {} } },
       "/readyz": { get: { summary: "readiness", security: [], responses: {} } },
+    },
+  };
+}
+
+/** The OpenAPI paths of volumes and files. */
+function filePaths(body: (schema: z.ZodType) => unknown, responses: unknown): Record<string, unknown> {
+  return {
+    "/v1/volumes": {
+      post: { summary: "create a volume", requestBody: body(volumeCreateSchema), responses },
+      get: { summary: "list the tenant's volumes", responses },
+    },
+    "/v1/volumes/{name}": { get: { summary: "a volume", responses }, delete: { summary: "delete", responses } },
+    "/v1/volumes/{name}/files": { get: { summary: "list a directory (?dir=)", responses } },
+    "/v1/volumes/{name}/files/{path}": {
+      put: { summary: "upload (binary body, streamed, atomic)", responses },
+      get: { summary: "download (Range)", responses },
+      delete: { summary: "delete (?recursive=true)", responses },
+    },
+    "/v1/agents/{id}/files": { get: { summary: "list a running agent's directory (?dir=)", responses } },
+    "/v1/agents/{id}/files/{path}": {
+      put: { summary: "upload into a running agent's workspace", responses },
+      get: { summary: "download from a running agent's workspace", responses },
+      delete: { summary: "delete in a running agent's workspace", responses },
     },
   };
 }

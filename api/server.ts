@@ -90,6 +90,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // The kernel knows tenants' quotas and policies because the API pushes them in (now, and on every change).
   service.loadQuotas();
   service.loadPolicies();
+  await service.volumes.load();
   const generated = await service.bootstrap(options.adminKey);
   const metrics = serverMetrics(runtime, () => service, new Set(runtime.dispatcher.calls()));
   let ready = false;

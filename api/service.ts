@@ -28,6 +28,7 @@ import { ApiError, policyOr400 } from "./api_error.ts";
 import { DenialAuditGate } from "./audit_denials.ts";
 import { AuditLog } from "./audit_log.ts";
 import { EventFeed } from "./events.ts";
+import { agentFileScope, filesCalls, type FileScope } from "./files.ts";
 import { now } from "./ids.ts";
 import { PendingRecords } from "./pending_records.ts";
 import { admissionQueueMax, serverAgentsMax, spawnAgent, type SpawnBody } from "./spawn.ts";
@@ -35,6 +36,7 @@ import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
 import { type StoreErrorCode, StoreErrors } from "./store_errors.ts";
 import { Sessions } from "./sessions.ts";
 import { kernelQuotas, type Principal, requireAdmin, TenantKeys } from "./tenant_keys.ts";
+import { VolumeService } from "./volumes.ts";
 
 /** Denial-audit caps live with the gate; `auditFlushMs` is re-exported where it always was. */
 export { auditFlushMs } from "./limits.ts";
@@ -58,6 +60,8 @@ export class Service {
   readonly admission: AdmissionQueue;
   /** Which denials get an audit row, per tenant and agent (see `api/audit_denials.ts`). */
   readonly denialAudit = new DenialAuditGate();
+  /** Volumes: create, list, delete, and their files' scopes. */
+  readonly volumes: VolumeService;
   shuttingDown = false;
   /** Stateful code contexts (each hosted by an agent of this service). */
   readonly sessions: Sessions;
@@ -77,6 +81,8 @@ export class Service {
     this.#pending = new PendingRecords(store, this.#errors);
     this.#agents = new AgentTable(store, this.#audit, this.#errors, this.#pending);
     this.#tenants = new TenantKeys(runtime, store, this.#audit);
+    this.volumes = new VolumeService(runtime, store, this.#audit);
+    runtime.obs.knownCalls(filesCalls);
     runtime.subscribe((event) => this.#onRuntimeEvent(event));
     this.feed = new EventFeed(runtime.obs, (uid) => this.#agents.idOfUid(uid));
     this.admission = new AdmissionQueue({ slots: options.agentsMax ?? serverAgentsMax, queueMax: admissionQueueMax });
@@ -286,6 +292,24 @@ export class Service {
       this.#runtime.signal(live.agent.pid, signal, `${signal} by ${p.tenant.name}`);
     }
     return row;
+  }
+
+  /**
+   * The files scope of a running agent's workspace (with its mounts).
+   *
+   * @throws {ApiError} 404 (not the caller's), 409 `agent_ended` (its workspace is removed at exit)
+   */
+  agentFiles(p: Principal, id: string): FileScope {
+    const row = this.agent(p, id);
+    const live = this.#agents.live(id);
+    if (!live || live.agent.exitStarted) {
+      throw new ApiError(
+        409,
+        "agent_ended",
+        `agent ${id} has ended (${row.state}): its workspace was removed at exit; keep files in a volume to read them later`,
+      );
+    }
+    return agentFileScope(this.#runtime, live.agent.pid, live.agent.subject, `agent ${id}`);
   }
 
   /** Whether the caller can see agent `id`; returns its tenant id. */

@@ -122,7 +122,8 @@ async function spawnReserved(
       tenant: tenant.id,
       capabilities: (body.capabilities ?? []) as Capability[],
       limits,
-      files: body.files,
+      files: seedFiles(body.files),
+      volumes: body.volumes,
       policy: body.policy,
       slot,
     });
@@ -137,6 +138,16 @@ async function spawnReserved(
     if (err instanceof KernelError) throw new ApiError(400, err.code.toLowerCase(), err.message);
     throw deps.errors.failed("agent record (start)", err) ?? err;
   }
+}
+
+/** Spawn `files` as the runtime takes them: text as is, `{base64}` decoded (the schema checked the alphabet). */
+function seedFiles(files: SpawnBody["files"]): Record<string, string | Uint8Array> | undefined {
+  if (files === undefined) return undefined;
+  const out: Record<string, string | Uint8Array> = {};
+  for (const [path, content] of Object.entries(files)) {
+    out[path] = typeof content === "string" ? content : Uint8Array.fromBase64(content.base64);
+  }
+  return out;
 }
 
 /** The requested limits within the tenant's ceilings: above one is a 400; an unset default above one is lowered. */

@@ -91,7 +91,13 @@ CREATE TABLE IF NOT EXISTS audit (
   action TEXT NOT NULL, subject TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS audit_tenant ON audit(tenant_id, seq);
 CREATE INDEX IF NOT EXISTS agents_ended ON agents(ended_at);
+CREATE TABLE IF NOT EXISTS volumes (
+  tenant_id TEXT NOT NULL, name TEXT NOT NULL, quota_bytes INTEGER NOT NULL, quota_files INTEGER NOT NULL,
+  created_at TEXT NOT NULL, PRIMARY KEY (tenant_id, name));
 `;
+
+/** A volume's record (its usage lives in memory, recomputed from disk at start). */
+export type VolumeRow = { tenantId: string; name: string; quotaBytes: number; quotaFiles: number; createdAt: string };
 
 type Row = Record<string, string | number | null>;
 
@@ -126,6 +132,32 @@ export class Store {
   policies(): { tenantId: string; policy: unknown }[] {
     const rows = this.#db.prepare("SELECT id, policy FROM tenants WHERE policy IS NOT NULL").all() as Row[];
     return rows.map((r) => ({ tenantId: String(r.id), policy: JSON.parse(String(r.policy)) }));
+  }
+
+  /** Insert a volume's record (a taken name is a constraint error). */
+  insertVolume(v: VolumeRow): void {
+    this.#db.prepare(
+      "INSERT INTO volumes (tenant_id, name, quota_bytes, quota_files, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+      .run(v.tenantId, v.name, v.quotaBytes, v.quotaFiles, v.createdAt);
+  }
+
+  /** Delete a volume's record; whether there was one. */
+  deleteVolume(tenantId: string, name: string): boolean {
+    const r = this.#db.prepare("DELETE FROM volumes WHERE tenant_id = ? AND name = ?").run(tenantId, name);
+    return Number(r.changes) > 0;
+  }
+
+  /** The volumes of `tenantId` (every tenant's for null), by name. */
+  volumes(tenantId: string | null): VolumeRow[] {
+    const sql = "SELECT * FROM volumes WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY tenant_id, name";
+    return (this.#db.prepare(sql).all(tenantId) as Row[]).map((r) => ({
+      tenantId: String(r.tenant_id),
+      name: String(r.name),
+      quotaBytes: Number(r.quota_bytes),
+      quotaFiles: Number(r.quota_files),
+      createdAt: String(r.created_at),
+    }));
   }
 
   /** Close the database. */

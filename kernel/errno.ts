@@ -28,6 +28,8 @@ export const ERRNO = {
   ESRCH: "no such agent",
   ECANCELED: "canceled",
   EIO: "internal error while serving the call",
+  EROFS: "read-only mount",
+  EXDEV: "across a mount boundary",
 } as const;
 
 /** One errno string, e.g. `"EACCES"`. */

@@ -151,3 +151,10 @@ export const policyStepsPerAgentPerSecMax = 2_000_000;
 export const policyStepsPerTenantPerSecMax = 4 * policyStepsPerAgentPerSecMax;
 /** Most tenant step accounts kept; past it, full (idle) accounts are dropped, which loses nothing. */
 export const stepAccountsMax = 4096;
+
+/**
+ * Volumes one agent may mount (`volumes` of a spawn). Past it: the spawn is
+ * refused (`EINVAL`, 400 over HTTP).
+ * @default 8
+ */
+export const mountsPerAgentMax = 8;

@@ -7,6 +7,7 @@
  */
 
 export { limitInt, limitsSchema, resolveLimits, spawnRequestSchema, storedOutputCharsMax } from "./limits.ts";
+export { mountsPerAgentMax } from "./limits.ts";
 export { Runtime } from "./runtime.ts";
 export { CellsBusyError } from "./cell/mod.ts";
 export type { Agent, ExitSummary, RuntimeEvent } from "./runtime.ts";

@@ -277,7 +277,12 @@ export class PolicyLayer {
     const base: PolicyRequest = { call, ...fields, rateKey: rateKeyOf(proc) };
     if (paths.length === 0) return this.#decide(proc, base);
     for (const checked of paths) {
-      const verdict = this.#decide(proc, { ...base, path: checked.relative });
+      const path = checked.mount === undefined
+        ? checked.relative
+        : checked.relative === "."
+        ? checked.mount
+        : `${checked.mount}/${checked.relative}`;
+      const verdict = this.#decide(proc, { ...base, path });
       if (verdict !== null) return verdict;
     }
     return null;

@@ -35,10 +35,9 @@ import type { RuntimeEvent } from "./agent/mod.ts";
 import { AgentSupervisor, type SupervisorDeps } from "./agent/mod.ts";
 import { CellHost } from "./cell/mod.ts";
 import { CellPool } from "./cell/mod.ts";
-import { Workspaces } from "./fs/mod.ts";
+import { type MountSpec, releaseMounts, takeMounts, Workspaces } from "./fs/mod.ts";
 import { blockingSliceMs, type LimitsRequest, resolveLimits } from "./limits.ts";
 import type { Resolver } from "./net/mod.ts";
-import { confinePath } from "./path/mod.ts";
 import { egressFields, PolicyLayer } from "./policy_layer.ts";
 import { registerCleanups } from "./cleanups.ts";
 import { sandboxSyscalls } from "./syscalls.ts";
@@ -58,8 +57,15 @@ export interface SpawnRequest {
   tenant?: string;
   capabilities?: Capability[];
   limits?: LimitsRequest;
-  /** Files to seed the workspace with: workspace-relative path → UTF-8 text. */
-  files?: Record<string, string>;
+  /** Files to seed the workspace with: workspace-relative path → UTF-8 text or bytes. */
+  files?: Record<string, string | Uint8Array>;
+  /**
+   * Volumes of the agent's tenant to mount at workspace-relative paths
+   * (registered in `workspaces.volumes`). Taken synchronously here (a
+   * mounted volume cannot be deleted) and given back when the agent is gone.
+   * Children (`proc.spawn`) mount none of them.
+   */
+  volumes?: readonly MountSpec[];
   /** The agent's own policy document; it can only narrow its parent's and its tenant's. */
   policy?: unknown;
   /** Pipe descriptors of the parent the child inherits before it starts. */
@@ -241,12 +247,14 @@ export class Runtime {
     let slot = request.slot;
     let proc: Process;
     let priority: number;
+    let mounts: ReturnType<typeof takeMounts> = [];
     try {
       if (this.#closing) throw new KernelError("ECANCELED", "the server is shutting down");
       const limits = checkSpawnRequest(request);
       priority = request.priority ?? priorityDefault;
       const tenant = request.tenant ?? "default";
       slot ??= this.limits.admitAgent(tenant, limits.rssMb);
+      mounts = takeMounts(this.workspaces.volumes, tenant, request.volumes ?? []);
       proc = this.table.create({
         tenant,
         parent: request.parent,
@@ -256,9 +264,11 @@ export class Runtime {
         nowMs: performance.now(),
       });
     } catch (err) {
+      releaseMounts(mounts);
       slot?.release();
       throw err;
     }
+    this.workspaces.setMounts(proc.pid, mounts);
     const sup = new AgentSupervisor(this.#deps, proc, {
       uid: ++this.#uids,
       slot,
@@ -267,6 +277,12 @@ export class Runtime {
     });
     request.onCreated?.(sup.agent);
     this.#agents.set(proc.pid, sup);
+    if (mounts.length > 0) {
+      void sup.done.finally(() => {
+        this.workspaces.dropMounts(proc.pid, mounts);
+        releaseMounts(mounts);
+      });
+    }
     const started = sup.start({
       code: request.code,
       lang: request.lang ?? "js",
@@ -351,7 +367,7 @@ export class Runtime {
       fastPath: options.fastPath,
       limits: this.limits,
       confinement: {
-        checkPath: (proc, raw, access) => confinePath(this.workspaces.root(proc.pid), raw, access),
+        checkPath: async (proc, raw, access) => (await this.workspaces.resolve(proc.pid, raw, access)).checked,
         checkPolicy: (proc, call, args, paths) => this.policy.check(proc, call, args, paths),
         stableAllow: (proc, call) => this.policy.stableAllow(proc, call),
         policyEpoch: () => this.policy.epoch,

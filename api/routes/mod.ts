@@ -8,3 +8,5 @@ export { agentRoutes, agentView } from "./agents.ts";
 export { eventRoutes } from "./events.ts";
 export { sessionRoutes, sessionView } from "./sessions.ts";
 export { tenantRoutes } from "./tenants.ts";
+export { fileRoutes, type FileScopeOf, uploadPathPattern } from "./files.ts";
+export { volumeRoutes } from "./volumes.ts";

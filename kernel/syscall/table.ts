@@ -48,6 +48,12 @@ export interface CheckedPath {
   readonly relative: string;
   /** The target as the check saw it; null when nothing existed there (a path about to be created). */
   readonly seen: PathSeen | null;
+  /**
+   * The mount point (workspace-relative) when the path lies in a mounted
+   * volume: `root` is then the volume's real root, and policy globs match
+   * `${mount}/${relative}` (the path as the agent names it).
+   */
+  readonly mount?: string;
 }
 
 /** How a call touches a path. */

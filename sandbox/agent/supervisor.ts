@@ -27,7 +27,7 @@ import { type AgentSpan, agentSpan } from "../../observability/mod.ts";
 import type { CellHost } from "../cell/mod.ts";
 import type { CellPool } from "../cell/mod.ts";
 import type { StartMessage } from "../cell/mod.ts";
-import { seedFile } from "../fs/mod.ts";
+import { seedDir, seedFile } from "../fs/mod.ts";
 import { moduleLexerReady, prepareModule } from "../modules/mod.ts";
 import { looksLikeTypeScript, typeScriptHint } from "../code/mod.ts";
 import { fsError } from "../fs/mod.ts";
@@ -77,7 +77,7 @@ export interface StartSpec {
   lang: "js" | "ts";
   /** Host a REPL context (a session) instead of running `code` as the main module. */
   session?: boolean;
-  files: Record<string, string>;
+  files: Record<string, string | Uint8Array>;
   policy: unknown;
   inherit?: { from: number; fds: number[] };
   /** The caller's last check before the code is sent; if it throws, the agent ends without running. */
@@ -396,11 +396,23 @@ export class AgentSupervisor implements AgentState {
     };
   }
 
-  /** Seed the workspace with caller-provided files: trusted input, but still confined and quota-checked. */
-  async #seed(root: string, files: Record<string, string>): Promise<void> {
-    for (const [path, text] of Object.entries(files)) {
+  /**
+   * Seed the workspace: the mount points of its volumes (directories, charged
+   * like any), then the caller-provided files — trusted input, but still
+   * confined and quota-checked; a file under a mount point is refused (it
+   * would be hidden by the volume).
+   */
+  async #seed(root: string, files: Record<string, string | Uint8Array>): Promise<void> {
+    const mounts = this.#d.workspaces.mounts(this.proc.pid);
+    for (const mount of mounts) await seedDir(root, this.proc, mount.path);
+    for (const [path, content] of Object.entries(files)) {
       try {
-        await seedFile(root, this.proc, path, new TextEncoder().encode(text));
+        const under = await this.#d.workspaces.resolve(this.proc.pid, path, "write").then((r) => r.mount);
+        if (under !== undefined) {
+          throw new KernelError("EINVAL", `is under the mount of volume ${under.volume.name} at ${under.path}`);
+        }
+        const data = typeof content === "string" ? new TextEncoder().encode(content) : content;
+        await seedFile(root, this.proc, path, data);
       } catch (err) {
         const { code, message } = err instanceof KernelError ? err : fsError(err);
         throw new KernelError(code, `files[${JSON.stringify(path.slice(0, 64))}]: ${message}`);

@@ -24,12 +24,16 @@ export interface TreeStats {
   files: number;
 }
 
-/** Serialises the fs mutations of each agent. */
+/**
+ * Serialises the fs mutations of each account: keyed by the checked path's
+ * root (an agent's workspace, or a volume shared by agents and the files API).
+ */
 export class MutationLocks {
-  #tails = new Map<number, Promise<void>>();
+  #tails = new Map<string | number, Promise<void>>();
 
-  /** Run `fn` once every earlier mutation of `pid` has finished. */
-  async run<T>(pid: number, fn: () => Promise<T>): Promise<T> {
+  /** Run `fn` once every earlier mutation under `key` has finished. */
+  async run<T>(key: string | number, fn: () => Promise<T>): Promise<T> {
+    const pid = key;
     const before = this.#tails.get(pid) ?? Promise.resolve();
     const { promise: done, resolve } = Promise.withResolvers<void>();
     this.#tails.set(pid, done);
@@ -42,10 +46,47 @@ export class MutationLocks {
     }
   }
 
-  /** Agents with a mutation queued or running. */
+  /** Accounts with a mutation queued or running. */
   get size(): number {
     return this.#tails.size;
   }
+}
+
+/**
+ * Where a mutation's bytes and entries are charged: an agent's workspace
+ * (its `diskBytes` and `filesMax`) or a volume (its quota, shared by every
+ * agent that mounts it). Mutations of one account run one at a time (the
+ * `MutationLocks` key is the checked path's root).
+ */
+export interface DiskAccount {
+  /**
+   * Refuse with `ENOSPC` unless `bytes` more and `files` more entries fit.
+   *
+   * @throws {KernelError} `ENOSPC` naming the limit
+   */
+  ensureRoom(bytes: number, files: number): void;
+  /** Add (or, negative, give back) bytes and entries. */
+  charge(bytes: number, files: number): void;
+}
+
+/**
+ * The account of an agent's own workspace.
+ *
+ * @param proc the agent
+ * @returns its `diskBytes` / `filesMax` account
+ * @example
+ * ```ts
+ * await writeChecked(procAccount(proc), checked, data, false);
+ * ```
+ */
+export function procAccount(proc: Process): DiskAccount {
+  return {
+    ensureRoom: (bytes, files) => ensureRoom(proc, bytes, files),
+    charge: (bytes, files) => {
+      proc.usage.diskBytes = Math.max(0, proc.usage.diskBytes + bytes);
+      proc.usage.files = Math.max(0, proc.usage.files + files);
+    },
+  };
 }
 
 /**
@@ -64,9 +105,8 @@ export function ensureRoom(proc: Process, bytes: number, files: number): void {
   }
 }
 
-function charge(proc: Process, bytes: number, files: number): void {
-  proc.usage.diskBytes = Math.max(0, proc.usage.diskBytes + bytes);
-  proc.usage.files = Math.max(0, proc.usage.files + files);
+function charge(account: DiskAccount, bytes: number, files: number): void {
+  account.charge(bytes, files);
 }
 
 /** Prefix of the temporary file a replacing write goes through (same directory as its target). */
@@ -74,7 +114,7 @@ const writeTempPrefix = ".agentos-tmp-";
 
 /**
  * Write (or append) `data` to a checked path, creating the file if needed.
- * Call under the agent's mutation lock. Nothing of the previous content is
+ * Call under the account's mutation lock. Nothing of the previous content is
  * lost when a write fails (a full disk, a quota): a new file is removed
  * again, an existing one is replaced by renaming a complete temporary copy
  * over it (written beside it, removed on failure), and an append is cut
@@ -86,7 +126,7 @@ const writeTempPrefix = ".agentos-tmp-";
  *   `EACCES` (swapped or hard-linked path) or the mapped fs error
  */
 export async function writeChecked(
-  proc: Process,
+  account: DiskAccount,
   checked: CheckedPath,
   data: Uint8Array,
   append: boolean,
@@ -95,14 +135,14 @@ export async function writeChecked(
   if (checked.seen?.kind === "dir") throw new KernelError("EISDIR", "is a directory");
   if (checked.seen !== null && createNewOnly) throw new KernelError("EEXIST", "file exists");
   if (createNewOnly) {
-    await writeNew(proc, checked, data, true);
+    await writeNew(account, checked, data, true);
     return;
   }
   // What the check saw is a hint taken before the lock (an earlier mutation of the agent may have changed
   // it): each way finds out what is there now, and a file that appears meanwhile is written over, once.
-  if (append ? await appendExisting(proc, checked, data) : await replaceExisting(proc, checked, data)) return;
-  if (await writeNew(proc, checked, data, false)) return;
-  if (append ? await appendExisting(proc, checked, data) : await replaceExisting(proc, checked, data)) return;
+  if (append ? await appendExisting(account, checked, data) : await replaceExisting(account, checked, data)) return;
+  if (await writeNew(account, checked, data, false)) return;
+  if (append ? await appendExisting(account, checked, data) : await replaceExisting(account, checked, data)) return;
   throw new KernelError("EACCES", "path changed between check and use");
 }
 
@@ -133,12 +173,12 @@ async function currentSize(checked: CheckedPath): Promise<number | null> {
  * `createNewOnly` is not set): the caller writes over it.
  */
 async function writeNew(
-  proc: Process,
+  account: DiskAccount,
   checked: CheckedPath,
   data: Uint8Array,
   createNewOnly: boolean,
 ): Promise<boolean> {
-  ensureRoom(proc, data.length, 1);
+  account.ensureRoom(data.length, 1);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(checked.real, { write: true, createNew: true, mode: 0o600 });
@@ -150,11 +190,11 @@ async function writeNew(
     await verifyOpened(file, checked);
   } catch (err) {
     file.close();
-    charge(proc, 0, 1); // it is not known what the path names now: the inode made stays charged
+    charge(account, 0, 1); // it is not known what the path names now: the inode made stays charged
     throw err;
   }
-  await writeAllOrRemove(proc, file, checked.real, data);
-  charge(proc, data.length, 1);
+  await writeAllOrRemove(account, file, checked.real, data);
+  charge(account, data.length, 1);
   return true;
 }
 
@@ -166,10 +206,10 @@ async function writeNew(
  * on the result; the temporary copy is the only excess while it is written
  * (one file per agent at a time: its mutations run one at a time).
  */
-async function replaceExisting(proc: Process, checked: CheckedPath, data: Uint8Array): Promise<boolean> {
+async function replaceExisting(account: DiskAccount, checked: CheckedPath, data: Uint8Array): Promise<boolean> {
   const before = await currentSize(checked);
   if (before === null) return false;
-  ensureRoom(proc, data.length - before, 0);
+  account.ensureRoom(data.length - before, 0);
   const slash = checked.relative.lastIndexOf("/");
   const name = `${writeTempPrefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const temp = await confinePath(
@@ -187,43 +227,48 @@ async function replaceExisting(proc: Process, checked: CheckedPath, data: Uint8A
     await verifyOpened(file, temp);
   } catch (err) {
     file.close();
-    charge(proc, 0, 1); // as for a new file: what the path names now is not known
+    charge(account, 0, 1); // as for a new file: what the path names now is not known
     throw err;
   }
-  await writeAllOrRemove(proc, file, temp.real, data);
+  await writeAllOrRemove(account, file, temp.real, data);
   try {
     await Deno.rename(temp.real, checked.real);
   } catch (err) {
-    await removeTemp(proc, temp.real, data.length);
+    await removeTemp(account, temp.real, data.length);
     throw fsError(err);
   }
-  charge(proc, data.length - before, 0);
+  charge(account, data.length - before, 0);
   return true;
 }
 
 /** Write all of `data` to the new file `file` at `path` and close it; on failure remove it and rethrow. */
-async function writeAllOrRemove(proc: Process, file: Deno.FsFile, path: string, data: Uint8Array): Promise<void> {
+async function writeAllOrRemove(
+  account: DiskAccount,
+  file: Deno.FsFile,
+  path: string,
+  data: Uint8Array,
+): Promise<void> {
   try {
     let offset = 0;
     while (offset < data.length) offset += await file.write(data.subarray(offset));
   } catch (err) {
     const size = await file.stat().then((s) => s.size, () => data.length);
     file.close();
-    await removeTemp(proc, path, size);
+    await removeTemp(account, path, size);
     throw fsError(err);
   }
   file.close();
 }
 
 /** Remove a file this write made; if that fails, charge it (usage stays what is on disk). */
-async function removeTemp(proc: Process, path: string, size: number): Promise<void> {
+async function removeTemp(account: DiskAccount, path: string, size: number): Promise<void> {
   await Deno.remove(path).catch((err) => {
-    if (!(err instanceof Deno.errors.NotFound)) charge(proc, size, 1);
+    if (!(err instanceof Deno.errors.NotFound)) charge(account, size, 1);
   });
 }
 
 /** Append to the file at `checked` in place (false if there is none); a failed append is cut back to its length. */
-async function appendExisting(proc: Process, checked: CheckedPath, data: Uint8Array): Promise<boolean> {
+async function appendExisting(account: DiskAccount, checked: CheckedPath, data: Uint8Array): Promise<boolean> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(checked.real, { write: true });
@@ -235,7 +280,7 @@ async function appendExisting(proc: Process, checked: CheckedPath, data: Uint8Ar
   const info = await verifyOpened(file, checked);
   if (info.isDirectory) throw new KernelError("EISDIR", "is a directory");
   const before = info.size;
-  ensureRoom(proc, data.length, 0);
+  account.ensureRoom(data.length, 0);
   try {
     await file.seek(0, Deno.SeekMode.End);
     let offset = 0;
@@ -244,20 +289,20 @@ async function appendExisting(proc: Process, checked: CheckedPath, data: Uint8Ar
     await file.truncate(before).catch(() => {});
     // If the cut failed too, charge what is on disk now.
     const now = await file.stat().then((s) => s.size, () => before);
-    charge(proc, now - before, 0);
+    charge(account, now - before, 0);
     throw fsError(err);
   }
-  charge(proc, data.length, 0);
+  charge(account, data.length, 0);
   return true;
 }
 
 /**
  * Create a directory (and, with `recursive`, its missing parents), charging
- * each directory made. Call under the agent's mutation lock.
+ * each directory made. Call under the account's mutation lock.
  *
  * @throws {KernelError} `EEXIST`, `ENOENT` (missing parent), `ENOTDIR`, `ENOSPC`
  */
-export async function makeDir(proc: Process, checked: CheckedPath, recursive: boolean): Promise<void> {
+export async function makeDir(account: DiskAccount, checked: CheckedPath, recursive: boolean): Promise<void> {
   const root = checked.root;
   if (checked.relative === ".") {
     if (recursive) return;
@@ -279,39 +324,52 @@ export async function makeDir(proc: Process, checked: CheckedPath, recursive: bo
       continue;
     }
     if (!last && !recursive) throw new KernelError("ENOENT", "no such file or directory");
-    ensureRoom(proc, directoryBytes, 1);
+    account.ensureRoom(directoryBytes, 1);
     await Deno.mkdir(path, { mode: 0o700 }).catch((err) => {
       throw fsError(err);
     });
-    charge(proc, directoryBytes, 1);
+    charge(account, directoryBytes, 1);
   }
 }
 
 /**
  * Remove a file or (with `recursive`) a tree, giving its bytes and entries
- * back. Call under the agent's mutation lock.
+ * back. Call under the account's mutation lock.
  *
  * @throws {KernelError} `EACCES` for the root, `ENOTEMPTY`, or the mapped fs error
  */
-export async function removeChecked(proc: Process, checked: CheckedPath, recursive: boolean): Promise<void> {
-  if (checked.relative === ".") throw new KernelError("EACCES", "cannot remove the workspace root");
+export async function removeChecked(account: DiskAccount, checked: CheckedPath, recursive: boolean): Promise<void> {
+  if (checked.relative === ".") {
+    throw new KernelError(
+      "EACCES",
+      checked.mount === undefined
+        ? "cannot remove the workspace root"
+        : `cannot remove the mount point ${checked.mount}`,
+    );
+  }
   const stats = await treeStats(checked);
   await Deno.remove(checked.real, { recursive }).catch((err) => {
     throw fsError(err);
   });
-  charge(proc, -stats.bytes, -stats.files);
+  charge(account, -stats.bytes, -stats.files);
 }
 
 /**
  * Rename within the workspace; a replaced destination gives its bytes and
- * entries back. Call under the agent's mutation lock.
+ * entries back. Call under the account's mutation lock.
  *
  * @throws {KernelError} `EINVAL` when moving a directory into itself, `EACCES` for the root
  */
-export async function renameChecked(proc: Process, from: CheckedPath, to: CheckedPath): Promise<void> {
-  if (from.root !== to.root) throw new Error("renameChecked: paths of two workspaces"); // programmer error
+export async function renameChecked(account: DiskAccount, from: CheckedPath, to: CheckedPath): Promise<void> {
+  if (from.root !== to.root) {
+    const where = (p: CheckedPath) => p.mount === undefined ? "the workspace" : `the volume mounted at ${p.mount}`;
+    throw new KernelError(
+      "EXDEV",
+      `cannot rename from ${where(from)} to ${where(to)} (a mount boundary): copy the file and remove the original`,
+    );
+  }
   if (from.relative === "." || to.relative === ".") {
-    throw new KernelError("EACCES", "cannot rename the workspace root");
+    throw new KernelError("EACCES", "cannot rename the workspace root or a mount point");
   }
   if (to.real.startsWith(`${from.real}/`)) throw new KernelError("EINVAL", "cannot move a directory into itself");
   if (from.real === to.real) return;
@@ -319,7 +377,7 @@ export async function renameChecked(proc: Process, from: CheckedPath, to: Checke
   await Deno.rename(from.real, to.real).catch((err) => {
     throw fsError(err);
   });
-  charge(proc, -replaced.bytes, -replaced.files);
+  charge(account, -replaced.bytes, -replaced.files);
 }
 
 /**
@@ -331,7 +389,8 @@ export function treeStats(checked: CheckedPath): Promise<TreeStats> {
   return statsAt(checked.real);
 }
 
-async function statsAt(path: string): Promise<TreeStats> {
+/** Bytes and entries of `path` and everything beneath it, as on disk now (symlinks not followed). */
+export async function statsAt(path: string): Promise<TreeStats> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.lstat(path);
@@ -365,9 +424,23 @@ async function statsAt(path: string): Promise<TreeStats> {
  * @throws {KernelError} `EACCES` (escape), `EISDIR` (the root), `EEXIST`, `ENOSPC` or the mapped fs error
  */
 export async function seedFile(root: string, proc: Process, path: string, data: Uint8Array): Promise<void> {
+  const account = procAccount(proc);
   const checked = await confinePath(root, path, "write");
   if (checked.relative === ".") throw new KernelError("EISDIR", "is the workspace root");
   const slash = checked.relative.lastIndexOf("/");
-  if (slash !== -1) await makeDir(proc, await confinePath(root, checked.relative.slice(0, slash), "write"), true);
-  await writeChecked(proc, checked, data, false, true);
+  if (slash !== -1) await makeDir(account, await confinePath(root, checked.relative.slice(0, slash), "write"), true);
+  await writeChecked(account, checked, data, false, true);
+}
+
+/**
+ * Make a directory (and its parents) in a workspace before the agent runs,
+ * charged to the agent: a volume's mount point.
+ *
+ * @param root the agent's workspace root
+ * @param proc the agent (its quota is charged)
+ * @param path workspace-relative path of the directory
+ * @throws {KernelError} `EACCES` (escape), `ENOTDIR`, `ENOSPC` or the mapped fs error
+ */
+export async function seedDir(root: string, proc: Process, path: string): Promise<void> {
+  await makeDir(procAccount(proc), await confinePath(root, path, "write"), true);
 }

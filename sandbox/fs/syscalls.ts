@@ -17,7 +17,7 @@ import { type CheckedPath, defineSyscall, type SyscallDef } from "../../kernel/s
 import { resultHoldBytes } from "../../kernel/mod.ts";
 import { Base64Value, fromBase64Yielding } from "../../kernel/syscall/mod.ts";
 import { verifyOpened } from "../path/mod.ts";
-import { makeDir, MutationLocks, removeChecked, renameChecked, writeChecked } from "./disk.ts";
+import { type DiskAccount, makeDir, procAccount, removeChecked, renameChecked, writeChecked } from "./disk.ts";
 import { fsError } from "./errors.ts";
 import type { Workspaces } from "./workspace.ts";
 
@@ -39,19 +39,26 @@ export type FileKind = "file" | "dir" | "symlink";
 
 /**
  * Build the `fs.*` rows: the read rows run in parallel; the mutating rows
- * of one agent run one at a time (`MutationLocks`), so the disk quota is
- * checked and charged with nothing in between.
+ * of one account (an agent's workspace, or a volume shared by agents and
+ * the files API) run one at a time (`workspaces.locks`, keyed by the checked
+ * path's root), so the quota is checked and charged with nothing in between.
+ * A path in a mounted volume is charged to the volume, not to the agent.
  *
- * @param _workspaces unused: every checked path carries its workspace root (kept so callers need not change)
+ * @param workspaces the workspaces (their locks and volumes)
  * @returns the rows, for a `SyscallTable`
  * @example
  * ```ts
  * const table = new SyscallTable(fsSyscalls(new Workspaces("./data")));
  * ```
  */
-export function fsSyscalls(_workspaces: Workspaces): SyscallDef[] {
-  return [...readRows(), ...writeRows(new MutationLocks())];
+export function fsSyscalls(workspaces: Workspaces): SyscallDef[] {
+  const mutate: Mutate = (proc, checked, fn) =>
+    workspaces.locks.run(checked.root, () => fn(workspaces.volumes.byRoot(checked.root) ?? procAccount(proc)));
+  return [...readRows(), ...writeRows(mutate)];
 }
+
+/** Run a mutation of `checked` under its account's lock, with that account. */
+type Mutate = <T>(proc: Process, checked: CheckedPath, fn: (account: DiskAccount) => Promise<T>) => Promise<T>;
 
 const read = (args: { path: string }) => [{ path: args.path, access: "read" as const }];
 const write = (args: { path: string }) => [{ path: args.path, access: "write" as const }];
@@ -142,11 +149,10 @@ function readRows(): SyscallDef[] {
   ];
 }
 
-/** `fs.writeText`, `fs.writeBytes`, `fs.append` and the tree rows, one at a time per agent. */
-function writeRows(locks: MutationLocks): SyscallDef[] {
-  const mutate = <T>(proc: Process, fn: () => Promise<T>) => locks.run(proc.pid, fn);
+/** `fs.writeText`, `fs.writeBytes`, `fs.append` and the tree rows, one at a time per account. */
+function writeRows(mutate: Mutate): SyscallDef[] {
   const writeFile = (proc: Process, checked: CheckedPath, data: Uint8Array, append: boolean) =>
-    mutate(proc, () => writeChecked(proc, checked, data, append));
+    mutate(proc, checked, (account) => writeChecked(account, checked, data, append));
   return [
     defineSyscall({
       name: "fs.writeText",
@@ -193,8 +199,8 @@ function writeRows(locks: MutationLocks): SyscallDef[] {
   ];
 }
 
-/** `fs.mkdir`, `fs.remove`, `fs.rename` (under the agent's mutation lock). */
-function treeRows(mutate: <T>(proc: Process, fn: () => Promise<T>) => Promise<T>): SyscallDef[] {
+/** `fs.mkdir`, `fs.remove`, `fs.rename` (under the account's mutation lock). */
+function treeRows(mutate: Mutate): SyscallDef[] {
   return [
     defineSyscall({
       name: "fs.mkdir",
@@ -202,7 +208,8 @@ function treeRows(mutate: <T>(proc: Process, fn: () => Promise<T>) => Promise<T>
       capability: "fs.write",
       ioBound: true,
       paths: write,
-      handler: ({ proc, paths, args }) => mutate(proc, () => makeDir(proc, paths[0], args.recursive ?? false)),
+      handler: ({ proc, paths, args }) =>
+        mutate(proc, paths[0], (account) => makeDir(account, paths[0], args.recursive ?? false)),
     }),
     defineSyscall({
       name: "fs.remove",
@@ -210,7 +217,8 @@ function treeRows(mutate: <T>(proc: Process, fn: () => Promise<T>) => Promise<T>
       capability: "fs.write",
       ioBound: true,
       paths: write,
-      handler: ({ proc, paths, args }) => mutate(proc, () => removeChecked(proc, paths[0], args.recursive ?? false)),
+      handler: ({ proc, paths, args }) =>
+        mutate(proc, paths[0], (account) => removeChecked(account, paths[0], args.recursive ?? false)),
     }),
     defineSyscall({
       name: "fs.rename",
@@ -218,7 +226,8 @@ function treeRows(mutate: <T>(proc: Process, fn: () => Promise<T>) => Promise<T>
       capability: "fs.write",
       ioBound: true,
       paths: (args) => [{ path: args.from, access: "write" }, { path: args.to, access: "write" }],
-      handler: ({ proc, paths }) => mutate(proc, () => renameChecked(proc, paths[0], paths[1])),
+      // Across a mount boundary renameChecked refuses with EXDEV (before any lock matters).
+      handler: ({ proc, paths }) => mutate(proc, paths[0], (account) => renameChecked(account, paths[0], paths[1])),
     }),
   ];
 }

@@ -8,15 +8,50 @@
  */
 
 import { KernelError } from "../../kernel/mod.ts";
+import type { PathAccess } from "../../kernel/syscall/mod.ts";
+import { MutationLocks } from "./disk.ts";
+import { type Mount, type ResolvedPath, resolveMounted } from "./mounts.ts";
+import { VolumeSet } from "./volumes.ts";
 
-/** Owns the workspace directories of live agents. */
+/** Owns the workspace directories of live agents, their mounts, and the volumes. */
 export class Workspaces {
+  /** The registered volumes (the API registers them). */
+  readonly volumes: VolumeSet;
+  /** One mutation at a time per account (key: the checked path's root), for syscalls and the files API alike. */
+  readonly locks = new MutationLocks();
   #base: string;
   #roots = new Map<number, string>();
+  #mounts = new Map<number, readonly Mount[]>();
 
   /** @param dataDir the server's data directory (must exist or be creatable) */
   constructor(dataDir: string) {
     this.#base = `${dataDir}/workspaces`;
+    this.volumes = new VolumeSet(dataDir);
+  }
+
+  /** Give `pid` its mounts (from `takeMounts`, before its workspace exists). */
+  setMounts(pid: number, mounts: readonly Mount[]): void {
+    if (mounts.length > 0) this.#mounts.set(pid, mounts);
+  }
+
+  /** Forget `pid`'s mounts, if they are still `mounts` (a recycled pid keeps its own). */
+  dropMounts(pid: number, mounts: readonly Mount[]): void {
+    if (this.#mounts.get(pid) === mounts) this.#mounts.delete(pid);
+  }
+
+  /** The mounts of `pid` (none if it has none). */
+  mounts(pid: number): readonly Mount[] {
+    return this.#mounts.get(pid) ?? [];
+  }
+
+  /**
+   * Confine `raw` for `pid`: beneath its workspace, or beneath a mounted
+   * volume's root when the path lies at or under a mount point.
+   *
+   * @throws {KernelError} `ESRCH` without a workspace; `EROFS` writing to a read-only mount; `EACCES` on escape
+   */
+  resolve(pid: number, raw: unknown, access: PathAccess): Promise<ResolvedPath> {
+    return resolveMounted(this.root(pid), this.mounts(pid), raw, access);
   }
 
   /** Create a fresh workspace for `pid`; returns its real root. */

@@ -38,9 +38,10 @@ import { normalizeGuestPath } from "./normalize.ts";
 /**
  * Check `raw` beneath `root` (a real, symlink-free absolute directory path).
  *
- * @param root the workspace's real root
- * @param raw the guest's path (workspace-relative POSIX)
+ * @param root the workspace's real root (or a mounted volume's)
+ * @param raw the guest's path (workspace-relative POSIX; for a volume, relative to the volume's root)
  * @param _access how the call touches it (every access is checked alike)
+ * @param mount the mount point (workspace-relative) when `root` is a mounted volume's root
  * @returns the checked path, with what the check saw at its target
  * @throws {KernelError} `EACCES` on escape, `ENOTDIR` through a file, `EINVAL` on a non-string
  * @example
@@ -49,12 +50,17 @@ import { normalizeGuestPath } from "./normalize.ts";
  * checked.relative; // "notes.txt"
  * ```
  */
-export async function confinePath(root: string, raw: unknown, _access: PathAccess): Promise<CheckedPath> {
+export async function confinePath(
+  root: string,
+  raw: unknown,
+  _access: PathAccess,
+  mount?: string,
+): Promise<CheckedPath> {
   const segments = normalizeGuestPath(raw);
   const lexical = segments.length === 0 ? root : `${root}/${segments.join("/")}`;
   const target = await lstatOrNull(lexical);
-  const found = target === null ? null : await resolveExisting(root, lexical, target);
-  return found ?? await resolveMissing(root, segments, target === null);
+  const found = target === null ? null : await resolveExisting(root, lexical, target, mount);
+  return found ?? await resolveMissing(root, segments, target === null, mount);
 }
 
 /**
@@ -94,7 +100,12 @@ export function isBeneath(root: string, path: string): boolean {
 }
 
 /** Steps 1–2 for a path `lstat` found; null if it vanished before `realPath` (then it is treated as missing). */
-async function resolveExisting(root: string, lexical: string, target: Deno.FileInfo): Promise<CheckedPath | null> {
+async function resolveExisting(
+  root: string,
+  lexical: string,
+  target: Deno.FileInfo,
+  mount: string | undefined,
+): Promise<CheckedPath | null> {
   const info = target.isSymlink ? await statThrough(lexical) : target;
   let real: string;
   try {
@@ -103,9 +114,9 @@ async function resolveExisting(root: string, lexical: string, target: Deno.FileI
     if (err instanceof Deno.errors.NotFound) return null;
     throw escape(err);
   }
-  if (!isBeneath(root, real)) throw new KernelError("EACCES", "path resolves outside the workspace");
+  if (!isBeneath(root, real)) throw outside(mount);
   if (info.isFile && (info.nlink ?? 1) > 1) throw hardLinked();
-  return mint(root, real, seenOf(info));
+  return mint(root, real, seenOf(info), mount);
 }
 
 /**
@@ -113,7 +124,12 @@ async function resolveExisting(root: string, lexical: string, target: Deno.FileI
  * step 1 saw nothing at the full path, so a lone missing last segment is
  * known not to be a dangling symlink.
  */
-async function resolveMissing(root: string, segments: string[], absent: boolean): Promise<CheckedPath> {
+async function resolveMissing(
+  root: string,
+  segments: string[],
+  absent: boolean,
+  mount: string | undefined,
+): Promise<CheckedPath> {
   let existing = Math.max(0, segments.length - 1);
   let real: string | undefined;
   while (real === undefined) {
@@ -125,16 +141,26 @@ async function resolveMissing(root: string, segments: string[], absent: boolean)
       existing--;
     }
   }
-  if (!isBeneath(root, real)) throw new KernelError("EACCES", "path resolves outside the workspace");
+  if (!isBeneath(root, real)) throw outside(mount);
   const rest = segments.slice(existing);
   if (rest.length > 1 || (rest.length === 1 && !absent)) await refuseSymlink(`${real}/${rest[0]}`);
-  return mint(root, rest.length === 0 ? real : `${real}/${rest.join("/")}`, null);
+  return mint(root, rest.length === 0 ? real : `${real}/${rest.join("/")}`, null, mount);
 }
 
 /** The one place a `CheckedPath` is made. */
-function mint(root: string, real: string, seen: PathSeen | null): CheckedPath {
+function mint(root: string, real: string, seen: PathSeen | null, mount: string | undefined): CheckedPath {
   const relative = real === root ? "." : real.slice(root.length + 1);
-  return Object.freeze({ root, real, relative, seen }) as CheckedPath;
+  const checked = mount === undefined ? { root, real, relative, seen } : { root, real, relative, seen, mount };
+  return Object.freeze(checked) as CheckedPath;
+}
+
+function outside(mount: string | undefined): KernelError {
+  return new KernelError(
+    "EACCES",
+    mount === undefined
+      ? "path resolves outside the workspace"
+      : `path resolves outside the volume mounted at ${mount}`,
+  );
 }
 
 function seenOf(info: Deno.FileInfo): PathSeen {

@@ -6,5 +6,5 @@
  * @module
  */
 
+export { confinePath, isBeneath, verifyOpened } from "./confine.ts";
 export { normalizeGuestPath } from "./normalize.ts";
-export { confinePath, verifyOpened } from "./confine.ts";

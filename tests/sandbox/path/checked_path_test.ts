@@ -8,7 +8,7 @@ import { agentLimitsMax } from "../../../kernel/limits.ts";
 import { ProcessTable } from "../../../kernel/process/table.ts";
 import { Dispatcher } from "../../../kernel/syscall/dispatch.ts";
 import { SyscallTable } from "../../../kernel/syscall/table.ts";
-import { removeChecked, writeChecked } from "../../../sandbox/fs/disk.ts";
+import { procAccount, removeChecked, writeChecked } from "../../../sandbox/fs/disk.ts";
 import { fsSyscalls } from "../../../sandbox/fs/syscalls.ts";
 import { Workspaces } from "../../../sandbox/fs/workspace.ts";
 import { confinePath, verifyOpened } from "../../../sandbox/path/confine.ts";
@@ -230,14 +230,14 @@ Deno.test("checked path: what the check saw is a hint for writes — mutations a
     // Two checks see nothing at n.txt; the second write finds the first one's file.
     const first = await confinePath(root, "n.txt", "write");
     const second = await confinePath(root, "n.txt", "write");
-    await writeChecked(proc, first, bytes("first"), false);
-    await writeChecked(proc, second, bytes("second!"), false);
+    await writeChecked(procAccount(proc), first, bytes("first"), false);
+    await writeChecked(procAccount(proc), second, bytes("second!"), false);
     assert.equal(await Deno.readTextFile(`${root}/n.txt`), "second!");
     assert.deepEqual([proc.usage.files, proc.usage.diskBytes], [1, 7]);
     // A check sees n.txt; a remove lands before its write: the write creates it again.
     const seen = await confinePath(root, "n.txt", "write");
-    await removeChecked(proc, await confinePath(root, "n.txt", "write"), false);
-    await writeChecked(proc, seen, bytes("again"), false);
+    await removeChecked(procAccount(proc), await confinePath(root, "n.txt", "write"), false);
+    await writeChecked(procAccount(proc), seen, bytes("again"), false);
     assert.equal(await Deno.readTextFile(`${root}/n.txt`), "again");
     assert.deepEqual([proc.usage.files, proc.usage.diskBytes], [1, 5]);
     const onDir = await dispatcher.dispatch(proc, { id: 1, call: "fs.writeText", args: { path: ".", text: "x" } });

@@ -15,7 +15,14 @@ import { httpSpan } from "../observability/mod.ts";
 import { RateLimiter, StreamSlots } from "./edge/mod.ts";
 import { type AppEdge, authenticateAndRate, type Env, errorResponse } from "./http.ts";
 import { bodyBytesMax, type EdgeLimits, edgeLimits, rateBucketsMax } from "./limits.ts";
-import { agentRoutes, eventRoutes, sessionRoutes, tenantRoutes, uploadPathPattern, volumeRoutes } from "./routes/mod.ts";
+import {
+  agentRoutes,
+  eventRoutes,
+  sessionRoutes,
+  tenantRoutes,
+  uploadPathPattern,
+  volumeRoutes,
+} from "./routes/mod.ts";
 import { openApiDocument } from "./schemas.ts";
 import { ApiError, type Principal, type Service } from "./service.ts";
 

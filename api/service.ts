@@ -31,7 +31,7 @@ import { EventFeed } from "./events.ts";
 import { agentFileScope, filesCalls, type FileScope } from "./files.ts";
 import { now } from "./ids.ts";
 import { PendingRecords } from "./pending_records.ts";
-import { admissionQueueMax, serverAgentsMax, spawnAgent, type SpawnBody } from "./spawn.ts";
+import { admissionQueueMax, serverAgentsMax, spawnAgent, type SpawnBody, type SpawnExtras } from "./spawn.ts";
 import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
 import { type StoreErrorCode, StoreErrors } from "./store_errors.ts";
 import { Sessions } from "./sessions.ts";
@@ -218,7 +218,7 @@ export class Service {
    * children count against too) is taken synchronously before the
    * admission queue, so concurrent requests cannot pass a quota together.
    */
-  async spawn(p: Principal, body: SpawnBody, options: { session?: boolean } = {}): Promise<LiveAgent> {
+  async spawn(p: Principal, body: SpawnBody, options: SpawnExtras = {}): Promise<LiveAgent> {
     if (this.shuttingDown) throw new ApiError(503, "shutting_down", "server is shutting down");
     const deps = {
       runtime: this.#runtime,

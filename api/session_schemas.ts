@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { limitsSchema, replCellCharsMax } from "../sandbox/mod.ts";
 import { spawnRequestSchema } from "../sandbox/mod.ts";
+import { spawnSchema } from "./schemas.ts";
 import { cellTimeoutMsMax, sessionIdleMsMin, sessionLabelsMax, sessionTtlMsMax } from "./limits.ts";
 
 const labels = z.record(
@@ -21,6 +22,8 @@ export const sessionCreateSchema = z.strictObject({
   capabilities: spawnRequestSchema.shape.capabilities,
   limits: limitsSchema.optional(),
   policy: spawnRequestSchema.shape.policy,
+  /** Volumes to mount in the session's workspace, as a spawn's. */
+  volumes: spawnSchema.shape.volumes,
   /** The cells' language when `exec` gives none (default `js`). */
   lang: z.enum(["js", "ts"]).optional(),
   idleTimeoutMs: z.int().min(sessionIdleMsMin).max(sessionTtlMsMax).optional(),

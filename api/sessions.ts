@@ -21,6 +21,7 @@ import { type CellOutcome, CodeError, replCell } from "../sandbox/mod.ts";
 import type { Runtime } from "../sandbox/mod.ts";
 import type { LiveAgent } from "./agent_table.ts";
 import { ApiError } from "./api_error.ts";
+import { agentFileScope, type FileScope } from "./files.ts";
 import { newId } from "./ids.ts";
 import {
   cellTimeoutMsDefault,
@@ -56,6 +57,8 @@ interface Open {
   running?: Promise<ExecAnswer>;
   /** A restart in progress (a lost context is replaced before the answer is sent). */
   restarting?: Promise<void>;
+  /** The workspace every context of the session shares (kept past each agent; deleted when the session ends). */
+  workspace: string;
 }
 
 /** The sessions of every tenant on this server. */
@@ -89,7 +92,8 @@ export class Sessions {
     }
     const ttlMs = body.ttlMs ?? sessionTtlMsDefault;
     const now = new Date();
-    const live = await this.#spawn(p, body);
+    const live = await this.#spawn(p, body, { keep: true });
+    const workspace = this.#runtime.workspaces.root(live.agent.pid);
     const row: SessionRow = {
       id: newId("se"),
       tenantId: p.tenant.id,
@@ -103,11 +107,12 @@ export class Sessions {
       expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
       endedAt: null,
     };
-    const s: Open = { row, body, principal: p, live, idleMs: body.idleTimeoutMs ?? sessionIdleMsDefault };
+    const s: Open = { row, body, principal: p, live, idleMs: body.idleTimeoutMs ?? sessionIdleMsDefault, workspace };
     try {
       this.#service.commit(() => this.#rows.put(row), this.#auditOf(p, row, "session.created", { agentId: live.id }));
     } catch (err) {
       this.#runtime.kill(live.agent.pid, "killed", "session record refused by the store");
+      void live.agent.done.then(() => this.#runtime.workspaces.drop(workspace));
       throw err;
     }
     this.#open.set(row.id, s);
@@ -206,9 +211,12 @@ export class Sessions {
     return s.row;
   }
 
-  /** The workspace of a session's current agent (the files API mounts it). */
-  agentOf(p: Principal, id: string): LiveAgent {
-    return this.#session(p, id).live;
+  /** The session's workspace and volumes, for the files API (through its current context's confinement). */
+  async files(p: Principal, id: string): Promise<FileScope> {
+    const s = this.#session(p, id);
+    await s.restarting;
+    const agent = s.live.agent;
+    return agentFileScope(this.#runtime, agent.pid, agent.subject, `session ${id}`);
   }
 
   /** End every open session (shutdown). */
@@ -258,7 +266,9 @@ export class Sessions {
     const done = (async () => {
       this.#runtime.kill(old.agent.pid, "killed", `session ${why === "restart" ? "restarted" : "lost its context"}`);
       await old.agent.done;
-      s.live = await this.#spawn(s.principal, s.body);
+      s.live = await this.#spawn(s.principal, s.body, { reuse: s.workspace });
+      // Closed while the fresh context started: it must not outlive the session.
+      if (!this.#open.has(s.row.id)) return void this.#runtime.kill(s.live.agent.pid, "killed", "session ended");
       const next = { ...s.row, agentId: s.live.id, restarts: s.row.restarts + 1 };
       if (why === "restart") next.executionCount = 0;
       this.#service.commit(
@@ -279,7 +289,7 @@ export class Sessions {
     }
   }
 
-  async #spawn(p: Principal, body: SessionCreate): Promise<LiveAgent> {
+  async #spawn(p: Principal, body: SessionCreate, workspace: { reuse?: string; keep?: boolean }): Promise<LiveAgent> {
     const ceiling = p.tenant.quotas;
     const limits = {
       ...body.limits,
@@ -292,7 +302,8 @@ export class Sessions {
       capabilities: body.capabilities,
       limits,
       policy: body.policy,
-    }, { session: true });
+      volumes: body.volumes,
+    }, { session: true, workspace });
     live.agent.done.then(() => this.#agentEnded(live));
     return live;
   }
@@ -320,6 +331,9 @@ export class Sessions {
     clearTimeout(s.ttlTimer);
     s.row = { ...s.row, state: "ended", reason, endedAt: new Date().toISOString() };
     this.#runtime.kill(s.live.agent.pid, "killed", `session ${reason}`);
+    // The workspace goes once no context holds it (a restart may be starting one).
+    const last = s.restarting ?? Promise.resolve();
+    void last.catch(() => {}).then(() => s.live.agent.done).then(() => this.#runtime.workspaces.drop(s.workspace));
     const row = s.row;
     try {
       this.#service.commit(() => {

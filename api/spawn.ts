@@ -40,6 +40,12 @@ const quotaCodes: Partial<Record<TenantQuota, { code: string; what: string }>> =
 /** A spawn request's body, as validated. */
 export type SpawnBody = z.infer<typeof spawnSchema>;
 
+/** What the API's own callers (sessions) add to a spawn: a REPL host, a kept workspace. */
+export interface SpawnExtras {
+  session?: boolean;
+  workspace?: { reuse?: string; keep?: boolean };
+}
+
 /** The limits an agent asks for, after the tenant's ceilings. */
 type SpawnLimits = Partial<AgentLimits> & { memoryMb?: number };
 
@@ -66,7 +72,7 @@ export async function spawnAgent(
   deps: SpawnDeps,
   tenant: TenantRow,
   body: SpawnBody,
-  options: { session?: boolean } = {},
+  options: SpawnExtras = {},
 ): Promise<LiveAgent> {
   const quotas = { ...quotasDefault, ...tenant.quotas };
   const limits = limitsWithin(quotas, body.limits ?? {});
@@ -86,7 +92,7 @@ export async function spawnAgent(
     quotaHit(deps, tenant.id, err.quota);
     throw new ApiError(429, known?.code ?? "quota", err.message, { retryAfterSec: 1 });
   }
-  return await spawnReserved(deps, tenant, body, limits, slot, options.session === true);
+  return await spawnReserved(deps, tenant, body, limits, slot, options);
 }
 
 async function spawnReserved(
@@ -95,7 +101,7 @@ async function spawnReserved(
   body: SpawnBody,
   limits: SpawnLimits,
   slot: AgentSlot,
-  session: boolean,
+  extras: SpawnExtras,
 ): Promise<LiveAgent> {
   let release: () => void;
   try {
@@ -118,7 +124,8 @@ async function spawnReserved(
       priority: body.priority,
       code: body.code,
       lang: body.lang,
-      session,
+      session: extras.session,
+      workspace: extras.workspace,
       tenant: tenant.id,
       capabilities: (body.capabilities ?? []) as Capability[],
       limits,

@@ -54,6 +54,12 @@ export interface SpawnRequest {
   lang?: "js" | "ts";
   /** Host a REPL context (a session) instead of running `code`: cells go through `runtime.sessions`. */
   session?: boolean;
+  /**
+   * Keep the workspace when the agent ends (`keep`), or start in one kept
+   * before (`reuse`: `workspaces.root(pid)` of that agent); the caller
+   * deletes it with `workspaces.drop(root)` once no agent needs it.
+   */
+  workspace?: { reuse?: string; keep?: boolean };
   tenant?: string;
   capabilities?: Capability[];
   limits?: LimitsRequest;
@@ -287,6 +293,7 @@ export class Runtime {
       code: request.code,
       lang: request.lang ?? "js",
       session: request.session,
+      workspace: request.workspace,
       files: request.files ?? {},
       policy: request.policy,
       inherit: request.inherit,

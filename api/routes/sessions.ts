@@ -7,6 +7,7 @@
 
 import type { Context, Hono } from "hono";
 import { ApiError } from "../api_error.ts";
+import { fileRoutes } from "./files.ts";
 import { type Env, parseBody, parseQuery } from "../http.ts";
 import { sessionLabelsMax } from "../limits.ts";
 import { sessionCreateSchema, sessionExecSchema, sessionListQuery, sessionPatchSchema } from "../session_schemas.ts";
@@ -48,6 +49,7 @@ export function sessionRoutes(app: Hono<Env>, sessions: Sessions): void {
   app.post("/v1/sessions/:id/restart", async (c) => {
     return c.json(sessionView(await sessions.restart(c.get("principal"), c.req.param("id"))));
   });
+  fileRoutes(app, "/v1/sessions/:id", (c) => sessions.files(c.get("principal"), c.req.param("id") ?? ""));
 }
 
 /**

@@ -77,6 +77,8 @@ export interface StartSpec {
   lang: "js" | "ts";
   /** Host a REPL context (a session) instead of running `code` as the main module. */
   session?: boolean;
+  /** Keep the workspace past the agent, or start in one kept before (a session's contexts share theirs). */
+  workspace?: { reuse?: string; keep?: boolean };
   files: Record<string, string | Uint8Array>;
   policy: unknown;
   inherit?: { from: number; fds: number[] };
@@ -210,7 +212,12 @@ export class AgentSupervisor implements AgentState {
         throw new KernelError("EINVAL", `policy: ${describeProblem(err)}`);
       }
       await moduleLexerReady;
-      const root = await d.workspaces.create(proc.pid);
+      const root = await d.workspaces.create(proc.pid, spec.workspace ?? {});
+      if (spec.workspace?.reuse !== undefined) {
+        const used = await d.workspaces.usage(root);
+        proc.usage.diskBytes = used.bytes;
+        proc.usage.files = used.files;
+      }
       // Ended while it was made (a kill, shutdown): the cleanup that ran did not know it.
       if (this.ending) return void await d.workspaces.discard(proc.pid, root);
       d.orchestrator.acquire(proc.pid, "workspace", root);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { KernelError } from "../../kernel/mod.ts";
+import { directoryBytes, KernelError } from "../../kernel/mod.ts";
 import type { PathAccess } from "../../kernel/syscall/mod.ts";
 import { MutationLocks } from "./disk.ts";
 import { type Mount, type ResolvedPath, resolveMounted } from "./mounts.ts";
@@ -21,6 +21,8 @@ export class Workspaces {
   readonly locks = new MutationLocks();
   #base: string;
   #roots = new Map<number, string>();
+  /** Roots that outlive their agent (a session's, handed from one context to the next). */
+  #kept = new Set<string>();
   #mounts = new Map<number, readonly Mount[]>();
 
   /** @param dataDir the server's data directory (must exist or be creatable) */
@@ -54,8 +56,49 @@ export class Workspaces {
     return resolveMounted(this.root(pid), this.mounts(pid), raw, access);
   }
 
-  /** Create a fresh workspace for `pid`; returns its real root. */
-  async create(pid: number): Promise<string> {
+  /**
+   * Create a fresh workspace for `pid`, or hand it a kept one (`reuse`, a
+   * root an earlier agent kept); returns its real root.
+   *
+   * @param keep the root outlives `pid`: its removal only forgets it (the caller deletes it with `drop`)
+   * @throws {KernelError} `EINVAL` when `reuse` is not a kept root
+   */
+  async create(pid: number, options: { reuse?: string; keep?: boolean } = {}): Promise<string> {
+    if (options.reuse !== undefined) {
+      if (!this.#kept.has(options.reuse)) throw new KernelError("EINVAL", "not a kept workspace");
+      this.#roots.set(pid, options.reuse);
+      return options.reuse;
+    }
+    const root = await this.#make(pid);
+    if (options.keep) this.#kept.add(root);
+    return root;
+  }
+
+  /** Delete a kept root (its last agent is gone). Idempotent. */
+  async drop(root: string): Promise<void> {
+    if (!this.#kept.delete(root)) return;
+    for (const held of this.#roots.values()) if (held === root) return;
+    await removeTree(root);
+  }
+
+  /** What a root holds, as the disk quota counts it: file bytes plus a directory's bytes each, and entries. */
+  async usage(root: string): Promise<{ bytes: number; files: number }> {
+    const total = { bytes: 0, files: 0 };
+    const walk = async (dir: string) => {
+      for await (const entry of Deno.readDir(dir)) {
+        const path = `${dir}/${entry.name}`;
+        total.files++;
+        if (entry.isDirectory) {
+          total.bytes += directoryBytes;
+          await walk(path);
+        } else if (entry.isFile) total.bytes += (await Deno.lstat(path)).size;
+      }
+    };
+    await walk(root);
+    return total;
+  }
+
+  async #make(pid: number): Promise<string> {
     await Deno.mkdir(this.#base, { recursive: true });
     const suffix = crypto.randomUUID().slice(0, 8);
     const dir = `${this.#base}/${pid}-${suffix}`;
@@ -81,6 +124,7 @@ export class Workspaces {
     const root = this.#roots.get(pid);
     if (root === undefined) return 0;
     this.#roots.delete(pid);
+    if (this.#kept.has(root)) return 0;
     const bytes = await treeBytes(root);
     await removeTree(root);
     return bytes;
@@ -92,7 +136,7 @@ export class Workspaces {
    */
   async discard(pid: number, root: string): Promise<void> {
     if (this.#roots.get(pid) === root) this.#roots.delete(pid);
-    await removeTree(root);
+    if (!this.#kept.has(root)) await removeTree(root);
   }
 
   /**
@@ -100,7 +144,7 @@ export class Workspaces {
    * or a kill of the server); returns how many were removed.
    */
   async removeStale(): Promise<number> {
-    const held = new Set([...this.#roots.values()].map((root) => root.slice(root.lastIndexOf("/") + 1)));
+    const held = new Set([...this.#roots.values(), ...this.#kept].map((root) => root.slice(root.lastIndexOf("/") + 1)));
     return await removeEntries(this.#base, (name) => !held.has(name));
   }
 

@@ -192,3 +192,45 @@ Deno.test("sessions: 100 cells in one session keep the server's memory bounded",
     assert.ok(rss[rss.length - 1] - rss[0] < 64 * 1024 * 1024, `server RSS grew ${rss}`);
   });
 });
+
+Deno.test("sessions: files uploaded to a session are the cells' files, and outlive a lost context", async () => {
+  await withServer(async (s) => {
+    const t = await createTenant(s, "acme");
+    const vol = await s.req("/v1/volumes", { method: "POST", key: t.apiKey, json: { name: "shared" } });
+    assert.equal(vol.status, 201, await vol.clone().text());
+    const se = await open(s, t.apiKey, {
+      capabilities: ["fs.read", "fs.write"],
+      volumes: [{ name: "shared", path: "shared" }],
+    });
+    const csv = "name,score\nada,3\nbob,4\n";
+    const put = await s.req(`/v1/sessions/${se.id}/files/data/scores.csv`, { method: "PUT", key: t.apiKey, body: csv });
+    assert.ok(put.status === 200 || put.status === 201, await put.clone().text());
+    const sum = await exec(s, t.apiKey, se.id, {
+      code: `const text = await Deno.readTextFile("data/scores.csv");
+const total = text.trim().split("\\n").slice(1).reduce((a, l) => a + Number(l.split(",")[1]), 0);
+await Deno.writeTextFile("shared/total.txt", String(total));
+await Deno.writeTextFile("out.txt", "sum=" + total);
+total`,
+    });
+    assert.equal(sum.error, null, JSON.stringify(sum.error));
+    assert.equal(sum.result, 7);
+    const lost = await exec(s, t.apiKey, se.id, { code: `while (true) {}`, timeoutMs: 300 });
+    assert.equal(lost.stateLost, true);
+    const out = await s.req(`/v1/sessions/${se.id}/files/out.txt`, { key: t.apiKey });
+    assert.equal(await out.text(), "sum=7");
+    const again = await exec(s, t.apiKey, se.id, { code: `await Deno.readTextFile("out.txt")` });
+    assert.equal(again.result, "sum=7");
+    const listing = await (await s.req(`/v1/sessions/${se.id}/files?dir=data`, { key: t.apiKey })).json();
+    assert.deepEqual(listing.entries.map((e: { name: string; size: number }) => [e.name, e.size]), [[
+      "scores.csv",
+      csv.length,
+    ]]);
+    const shared = await s.req(`/v1/volumes/shared/files/total.txt`, { key: t.apiKey });
+    assert.equal(await shared.text(), "7");
+    const escape = await s.req(`/v1/sessions/${se.id}/files/..%2F..%2Fetc%2Fpasswd`, { key: t.apiKey });
+    assert.equal(escape.status, 403);
+    await s.req(`/v1/sessions/${se.id}`, { method: "DELETE", key: t.apiKey });
+    const gone = await s.req(`/v1/sessions/${se.id}/files/out.txt`, { key: t.apiKey });
+    assert.equal(gone.status, 404);
+  });
+});

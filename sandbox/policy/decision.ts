@@ -149,20 +149,29 @@ export function denialMessage(
       return `${what} rate limited by policy rule ${decision.ruleId}; retry later`;
     case "invalid":
       return `${what} denied by policy (${decision.ruleId}: the request could not be evaluated)`;
-    case "default": {
-      const rule = request.host !== undefined
-        ? `{"effect":"allow","calls":["${request.call}"],"hosts":["${request.host}"]${
-          request.port === undefined ? "" : `,"ports":[${request.port}]`
-        }}`
-        : `{"effect":"allow","calls":["${request.call}"]${
-          request.path === undefined ? "" : `,"paths":["${request.path}"]`
-        }}`;
+    case "default":
       return `${what} denied by policy rule ${decision.ruleId}: no allow rule matches; ` +
-        `the tenant's policy (and any own policy of the agent or its ancestors) needs a rule like ${rule}`;
-    }
+        `the tenant's policy (and any own policy of the agent or its ancestors) needs a rule like ` +
+        allowHint(request, host);
     default: {
       const never: never = decision.reason;
       return never;
     }
   }
+}
+
+/** A rule that would allow `request`; for an IP literal its CIDR, which alone opens a non-public address. */
+function allowHint(request: { call: string; path?: string; host?: string; port?: number }, shown?: string): string {
+  if (request.host === undefined) {
+    const paths = request.path === undefined ? "" : `,"paths":["${request.path}"]`;
+    return `{"effect":"allow","calls":["${request.call}"]${paths}}`;
+  }
+  const v6 = request.host.includes(":");
+  const literal = v6 || /^[\d.]+$/.test(request.host);
+  const pattern = literal ? `${request.host}/${v6 ? 128 : 32}` : request.host;
+  const ports = request.port === undefined ? "" : `,"ports":[${request.port}]`;
+  const rule = `{"effect":"allow","calls":["${request.call}"],"hosts":["${pattern}"]${ports}}`;
+  // Only a CIDR in the tenant's own rules opens a loopback or private address (policy_layer.ts, egressCidrs).
+  return !literal ? rule : `${rule}; a loopback or private address also needs that rule in the tenant's policy ` +
+    `(set by an admin) and the server started with AGENTOS_EGRESS_HOSTS including ${shown}`;
 }

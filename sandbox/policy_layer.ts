@@ -54,6 +54,7 @@ import {
   type Decision,
   DecisionCache,
   decisionErrno,
+  denialMessage,
   evaluate,
   intersect,
   intersectPartsMax,
@@ -307,7 +308,9 @@ export class PolicyLayer {
       rateKey: rateKeyOf(proc),
     });
     if (!("effect" in decision)) return decision;
-    return decision.effect === "allow" ? null : decisionErrno(decision) ?? "EPERM";
+    if (decision.effect === "allow") return null;
+    const request = { call: "net.fetch", host: req.host, port: req.port, method: req.method };
+    return { errno: decisionErrno(decision) ?? "EPERM", message: denialMessage(decision, request) };
   }
 
   /**
@@ -370,7 +373,7 @@ export class PolicyLayer {
     }
     if (decision.effect === "allow") return null;
     const errno: Errno = decisionErrno(decision) ?? "EPERM";
-    return { errno, layer: "policy", message: `denied by policy rule ${decision.ruleId} (${decision.reason})` };
+    return { errno, layer: "policy", message: denialMessage(decision, request) };
   }
 
   /**

@@ -191,7 +191,14 @@ export class Dispatcher {
       ? frame.args
       : this.#validate(row, frame.args);
     if (!plan?.capabilityOk && row.capability !== null && !proc.capabilities.has(row.capability)) {
-      this.#deny(proc, row.name, "capability", "EACCES", `${row.name}: agent lacks capability ${row.capability}`);
+      const cap = row.capability;
+      this.#deny(
+        proc,
+        row.name,
+        "capability",
+        "EACCES",
+        `${row.name}: ${cap} not granted: spawn with capabilities ["${cap}"]`,
+      );
     }
     const paths: CheckedPath[] = [];
     for (const claim of row.paths?.(args) ?? []) {

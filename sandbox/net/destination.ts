@@ -78,9 +78,7 @@ export async function checkDestination(
   const addrs = host.kind === "address" ? [host.bytes.slice()] : await lookup(checks, host.name, signal);
   const allow = checks.allowCidrs(proc);
   for (const addr of addrs) {
-    if (!isAllowedAddress(addr, allow)) {
-      throw new KernelError("EPERM", `net.fetch: ${classify(addr)} address refused`);
-    }
+    if (!isAllowedAddress(addr, allow)) throw new KernelError("EPERM", refusedMessage(target, addr));
   }
   const addr = addrs[0];
   const hostText = host.kind === "name" ? host.name : host.canonical;
@@ -89,6 +87,29 @@ export async function checkDestination(
   if (typeof verdict === "string") throw new KernelError(verdict, "net.fetch: denied by policy");
   if (verdict !== null) throw new KernelError(verdict.errno, `net.fetch: ${verdict.message}`);
   return { addr, connectHost: connectText(addr) };
+}
+
+/**
+ * Why a non-public address is refused and which knobs open it: an allow
+ * rule of the tenant's policy naming its CIDR, and the supervisor's
+ * network allowlist (`AGENTOS_EGRESS_HOSTS`). For a DNS name the resolved
+ * address is not told (only its class): the agent learns nothing of the
+ * server's DNS it could not see anyway.
+ */
+function refusedMessage(target: Target, addr: Uint8Array): string {
+  const kind = classify(addr);
+  const who = "set by an admin with PUT /v1/tenants/:id/policy; an agent's own policy cannot open it";
+  if (target.host.kind === "name") {
+    return `net.fetch: egress to ${target.host.name} refused: it resolves to a ${kind} address, which opens only ` +
+      `through a tenant policy rule allowing net.fetch to that address's CIDR (${who}) and the server started ` +
+      `with AGENTOS_EGRESS_HOSTS including that address`;
+  }
+  const ip = formatIp(addr);
+  const entry = addr.length === 4 ? ip : `[${ip}]`;
+  return `net.fetch: egress to ${entry} (a ${kind} address) needs a tenant policy rule allowing ` +
+    `${ip}/${
+      addr.length * 8
+    } for net.fetch (${who}) and the server started with AGENTOS_EGRESS_HOSTS including ${entry}`;
 }
 
 /** One lookup; every answer copied and validated. */

@@ -207,7 +207,11 @@ function toFetchErrno(err: unknown, signal: AbortSignal, timeoutMs: number): Ker
   if (!(err instanceof HopError)) return new KernelError("EIO", "net.fetch: internal error");
   const cause = err.cause;
   if (cause instanceof Deno.errors.NotCapable || cause instanceof Deno.errors.PermissionDenied) {
-    return new KernelError("EPERM", "net.fetch: egress to this address is not enabled on this server");
+    return new KernelError(
+      "EPERM",
+      "net.fetch: egress to this address is not enabled on this server: " +
+        "the server must be started with AGENTOS_EGRESS_HOSTS listing the destination (its network allowlist)",
+    );
   }
   if (cause instanceof Deno.errors.ConnectionRefused) return new KernelError("EIO", "net.fetch: connection refused");
   if (cause instanceof Deno.errors.TimedOut) return new KernelError("ETIMEDOUT", "net.fetch: connect timed out");

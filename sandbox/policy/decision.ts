@@ -115,3 +115,63 @@ export function decisionErrno(decision: Decision): Errno | null {
     }
   }
 }
+
+/**
+ * What a denied caller is told: which rule decided, and for a default deny
+ * what rule would allow the request (every document of the agent's chain
+ * — tenant's, ancestors', own — must allow it). The request's host comes
+ * from the agent's own URL; a resolved address is never named.
+ *
+ * @param decision a deny decision
+ * @param request the request it answered
+ * @returns the message, without the call's name in front (the dispatcher adds it)
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denialMessage, denyDefault } from "./decision.ts";
+ * assert.match(denialMessage(denyDefault, { call: "fs.read", path: "x" }), /no allow rule/);
+ * ```
+ */
+export function denialMessage(
+  decision: Decision & { effect: "deny" },
+  request: { call: string; path?: string; host?: string; port?: number; method?: string },
+): string {
+  const host = request.host?.includes(":") ? `[${request.host}]` : request.host;
+  const what = host !== undefined
+    ? `${request.method ?? "GET"} ${host}${request.port === undefined ? "" : `:${request.port}`}`
+    : request.path !== undefined
+    ? `path ${request.path}`
+    : request.call;
+  switch (decision.reason) {
+    case "rule":
+      return `${what} denied by policy rule ${decision.ruleId} (a deny rule; deny overrides allow)`;
+    case "rate":
+      return `${what} rate limited by policy rule ${decision.ruleId}; retry later`;
+    case "invalid":
+      return `${what} denied by policy (${decision.ruleId}: the request could not be evaluated)`;
+    case "default":
+      return `${what} denied by policy rule ${decision.ruleId}: no allow rule matches; ` +
+        `the tenant's policy (and any own policy of the agent or its ancestors) needs a rule like ` +
+        allowHint(request, host);
+    default: {
+      const never: never = decision.reason;
+      return never;
+    }
+  }
+}
+
+/** A rule that would allow `request`; for an IP literal its CIDR, which alone opens a non-public address. */
+function allowHint(request: { call: string; path?: string; host?: string; port?: number }, shown?: string): string {
+  if (request.host === undefined) {
+    const paths = request.path === undefined ? "" : `,"paths":["${request.path}"]`;
+    return `{"effect":"allow","calls":["${request.call}"]${paths}}`;
+  }
+  const v6 = request.host.includes(":");
+  const literal = v6 || /^[\d.]+$/.test(request.host);
+  const pattern = literal ? `${request.host}/${v6 ? 128 : 32}` : request.host;
+  const ports = request.port === undefined ? "" : `,"ports":[${request.port}]`;
+  const rule = `{"effect":"allow","calls":["${request.call}"],"hosts":["${pattern}"]${ports}}`;
+  // Only a CIDR in the tenant's own rules opens a loopback or private address (policy_layer.ts, egressCidrs).
+  return !literal ? rule : `${rule}; a loopback or private address also needs that rule in the tenant's policy ` +
+    `(set by an admin) and the server started with AGENTOS_EGRESS_HOSTS including ${shown}`;
+}

@@ -32,7 +32,7 @@
  */
 
 export * from "./limits.ts";
-export { type Decision, decisionErrno, type DenyReason } from "./decision.ts";
+export { type Decision, decisionErrno, denialMessage, type DenyReason } from "./decision.ts";
 export { evaluate, probe } from "./evaluate.ts";
 export { type CompiledPolicy, type CompileOptions, compilePolicy, intersect } from "./policy.ts";
 export { type PolicyRequest, resourceKey } from "./request.ts";

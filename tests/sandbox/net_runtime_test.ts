@@ -1,6 +1,7 @@
 /**
  * `net.fetch` through real cells: loopback is refused unless a policy names
- * its CIDR; the capability gates the call; the raw `fetch` stays closed.
+ * its CIDR; the capability gates the call; the global `fetch` is the same
+ * syscall (same checks, same errno on its `TypeError`).
  */
 import assert from "node:assert/strict";
 import { withRuntime } from "../helpers.ts";
@@ -10,11 +11,12 @@ const code = (url: string) =>
     const out = {};
     try { const r = await sys.net.fetch(${JSON.stringify(url)}); out.sdk = r.status + " " + r.text(); }
     catch (e) { out.sdk = e.code; }
-    try { await fetch(${JSON.stringify(url)}); out.raw = "allowed"; } catch (e) { out.raw = e.name; }
+    try { const r = await fetch(${JSON.stringify(url)}); out.raw = r.status + " " + await r.text(); }
+    catch (e) { out.raw = e.name + " " + e.code; }
     return out;
   }`;
 
-Deno.test("net.fetch: loopback needs an explicit CIDR; capability gates; raw fetch is closed", async () => {
+Deno.test("net.fetch: loopback needs an explicit CIDR; capability gates; the global fetch is the same syscall", async () => {
   let hits = 0;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
     hits++;
@@ -24,7 +26,7 @@ Deno.test("net.fetch: loopback needs an explicit CIDR; capability gates; raw fet
   try {
     await withRuntime(async (runtime) => {
       const refused = await runtime.run({ code: code(url), capabilities: ["net.fetch"], tenant: "t1" });
-      assert.deepEqual(refused.result, { sdk: "EPERM", raw: "NotCapable" });
+      assert.deepEqual(refused.result, { sdk: "EPERM", raw: "TypeError EPERM" });
       assert.equal(hits, 0);
 
       runtime.policy.setTenant("t1", {
@@ -35,8 +37,8 @@ Deno.test("net.fetch: loopback needs an explicit CIDR; capability gates; raw fet
         ],
       });
       const allowed = await runtime.run({ code: code(url), capabilities: ["net.fetch"], tenant: "t1" });
-      assert.deepEqual(allowed.result, { sdk: "200 pong", raw: "NotCapable" });
-      assert.equal(hits, 1);
+      assert.deepEqual(allowed.result, { sdk: "200 pong", raw: "200 pong" });
+      assert.equal(hits, 2);
 
       const otherPort = await runtime.run({
         code: code(`http://127.0.0.1:${server.addr.port + 1}/`),
@@ -46,8 +48,8 @@ Deno.test("net.fetch: loopback needs an explicit CIDR; capability gates; raw fet
       assert.equal((otherPort.result as { sdk: string }).sdk, "EPERM");
 
       const noCap = await runtime.run({ code: code(url), tenant: "t1" });
-      assert.equal((noCap.result as { sdk: string }).sdk, "EACCES");
-      assert.equal(hits, 1);
+      assert.deepEqual(noCap.result, { sdk: "EACCES", raw: "TypeError EACCES" });
+      assert.equal(hits, 2);
     });
   } finally {
     await server.shutdown();
@@ -73,8 +75,8 @@ Deno.test("net.fetch: an IPv6 literal URL is decided by policy, not refused as i
         ],
       });
       const allowed = await runtime.run({ code: code(url), capabilities: ["net.fetch"], tenant: "v6" });
-      assert.equal((allowed.result as { sdk: string }).sdk, "200 v6");
-      assert.equal(hits, 1);
+      assert.deepEqual(allowed.result, { sdk: "200 v6", raw: "200 v6" });
+      assert.equal(hits, 2);
     });
   } finally {
     await server.shutdown();

@@ -91,7 +91,10 @@ Deno.test("runtime: the outer boundary refuses every host API", async () => {
     const results = r.result as Record<string, string>;
     assert.equal(Object.keys(results).length, 14);
     for (const [name, outcome] of Object.entries(results)) assert.notEqual(outcome, "allowed", name);
-    assert.equal(results.readTextFile, "NotCapable");
+    // Deno's file APIs and fetch are syscalls now: refused by the kernel (an absolute host path; no capability).
+    assert.equal(results.readTextFile, "PermissionDenied");
+    assert.equal(results.writeTextFile, "PermissionDenied");
+    assert.equal(results.fetch, "TypeError");
     assert.equal(results.command, "NotCapable");
     assert.equal(results.env, "NotCapable");
   });

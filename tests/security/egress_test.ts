@@ -90,8 +90,9 @@ Deno.test("security egress: numeric/IPv6 loopback spellings, 0.0.0.0, metadata a
       for (const [name, o] of Object.entries(out)) {
         if (name === "control") continue;
         assert.equal(o.ok, false, `${name}: ${JSON.stringify(o)}`);
+        // The global fetch is the same syscall: its TypeError carries the errno.
         const want = name === "rawFetch"
-          ? ["NotCapable"]
+          ? ["EPERM"]
           : name === "fileScheme" || name === "userinfo"
           ? ["EINVAL", "EPERM"]
           // `localhost` goes to DNS (not /etc/hosts): refused as a loopback answer, or unresolvable.

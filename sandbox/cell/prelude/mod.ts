@@ -2,8 +2,9 @@
  * Trusted code that runs first inside the agent's Worker, shipped as one
  * script built from the source of each part (`preludeScript`): it locks
  * down what `permissions: "none"` leaves reachable (DESIGN §1), neutralises
- * the host's identity, installs the `sys` SDK and the captured `console`,
- * and then imports the agent's module from memory. No part closes over
+ * the host's identity, installs the `sys` SDK, the captured `console` and
+ * the standard APIs over syscalls (global `fetch`, `Deno.readTextFile` and
+ * the other file APIs), and then imports the agent's module from memory. No part closes over
  * anything outside itself.
  *
  * @module
@@ -17,11 +18,31 @@ import {
   preludeRelayCredit,
   preludeSysError,
 } from "./channel.ts";
-import { preludeConsole } from "./console.ts";
+import {
+  preludeConsole,
+  preludeConsoleCounters,
+  preludeConsoleFormat,
+  preludeConsoleTable,
+  preludeConsoleWrite,
+  preludeTableCell,
+  preludeTableRender,
+} from "./console.ts";
 import { preludeDenied, preludeLockdown, preludeNeutralIdentity } from "./lockdown.ts";
 import { type PreludeModule, preludeModuleLoader, preludeModules } from "./modules.ts";
 import { preludeRepl } from "./repl.ts";
 import { preludeDescribe, preludeListen, preludeMessageTurn, preludeRun, preludeZeroTimers } from "./start.ts";
+import {
+  preludeDenoError,
+  preludeDenoFs,
+  preludeDenoFsApis,
+  preludeDenoFsUnsupported,
+  preludeDenoReadDir,
+  preludeDenoWrite,
+  preludeFileInfo,
+  preludeReadAll,
+  preludeWorkspacePath,
+} from "./std_deno_fs.ts";
+import { preludeFetch, preludeFetchDropped, preludeFetchReadBody, preludeFetchResponse } from "./std_fetch.ts";
 import { preludeSys, preludeSysFs, preludeSysIpc, preludeSysNet, preludeSysProc } from "./sys.ts";
 
 export type { PreludeChannel, PreludeConfig, PreludeModule };
@@ -37,6 +58,8 @@ export function agentPrelude(config: PreludeConfig): void {
   const sys = preludeSys(ch, signals);
   Object.defineProperty(globalThis, "sys", { value: sys, enumerable: false, configurable: false, writable: false });
   preludeConsole(ch, config.outputFrameCharsMax);
+  preludeFetch(ch, config.frameBytesMax);
+  preludeDenoFs(ch);
   const linker = preludeModules(ch.call, { countMax: config.moduleCountMax, bytesMax: config.moduleGraphBytesMax });
   preludeListen(ch, linker, identity, signals);
   // Pay the first blob module import now, not on the agent's clock.
@@ -58,9 +81,28 @@ const parts: ((...args: never[]) => unknown)[] = [
   preludeSysIpc,
   preludeSysNet,
   preludeSys,
+  preludeConsoleFormat,
+  preludeTableRender,
+  preludeTableCell,
+  preludeConsoleTable,
+  preludeConsoleWrite,
+  preludeConsoleCounters,
   preludeConsole,
   preludeModuleLoader,
   preludeModules,
+  preludeFetchDropped,
+  preludeFetchReadBody,
+  preludeFetchResponse,
+  preludeFetch,
+  preludeDenoError,
+  preludeWorkspacePath,
+  preludeReadAll,
+  preludeFileInfo,
+  preludeDenoWrite,
+  preludeDenoFsUnsupported,
+  preludeDenoReadDir,
+  preludeDenoFsApis,
+  preludeDenoFs,
   preludeDescribe,
   preludeZeroTimers,
   preludeMessageTurn,

@@ -562,7 +562,11 @@ Deno.test("net.fetch: an address the Deno layer does not allow is EPERM without 
   const state = Deno.permissions.querySync({ name: "net", host: "127.0.0.2:9" }).state;
   if (state === "granted") return; // run with a wider --allow-net: nothing to observe here
   const msg = await t.fails({ url: "http://127.0.0.2:9/" }, "EPERM");
-  assert.equal(msg, "net.fetch: egress to this address is not enabled on this server");
+  assert.equal(
+    msg,
+    "net.fetch: egress to this address is not enabled on this server: " +
+      "the server must be started with AGENTOS_EGRESS_HOSTS listing the destination (its network allowlist)",
+  );
 });
 
 Deno.test("net.fetch: https connects to the checked IP but verifies the certificate against the name", async () => {

@@ -91,11 +91,14 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
       return c.json({ error: { code: "payload_too_large", message: `body over ${bodyBytesMax} bytes` } }, 413);
     },
   });
+  // A request with neither length nor chunks has no body (HTTP/1.1): nothing to cap (and the limiter's copy of
+  // the request would make Deno warn about `request.signal`).
   // File uploads stream to disk under their own cap (`fileUploadBytesMax`, api/routes/files.ts); every other
   // request keeps the JSON body cap.
   app.use(
     "/v1/*",
-    (c, next) => c.req.method === "PUT" && uploadPathPattern.test(c.req.path) ? next() : jsonBodyLimit(c, next),
+    (c, next) =>
+      (c.req.method === "PUT" && uploadPathPattern.test(c.req.path)) || !hasBody(c) ? next() : jsonBodyLimit(c, next),
   );
 
   app.get(
@@ -120,4 +123,8 @@ function onError(service: Service, err: Error, c: Context<Env>): Response {
   if (refused !== undefined) return errorResponse(c, refused);
   console.error(`unhandled: ${err instanceof Error ? err.stack : err}`);
   return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+}
+
+function hasBody(c: Context<Env>): boolean {
+  return c.req.header("content-length") !== undefined || c.req.header("transfer-encoding") !== undefined;
 }

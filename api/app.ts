@@ -44,19 +44,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   const { service } = deps;
   const limits = deps.limits ?? edgeLimits();
   const app = new Hono<Env>() as Hono<Env> & { edge: AppEdge };
-  const edge: AppEdge = {
-    keyRates: new RateLimiter({
-      ratePerSec: limits.requestsPerSecPerKey,
-      burst: limits.requestBurstPerKey,
-      bucketsMax: rateBucketsMax,
-    }),
-    addressRates: new RateLimiter({
-      ratePerSec: limits.requestsPerSecPerAddress,
-      burst: limits.requestBurstPerAddress,
-      bucketsMax: rateBucketsMax,
-    }),
-    streams: new StreamSlots(limits),
-  };
+  const edge = makeEdge(limits);
   app.edge = edge;
 
   app.onError((err, c) => onError(service, err, c));
@@ -127,4 +115,21 @@ function onError(service: Service, err: Error, c: Context<Env>): Response {
 
 function hasBody(c: Context<Env>): boolean {
   return c.req.header("content-length") !== undefined || c.req.header("transfer-encoding") !== undefined;
+}
+
+/** The edge's rate limiters and stream slots. */
+function makeEdge(limits: EdgeLimits): AppEdge {
+  return {
+    keyRates: new RateLimiter({
+      ratePerSec: limits.requestsPerSecPerKey,
+      burst: limits.requestBurstPerKey,
+      bucketsMax: rateBucketsMax,
+    }),
+    addressRates: new RateLimiter({
+      ratePerSec: limits.requestsPerSecPerAddress,
+      burst: limits.requestBurstPerAddress,
+      bucketsMax: rateBucketsMax,
+    }),
+    streams: new StreamSlots(limits),
+  };
 }

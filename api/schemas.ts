@@ -11,7 +11,8 @@ import { tenantQuotasMax } from "../kernel/tenants/mod.ts";
 import { limitInt, limitsSchema, spawnRequestSchema } from "../sandbox/mod.ts";
 import { priorityMax, priorityMin } from "../kernel/sched/mod.ts";
 import { volumeNamePattern } from "../sandbox/fs/mod.ts";
-import { mountsPerAgentMax } from "../sandbox/mod.ts";
+import { volumesSchema } from "./mount_schema.ts";
+import { sessionPaths } from "./session_schemas.ts";
 import { volumeQuotaBytesMax, volumeQuotaFilesMax } from "./limits.ts";
 
 export { limitsSchema };
@@ -28,18 +29,11 @@ const fileContent = z.union([
   }),
 ]);
 
-/** `volumes` of a spawn: mount volume `name` at workspace-relative `path`. */
-const mountSchema = z.strictObject({
-  name: z.string().regex(volumeNamePattern, "a volume name"),
-  path: z.string().min(1).max(1024),
-  readOnly: z.boolean().optional(),
-});
-
 /** `POST /v1/agents`. */
 export const spawnSchema = spawnRequestSchema.extend({
   files: z.record(z.string().min(1).max(1024), fileContent).optional()
     .refine((f) => f === undefined || Object.keys(f).length <= 256, "at most 256 files"),
-  volumes: z.array(mountSchema).max(mountsPerAgentMax).optional(),
+  volumes: volumesSchema.optional(),
   wait: z.boolean().optional(),
   /** Scheduling priority 0..39, lower = more weight (default 20). */
   priority: z.int().min(priorityMin).max(priorityMax).optional(),
@@ -183,6 +177,7 @@ export function openApiDocument(): Record<string, unknown> {
       "/v1/policy/explain": {
         post: { summary: "would this call be allowed, and why", requestBody: body(explainSchema), responses },
       },
+      ...sessionPaths(body, responses),
       "/metrics": { get: { summary: "Prometheus text exposition", responses } },
       "/healthz": { get: { summary: "liveness", security: [], responses: {} } },
       "/readyz": { get: { summary: "readiness", security: [], responses: {} } },

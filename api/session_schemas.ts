@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { limitsSchema, replCellCharsMax } from "../sandbox/mod.ts";
 import { spawnRequestSchema } from "../sandbox/mod.ts";
-import { spawnSchema } from "./schemas.ts";
+import { volumesSchema } from "./mount_schema.ts";
 import { cellTimeoutMsMax, sessionIdleMsMin, sessionLabelsMax, sessionTtlMsMax } from "./limits.ts";
 
 const labels = z.record(
@@ -23,7 +23,7 @@ export const sessionCreateSchema = z.strictObject({
   limits: limitsSchema.optional(),
   policy: spawnRequestSchema.shape.policy,
   /** Volumes to mount in the session's workspace, as a spawn's. */
-  volumes: spawnSchema.shape.volumes,
+  volumes: volumesSchema.optional(),
   /** The cells' language when `exec` gives none (default `js`). */
   lang: z.enum(["js", "ts"]).optional(),
   idleTimeoutMs: z.int().min(sessionIdleMsMin).max(sessionTtlMsMax).optional(),
@@ -61,3 +61,33 @@ export type SessionCreate = z.infer<typeof sessionCreateSchema>;
 export type SessionPatch = z.infer<typeof sessionPatchSchema>;
 /** An exec body, as validated. */
 export type SessionExec = z.infer<typeof sessionExecSchema>;
+
+/** The OpenAPI paths of sessions. */
+export function sessionPaths(body: (schema: z.ZodType) => unknown, responses: unknown): Record<string, unknown> {
+  return {
+    "/v1/sessions": {
+      post: { summary: "open a session (a stateful code context)", requestBody: body(sessionCreateSchema), responses },
+      get: { summary: "the tenant's sessions (?label=k=v, repeatable; ?state=)", responses },
+    },
+    "/v1/sessions/{id}": {
+      get: { summary: "a session", responses },
+      patch: {
+        summary: "extend the TTL, change idle timeout or labels",
+        requestBody: body(sessionPatchSchema),
+        responses,
+      },
+      delete: { summary: "close", responses },
+    },
+    "/v1/sessions/{id}/exec": {
+      post: { summary: "run one cell (?stream=true: NDJSON)", requestBody: body(sessionExecSchema), responses },
+    },
+    "/v1/sessions/{id}/interrupt": { post: { summary: "interrupt the running cell", responses } },
+    "/v1/sessions/{id}/restart": { post: { summary: "a fresh context (files kept)", responses } },
+    "/v1/sessions/{id}/files": { get: { summary: "list a directory of the session's workspace (?dir=)", responses } },
+    "/v1/sessions/{id}/files/{path}": {
+      put: { summary: "upload into the session's workspace", responses },
+      get: { summary: "download (Range)", responses },
+      delete: { summary: "delete", responses },
+    },
+  };
+}

@@ -72,7 +72,7 @@ export class Sessions {
   constructor(service: Service, runtime: Runtime, store: Store) {
     this.#service = service;
     this.#runtime = runtime;
-    this.#rows = new SessionRows(store.connection);
+    this.#rows = new SessionRows(store.db);
   }
 
   /** At start: sessions the last server left open are ended (their contexts died with it). */

@@ -193,13 +193,8 @@ export class Store {
     }
   }
 
-  /** The connection, for the row stores of other resources kept in this database (`api/session_rows.ts`). */
-  get connection(): DatabaseSync {
-    return this.#db;
-  }
-
-  /** The connection, for subclasses (tests fill the database for real, e.g. `PRAGMA max_page_count`). */
-  protected get db(): DatabaseSync {
+  /** The connection: for the row stores of other resources in this database (`api/session_rows.ts`), and tests. */
+  get db(): DatabaseSync {
     return this.#db;
   }
 

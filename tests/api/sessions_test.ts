@@ -227,6 +227,12 @@ total`,
     ]]);
     const shared = await s.req(`/v1/volumes/shared/files/total.txt`, { key: t.apiKey });
     assert.equal(await shared.text(), "7");
+    // A module written into the mounted volume is importable, like a workspace file.
+    await exec(s, t.apiKey, se.id, {
+      code: `await Deno.writeTextFile("shared/half.js", "export const half = (n) => n / 2;")`,
+    });
+    const imported = await exec(s, t.apiKey, se.id, { code: `import { half } from "./shared/half.js";\nhalf(10)` });
+    assert.equal(imported.result, 5, JSON.stringify(imported.error));
     const escape = await s.req(`/v1/sessions/${se.id}/files/..%2F..%2Fetc%2Fpasswd`, { key: t.apiKey });
     assert.equal(escape.status, 403);
     await s.req(`/v1/sessions/${se.id}`, { method: "DELETE", key: t.apiKey });

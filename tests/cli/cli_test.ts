@@ -44,7 +44,7 @@ Deno.test("cli: the exit code is the agent's; kills are non-zero", async () => {
   assert.equal(JSON.parse(cpu.stdout.trim().split("\n").at(-1)!).reason, "cpu");
   const denied = await agent(["run", `${examples}hello.js`, "--json"]);
   assert.equal(denied.code, 1);
-  assert.match(JSON.parse(denied.stdout.trim().split("\n").at(-1)!).message, /EACCES|capability/);
+  assert.match(JSON.parse(denied.stdout.trim().split("\n").at(-1)!).message, /EACCES|capability|not granted/);
   assert.equal((await agent(["run", `${examples}hello.js`, "--allow", "root"])).code, 2);
 });
 

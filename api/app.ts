@@ -15,7 +15,7 @@ import { httpSpan } from "../observability/mod.ts";
 import { RateLimiter, StreamSlots } from "./edge/mod.ts";
 import { type AppEdge, authenticateAndRate, type Env, errorResponse } from "./http.ts";
 import { bodyBytesMax, type EdgeLimits, edgeLimits, rateBucketsMax } from "./limits.ts";
-import { agentRoutes, eventRoutes, tenantRoutes } from "./routes/mod.ts";
+import { agentRoutes, eventRoutes, tenantRoutes, traceRoutes } from "./routes/mod.ts";
 import { openApiDocument } from "./schemas.ts";
 import { ApiError, type Principal, type Service } from "./service.ts";
 
@@ -97,6 +97,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   tenantRoutes(app, service);
   agentRoutes(app, service);
   eventRoutes(app, service, edge, limits);
+  traceRoutes(app, service);
   return app;
 }
 

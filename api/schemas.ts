@@ -79,6 +79,8 @@ export const eventsQuery = z.strictObject({
   errors: z.enum(["true", "false"]).optional(),
   types: z.string().max(200).optional(),
   causality: z.coerce.number().int().min(0).optional(),
+  /** One agent's stream: `false` sends what is stored and ends (default: continue live until the exit). */
+  follow: z.enum(["true", "false"]).optional(),
 });
 
 /** `GET /v1/audit` query. */
@@ -87,6 +89,14 @@ export const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).optional(),
   action: z.string().max(64).optional(),
 });
+
+/** The paths of an agent's events: its SSE stream and its stored trace. */
+function tracePaths(responses: unknown): Record<string, unknown> {
+  return {
+    "/v1/agents/{id}/events": { get: { summary: "SSE of one agent: its trace, then live until exit", responses } },
+    "/v1/agents/{id}/trace": { get: { summary: "one agent's stored trace as JSON lines", responses } },
+  };
+}
 
 /** The OpenAPI document, generated from the schemas above. */
 export function openApiDocument(): Record<string, unknown> {
@@ -129,7 +139,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/v1/agents/{id}": { get: { summary: "agent status", responses }, delete: { summary: "kill", responses } },
       "/v1/agents/{id}/output": { get: { summary: "captured stdout/stderr", responses } },
-      "/v1/agents/{id}/events": { get: { summary: "SSE stream of one agent", responses } },
+      ...tracePaths(responses),
       "/v1/events": { get: { summary: "SSE stream of the tenant", responses } },
       "/v1/tenants": {
         post: { summary: "create tenant (admin)", requestBody: body(tenantCreateSchema), responses },

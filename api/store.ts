@@ -12,8 +12,10 @@
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { openDatabase } from "./store_open.ts";
+import { TraceRows, traceSchema } from "./trace_rows.ts";
 
 export { schemaVersion, StartupError, startupExitCode } from "./store_open.ts";
+export { type TraceRow, TraceRows } from "./trace_rows.ts";
 
 /** Per-tenant quotas; every field is optional and has a server default. */
 export interface Quotas {
@@ -101,6 +103,9 @@ export class Store {
   #begin: StatementSync | undefined;
   #commit: StatementSync | undefined;
   #rollback: StatementSync | undefined;
+  #afterCommit: (() => void)[] = [];
+  /** Agents' stored events (api/traces.ts writes them; retention deletes them with their records). */
+  readonly traces: TraceRows;
 
   /**
    * @param path SQLite file path: created (a fresh install) only if missing
@@ -109,9 +114,21 @@ export class Store {
   constructor(path: string) {
     this.#db = openDatabase(path, (db) => {
       db.exec(schema);
+      db.exec(traceSchema);
       const columns = db.prepare("PRAGMA table_info(tenants)").all() as Row[];
       if (!columns.some((c) => c.name === "policy")) db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
     });
+    this.traces = new TraceRows(this.#db);
+  }
+
+  /**
+   * Run `fn` once the transaction in progress commits (dropped if it rolls
+   * back); at once when none is in progress. What a writer does to its
+   * buffers once its rows are durable.
+   */
+  afterCommit(fn: () => void): void {
+    if (this.#db.isTransaction) this.#afterCommit.push(fn);
+    else fn();
   }
 
   /** Set (or clear with null) a tenant's policy document. */
@@ -145,11 +162,16 @@ export class Store {
     // Statements, not `exec`: their errors carry SQLite's result code (`errcode`).
     this.#begin ??= this.#db.prepare("BEGIN IMMEDIATE");
     this.#begin.run();
+    this.#afterCommit = [];
     try {
       const value = fn();
       (this.#commit ??= this.#db.prepare("COMMIT")).run();
+      const committed = this.#afterCommit;
+      this.#afterCommit = [];
+      for (const done of committed) done();
       return value;
     } catch (err) {
+      this.#afterCommit = [];
       // SQLite rolls back by itself on some failures (SQLITE_FULL, most I/O errors); a second ROLLBACK would
       // throw "no transaction is active" and hide the error that matters.
       if (this.#db.isTransaction) {
@@ -333,23 +355,30 @@ export class Store {
 
   /**
    * Delete the records of the `n` agents that ended first (never one that
-   * has not ended) and write an `agents.pruned` audit row saying which, in
-   * one transaction.
+   * has not ended), their stored events, and write an `agents.pruned` audit
+   * row saying which, in one transaction.
    *
-   * @returns what went: count and the range of end times; null when nothing did
+   * @returns what went: count, trace events and the range of end times; null when nothing did
    */
-  pruneAgents(n: number, at: string, reason: string): PrunedAgents | null {
+  pruneAgents(n: number, at: string, reason: string, traceEventsMax = Infinity): PrunedAgents | null {
     return this.transaction(() => {
       const rows = this.#db.prepare(
-        "SELECT rowid AS r, ended_at FROM agents WHERE ended_at IS NOT NULL ORDER BY ended_at, rowid LIMIT ?",
+        "SELECT rowid AS r, id, ended_at FROM agents WHERE ended_at IS NOT NULL ORDER BY ended_at, rowid LIMIT ?",
       ).all(n) as Row[];
       if (rows.length === 0) return null;
       const del = this.#db.prepare("DELETE FROM agents WHERE rowid = ?");
-      for (const row of rows) del.run(row.r);
+      let events = 0;
+      let records = 0;
+      // Stops once the batch deleted `traceEventsMax` trace events: one batch holds the event loop briefly.
+      while (records < rows.length && events < traceEventsMax) {
+        del.run(rows[records].r);
+        events += this.traces.deleteAgent(String(rows[records++].id));
+      }
       const pruned = {
-        records: rows.length,
+        records,
+        traceEvents: events,
         endedFrom: String(rows[0].ended_at),
-        endedTo: String(rows.at(-1)!.ended_at),
+        endedTo: String(rows[records - 1].ended_at),
       };
       this.#insertAudit(at, "agents.pruned", { ...pruned, reason });
       return pruned;
@@ -419,6 +448,8 @@ export class Store {
 /** What one retention batch deleted of the agent records. */
 export interface PrunedAgents {
   records: number;
+  /** Stored trace events deleted with them. */
+  traceEvents: number;
   /** End time of the first record deleted (ISO). */
   endedFrom: string;
   /** End time of the last record deleted (ISO). */

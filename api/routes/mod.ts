@@ -7,3 +7,4 @@
 export { agentRoutes, agentView } from "./agents.ts";
 export { eventRoutes } from "./events.ts";
 export { tenantRoutes } from "./tenants.ts";
+export { traceRoutes } from "./trace.ts";

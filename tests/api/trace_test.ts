@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createTenant, type TestServer, withServer } from "./helpers.ts";
+import { FaultyStore, until } from "./store_helpers.ts";
 import { type EventJson, increasing, ndjson, readToEnd, sseEvents } from "./trace_helpers.ts";
 
 /** An agent with a few syscalls (one an error: always kept) and output. */
@@ -156,4 +157,30 @@ Deno.test("trace: retention deletes an agent's trace with its record", async () 
     assert.ok(s.service.traces.flush());
     assert.equal(s.store.traces.count(first), 0, "nothing of it is written after its record went");
   });
+});
+
+Deno.test("trace: a full database keeps the trace buffered (503, never a crash); once there is room it is written with the record", async () => {
+  let store: FaultyStore | undefined;
+  await withServer(async (s) => {
+    const t = await createTenant(s, "full");
+    store!.capAtCurrentSize();
+    // 16 KiB of output: the final record and the trace need pages the capped database does not have.
+    const code = `export default () => { console.log("y".repeat(16384)); return "ran"; }`;
+    const res = await s.req("/v1/agents", { method: "POST", key: t.apiKey, json: { code, wait: true } });
+    const body = await res.json();
+    assert.equal(res.status, 503, JSON.stringify(body).slice(0, 300));
+    assert.equal(body.error.code, "storage_full");
+    if (body.agent === undefined) return; // the start could not be written: nothing ran, nothing to trace
+    const id = body.agent.id;
+    assert.ok(!s.service.traces.flush(), "the batch is refused");
+    assert.ok(s.service.traces.stats.flushFailures > 0);
+    // Meanwhile the stream answers from what is buffered, exit included.
+    const buffered = await stream(s, t.apiKey, `/v1/agents/${id}/events?follow=false`);
+    assert.equal(buffered.at(-1)!.type, "exit");
+    store!.heal();
+    await until("the record written once there is room", () => s.store.agent(id, null)?.endedAt !== null);
+    await until("the trace written", () => s.service.traces.flush() && s.store.traces.count(id) >= buffered.length);
+    const stored = ndjson(await (await s.req(`/v1/agents/${id}/trace`, { key: t.apiKey })).text());
+    assert.deepEqual(stored.slice(0, buffered.length), buffered, "what was buffered is what was stored");
+  }, { openStore: (path) => store = new FaultyStore(path) });
 });

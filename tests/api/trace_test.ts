@@ -6,7 +6,7 @@
  * retention deletes traces with records; another tenant's agent is a 404.
  */
 import assert from "node:assert/strict";
-import { createTenant, type TestServer, withServer } from "./helpers.ts";
+import { adminKey, createTenant, type TestServer, withServer } from "./helpers.ts";
 import { FaultyStore, until } from "./store_helpers.ts";
 import { type EventJson, increasing, ndjson, readToEnd, sseEvents } from "./trace_helpers.ts";
 
@@ -121,6 +121,9 @@ Deno.test("trace: past the per-agent bound one truncated marker counts what was 
     assert.equal(events.at(-1)!.type, "exit", "the exit is kept");
     assert.equal(events.length, bound + 2, "the bound, the marker and the exit");
     assert.ok(increasing(events.map((e) => e.seq)));
+    const metrics = await (await s.req("/metrics", { key: adminKey })).text();
+    const line = metrics.split("\n").find((l) => l.startsWith('agentos_trace_events_dropped_total{reason="limit"}'));
+    assert.ok(line !== undefined && Number(line.split(" ").at(-1)) >= 200 - bound, line);
   }, { retention: { traceEventsPerAgentMax: bound } });
 });
 

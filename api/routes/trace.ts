@@ -13,6 +13,7 @@ import { type Env, parseQuery } from "../http.ts";
 import { tracePageEventsMax } from "../limits.ts";
 import { eventsQuery } from "../schemas.ts";
 import type { Service } from "../service.ts";
+import type { TraceRow } from "../store.ts";
 import { traceRowMatches } from "../traces.ts";
 
 /** Register the route on `app`. */
@@ -33,11 +34,14 @@ export function traceRoutes(app: Hono<Env>, service: Service): void {
     const upto = service.traces.catchUp();
     const encoder = new TextEncoder();
     let last = 0;
+    // The first page is read before the answer starts: a store that refuses it is a 503, not a cut stream.
+    let first: TraceRow[] | undefined = service.traces.page(id, last, upto, tracePageEventsMax);
     const body = new ReadableStream<Uint8Array>({
       pull(controller) {
         // Whole pages until one yields a line (or the trace ends), so a filtered page is never an empty chunk.
         for (;;) {
-          const rows = service.traces.page(id, last, upto, tracePageEventsMax);
+          const rows = first ?? service.traces.page(id, last, upto, tracePageEventsMax);
+          first = undefined;
           if (rows.length === 0) return controller.close();
           last = rows.at(-1)!.seq;
           const text = rows.filter((r) => traceRowMatches(r, filter)).map((r) => `${r.json}\n`).join("");

@@ -364,10 +364,12 @@ export const storeErrorLogMs = 10_000;
 export const traceEventsPerAgentMaxDefault = 10_000;
 /**
  * Characters of event JSON stored per agent (an event is ~250; an output
- * event holds its text). Past it: as past `traceEventsPerAgentMax`.
- * @default 8 MiB
+ * event holds its text): with `traceEventsPerAgentMax`, the most one agent
+ * adds to the database beside its record. Past it: as past
+ * `traceEventsPerAgentMax`.
+ * @default 4 Mi
  */
-export const traceCharsPerAgentMax = 8 * 1024 * 1024;
+export const traceCharsPerAgentMax = 4 * 1024 * 1024;
 /** How often buffered trace events are written (one transaction for all agents), ms. @default 100 */
 export const traceFlushMs = 100;
 /**

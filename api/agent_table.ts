@@ -23,6 +23,7 @@ import { type FinalRecord, type PendingRecords, writeFinal } from "./pending_rec
 import type { AgentRow, Store } from "./store.ts";
 import type { StoreErrors } from "./store_errors.ts";
 import type { Principal } from "./tenant_keys.ts";
+import type { Traces } from "./traces.ts";
 
 /** Agent ids remembered for events still in the ring (one per spawn, oldest forgotten first). */
 export const agentIdsMax = 65_536;
@@ -59,6 +60,7 @@ export class AgentTable {
   #audit: AuditLog;
   #errors: StoreErrors;
   #pending: PendingRecords;
+  #traces: Traces;
   #live = new Map<string, LiveAgent>();
   #byPid = new Map<number, LiveAgent>();
   #idByUid = new Map<number, string>();
@@ -68,8 +70,10 @@ export class AgentTable {
    * @param audit the audit log
    * @param errors where store failures are counted and logged
    * @param pending where refused final records wait
+   * @param traces where the agents' events are stored
    */
-  constructor(store: Store, audit: AuditLog, errors: StoreErrors, pending: PendingRecords) {
+  constructor(store: Store, audit: AuditLog, errors: StoreErrors, pending: PendingRecords, traces: Traces) {
+    this.#traces = traces;
     this.#store = store;
     this.#audit = audit;
     this.#errors = errors;
@@ -90,6 +94,11 @@ export class AgentTable {
   /** The live agent `id`, whoever it belongs to. */
   live(id: string): LiveAgent | undefined {
     return this.#live.get(id);
+  }
+
+  /** A spawn was refused before its record was written: its buffered events go. */
+  forget(id: string): void {
+    if (!this.#live.has(id)) this.#traces.forget(id);
   }
 
   /** The live agent of kernel process `pid`. */
@@ -129,6 +138,7 @@ export class AgentTable {
         capabilities: entry.capabilities,
       });
     });
+    this.#traces.recorded(entry.id);
     this.#live.set(entry.id, entry);
     this.#byPid.set(agent.pid, entry);
     // The end is recorded as soon as it is decided (before the cell and the workspace are released), so an
@@ -138,6 +148,7 @@ export class AgentTable {
       const row = await entry.recorded;
       release();
       this.#live.delete(entry.id);
+      this.#traces.finished(entry.id);
       if (this.#byPid.get(agent.pid) === entry) this.#byPid.delete(agent.pid);
       return row;
     });
@@ -240,7 +251,7 @@ export class AgentTable {
       },
     };
     try {
-      writeFinal(this.#store, record);
+      writeFinal(this.#store, record, this.#traces);
     } catch (err) {
       const refused = this.#errors.failed("agent record (end)", err);
       if (refused === undefined) {

@@ -20,6 +20,7 @@ import {
   eventRoutes,
   sessionRoutes,
   tenantRoutes,
+  traceRoutes,
   uploadPathPattern,
   volumeRoutes,
 } from "./routes/mod.ts";
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   volumeRoutes(app, service);
   eventRoutes(app, service, edge, limits);
   sessionRoutes(app, service.sessions);
+  traceRoutes(app, service);
   return app;
 }
 

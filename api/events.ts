@@ -14,7 +14,7 @@
  */
 
 import type { ObservabilityHub } from "../observability/mod.ts";
-import { type EventRing, EventView } from "../observability/mod.ts";
+import { EventKind, type EventRing, EventView } from "../observability/mod.ts";
 
 /** Most events one `take` returns; the SSE loop comes back for more. */
 export const takeEventsMax = 1024;
@@ -41,6 +41,16 @@ export interface EventFilter {
   errors?: boolean;
   types?: string[];
   causality?: number;
+  /** With `agentId`: stop after that agent's `exit` event (nothing after it is taken; `ended` says so). */
+  untilExit?: boolean;
+}
+
+/**
+ * Whether a call matches one of `patterns`: exact (`fs.readText`), prefix
+ * (`fs.*`) or `*`.
+ */
+export function callMatches(patterns: readonly string[], call: string): boolean {
+  return patterns.some((p) => p === "*" || (p.endsWith(".*") ? call.startsWith(p.slice(0, -1)) : p === call));
 }
 
 /**
@@ -65,6 +75,7 @@ export class FeedSubscription {
   #view: EventView;
   #wake: (() => void) | undefined;
   #closed = false;
+  #ended = false;
   #unsubscribe: () => void;
 
   /** @internal */
@@ -90,8 +101,14 @@ export class FeedSubscription {
     return this.#closed;
   }
 
+  /** Whether the agent's `exit` event was taken (with `untilExit`): nothing more comes. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
   /** Whether there may be something to take now. */
   get pending(): boolean {
+    if (this.#ended) return false;
     const group = this.#group;
     return group === undefined ? this.#ring.nextSeq > this.#cursor : group.lastOwnSeq >= this.#cursor;
   }
@@ -103,7 +120,7 @@ export class FeedSubscription {
 
   /** Wait until there is something to take, the signal aborts, or `ms` passes. */
   wait(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.pending || this.#closed) return Promise.resolve();
+    if (this.pending || this.#closed || this.#ended) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -141,13 +158,17 @@ export class FeedSubscription {
     const mask = ring.mask;
     const view = this.#view;
     let read = 0;
-    while (read < takeEventsMax && this.#cursor < next) {
+    const until = this.filter.untilExit === true ? this.filter.agentId : undefined;
+    while (read < takeEventsMax && this.#cursor < next && !this.#ended) {
       const seq = this.#cursor++;
       if (group !== undefined && tenantIds[seq & mask] !== group.tenantId) continue;
       read++;
       ring.read(seq, view);
       const event = this.#feed.toStreamEvent(view, this.filter);
       if (event !== undefined) events.push(event);
+      if (until !== undefined && view.kind === EventKind.exit && this.#feed.agentIdOf(view.subject) === until) {
+        this.#ended = true;
+      }
     }
     return { events, dropped: this.#takeDropped() };
   }
@@ -205,6 +226,11 @@ export class EventFeed {
   /** Open subscribers. */
   get subscribers(): number {
     return this.#subs.size;
+  }
+
+  /** The API id of agent incarnation `uid`, if known. */
+  agentIdOf(uid: number): string | undefined {
+    return uid === 0 ? undefined : this.#agentIds(uid);
   }
 
   /** @internal Sequence number up to which events were routed to their tenant's subscribers. */
@@ -293,10 +319,7 @@ export class EventFeed {
     const { type, data } = kinds.decode(view);
     if (filter.calls !== undefined) {
       const call = data.call;
-      if (typeof call !== "string") return undefined;
-      if (!filter.calls.some((p) => p === "*" || (p.endsWith(".*") ? call.startsWith(p.slice(0, -1)) : p === call))) {
-        return undefined;
-      }
+      if (typeof call !== "string" || !callMatches(filter.calls, call)) return undefined;
     }
     return {
       seq: view.seq + 1,

@@ -315,6 +315,13 @@ export const retentionBatchRowsMax = 1000;
 export const retentionBatchRowsMin = 16;
 /** A retention batch slower than this halves the next one's rows; one under a quarter of it doubles them, ms. */
 export const retentionBatchMsMax = 20;
+/**
+ * Trace events one retention batch deletes with its records: a batch stops
+ * after the record whose events pass it (an agent stores at most
+ * `traceEventsPerAgentMax` + 2).
+ * @default 20_000
+ */
+export const retentionBatchTraceEventsMax = 20_000;
 /** Most batches one retention run takes (the next run goes on), so a run never loops without end. */
 export const retentionRunBatchesMax = 10_000;
 /** Free pages `PRAGMA incremental_vacuum` gives back to the file system per step (1 MiB at 4 KiB pages). */
@@ -393,3 +400,54 @@ export const sessionCpuMsDefault = 10 * 60 * 1000;
 export const sessionLabelsMax = 16;
 /** Ended sessions' records a tenant keeps (the oldest are deleted past it). @default 1000 */
 export const sessionRecordsPerTenantMax = 1000;
+
+// ---------------------------------------------------------------------------
+// Traces (api/traces.ts): every agent's events, stored per agent in the
+// SQLite file, in batches, deleted with the agent's record by retention.
+
+/**
+ * Events stored per agent (`AGENTOS_TRACE_EVENTS_MAX`; 0 stores none). Past
+ * it (or past `traceCharsPerAgentMax`) the agent's further events are
+ * dropped and counted in one `truncated` marker event (at the seq of the
+ * first event dropped); its `limit` and `exit` events are always kept. The
+ * live stream still sees every event.
+ * @default 10_000
+ */
+export const traceEventsPerAgentMaxDefault = 10_000;
+/**
+ * Characters of event JSON stored per agent (an event is ~250; an output
+ * event holds its text): with `traceEventsPerAgentMax`, the most one agent
+ * adds to the database beside its record. Past it: as past
+ * `traceEventsPerAgentMax`.
+ * @default 4 Mi
+ */
+export const traceCharsPerAgentMax = 4 * 1024 * 1024;
+/** How often buffered trace events are written (one transaction for all agents), ms. @default 100 */
+export const traceFlushMs = 100;
+/**
+ * Events buffered for all agents while not yet written (the store refuses,
+ * or between two flushes). Past it an agent's further events are dropped
+ * and counted in its `truncated` marker (`storage`), except its `limit` and
+ * `exit` events. Counted in `agentos_trace_events_dropped_total{reason}`.
+ * @default 65_536 (the ring's size)
+ */
+export const traceEventsBufferedMax = 65_536;
+/** Characters of event JSON buffered for all agents (see `traceEventsBufferedMax`). @default 64 Mi */
+export const traceBufferedCharsMax = 64 * 1024 * 1024;
+/**
+ * Event ids reserved ahead in the store: a restarted server starts its ids
+ * above the last reservation, so ids never repeat (they may jump by up to
+ * this much across a restart). A flush reserves the next block once the ids
+ * handed out pass half of it.
+ * @default 1_048_576
+ */
+export const traceSeqReserveBlock = 1_048_576;
+/** Trace rows one page of a replay reads from the store (the stream comes back for more). @default 1024 */
+export const tracePageEventsMax = 1024;
+
+if (traceEventsPerAgentMaxDefault > traceEventsBufferedMax) {
+  throw new RangeError("limits: one agent's stored trace above what may be buffered for all");
+}
+if (traceCharsPerAgentMax > traceBufferedCharsMax) {
+  throw new RangeError("limits: one agent's trace characters above what may be buffered for all");
+}

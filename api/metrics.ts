@@ -143,11 +143,32 @@ function serviceSeries(r: Registry, catchUp: CatchUp): (s: Service) => void {
   const events = r.counter("agentos_events_published_total", "Events published to the stream hub.", []);
   const subscribers = r.gauge("agentos_event_subscribers", "Open event stream subscribers.", []);
   const store = storeSeries(r, catchUp);
+  const traces = traceSeries(r, catchUp);
   return (s) => {
     catchUp("events", s.feed.published, (n) => events.inc(undefined, n));
     subscribers.set(s.feed.subscribers);
     for (const [tenant, n] of s.liveCounts()) tenantLive.set({ tenant }, n);
     store(s);
+    traces(s);
+  };
+}
+
+/** Agents' stored traces (api/traces.ts): events stored, dropped by reason, waiting. */
+function traceSeries(r: Registry, catchUp: CatchUp): (s: Service) => void {
+  const stored = r.counter("agentos_trace_events_stored_total", "Agent events written to their stored traces.", []);
+  const dropped = r.counter(
+    "agentos_trace_events_dropped_total",
+    "Agent events not stored: over the agent's bound (limit), the buffer full while the store refused (storage), or overwritten in the ring before the writer read them (ring).",
+    ["reason"],
+  );
+  const buffered = r.gauge("agentos_trace_events_buffered", "Agent events waiting to be written.", []);
+  return (s) => {
+    const t = s.traces.stats;
+    catchUp("traceStored", t.stored, (n) => stored.inc(undefined, n));
+    catchUp("traceLimit", t.droppedLimit, (n) => dropped.inc({ reason: "limit" }, n));
+    catchUp("traceStorage", t.droppedStorage, (n) => dropped.inc({ reason: "storage" }, n));
+    catchUp("traceRing", t.ringLost, (n) => dropped.inc({ reason: "ring" }, n));
+    buffered.set(s.traces.buffered);
   };
 }
 

@@ -18,6 +18,7 @@ import type { ApiError } from "./api_error.ts";
 import { agentRecordsPendingMax, storeRetryMs } from "./limits.ts";
 import type { AgentRow, AuditRow, Store } from "./store.ts";
 import type { StoreErrors } from "./store_errors.ts";
+import type { Traces } from "./traces.ts";
 
 /** An agent's end as written: its final record and its `agent.exited` audit row. */
 export interface FinalRecord {
@@ -26,14 +27,18 @@ export interface FinalRecord {
 }
 
 /**
- * Write an agent's end durably: the final record and its audit row in one transaction.
+ * Write an agent's end durably: the final record, its audit row and the
+ * agent's trace events still buffered (its exit event among them) in one
+ * transaction.
  *
  * @param store where it goes
  * @param record the final record and its audit row
+ * @param traces the trace writer, whose buffered events of the agent join the transaction
  * @throws what the store throws (nothing of it is written then)
  */
-export function writeFinal(store: Store, record: FinalRecord): void {
+export function writeFinal(store: Store, record: FinalRecord, traces?: Traces): void {
   store.transaction(() => {
+    traces?.writeAgent(record.row.id);
     store.finishAgent(record.row);
     store.audit([record.audit]);
   });
@@ -56,15 +61,21 @@ export class PendingRecords {
   #errors: StoreErrors;
   #max: number;
   #retryMs: number;
+  #traces: Traces | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   /**
    * @param store where records go
    * @param errors where failures are counted and logged
    * @param options `max` records kept (default `agentRecordsPendingMax`), `retryMs` between attempts
-   *   (default `storeRetryMs`)
+   *   (default `storeRetryMs`), `traces` whose buffered events of an agent are written with its record
    */
-  constructor(store: Store, errors: StoreErrors, options: { max?: number; retryMs?: number } = {}) {
+  constructor(
+    store: Store,
+    errors: StoreErrors,
+    options: { max?: number; retryMs?: number; traces?: Traces } = {},
+  ) {
+    this.#traces = options.traces;
     this.#store = store;
     this.#errors = errors;
     this.#max = options.max ?? agentRecordsPendingMax;
@@ -113,7 +124,7 @@ export class PendingRecords {
     const waiting = [...this.#pending.values()];
     try {
       this.#store.transaction(() => {
-        for (const p of waiting) writeFinal(this.#store, p.record);
+        for (const p of waiting) writeFinal(this.#store, p.record, this.#traces);
       });
     } catch (err) {
       const api = this.#errors.failed(`agent records (${waiting.length} waiting)`, err);

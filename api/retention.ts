@@ -23,10 +23,12 @@ import {
   retentionBatchMsMax,
   retentionBatchRowsMax,
   retentionBatchRowsMin,
+  retentionBatchTraceEventsMax,
   retentionDaysDefault,
   retentionIntervalMsDefault,
   retentionRunBatchesMax,
   retentionVacuumPagesPerStep,
+  traceEventsPerAgentMaxDefault,
 } from "./limits.ts";
 import type { Store } from "./store.ts";
 
@@ -40,6 +42,8 @@ export interface RetentionOptions {
   auditRowsMax: number;
   /** Time between runs, ms. */
   intervalMs: number;
+  /** Events stored per agent's trace (0: no traces are stored); see `traceEventsPerAgentMaxDefault`. */
+  traceEventsPerAgentMax: number;
 }
 
 /** The defaults of {@linkcode RetentionOptions} (api/limits.ts). */
@@ -48,6 +52,7 @@ export const retentionDefault: Readonly<RetentionOptions> = Object.freeze({
   agentRecordsMax: agentRecordsMaxDefault,
   auditRowsMax: auditRowsMaxDefault,
   intervalMs: retentionIntervalMsDefault,
+  traceEventsPerAgentMax: traceEventsPerAgentMaxDefault,
 });
 
 const msPerDay = 86_400_000;
@@ -84,6 +89,8 @@ export interface RetentionStats {
   batches: number;
   agentsPruned: number;
   auditPruned: number;
+  /** Stored trace events deleted with their agents' records. */
+  traceEventsPruned: number;
   /** Runs that failed (logged; the next run tries again). */
   errors: number;
 }
@@ -99,7 +106,14 @@ class BatchSize {
 
 /** The retention timer over a {@linkcode Store}. */
 export class Retention {
-  readonly stats: RetentionStats = { runs: 0, batches: 0, agentsPruned: 0, auditPruned: 0, errors: 0 };
+  readonly stats: RetentionStats = {
+    runs: 0,
+    batches: 0,
+    agentsPruned: 0,
+    auditPruned: 0,
+    traceEventsPruned: 0,
+    errors: 0,
+  };
   /** What is kept: read at every run, so a change takes effect at the next one. */
   readonly options: RetentionOptions;
   #store: Store;
@@ -181,9 +195,11 @@ export class Retention {
     const n = Math.min(size.rows, Math.max(aged, excess));
     if (n <= 0) return 0;
     const t0 = performance.now();
-    const done = this.#store.pruneAgents(n, new Date(this.#nowMs()).toISOString(), aged >= excess ? "age" : "count");
+    const at = new Date(this.#nowMs()).toISOString();
+    const done = this.#store.pruneAgents(n, at, aged >= excess ? "age" : "count", retentionBatchTraceEventsMax);
     size.took(performance.now() - t0);
     this.stats.agentsPruned += done?.records ?? 0;
+    this.stats.traceEventsPruned += done?.traceEvents ?? 0;
     return done?.records ?? 0;
   }
 

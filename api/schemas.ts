@@ -103,6 +103,8 @@ export const eventsQuery = z.strictObject({
   errors: z.enum(["true", "false"]).optional(),
   types: z.string().max(200).optional(),
   causality: z.coerce.number().int().min(0).optional(),
+  /** One agent's stream: `false` sends what is stored and ends (default: continue live until the exit). */
+  follow: z.enum(["true", "false"]).optional(),
 });
 
 /** `GET /v1/audit` query. */
@@ -113,6 +115,14 @@ export const auditQuery = z.strictObject({
 });
 
 const errorRef = "#/components/schemas/Error";
+
+/** The paths of an agent's events: its SSE stream and its stored trace. */
+function tracePaths(responses: unknown): Record<string, unknown> {
+  return {
+    "/v1/agents/{id}/events": { get: { summary: "SSE of one agent: its trace, then live until exit", responses } },
+    "/v1/agents/{id}/trace": { get: { summary: "one agent's stored trace as JSON lines", responses } },
+  };
+}
 
 /** The OpenAPI document, generated from the schemas above. */
 export function openApiDocument(): Record<string, unknown> {
@@ -152,7 +162,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/v1/agents/{id}": { get: { summary: "agent status", responses }, delete: { summary: "kill", responses } },
       "/v1/agents/{id}/output": { get: { summary: "captured stdout/stderr", responses } },
-      "/v1/agents/{id}/events": { get: { summary: "SSE stream of one agent", responses } },
+      ...tracePaths(responses),
       "/v1/events": { get: { summary: "SSE stream of the tenant", responses } },
       ...filePaths(body, responses),
       "/v1/tenants": {

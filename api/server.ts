@@ -19,6 +19,7 @@ import { type EdgeLimits, edgeLimits } from "./limits.ts";
 import { serverMetrics } from "./metrics.ts";
 import { Retention, type RetentionOptions, retentionOptions } from "./retention.ts";
 import { Service } from "./service.ts";
+import type { TracesOptions } from "./traces.ts";
 import { StartupError, Store } from "./store.ts";
 
 export { StartupError, startupExitCode } from "./store.ts";
@@ -48,6 +49,8 @@ export interface ServerOptions {
    * retention compares ages with (default `Date.now`).
    */
   retention?: Partial<RetentionOptions> & { nowMs?: () => number };
+  /** Trace bounds and timing (defaults: api/limits.ts; `eventsPerAgentMax` also from `retention`). */
+  traces?: TracesOptions;
   /** Open the store at `path` (default `new Store(path)`; tests hand in a subclass that fails on purpose). */
   openStore?: (path: string) => Store;
   /** Cell starts at once and how long a spawn waits for one (defaults: `RuntimeOptions.cellStartsMax` and `cellStartWaitMsMax`). */
@@ -80,12 +83,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? true;
   const retention = new Retention(store, kept, { nowMs, log: log ? undefined : () => {} });
   const runtime = new Runtime({
+    // Event ids continue above every id handed out before (api/traces.ts keeps the reservation).
+    eventSeqFirst: store.traces.reservedSeq(),
     dataDir: options.dataDir,
     poolSize: options.poolSize,
     cellStartsMax: options.cells?.startsMax,
     cellStartWaitMsMax: options.cells?.startWaitMsMax,
   });
-  const service = new Service(runtime, store, { agentsMax: options.agentsMax });
+  const service = new Service(runtime, store, {
+    agentsMax: options.agentsMax,
+    traces: { eventsPerAgentMax: kept.traceEventsPerAgentMax, ...options.traces },
+  });
   const recovered = service.recover();
   // The kernel knows tenants' quotas and policies because the API pushes them in (now, and on every change).
   service.loadQuotas();
@@ -111,6 +119,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (generated) console.log(`admin API key (shown once, store it now): ${generated}`);
   }
   await runtime.start();
+  service.traces.start();
   retention.start();
   ready = true;
   return { url, service, runtime, store, gate, limits, retention, close };
@@ -208,6 +217,7 @@ const envRetention = {
   AGENTOS_RETENTION_DAYS: "retentionDays",
   AGENTOS_AGENT_RECORDS_MAX: "agentRecordsMax",
   AGENTOS_AUDIT_ROWS_MAX: "auditRowsMax",
+  AGENTOS_TRACE_EVENTS_MAX: "traceEventsPerAgentMax",
 } as const satisfies Record<string, keyof RetentionOptions>;
 
 /**

@@ -35,6 +35,7 @@ import { admissionQueueMax, serverAgentsMax, spawnAgent, type SpawnBody, type Sp
 import type { AgentRow, Quotas, Store, TenantRow } from "./store.ts";
 import { type StoreErrorCode, StoreErrors } from "./store_errors.ts";
 import { Sessions } from "./sessions.ts";
+import { Traces, type TracesOptions } from "./traces.ts";
 import { kernelQuotas, type Principal, requireAdmin, TenantKeys } from "./tenant_keys.ts";
 import { VolumeService } from "./volumes.ts";
 
@@ -57,6 +58,8 @@ export interface StoreStats {
 /** The service. */
 export class Service {
   readonly feed: EventFeed;
+  /** Every agent's events, stored (see `api/traces.ts`). */
+  readonly traces: Traces;
   readonly admission: AdmissionQueue;
   /** Which denials get an audit row, per tenant and agent (see `api/audit_denials.ts`). */
   readonly denialAudit = new DenialAuditGate();
@@ -73,18 +76,20 @@ export class Service {
   #errors = new StoreErrors();
   #pending: PendingRecords;
 
-  /** @param runtime the kernel runtime, @param store durable state */
-  constructor(runtime: Runtime, store: Store, options: { agentsMax?: number } = {}) {
+  /** @param runtime the kernel runtime, @param store durable state, @param options caps and trace bounds */
+  constructor(runtime: Runtime, store: Store, options: { agentsMax?: number; traces?: TracesOptions } = {}) {
     this.#runtime = runtime;
     this.#store = store;
     this.#audit = new AuditLog(store, this.denialAudit, this.#errors);
-    this.#pending = new PendingRecords(store, this.#errors);
-    this.#agents = new AgentTable(store, this.#audit, this.#errors, this.#pending);
+    const agentIds = (uid: number) => this.#agents.idOfUid(uid);
+    this.feed = new EventFeed(runtime.obs, agentIds);
+    this.traces = new Traces(store, this.feed, runtime.obs, agentIds, this.#errors, options.traces);
+    this.#pending = new PendingRecords(store, this.#errors, { traces: this.traces });
+    this.#agents = new AgentTable(store, this.#audit, this.#errors, this.#pending, this.traces);
     this.#tenants = new TenantKeys(runtime, store, this.#audit);
     this.volumes = new VolumeService(runtime, store, this.#audit);
     runtime.obs.knownCalls(filesCalls);
     runtime.subscribe((event) => this.#onRuntimeEvent(event));
-    this.feed = new EventFeed(runtime.obs, (uid) => this.#agents.idOfUid(uid));
     this.admission = new AdmissionQueue({ slots: options.agentsMax ?? serverAgentsMax, queueMax: admissionQueueMax });
     this.sessions = new Sessions(this, runtime, store);
   }
@@ -312,6 +317,11 @@ export class Service {
     return agentFileScope(this.#runtime, live.agent.pid, live.agent.subject, `agent ${id}`);
   }
 
+  /** Whether agent `id` is still followed by this process (its events may still come). */
+  agentLive(id: string): boolean {
+    return this.#agents.live(id) !== undefined;
+  }
+
   /** Whether the caller can see agent `id`; returns its tenant id. */
   agentTenant(p: Principal, id: string): string {
     return this.agent(p, id).tenantId;
@@ -372,6 +382,7 @@ export class Service {
     await Promise.all(finished);
     this.#pending.retry();
     this.#pending.close();
+    this.traces.stop();
     this.#audit.stop();
     if (!this.#audit.flush(true)) {
       console.error(`${this.#audit.buffered} audit row(s) could not be written at shutdown`);

@@ -139,6 +139,7 @@ async function spawnReserved(
   } catch (err) {
     // Idempotent: an agent that was tracked gives its admission back when it is gone, too.
     release();
+    if (live === undefined) deps.agents.forget(id);
     if (err instanceof CellsBusyError) {
       throw new ApiError(503, err.apiCode, err.message, { retryAfterSec: err.retryAfterSec });
     }

@@ -12,66 +12,15 @@
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { openDatabase } from "./store_open.ts";
+import { VolumeRows, volumeSchema } from "./volume_rows.ts";
+import { TraceRows, traceSchema } from "./trace_rows.ts";
 
 export { schemaVersion, StartupError, startupExitCode } from "./store_open.ts";
+export { type TraceRow, TraceRows } from "./trace_rows.ts";
 
-/** Per-tenant quotas; every field is optional and has a server default. */
-export interface Quotas {
-  agentsConcurrentMax?: number;
-  spawnsPerSec?: number;
-  rssMbTotal?: number;
-  syscallsPerSec?: number;
-  /** Bytes of syscall requests and results the supervisor may hold for the tenant. */
-  inflightBytesMax?: number;
-  /** Kernel arena bytes (IPC) the tenant may hold. */
-  arenaBytesMax?: number;
-  diskBytes?: number;
-  /** Ceilings for per-agent limits. */
-  heapMb?: number;
-  rssMb?: number;
-  wallMs?: number;
-  cpuMs?: number;
-  outputBytes?: number;
-}
-
-/** A tenant row. */
-export interface TenantRow {
-  id: string;
-  name: string;
-  admin: boolean;
-  quotas: Quotas;
-  createdAt: string;
-}
-
-/** An agent record. */
-export interface AgentRow {
-  id: string;
-  tenantId: string;
-  pid: number;
-  state: string;
-  reason: string | null;
-  exitCode: number | null;
-  message: string | null;
-  result: unknown;
-  usage: Record<string, number> | null;
-  stdout: string;
-  stderr: string;
-  capabilities: string[];
-  limits: Record<string, number>;
-  createdAt: string;
-  endedAt: string | null;
-}
-
-/** An audit record. */
-export interface AuditRow {
-  seq: number;
-  at: string;
-  tenantId: string | null;
-  actor: string;
-  action: string;
-  subject: string | null;
-  detail: unknown;
-}
+export type { AgentRow, AuditRow, PrunedAgents, PrunedAudit, Quotas, TenantRow } from "./store_rows.ts";
+import { toAgent, toTenant } from "./store_rows.ts";
+import type { AgentRow, AuditRow, PrunedAgents, PrunedAudit, Quotas, Row, TenantRow } from "./store_rows.ts";
 
 const schema = `
 CREATE TABLE IF NOT EXISTS tenants (
@@ -91,15 +40,9 @@ CREATE TABLE IF NOT EXISTS audit (
   action TEXT NOT NULL, subject TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS audit_tenant ON audit(tenant_id, seq);
 CREATE INDEX IF NOT EXISTS agents_ended ON agents(ended_at);
-CREATE TABLE IF NOT EXISTS volumes (
-  tenant_id TEXT NOT NULL, name TEXT NOT NULL, quota_bytes INTEGER NOT NULL, quota_files INTEGER NOT NULL,
-  created_at TEXT NOT NULL, PRIMARY KEY (tenant_id, name));
 `;
 
-/** A volume's record (its usage lives in memory, recomputed from disk at start). */
-export type VolumeRow = { tenantId: string; name: string; quotaBytes: number; quotaFiles: number; createdAt: string };
-
-type Row = Record<string, string | number | null>;
+export type { VolumeRow } from "./volume_rows.ts";
 
 /** The SQLite-backed store. */
 export class Store {
@@ -107,6 +50,11 @@ export class Store {
   #begin: StatementSync | undefined;
   #commit: StatementSync | undefined;
   #rollback: StatementSync | undefined;
+  #afterCommit: (() => void)[] = [];
+  /** Agents' stored events (api/traces.ts writes them; retention deletes them with their records). */
+  readonly traces: TraceRows;
+  /** Volumes' records (api/volumes.ts). */
+  readonly volumes: VolumeRows;
 
   /**
    * @param path SQLite file path: created (a fresh install) only if missing
@@ -115,9 +63,23 @@ export class Store {
   constructor(path: string) {
     this.#db = openDatabase(path, (db) => {
       db.exec(schema);
+      db.exec(traceSchema);
+      db.exec(volumeSchema);
       const columns = db.prepare("PRAGMA table_info(tenants)").all() as Row[];
       if (!columns.some((c) => c.name === "policy")) db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
     });
+    this.traces = new TraceRows(this.#db);
+    this.volumes = new VolumeRows(this.#db);
+  }
+
+  /**
+   * Run `fn` once the transaction in progress commits (dropped if it rolls
+   * back); at once when none is in progress. What a writer does to its
+   * buffers once its rows are durable.
+   */
+  afterCommit(fn: () => void): void {
+    if (this.#db.isTransaction) this.#afterCommit.push(fn);
+    else fn();
   }
 
   /** Set (or clear with null) a tenant's policy document. */
@@ -132,32 +94,6 @@ export class Store {
   policies(): { tenantId: string; policy: unknown }[] {
     const rows = this.#db.prepare("SELECT id, policy FROM tenants WHERE policy IS NOT NULL").all() as Row[];
     return rows.map((r) => ({ tenantId: String(r.id), policy: JSON.parse(String(r.policy)) }));
-  }
-
-  /** Insert a volume's record (a taken name is a constraint error). */
-  insertVolume(v: VolumeRow): void {
-    this.#db.prepare(
-      "INSERT INTO volumes (tenant_id, name, quota_bytes, quota_files, created_at) VALUES (?, ?, ?, ?, ?)",
-    )
-      .run(v.tenantId, v.name, v.quotaBytes, v.quotaFiles, v.createdAt);
-  }
-
-  /** Delete a volume's record; whether there was one. */
-  deleteVolume(tenantId: string, name: string): boolean {
-    const r = this.#db.prepare("DELETE FROM volumes WHERE tenant_id = ? AND name = ?").run(tenantId, name);
-    return Number(r.changes) > 0;
-  }
-
-  /** The volumes of `tenantId` (every tenant's for null), by name. */
-  volumes(tenantId: string | null): VolumeRow[] {
-    const sql = "SELECT * FROM volumes WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY tenant_id, name";
-    return (this.#db.prepare(sql).all(tenantId) as Row[]).map((r) => ({
-      tenantId: String(r.tenant_id),
-      name: String(r.name),
-      quotaBytes: Number(r.quota_bytes),
-      quotaFiles: Number(r.quota_files),
-      createdAt: String(r.created_at),
-    }));
   }
 
   /** Close the database. */
@@ -177,11 +113,16 @@ export class Store {
     // Statements, not `exec`: their errors carry SQLite's result code (`errcode`).
     this.#begin ??= this.#db.prepare("BEGIN IMMEDIATE");
     this.#begin.run();
+    this.#afterCommit = [];
     try {
       const value = fn();
       (this.#commit ??= this.#db.prepare("COMMIT")).run();
+      const committed = this.#afterCommit;
+      this.#afterCommit = [];
+      for (const done of committed) done();
       return value;
     } catch (err) {
+      this.#afterCommit = [];
       // SQLite rolls back by itself on some failures (SQLITE_FULL, most I/O errors); a second ROLLBACK would
       // throw "no transaction is active" and hide the error that matters.
       if (this.#db.isTransaction) {
@@ -365,23 +306,30 @@ export class Store {
 
   /**
    * Delete the records of the `n` agents that ended first (never one that
-   * has not ended) and write an `agents.pruned` audit row saying which, in
-   * one transaction.
+   * has not ended), their stored events, and write an `agents.pruned` audit
+   * row saying which, in one transaction.
    *
-   * @returns what went: count and the range of end times; null when nothing did
+   * @returns what went: count, trace events and the range of end times; null when nothing did
    */
-  pruneAgents(n: number, at: string, reason: string): PrunedAgents | null {
+  pruneAgents(n: number, at: string, reason: string, traceEventsMax = Infinity): PrunedAgents | null {
     return this.transaction(() => {
       const rows = this.#db.prepare(
-        "SELECT rowid AS r, ended_at FROM agents WHERE ended_at IS NOT NULL ORDER BY ended_at, rowid LIMIT ?",
+        "SELECT rowid AS r, id, ended_at FROM agents WHERE ended_at IS NOT NULL ORDER BY ended_at, rowid LIMIT ?",
       ).all(n) as Row[];
       if (rows.length === 0) return null;
       const del = this.#db.prepare("DELETE FROM agents WHERE rowid = ?");
-      for (const row of rows) del.run(row.r);
+      let events = 0;
+      let records = 0;
+      // Stops once the batch deleted `traceEventsMax` trace events: one batch holds the event loop briefly.
+      while (records < rows.length && events < traceEventsMax) {
+        del.run(rows[records].r);
+        events += this.traces.deleteAgent(String(rows[records++].id));
+      }
       const pruned = {
-        records: rows.length,
+        records,
+        traceEvents: events,
         endedFrom: String(rows[0].ended_at),
-        endedTo: String(rows.at(-1)!.ended_at),
+        endedTo: String(rows[records - 1].ended_at),
       };
       this.#insertAudit(at, "agents.pruned", { ...pruned, reason });
       return pruned;
@@ -446,52 +394,4 @@ export class Store {
     )
       .run(at, "system", action, JSON.stringify(detail));
   }
-}
-
-/** What one retention batch deleted of the agent records. */
-export interface PrunedAgents {
-  records: number;
-  /** End time of the first record deleted (ISO). */
-  endedFrom: string;
-  /** End time of the last record deleted (ISO). */
-  endedTo: string;
-}
-
-/** What one retention batch deleted of the audit log. */
-export interface PrunedAudit {
-  rows: number;
-  fromSeq: number;
-  toSeq: number;
-  fromAt: string;
-  toAt: string;
-}
-
-function toTenant(r: Row): TenantRow {
-  return {
-    id: String(r.id),
-    name: String(r.name),
-    admin: r.admin === 1,
-    quotas: JSON.parse(String(r.quotas)),
-    createdAt: String(r.created_at),
-  };
-}
-
-function toAgent(r: Row): AgentRow {
-  return {
-    id: String(r.id),
-    tenantId: String(r.tenant_id),
-    pid: Number(r.pid),
-    state: String(r.state),
-    reason: r.reason === null ? null : String(r.reason),
-    exitCode: r.exit_code === null ? null : Number(r.exit_code),
-    message: r.message === null ? null : String(r.message),
-    result: r.result === null ? null : JSON.parse(String(r.result)),
-    usage: r.usage === null ? null : JSON.parse(String(r.usage)),
-    stdout: String(r.stdout),
-    stderr: String(r.stderr),
-    capabilities: JSON.parse(String(r.capabilities)),
-    limits: JSON.parse(String(r.limits)),
-    createdAt: String(r.created_at),
-    endedAt: r.ended_at === null ? null : String(r.ended_at),
-  };
 }

@@ -54,7 +54,7 @@ export class VolumeService {
    */
   async load(): Promise<number> {
     const set = this.#runtime.workspaces.volumes;
-    const rows = this.#store.volumes(null);
+    const rows = this.#store.volumes.list(null);
     for (const row of rows) await set.open(row.tenantId, row.name, row);
     for (const tenant of await set.tenantDirs()) await set.removeStale(tenant);
     return rows.length;
@@ -67,7 +67,7 @@ export class VolumeService {
    */
   async create(p: Principal, body: { name: string; quotaBytes?: number; quotaFiles?: number }): Promise<VolumeView> {
     const tenantId = p.tenant.id;
-    const rows = this.#store.volumes(tenantId);
+    const rows = this.#store.volumes.list(tenantId);
     const key = `${tenantId}/${body.name}`;
     if (rows.some((r) => r.name === body.name) || this.#creating.has(key)) {
       throw new ApiError(409, "volume_exists", `volume ${body.name} exists; pick another name or delete it first`);
@@ -91,7 +91,7 @@ export class VolumeService {
       const volume = await this.#runtime.workspaces.volumes.open(tenantId, body.name, row);
       try {
         this.#store.transaction(() => {
-          this.#store.insertVolume(row);
+          this.#store.volumes.insert(row);
           this.#audit.write(tenantId, p.tenant.id, "volume.created", body.name, {
             quotaBytes: row.quotaBytes,
             quotaFiles: row.quotaFiles,
@@ -110,7 +110,7 @@ export class VolumeService {
 
   /** The caller's volumes, by name. */
   list(p: Principal): VolumeView[] {
-    return this.#store.volumes(p.tenant.id).map((row) => view(row, this.#live(row)));
+    return this.#store.volumes.list(p.tenant.id).map((row) => view(row, this.#live(row)));
   }
 
   /** One of the caller's volumes. @throws {ApiError} 404 */
@@ -138,7 +138,7 @@ export class VolumeService {
     set.detach(row.tenantId, name); // no spawn can mount it from here on
     try {
       this.#store.transaction(() => {
-        this.#store.deleteVolume(row.tenantId, name);
+        this.#store.volumes.delete(row.tenantId, name);
         this.#audit.write(row.tenantId, p.tenant.id, "volume.deleted", name, { usedBytes: volume.usedBytes });
       });
     } catch (err) {
@@ -161,7 +161,7 @@ export class VolumeService {
   }
 
   #row(p: Principal, name: string): VolumeRow {
-    const row = this.#store.volumes(p.tenant.id).find((r) => r.name === name);
+    const row = this.#store.volumes.list(p.tenant.id).find((r) => r.name === name);
     if (row === undefined) throw new ApiError(404, "not_found", `no volume ${JSON.stringify(name.slice(0, 64))}`);
     return row;
   }

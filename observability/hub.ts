@@ -149,9 +149,11 @@ export class ObservabilityHub {
   /** What one `performance.now()` costs here, ms: subtracted from timed samples. */
   #clockMs = clockCostMs();
 
-  /** @param options ring slots, whether observability is on, anomaly listener */
-  constructor(options: { slots?: number; enabled?: boolean; onAnomaly?: (a: AnomalyEvent) => void } = {}) {
-    this.ring = new EventRing({ slots: options.slots });
+  /** @param options ring slots, its first sequence number, whether observability is on, anomaly listener */
+  constructor(
+    options: { slots?: number; firstSeq?: number; enabled?: boolean; onAnomaly?: (a: AnomalyEvent) => void } = {},
+  ) {
+    this.ring = new EventRing({ slots: options.slots, firstSeq: options.firstSeq });
     this.#toRing = new HubSink(this.ring, this.tenants, this.#shared, true);
     this.#toMeters = new HubSink(this.ring, this.tenants, this.#shared, false);
     this.#unknownId = this.names.intern(unknownCallName);

@@ -40,6 +40,12 @@ export interface EventRingOptions {
    * @default {() => performance.now() + performance.timeOrigin}
    */
   clock?: () => number;
+  /**
+   * Sequence number of the first event (a restarted server continues above
+   * the ids it handed out before; see `api/traces.ts`).
+   * @default {0}
+   */
+  firstSeq?: number;
 }
 
 /**
@@ -122,7 +128,8 @@ export class EventRing {
   /** Events overwritten before the ring wrapped past them (oldest dropped). */
   overwritten = 0;
   readonly #clock: () => number;
-  #next = 0;
+  readonly #first: number;
+  #next: number;
 
   /**
    * @param options slot count and clock
@@ -149,11 +156,20 @@ export class EventRing {
     this.bytes = new Float64Array(slots);
     this.detail = new Array<string | undefined>(slots).fill(undefined);
     this.#clock = options.clock ?? defaultClock();
+    const first = options.firstSeq ?? 0;
+    assert(Number.isSafeInteger(first) && first >= 0, "ring firstSeq must be a whole number ≥ 0");
+    this.#first = first;
+    this.#next = first;
   }
 
-  /** Events emitted so far; also the sequence number of the next event. */
+  /** Events emitted so far (by this ring: `nextSeq - firstSeq`). */
   get emitted(): number {
-    return this.#next;
+    return this.#next - this.#first;
+  }
+
+  /** Sequence number of this ring's first event. */
+  get firstSeq(): number {
+    return this.#first;
   }
 
   /** Sequence number the next `emit` will return. */
@@ -163,7 +179,7 @@ export class EventRing {
 
   /** Sequence number of the oldest event still held. */
   get oldestSeq(): number {
-    return this.#next > this.slots ? this.#next - this.slots : 0;
+    return this.#next - this.#first > this.slots ? this.#next - this.slots : this.#first;
   }
 
   /**
@@ -248,7 +264,7 @@ export class EventRing {
     this.detailChars += (detail?.length ?? 0) - (this.detail[i]?.length ?? 0);
     this.detail[i] = detail;
     this.subject[i] = subject;
-    if (seq >= this.slots) this.overwritten++;
+    if (seq - this.#first >= this.slots) this.overwritten++;
     this.#next = seq + 1;
     return seq;
   }

@@ -113,6 +113,11 @@ export interface RuntimeOptions {
   arenaBytes?: number;
   /** Record events, sample, detect anomalies (default true; off only to measure the cost). */
   observability?: boolean;
+  /**
+   * Sequence number of the first event of this run (default 0): a restarted server continues above what it
+   * handed out before (`api/traces.ts` persists it).
+   */
+  eventSeqFirst?: number;
   /** Initial syscall scheduling policy (default `fair`). */
   schedPolicy?: SchedPolicy;
   /** Tenant quotas to push into the tenant table at start (the API pushes its own). */
@@ -175,7 +180,7 @@ export class Runtime {
     this.arena = new Arena({ capacityBytes: options.arenaBytes ?? arenaBytesDefault });
     this.ipc = new Ipc({ arena: this.arena });
     this.scheduler = new SyscallScheduler({ policy: options.schedPolicy });
-    this.obs = new ObservabilityHub({ enabled: options.observability ?? true });
+    this.obs = new ObservabilityHub({ enabled: options.observability ?? true, firstSeq: options.eventSeqFirst });
     this.tenants = new TenantTable();
     for (const [tenant, quotas] of Object.entries(options.tenantQuotas ?? {})) this.tenants.setQuotas(tenant, quotas);
     this.limits = new KernelEnforcer(this.tenants);

@@ -10,3 +10,4 @@ export { sessionRoutes, sessionView } from "./sessions.ts";
 export { tenantRoutes } from "./tenants.ts";
 export { fileRoutes, type FileScopeOf, uploadPathPattern } from "./files.ts";
 export { volumeRoutes } from "./volumes.ts";
+export { traceRoutes } from "./trace.ts";

@@ -453,6 +453,10 @@ export class AgentSupervisor implements AgentState {
     d.table.transition(proc, "Exiting");
     proc.usage.wallMs = Math.round(performance.now() - proc.startedAtMs);
     const summary = this.#summary(shutdown);
+    const { reason, exitCode, message } = shutdown;
+    // The exit event goes out with the decision, before `exited` resolves: the API stores it in the same
+    // transaction as the final record (api/traces.ts), so an answer that reports the end finds it durable.
+    d.emit({ type: "exit", pid: proc.pid, tenant: proc.tenant, reason, exitCode, message });
     this.#resolveExited(summary);
     const cleanup = await d.orchestrator.cleanup(proc.pid);
     const released = Object.values(cleanup.types);
@@ -464,8 +468,6 @@ export class AgentSupervisor implements AgentState {
     );
     d.released(this.#slot);
     d.table.transition(proc, "Zombie");
-    const { reason, exitCode, message } = shutdown;
-    d.emit({ type: "exit", pid: proc.pid, tenant: proc.tenant, reason, exitCode, message });
     this.#span.end(reason, exitCode, message);
     const result: AgentResult = { ...this.#summary(shutdown), state: proc.state, cleanup };
     d.reaped(this);

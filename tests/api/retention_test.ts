@@ -160,7 +160,13 @@ Deno.test("retention: options and environment variables are checked by name", ()
     retentionDays: 7,
     agentRecordsMax: undefined,
     auditRowsMax: 5000,
+    traceEventsPerAgentMax: undefined,
   });
+  assert.equal(env({ AGENTOS_TRACE_EVENTS_MAX: "500" }).retention?.traceEventsPerAgentMax, 500);
+  assert.throws(
+    () => env({ AGENTOS_TRACE_EVENTS_MAX: "lots" }),
+    /^StartupError|AGENTOS_TRACE_EVENTS_MAX must be a whole number/,
+  );
   assert.throws(() => env({ AGENTOS_RETENTION_DAYS: "a week" }), (err) => {
     assert.ok(err instanceof StartupError);
     assert.match(err.message, /^AGENTOS_RETENTION_DAYS must be a number ≥ 0, got "a week": fix it or unset it$/);

@@ -73,7 +73,10 @@ Deno.test("modules: every module load is a recorded mod.load syscall; a policy c
       },
     });
     assert.equal(denied.reason, "error");
-    assert.match(denied.message ?? "", /cannot import "a\.js" from main\.js: mod\.load: path a\.js denied by policy rule 0/);
+    assert.match(
+      denied.message ?? "",
+      /cannot import "a\.js" from main\.js: mod\.load: path a\.js denied by policy rule 0/,
+    );
   });
 });
 

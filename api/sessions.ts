@@ -17,6 +17,7 @@
  * @module
  */
 
+import { KernelError } from "../kernel/mod.ts";
 import { type CellOutcome, CodeError, replCell } from "../sandbox/mod.ts";
 import type { Runtime } from "../sandbox/mod.ts";
 import type { LiveAgent } from "./agent_table.ts";
@@ -67,6 +68,8 @@ export class Sessions {
   #runtime: Runtime;
   #rows: SessionRows;
   #open = new Map<string, Open>();
+  /** Sessions being opened, per tenant (they count against `sessionsPerTenantMax` already). */
+  #creating = new Map<string, number>();
 
   /** @param service agents, audit, store errors @param runtime the kernel @param store durable state */
   constructor(service: Service, runtime: Runtime, store: Store) {
@@ -82,7 +85,8 @@ export class Sessions {
 
   /** Open a session for the caller's tenant: its agent is running when this resolves. */
   async create(p: Principal, body: SessionCreate): Promise<SessionRow> {
-    if (this.#openCount(p.tenant.id) >= sessionsPerTenantMax) {
+    const creating = this.#creating.get(p.tenant.id) ?? 0;
+    if (this.#openCount(p.tenant.id) + creating >= sessionsPerTenantMax) {
       throw new ApiError(
         429,
         "quota_sessions",
@@ -90,6 +94,18 @@ export class Sessions {
         { retryAfterSec: 1 },
       );
     }
+    // Counted before the first await, so concurrent creates cannot pass the cap together.
+    this.#creating.set(p.tenant.id, creating + 1);
+    try {
+      return await this.#open1(p, body);
+    } finally {
+      const left = (this.#creating.get(p.tenant.id) ?? 1) - 1;
+      if (left > 0) this.#creating.set(p.tenant.id, left);
+      else this.#creating.delete(p.tenant.id);
+    }
+  }
+
+  async #open1(p: Principal, body: SessionCreate): Promise<SessionRow> {
     const ttlMs = body.ttlMs ?? sessionTtlMsDefault;
     const now = new Date();
     const live = await this.#spawn(p, body, { keep: true });
@@ -176,6 +192,8 @@ export class Sessions {
       throw new ApiError(409, "session_busy", "a cell is running in this session: wait for it, or interrupt it");
     }
     await s.restarting;
+    // Ended while its context restarted: the 404 `session_ended` of a closed session.
+    if (!this.#open.has(s.row.id)) this.#session(p, id);
     const started = performance.now();
     const n = s.row.executionCount + 1;
     const lang = body.lang ?? s.body.lang ?? "js";
@@ -250,14 +268,28 @@ export class Sessions {
       };
     }
     const timeoutMs = body.timeoutMs ?? cellTimeoutMsDefault;
-    return await this.#runtime.sessions.exec(s.live.agent.pid, { script, name, timeoutMs, cpuMs: timeoutMs, onOutput });
+    try {
+      return await this.#runtime.sessions.exec(s.live.agent.pid, {
+        script,
+        name,
+        timeoutMs,
+        cpuMs: timeoutMs,
+        onOutput,
+      });
+    } catch (err) {
+      if (!(err instanceof KernelError)) throw err;
+      // The context ended between cells, just before this one (`ESRCH`): the answer says so, and a fresh one starts.
+      const error = { name: "SessionLost", message: `the session's context had ended: ${err.message}`, stack: "" };
+      return { ...noOutput, error, stateLost: true };
+    }
   }
 
   async #answered(s: Open, n: number, outcome: CellOutcome, started: number): Promise<ExecAnswer> {
     s.row = { ...s.row, executionCount: n };
     if (outcome.stateLost && this.#open.has(s.row.id)) await this.#replace(s, "lost");
-    const { text, ...rest } = outcome;
-    return { executionCount: n, ...rest, resultText: text, durationMs: Math.round(performance.now() - started) };
+    const { result, stdout, stderr, error, text, ...rest } = outcome;
+    const durationMs = Math.round(performance.now() - started);
+    return { executionCount: n, result, stdout, stderr, error, resultText: text, ...rest, durationMs };
   }
 
   /** A fresh agent for the session (the old one is killed if it still runs); its record is updated. */
@@ -363,6 +395,9 @@ export class Sessions {
     return { tenantId: row.tenantId, actor: p.tenant.id, action, subject: row.id, detail };
   }
 }
+
+/** An outcome of a cell that did not run. */
+const noOutput = { result: null, text: "", stdout: "", stderr: "", outputTruncated: false, interrupted: null };
 
 function notFound(id: string): ApiError {
   return new ApiError(404, "not_found", `no session ${id.slice(0, 64)}`);

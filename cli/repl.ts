@@ -13,7 +13,7 @@
 
 import { parseArgs } from "node:util";
 import { capabilities as allCapabilities, type Capability } from "../kernel/process/mod.ts";
-import { type CellOutcome, CodeError, replCell, Runtime } from "../sandbox/mod.ts";
+import { type CellOutcome, CodeError, replCell, Runtime, typeScriptHint } from "../sandbox/mod.ts";
 import { escapeLine, escapeStream, safeJson } from "./escape.ts";
 import { clientOptions, runDataDirDefault, runsOnServer, serverUrlDefault } from "./options.ts";
 
@@ -24,6 +24,9 @@ const replOptions = {
   "timeout-ms": { type: "string" },
   "data-dir": { type: "string", default: runDataDirDefault },
 } as const;
+
+/** The TypeScript hint, as the REPL's own flag says it. */
+const tsFlagHint = " (this looks like TypeScript: start the REPL with --lang ts)";
 
 /** What a REPL needs of a session, local or remote. */
 interface CellRunner {
@@ -66,6 +69,10 @@ export async function replCommand(argv: string[]): Promise<number> {
       if (code.trim() !== "") printAnswer(await runner.run(code, (fd, data) => write(fd, escapeStream(data))), write);
       if (interactive) write(1, "> ");
     }
+    // Input ended inside an open bracket: run what there is (its syntax error says what is missing).
+    if (pending.trim() !== "") {
+      printAnswer(await runner.run(pending, (fd, data) => write(fd, escapeStream(data))), write);
+    }
     return 0;
   } finally {
     await runner.close();
@@ -73,8 +80,10 @@ export async function replCommand(argv: string[]): Promise<number> {
 }
 
 function printAnswer(a: CellAnswer, write: (fd: 1 | 2, text: string) => void): void {
-  if (a.error !== null) write(2, `${escapeStream(a.error.stack || `${a.error.name}: ${a.error.message}`)}\n`);
-  else if (a.resultText !== "") write(1, `${escapeStream(a.resultText)}\n`);
+  if (a.error !== null) {
+    const text = (a.error.stack || `${a.error.name}: ${a.error.message}`).replace(typeScriptHint, tsFlagHint);
+    write(2, `${escapeStream(text)}\n`);
+  } else if (a.resultText !== "") write(1, `${escapeStream(a.resultText)}\n`);
   if (a.stateLost) write(2, "(the session's context was lost: a fresh one started; its variables are gone)\n");
 }
 
@@ -95,7 +104,7 @@ async function localRunner(dataDir: string, lang: "js" | "ts", caps: Capability[
         outcome = await runtime.sessions.exec(agent.pid, { script, name, timeoutMs, cpuMs: timeoutMs, onOutput });
       } catch (err) {
         if (!(err instanceof CodeError)) throw err;
-        const error = { name: err.name, message: err.message, stack: err.message };
+        const error = { name: err.name, message: err.message, stack: "" };
         outcome = {
           result: null,
           text: "",

@@ -11,5 +11,5 @@ export { mountsPerAgentMax } from "./limits.ts";
 export { Runtime } from "./runtime.ts";
 export { CellsBusyError } from "./cell/mod.ts";
 export type { Agent, ExitSummary, RuntimeEvent } from "./runtime.ts";
-export { CodeError, looksLikeTypeScript, replCell, replCellCharsMax } from "./code/mod.ts";
+export { CodeError, looksLikeTypeScript, replCell, replCellCharsMax, typeScriptHint } from "./code/mod.ts";
 export type { CellOutcome } from "./session/mod.ts";

@@ -17,8 +17,7 @@
  * @module
  */
 
-import { KernelError } from "../kernel/mod.ts";
-import { type CellOutcome, CodeError, replCell } from "../sandbox/mod.ts";
+import type { CellOutcome } from "../sandbox/mod.ts";
 import type { Runtime } from "../sandbox/mod.ts";
 import type { LiveAgent } from "./agent_table.ts";
 import { ApiError } from "./api_error.ts";
@@ -249,39 +248,9 @@ export class Sessions {
     body: SessionExec,
     onOutput?: (fd: 1 | 2, data: string) => void,
   ): Promise<CellOutcome> {
-    const name = `cell${n}.${lang}`;
-    let script: string;
-    try {
-      script = replCell(body.code, { lang, cellName: name }).script;
-    } catch (err) {
-      if (!(err instanceof CodeError)) throw err;
-      const error = { name: err.name, message: err.message, stack: "" };
-      return {
-        result: null,
-        text: "",
-        stdout: "",
-        stderr: "",
-        outputTruncated: false,
-        error,
-        interrupted: null,
-        stateLost: false,
-      };
-    }
     const timeoutMs = body.timeoutMs ?? cellTimeoutMsDefault;
-    try {
-      return await this.#runtime.sessions.exec(s.live.agent.pid, {
-        script,
-        name,
-        timeoutMs,
-        cpuMs: timeoutMs,
-        onOutput,
-      });
-    } catch (err) {
-      if (!(err instanceof KernelError)) throw err;
-      // The context ended between cells, just before this one (`ESRCH`): the answer says so, and a fresh one starts.
-      const error = { name: "SessionLost", message: `the session's context had ended: ${err.message}`, stack: "" };
-      return { ...noOutput, error, stateLost: true };
-    }
+    const name = `cell${n}.${lang}`;
+    return await this.#runtime.sessions.run(s.live.agent.pid, { code: body.code, lang, name, timeoutMs, onOutput });
   }
 
   async #answered(s: Open, n: number, outcome: CellOutcome, started: number): Promise<ExecAnswer> {
@@ -395,9 +364,6 @@ export class Sessions {
     return { tenantId: row.tenantId, actor: p.tenant.id, action, subject: row.id, detail };
   }
 }
-
-/** An outcome of a cell that did not run. */
-const noOutput = { result: null, text: "", stdout: "", stderr: "", outputTruncated: false, interrupted: null };
 
 function notFound(id: string): ApiError {
   return new ApiError(404, "not_found", `no session ${id.slice(0, 64)}`);

@@ -13,7 +13,7 @@
 
 import { parseArgs } from "node:util";
 import { capabilities as allCapabilities, type Capability } from "../kernel/process/mod.ts";
-import { type CellOutcome, CodeError, replCell, Runtime, typeScriptHint } from "../sandbox/mod.ts";
+import { type CellOutcome, Runtime, typeScriptHint } from "../sandbox/mod.ts";
 import { escapeLine, escapeStream, safeJson } from "./escape.ts";
 import { clientOptions, runDataDirDefault, runsOnServer, serverUrlDefault } from "./options.ts";
 
@@ -98,24 +98,7 @@ async function localRunner(dataDir: string, lang: "js" | "ts", caps: Capability[
   const runner: CellRunner = {
     run: async (code, onOutput) => {
       const name = `cell${++n}.${lang}`;
-      let outcome: CellOutcome;
-      try {
-        const { script } = replCell(code, { lang, cellName: name });
-        outcome = await runtime.sessions.exec(agent.pid, { script, name, timeoutMs, cpuMs: timeoutMs, onOutput });
-      } catch (err) {
-        if (!(err instanceof CodeError)) throw err;
-        const error = { name: err.name, message: err.message, stack: "" };
-        outcome = {
-          result: null,
-          text: "",
-          stdout: "",
-          stderr: "",
-          outputTruncated: false,
-          error,
-          interrupted: null,
-          stateLost: false,
-        };
-      }
+      const outcome = await runtime.sessions.run(agent.pid, { code, lang, name, timeoutMs, onOutput });
       if (outcome.stateLost) agent = await spawn();
       const { text, ...rest } = outcome;
       return { ...rest, resultText: text, executionCount: n };

@@ -60,6 +60,33 @@ function sse(c: Context<Env>, service: Service, edge: AppEdge, limits: EdgeLimit
     slot();
   };
   const heartbeatMs = limits.sseHeartbeatMs;
+  return openSse(c, service, release, async (stream, abort) => {
+    let wroteAtMs = Date.now();
+    while (!abort.aborted && !sub.closed) {
+      await sub.wait(Math.max(0, heartbeatMs - (Date.now() - wroteAtMs)), abort);
+      const { events, dropped } = sub.take();
+      // One write per take, not per event: the supervisor thread also serves syscalls.
+      let text = dropped > 0 ? `event: dropped\ndata: ${JSON.stringify({ count: dropped })}\n\n` : "";
+      for (const e of events) text += `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+      // Nothing is written for a wake that brought nothing; keepalives come from the timer alone.
+      if (text === "" && Date.now() - wroteAtMs >= heartbeatMs) text = ": keepalive\n\n";
+      if (text === "") continue;
+      await stream.write(text);
+      wroteAtMs = Date.now();
+    }
+  });
+}
+
+/**
+ * An SSE answer: `hello` with the feed's seq, then `body`; `release` (which
+ * must be idempotent) runs when the client goes and when the body ends.
+ */
+function openSse(
+  c: Context<Env>,
+  service: Service,
+  release: () => void,
+  body: (stream: SSEStreamingApi, abort: AbortSignal) => Promise<void>,
+): Response {
   return streamSSE(c, async (stream) => {
     const abort = new AbortController();
     stream.onAbort(() => {
@@ -68,19 +95,7 @@ function sse(c: Context<Env>, service: Service, edge: AppEdge, limits: EdgeLimit
     });
     try {
       await stream.writeSSE({ event: "hello", data: JSON.stringify({ seq: service.feed.seq }) });
-      let wroteAtMs = Date.now();
-      while (!abort.signal.aborted && !sub.closed) {
-        await sub.wait(Math.max(0, heartbeatMs - (Date.now() - wroteAtMs)), abort.signal);
-        const { events, dropped } = sub.take();
-        // One write per take, not per event: the supervisor thread also serves syscalls.
-        let text = dropped > 0 ? `event: dropped\ndata: ${JSON.stringify({ count: dropped })}\n\n` : "";
-        for (const e of events) text += `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
-        // Nothing is written for a wake that brought nothing; keepalives come from the timer alone.
-        if (text === "" && Date.now() - wroteAtMs >= heartbeatMs) text = ": keepalive\n\n";
-        if (text === "") continue;
-        await stream.write(text);
-        wroteAtMs = Date.now();
-      }
+      await body(stream, abort.signal);
     } finally {
       release();
     }
@@ -108,20 +123,10 @@ function agentSse(
     sub?.close();
     slot();
   };
-  return streamSSE(c, async (stream) => {
-    const abort = new AbortController();
-    stream.onAbort(() => {
-      abort.abort();
-      release();
-    });
-    try {
-      await stream.writeSSE({ event: "hello", data: JSON.stringify({ seq: service.feed.seq }) });
-      const replayed = await replay(stream, service, filter, lastEventId(c) ?? 0, bound);
-      if (replayed.ended || sub === undefined) return;
-      await live(stream, service, sub, abort.signal, limits.sseHeartbeatMs, replayed.last);
-    } finally {
-      release();
-    }
+  return openSse(c, service, release, async (stream, abort) => {
+    const replayed = await replay(stream, service, filter, lastEventId(c) ?? 0, bound);
+    if (replayed.ended || sub === undefined) return;
+    await live(stream, service, sub, abort, limits.sseHeartbeatMs, replayed.last);
   });
 }
 

@@ -20,6 +20,7 @@ import { KernelError } from "../../kernel/mod.ts";
 import { sessionCellOutputCharsMax, sessionInterruptGraceMs } from "../../kernel/mod.ts";
 import { defineSyscall, type SyscallDef } from "../../kernel/syscall/mod.ts";
 import type { AgentSupervisor } from "../agent/mod.ts";
+import { CodeError, replCell } from "../code/mod.ts";
 
 /** A cell as the Worker runs it: a classic script from the REPL transform. */
 export interface CellRequest {
@@ -32,6 +33,17 @@ export interface CellRequest {
   /** Called with each piece of output as the agent writes it (a streaming answer). */
   onOutput?: (fd: 1 | 2, data: string) => void;
 }
+
+/** A cell as its user wrote it. */
+export interface CellSource extends Omit<CellRequest, "script" | "cpuMs"> {
+  code: string;
+  lang: "js" | "ts";
+  /** Default: `timeoutMs`. */
+  cpuMs?: number;
+}
+
+/** The outcome of a cell that did not run. */
+const notRun = { result: null, text: "", stdout: "", stderr: "", outputTruncated: false, interrupted: null };
 
 /** A cell's error, as the answer carries it. */
 export interface CellError {
@@ -141,6 +153,31 @@ export class SessionCells {
       clearTimeout(timer);
       if (this.#running.get(pid) === running) this.#running.delete(pid);
       if (sup.capture === capture) sup.capture = undefined;
+    }
+  }
+
+  /**
+   * Transform `code` (sandbox/code/) and run it as one cell. A cell that
+   * does not parse is answered with its `SyntaxError` without running; a
+   * session agent that ended just before is answered `stateLost`.
+   *
+   * @throws {KernelError} `EAGAIN` while another cell of `pid` runs
+   */
+  async run(pid: number, cell: CellSource): Promise<CellOutcome> {
+    let script: string;
+    try {
+      script = replCell(cell.code, { lang: cell.lang, cellName: cell.name }).script;
+    } catch (err) {
+      if (!(err instanceof CodeError)) throw err;
+      return { ...notRun, error: { name: err.name, message: err.message, stack: "" }, stateLost: false };
+    }
+    const { code: _, lang: __, ...rest } = cell;
+    try {
+      return await this.exec(pid, { ...rest, script, cpuMs: cell.cpuMs ?? cell.timeoutMs });
+    } catch (err) {
+      if (!(err instanceof KernelError) || err.code !== "ESRCH") throw err;
+      const error = { name: "SessionLost", message: `the session's context had ended: ${err.message}`, stack: "" };
+      return { ...notRun, error, stateLost: true };
     }
   }
 

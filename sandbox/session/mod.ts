@@ -7,4 +7,4 @@
  * @module
  */
 
-export { type CellError, type CellOutcome, type CellRequest, SessionCells } from "./cells.ts";
+export { type CellError, type CellOutcome, type CellRequest, type CellSource, SessionCells } from "./cells.ts";

@@ -330,3 +330,34 @@ Deno.test("std apis: the global fetch drops every header the kernel reserves", (
   const dropped = new Set(preludeFetchDropped());
   for (const name of reservedRequestHeaders) assert.ok(dropped.has(name), `fetch would send reserved header ${name}`);
 });
+
+Deno.test("std apis: host APIs no syscall serves say what to use instead, never a Deno flag", async () => {
+  await withRuntime(async (runtime) => {
+    const r = await runtime.run({
+      code: `export default async () => {
+  const out = {};
+  const tries = {
+    command: () => new Deno.Command("ls").outputSync(),
+    env: () => Deno.env.get("HOME"),
+    connect: () => Deno.connect({ port: 80 }),
+    serve: () => Deno.serve(() => new Response("x")),
+    webSocket: () => new WebSocket("ws://127.0.0.1:1"),
+    dns: () => Deno.resolveDns("example.com", "A"),
+  };
+  for (const [name, fn] of Object.entries(tries)) {
+    try { await fn(); out[name] = "ran"; } catch (e) { out[name] = e.name + ": " + e.message; }
+  }
+  return out;
+}`,
+    });
+    assert.equal(r.reason, "exit", r.message);
+    const out = r.result as Record<string, string>;
+    assert.match(out.command, /^NotCapable: Deno\.Command is not available in the sandbox: .*sys\.proc\.spawn/);
+    assert.match(out.env, /^NotCapable: Deno\.env is not available in the sandbox/);
+    assert.match(out.connect, /net\.fetch/);
+    assert.match(out.serve, /sys\.ipc/);
+    assert.match(out.webSocket, /^NotCapable: WebSocket is not available/);
+    assert.match(out.dns, /^NotCapable: Deno\.resolveDns/);
+    for (const [name, text] of Object.entries(out)) assert.doesNotMatch(text, /--allow/, name);
+  });
+});

@@ -30,6 +30,7 @@ import {
 import { preludeDenied, preludeLockdown, preludeNeutralIdentity } from "./lockdown.ts";
 import { type PreludeModule, preludeModuleLoader, preludeModules } from "./modules.ts";
 import { preludeRepl } from "./repl.ts";
+import { preludeUnavailable } from "./unavailable.ts";
 import { preludeDescribe, preludeListen, preludeMessageTurn, preludeRun, preludeZeroTimers } from "./start.ts";
 import {
   preludeDenoError,
@@ -60,6 +61,7 @@ export function agentPrelude(config: PreludeConfig): void {
   preludeConsole(ch, config.outputFrameCharsMax);
   preludeFetch(ch, config.frameBytesMax);
   preludeDenoFs(ch);
+  preludeUnavailable();
   const linker = preludeModules(ch.call, { countMax: config.moduleCountMax, bytesMax: config.moduleGraphBytesMax });
   preludeListen(ch, linker, identity, signals);
   // Pay the first blob module import now, not on the agent's clock.
@@ -103,6 +105,7 @@ const parts: ((...args: never[]) => unknown)[] = [
   preludeDenoReadDir,
   preludeDenoFsApis,
   preludeDenoFs,
+  preludeUnavailable,
   preludeDescribe,
   preludeZeroTimers,
   preludeMessageTurn,

@@ -235,8 +235,59 @@ total`,
     assert.equal(imported.result, 5, JSON.stringify(imported.error));
     const escape = await s.req(`/v1/sessions/${se.id}/files/..%2F..%2Fetc%2Fpasswd`, { key: t.apiKey });
     assert.equal(escape.status, 403);
+    // The files API's calls are events of the session's agent, in its stored trace like its syscalls.
+    const agentId = (await (await s.req(`/v1/sessions/${se.id}`, { key: t.apiKey })).json()).agentId;
+    const trace = await (await s.req(`/v1/agents/${agentId}/trace`, { key: t.apiKey })).text();
+    const calls = trace.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.type === "syscall")
+      .map((e) => e.data.call);
+    assert.ok(calls.includes("files.get"), calls.join(","));
+    assert.ok(calls.includes("mod.load"), calls.join(","));
     await s.req(`/v1/sessions/${se.id}`, { method: "DELETE", key: t.apiKey });
     const gone = await s.req(`/v1/sessions/${se.id}/files/out.txt`, { key: t.apiKey });
     assert.equal(gone.status, 404);
+  });
+});
+
+Deno.test("sessions: PATCH extends the TTL and replaces labels; restart gives a fresh context; a TTL ends it", async () => {
+  await withServer(async (s) => {
+    const t = await createTenant(s, "acme");
+    const se = await open(s, t.apiKey, { ttlMs: 60_000, labels: { a: "1" } });
+    const before = await (await s.req(`/v1/sessions/${se.id}`, { key: t.apiKey })).json();
+    const patched = await s.req(`/v1/sessions/${se.id}`, {
+      method: "PATCH",
+      key: t.apiKey,
+      json: { ttlMs: 120_000, labels: { b: "2" } },
+    });
+    assert.equal(patched.status, 200);
+    const after = await patched.json();
+    assert.equal(Date.parse(after.expiresAt) - Date.parse(before.expiresAt), 60_000);
+    assert.deepEqual(after.labels, { b: "2" });
+    await exec(s, t.apiKey, se.id, { code: `var x = 1` });
+    const restarted = await (await s.req(`/v1/sessions/${se.id}/restart`, { method: "POST", key: t.apiKey })).json();
+    assert.deepEqual([restarted.executionCount, restarted.restarts], [0, 1]);
+    assert.equal((await exec(s, t.apiKey, se.id, { code: `typeof x` })).result, "undefined");
+    const short = await open(s, t.apiKey, { ttlMs: 1000 });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const info = await (await s.req(`/v1/sessions/${short.id}`, { key: t.apiKey })).json();
+      if (info.state === "ended") {
+        assert.equal(info.reason, "ttl");
+        break;
+      }
+      assert.ok(Date.now() < deadline, "the session outlived its TTL");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+});
+
+Deno.test("sessions: a cell over the session's total CPU loses the context, and the next cell runs in a fresh one", async () => {
+  await withServer(async (s) => {
+    const t = await createTenant(s, "acme");
+    const se = await open(s, t.apiKey, { limits: { cpuMs: 300 } });
+    const spin = await exec(s, t.apiKey, se.id, { code: `while (true) {}`, timeoutMs: 60_000 });
+    assert.equal(spin.stateLost, true);
+    assert.equal(spin.interrupted, null);
+    assert.match(spin.error.message, /cpu/);
+    assert.equal((await exec(s, t.apiKey, se.id, { code: `40 + 2` })).result, 42);
   });
 });

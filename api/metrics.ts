@@ -82,11 +82,18 @@ function cellSeries(r: Registry, runtime: Runtime, catchUp: CatchUp): () => void
   const pool = r.gauge("agentos_cell_pool_cells", "Warm cells ready in the pool.", []);
   const starts = r.counter(
     "agentos_cell_starts_total",
-    "Cells handed out or refused, by kind (warm pool hit, cold start, failed start, warm cell failed its ping, " +
-      "spawn refused as cells_busy).",
+    "Cells handed out or refused, by kind (warm pool hit, recycled cell of the tenant, cold start, failed start, " +
+      "warm cell failed its ping, spawn refused as cells_busy).",
     ["kind"],
   );
   const waiting = r.gauge("agentos_cell_starts_waiting", "Spawns waiting for a cell start slot.", []);
+  const recycled = r.gauge("agentos_cell_recycled_cells", "Cells kept for their tenant's next agent.", []);
+  const refused = r.counter(
+    "agentos_cell_recycle_refused_total",
+    "Cells not kept for their tenant's next agent, by reason (ended: killed, limit, timeout or crash; busy: the " +
+      "old Worker still ran; rss, reuses, age, heap, full, closed).",
+    ["reason"],
+  );
   const stale = r.counter(
     "agentos_stale_dirs_removed_total",
     "Directories an earlier server left behind, removed at start, by kind (cells, workspaces).",
@@ -102,6 +109,11 @@ function cellSeries(r: Registry, runtime: Runtime, catchUp: CatchUp): () => void
     catchUp("failed", stats.startFailures, (n) => starts.inc({ kind: "failed" }, n));
     catchUp("pingFailed", stats.pingFailures, (n) => starts.inc({ kind: "ping_failed" }, n));
     catchUp("refused", stats.startsRefused, (n) => starts.inc({ kind: "refused" }, n));
+    catchUp("recycledHit", stats.recycledHits, (n) => starts.inc({ kind: "recycled_hit" }, n));
+    recycled.set(stats.recycled);
+    for (const [reason, n] of Object.entries(stats.recycleRefused)) {
+      catchUp(`recycleRefused:${reason}`, n ?? 0, (d) => refused.inc({ reason }, d));
+    }
     const removed = runtime.stats().staleDirsRemoved;
     catchUp("staleCells", removed.cells, (n) => stale.inc({ kind: "cells" }, n));
     catchUp("staleWorkspaces", removed.workspaces, (n) => stale.inc({ kind: "workspaces" }, n));

@@ -226,3 +226,19 @@ export const sessionCellOutputCharsMax = 1024 * 1024;
  * @default 1000 ms
  */
 export const sessionInterruptGraceMs = 1000;
+
+/**
+ * After an agent's Worker ends, the cell waits this long for `terminate()`
+ * to land before it measures whether the thread went quiet.
+ * @default 5 ms
+ */
+export const cellRecycleSettleMs = 5;
+/** The window over which a retired cell's CPU must stay quiet to be recycled, ms. @default 20 ms */
+export const cellRecycleQuietMs = 20;
+/**
+ * Share of that window the cell may burn and still count as quiet (its own
+ * main thread's timers); more means the old Worker still runs: the cell is
+ * not reused.
+ * @default 0.25
+ */
+export const cellRecycleBusyShare = 0.25;

@@ -12,7 +12,7 @@ import type { ResourceOrchestrator } from "../kernel/resources/mod.ts";
 import type { SyscallScheduler } from "../kernel/sched/mod.ts";
 import type { Dispatcher } from "../kernel/syscall/mod.ts";
 import type { AgentSupervisor } from "./agent/mod.ts";
-import type { CellHost } from "./cell/mod.ts";
+import type { CellHost, CellPool } from "./cell/mod.ts";
 import type { Workspaces } from "./fs/mod.ts";
 import type { PolicyLayer } from "./policy_layer.ts";
 
@@ -37,6 +37,8 @@ export interface CleanupParts {
   scheduler: SyscallScheduler;
   /** The supervisor of a live pid (a child to end with its parent). */
   get(pid: number): AgentSupervisor | undefined;
+  /** Where a cell goes once its agent is gone (kept for the tenant's next agent, or disposed). */
+  pool: CellPool;
 }
 
 /**
@@ -53,8 +55,11 @@ export function registerCleanups(o: ResourceOrchestrator, parts: CleanupParts): 
     return freed.bytes;
   });
   o.registerType("workspace", (pid) => parts.workspaces.remove(pid));
-  o.registerType("cell", async (_pid, cell: CellHost) => {
-    await cell.dispose();
+  // A cell whose agent ended by itself may host its tenant's next agent (cell/recycled.ts decides, in the
+  // background); any other end disposes it. Either way the pid holds it no longer.
+  o.registerType("cell", (pid, cell: CellHost) => {
+    const sup = parts.get(pid);
+    parts.pool.release(cell, sup?.proc.tenant ?? "", sup?.endedByItself ? null : "ended");
     return 0;
   });
   o.registerType("ipc", (pid) => parts.ipc.releaseAll(pid).bytes);

@@ -158,3 +158,25 @@ export const stepAccountsMax = 4096;
  * @default 8
  */
 export const mountsPerAgentMax = 8;
+
+/**
+ * Agents one cell may host (the first plus recycles) before it is retired.
+ * @default 64 (63 recycles)
+ */
+export const cellReusesMax = 63;
+/** A cell older than this is not recycled again, ms. @default 10 min */
+export const cellReuseAgeMsMax = 10 * 60 * 1000;
+/** Kept cells per tenant (cells waiting for that tenant's next agent). @default 2 */
+export const cellRecycledPerTenantMax = 2;
+/** Kept cells on the server, all tenants together. @default 16 */
+export const cellRecycledMax = 16;
+/** A kept cell no agent took within this long is disposed, ms. @default 30 s */
+export const cellRecycledIdleMsMax = 30_000;
+/** How long a recycling cell has to answer `ready` with its fresh Worker, ms. @default 2000 */
+export const cellRecycleMsMax = 2000;
+/**
+ * A recycled cell whose RSS is above this once its old Worker ended is not
+ * kept (the next agent's `rssMb` would pay for the last one's memory), MB.
+ * @default 96
+ */
+export const cellRecycleRssMbMax = 96;

@@ -16,131 +16,32 @@
 import { KernelError } from "../kernel/mod.ts";
 import { Ipc } from "../kernel/ipc/mod.ts";
 import { Arena, arenaBytesDefault, arenaBytesPerAgentMax } from "../kernel/memory/mod.ts";
-import { type Capability, type Process, ProcessTable } from "../kernel/process/mod.ts";
+import { type Process, ProcessTable } from "../kernel/process/mod.ts";
 import { ResourceOrchestrator } from "../kernel/resources/mod.ts";
-import { priorityDefault, type SchedPolicy, type SchedStats, SyscallScheduler } from "../kernel/sched/mod.ts";
+import { priorityDefault, SyscallScheduler } from "../kernel/sched/mod.ts";
 import { Dispatcher } from "../kernel/syscall/mod.ts";
-import type { SyscallDef } from "../kernel/syscall/mod.ts";
-import {
-  type AgentSlot,
-  KernelEnforcer,
-  type TenantQuotas,
-  TenantTable,
-  type TenantTableStats,
-} from "../kernel/tenants/mod.ts";
+import { type AgentSlot, KernelEnforcer, TenantTable } from "../kernel/tenants/mod.ts";
 import { ObservabilityHub, type Subject } from "../observability/mod.ts";
 import type { Agent, AgentResult } from "./agent/mod.ts";
 import { checkSpawnRequest } from "./agent/mod.ts";
 import type { RuntimeEvent } from "./agent/mod.ts";
 import { AgentSupervisor, type SupervisorDeps } from "./agent/mod.ts";
-import { CellHost } from "./cell/mod.ts";
+import { CellHost, leanCellEntry } from "./cell/mod.ts";
 import { CellPool } from "./cell/mod.ts";
-import { type MountSpec, releaseMounts, takeMounts, Workspaces } from "./fs/mod.ts";
-import { blockingSliceMs, type LimitsRequest, resolveLimits } from "./limits.ts";
-import type { Resolver } from "./net/mod.ts";
+import { releaseMounts, takeMounts, Workspaces } from "./fs/mod.ts";
+import { blockingSliceMs, resolveLimits } from "./limits.ts";
 import { egressFields, PolicyLayer } from "./policy_layer.ts";
 import { registerCleanups } from "./cleanups.ts";
 import { sandboxSyscalls } from "./syscalls.ts";
 import { SessionCells } from "./session/mod.ts";
+import type { RuntimeOptions, RuntimeStats, SpawnRequest } from "./runtime_options.ts";
 
 export type { Agent, AgentResult, ExitSummary } from "./agent/mod.ts";
 export type { RuntimeEvent } from "./agent/mod.ts";
 export { exitCodeFor, exitCodeTerm } from "./agent/mod.ts";
 export { busyCellNice, busyCpuShare } from "./agent/mod.ts";
 
-/** What a caller asks for. */
-export interface SpawnRequest {
-  code: string;
-  lang?: "js" | "ts";
-  /** Host a REPL context (a session) instead of running `code`: cells go through `runtime.sessions`. */
-  session?: boolean;
-  /**
-   * Keep the workspace when the agent ends (`keep`), or start in one kept
-   * before (`reuse`: `workspaces.root(pid)` of that agent); the caller
-   * deletes it with `workspaces.drop(root)` once no agent needs it.
-   */
-  workspace?: { reuse?: string; keep?: boolean };
-  tenant?: string;
-  capabilities?: Capability[];
-  limits?: LimitsRequest;
-  /** Files to seed the workspace with: workspace-relative path → UTF-8 text or bytes. */
-  files?: Record<string, string | Uint8Array>;
-  /**
-   * Volumes of the agent's tenant to mount at workspace-relative paths
-   * (registered in `workspaces.volumes`). Taken synchronously here (a
-   * mounted volume cannot be deleted) and given back when the agent is gone.
-   * Children (`proc.spawn`) mount none of them.
-   */
-  volumes?: readonly MountSpec[];
-  /** The agent's own policy document; it can only narrow its parent's and its tenant's. */
-  policy?: unknown;
-  /** Pipe descriptors of the parent the child inherits before it starts. */
-  inherit?: { from: number; fds: number[] };
-  /** Scheduling priority 0..39 (lower = more weight; default 20). */
-  priority?: number;
-  parent?: number;
-  causality?: number;
-  /** Called synchronously once the agent exists, before any event of its start is read. */
-  onCreated?: (agent: Agent) => void;
-  /**
-   * Called synchronously once the agent's workspace and cell are ready, just
-   * before its code is sent: the caller's last chance to refuse it (the API
-   * writes the agent's durable record here). If it throws, none of the
-   * agent's code runs: the agent ends (`error`), every resource and its
-   * quota slot are released, and then `spawn` rejects with what it threw.
-   */
-  beforeRun?: (agent: Agent) => void;
-  /**
-   * The agent's slot in its tenant's quotas, if the caller admitted it
-   * already (the HTTP API does, to answer 429 before queueing). Otherwise
-   * `spawn` admits it. From the call on, the runtime releases it on every path.
-   */
-  slot?: AgentSlot;
-}
-
-/** Runtime options. */
-export interface RuntimeOptions {
-  dataDir: string;
-  /** Warm cells kept ready (default 2). */
-  poolSize?: number;
-  /** Extra syscall rows (IPC, net, ...). */
-  syscalls?: SyscallDef[];
-  /** Use the dispatcher's hot-syscall fast path (default true). */
-  fastPath?: boolean;
-  /** DNS for `net.fetch` (default: the system resolver). Tests inject one. */
-  resolve?: Resolver;
-  /** Size of the kernel arena, bytes (default {@link arenaBytesDefault}). */
-  arenaBytes?: number;
-  /** Record events, sample, detect anomalies (default true; off only to measure the cost). */
-  observability?: boolean;
-  /**
-   * Sequence number of the first event of this run (default 0): a restarted server continues above what it
-   * handed out before (`api/traces.ts` persists it).
-   */
-  eventSeqFirst?: number;
-  /** Initial syscall scheduling policy (default `fair`). */
-  schedPolicy?: SchedPolicy;
-  /** Tenant quotas to push into the tenant table at start (the API pushes its own). */
-  tenantQuotas?: Record<string, Partial<TenantQuotas>>;
-  /**
-   * Cells that may start at once (default `cellStartsMaxDefault()`: `cellStartsPerCore` per core); spawns past
-   * it wait for a start slot, fairly across tenants, or are refused with `CellsBusyError` (`cells_busy`).
-   */
-  cellStartsMax?: number;
-  /** Longest a spawn waits for a cell start slot before it is refused with `cells_busy`, ms (default 30 s). */
-  cellStartWaitMsMax?: number;
-}
-
-/** Counters of the runtime. */
-export interface RuntimeStats {
-  agents: number;
-  processes: number;
-  illegalTransitions: number;
-  tenants: TenantTableStats;
-  sched: SchedStats;
-  /** Directories left by an earlier server (crash, kill) that `start` removed, by kind. */
-  staleDirsRemoved: { cells: number; workspaces: number };
-}
+export type { RuntimeOptions, RuntimeStats, SpawnRequest } from "./runtime_options.ts";
 
 /** The kernel plus cells: spawn, kill, observe agents. */
 export class Runtime {
@@ -165,6 +66,7 @@ export class Runtime {
   #agents = new Map<number, AgentSupervisor>();
   #listeners = new Set<(event: RuntimeEvent) => void>();
   #dataDir: string;
+  #leanCell: boolean;
   #deps: SupervisorDeps;
   #closing = false;
   /** Spawns whose `start` has not returned: `close` waits for them (a late cell or workspace is released there). */
@@ -174,6 +76,7 @@ export class Runtime {
   /** @param options data directory, pool size, extra syscalls */
   constructor(options: RuntimeOptions) {
     this.#dataDir = options.dataDir;
+    this.#leanCell = options.leanCell ?? true;
     this.workspaces = new Workspaces(options.dataDir);
     this.policy = new PolicyLayer((pid) => this.workspaces.root(pid));
     this.policy.fieldsFor("net.fetch", egressFields);
@@ -190,6 +93,7 @@ export class Runtime {
       scratchDir: `${options.dataDir}/cells`,
       startsMax: options.cellStartsMax,
       startWaitMsMax: options.cellStartWaitMsMax,
+      reuse: options.cellReuse,
     });
     this.sessions = new SessionCells((pid) => this.#agents.get(pid));
     this.dispatcher = this.#makeDispatcher(options);
@@ -202,6 +106,7 @@ export class Runtime {
       dispatcher: this.dispatcher,
       scheduler: this.scheduler,
       get: (pid) => this.#agents.get(pid),
+      pool: this.pool,
     });
     this.table.onTransition((proc, from, to) =>
       this.#emit({ type: "lifecycle", pid: proc.pid, tenant: proc.tenant, from, to })
@@ -218,6 +123,13 @@ export class Runtime {
     await Deno.mkdir(cells, { recursive: true });
     this.#staleDirsRemoved.cells += await CellHost.removeStale(cells);
     this.#staleDirsRemoved.workspaces += await this.workspaces.removeStale();
+    if (this.#leanCell) {
+      try {
+        this.pool.useEntry(await leanCellEntry(`${this.#dataDir}/cell-entry`));
+      } catch (err) {
+        console.error(`agentos: cells start from TypeScript (the JavaScript bundle failed: ${err})`);
+      }
+    }
     await this.pool.fill();
   }
 

@@ -14,22 +14,21 @@
 import { setPriority } from "node:os";
 import { describeProblem } from "../../lib/mod.ts";
 import { KernelError } from "../../kernel/mod.ts";
-import { codeBytesMax, sessionCellOutputCharsMax, termGraceMs } from "../../kernel/mod.ts";
+import { codeBytesMax, termGraceMs } from "../../kernel/mod.ts";
 import type { AgentLimits } from "../../kernel/process/mod.ts";
 import type { Process, ProcessTable, Usage } from "../../kernel/process/mod.ts";
 import type { ResourceOrchestrator } from "../../kernel/resources/mod.ts";
 import type { SchedEntity, SyscallScheduler } from "../../kernel/sched/mod.ts";
 import { priorityDefault, priorityMax, priorityMin } from "../../kernel/sched/mod.ts";
-import type { Dispatcher } from "../../kernel/syscall/mod.ts";
+import type { AnswerLine, Dispatcher } from "../../kernel/syscall/mod.ts";
 import type { AgentSlot, InflightAccount } from "../../kernel/tenants/mod.ts";
 import type { ObservabilityHub, Subject } from "../../observability/mod.ts";
 import { type AgentSpan, agentSpan } from "../../observability/mod.ts";
 import type { CellHost } from "../cell/mod.ts";
 import type { CellPool } from "../cell/mod.ts";
-import type { StartMessage } from "../cell/mod.ts";
 import { seedDir, seedFile } from "../fs/mod.ts";
-import { moduleLexerReady, prepareModule } from "../modules/mod.ts";
-import { looksLikeTypeScript, typeScriptHint } from "../code/mod.ts";
+import { moduleLexerReady } from "../modules/mod.ts";
+import { startMessage, withTypeScriptHint } from "./start_message.ts";
 import { fsError } from "../fs/mod.ts";
 import type { Workspaces } from "../fs/mod.ts";
 import { type LimitsRequest, resolveLimits } from "../limits.ts";
@@ -143,6 +142,10 @@ export class AgentSupervisor implements AgentState {
   readonly subject: Subject;
   readonly children = new ChildRecords();
   cell: CellHost | undefined;
+  /** Writes to the cell while this agent holds it (a recycled cell drops what it sends after). */
+  #send: ((line: AnswerLine) => Promise<void>) | undefined;
+  /** The cell said the agent's Worker ended (not a limit, not a kill). */
+  #exitedByItself = false;
   /** The main module's source, kept for the TypeScript hint of a syntax error. */
   #main: { code: string; lang: "js" | "ts" } | undefined;
   /** The agent hosts a REPL context (a session's): cells come through `send`. */
@@ -236,7 +239,7 @@ export class AgentSupervisor implements AgentState {
       }
       d.table.transition(proc, "Running");
       d.orchestrator.acquire(proc.pid, "timer", setTimeout(() => this.end({ kind: "wall" }), proc.limits.wallMs));
-      cell.send(JSON.stringify(this.#startMessage(spec)));
+      this.#send?.(JSON.stringify(startMessage(this.proc, spec)));
     } catch (err) {
       if (err instanceof StartRefused) {
         this.end({ kind: "start-failed", error: new KernelError("ECANCELED", `refused before start: ${err.cause}`) });
@@ -268,7 +271,7 @@ export class AgentSupervisor implements AgentState {
   signal(signal: "TERM" | "KILL", message?: string): boolean {
     if (this.ending) return false;
     if (signal === "KILL") return this.end({ kind: "kill", message });
-    this.cell?.send(JSON.stringify({ t: "signal", sig: "TERM" }));
+    void this.#send?.(JSON.stringify({ t: "signal", sig: "TERM" }));
     const grace = setTimeout(
       () => this.end({ kind: "kill", message: message ?? "did not exit after TERM" }),
       termGraceMs,
@@ -279,7 +282,7 @@ export class AgentSupervisor implements AgentState {
 
   /** Send a control line to the cell (a session's `exec` and `interrupt`); ignored once it is gone. */
   send(message: Record<string, unknown>): void {
-    if (!this.ending) this.cell?.send(JSON.stringify(message));
+    if (!this.ending) void this.#send?.(JSON.stringify(message));
   }
 
   /** Output the agent wrote (`io.write`): kept bounded, streamed as events, and ended at `outputBytes`. */
@@ -300,13 +303,13 @@ export class AgentSupervisor implements AgentState {
   }
 
   /**
-   * A syntax error of JavaScript that parses as TypeScript says so (only on
-   * this error path is the source parsed again).
+   * The agent ended by itself (its code returned or threw), with its cell
+   * alive: the cell may host its tenant's next agent. Never after a kill, a
+   * limit, a timeout, a TERM or a crash.
    */
-  #hinted(error: string): string {
-    const main = this.#main;
-    if (main === undefined || main.lang !== "js" || !error.startsWith("SyntaxError")) return error;
-    return looksLikeTypeScript(main.code) ? `${error.split("\n")[0]}${typeScriptHint}` : error;
+  get endedByItself(): boolean {
+    const reason = this.#shutdown?.reason;
+    return (reason === "exit" || reason === "error") && this.#exitedByItself && this.cell?.exited === false;
   }
 
   /** A control frame of the cell's trusted main thread. */
@@ -316,11 +319,12 @@ export class AgentSupervisor implements AgentState {
     if (typeof body.cpuMs === "number") usage.cpuMs = Math.max(usage.cpuMs, body.cpuMs);
     if (typeof body.rssMb === "number") usage.peakRssMb = Math.max(usage.peakRssMb, body.rssMb);
     if (ctl === "exit") {
+      this.#exitedByItself = body.signal !== "TERM";
       this.end({
         kind: "exit",
         code: typeof body.code === "number" && Number.isInteger(body.code) ? body.code : 1,
         result: typeof body.result === "string" ? body.result : undefined,
-        error: typeof body.error === "string" ? this.#hinted(body.error) : undefined,
+        error: typeof body.error === "string" ? withTypeScriptHint(body.error, this.#main) : undefined,
         term: body.signal === "TERM",
       });
     } else if (ctl === "limit") {
@@ -346,6 +350,7 @@ export class AgentSupervisor implements AgentState {
   #attach(cell: CellHost): void {
     const d = this.#d;
     this.cell = cell;
+    this.#send = cell.sender();
     const channel = new AgentChannel({
       proc: this.proc,
       entity: this.entity,
@@ -353,7 +358,7 @@ export class AgentSupervisor implements AgentState {
       dispatcher: d.dispatcher,
       scheduler: d.scheduler,
       slice: d.slice,
-      send: (line) => cell.send(line),
+      send: (line) => this.#send?.(line) ?? Promise.resolve(),
       control: (ctl, body) => this.control(ctl, body),
       badFrame: (code, message) =>
         d.emit({
@@ -378,29 +383,6 @@ export class AgentSupervisor implements AgentState {
       await channel.drained();
       this.end({ kind: "cell-ended", status });
     });
-  }
-
-  #startMessage(spec: StartSpec): StartMessage {
-    const proc = this.proc;
-    const path = `main.${spec.lang}`;
-    let module: StartMessage["module"] = { path, lang: spec.lang, segments: [""], deps: [] };
-    let loadError: string | undefined;
-    try {
-      module = prepareModule(path, spec.code, spec.lang);
-    } catch (err) {
-      loadError = `ImportError: ${err instanceof Error ? err.message : String(err)}`;
-    }
-    if (spec.session) module = { path, lang: spec.lang, segments: [""], deps: [] };
-    return {
-      t: "start",
-      module,
-      ...(spec.session ? { session: true, sessionCharsMax: sessionCellOutputCharsMax } : {}),
-      ...(loadError === undefined ? {} : { loadError }),
-      cpuMs: proc.limits.cpuMs,
-      rssMb: proc.limits.rssMb,
-      outputBytes: proc.limits.outputBytes,
-      info: { pid: proc.pid, parent: proc.parent, tenant: proc.tenant },
-    };
   }
 
   /**

@@ -19,6 +19,8 @@ export interface CellOptions {
   scratchDir: string;
   /** Abandons the start: the cell is killed and its directory removed before `start` rejects. */
   signal?: AbortSignal;
+  /** The entry module (default {@linkcode cellMainSource}; `leanCellEntry` builds the JavaScript one). */
+  entry?: string;
 }
 
 /** A cell that did not report ready within `cellStartMsMax` of its start. */
@@ -30,14 +32,16 @@ export class CellStartTimeout extends Error {
   }
 }
 
-const cellMain = new URL("./cell_main.ts", import.meta.url).pathname;
+/** The cell's entry as source: TypeScript, transpiled by each cell in its fresh DENO_DIR. */
+export const cellMainSource = new URL("./cell_main.ts", import.meta.url).pathname;
+
 const stderrTailBytesMax = 8 * 1024;
 const pendingRemovals = new Set<Promise<void>>();
 /** Scratch directories of the cells of this process not yet disposed: never stale. */
 const liveDirs = new Set<string>();
 
 /** The Deno flags every cell runs with: no `--allow-*` flag, ever. */
-export function cellArgs(heapMb: number): string[] {
+export function cellArgs(heapMb: number, entry = cellMainSource): string[] {
   return [
     "run",
     "--no-prompt",
@@ -47,10 +51,46 @@ export function cellArgs(heapMb: number): string[] {
     "--no-config",
     "--no-lock",
     "--quiet",
+    // Each cell's DENO_DIR is thrown away: a V8 code cache written there is never read.
+    "--no-code-cache",
     "--unstable-worker-options",
     `--v8-flags=--max-old-space-size=${heapMb}`,
-    cellMain,
+    entry,
   ];
+}
+
+/** The bundle's text, built once per process (the source does not change under a running server). */
+let bundled: Promise<string> | undefined;
+
+/**
+ * A prebuilt JavaScript bundle of the cell's entry in `dir` (`deno bundle`
+ * of {@linkcode cellMainSource}, built once per process): cells started from
+ * it skip the TypeScript transpile each fresh DENO_DIR would pay.
+ *
+ * @returns the bundle's path
+ * @throws {Error} when `deno bundle` fails (callers keep the source entry)
+ */
+export async function leanCellEntry(dir: string): Promise<string> {
+  bundled ??= (async () => {
+    const built = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--quiet", "--no-config", "--no-lock", cellMainSource],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!built.success) throw new Error(`deno bundle: ${new TextDecoder().decode(built.stderr).slice(0, 500)}`);
+    return new TextDecoder().decode(built.stdout);
+  })();
+  let text: string;
+  try {
+    text = await bundled;
+  } catch (err) {
+    bundled = undefined;
+    throw err;
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  const path = `${dir}/cell_main.js`;
+  await Deno.writeTextFile(path, text);
+  return path;
 }
 
 /** A running cell. */
@@ -61,6 +101,14 @@ export class CellHost {
   readonly ended: Promise<Deno.CommandStatus>;
   /** Receives every decoded frame from the cell once the cell is assigned. */
   onFrame: (frame: Decoded) => void = () => {};
+  /** Agents this cell hosted after its first (`recycle`s). */
+  reuses = 0;
+  /** When the process started (`performance.now()`). */
+  readonly bornAt = performance.now();
+  /** The cell's RSS when it last reported ready, MB. */
+  readyRssMb = 0;
+  /** Bumped at each recycle: a sender of an earlier holder stops writing. */
+  #generation = 0;
   #child: Deno.ChildProcess;
   #dir: string;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -100,7 +148,7 @@ export class CellHost {
     try {
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
       child = new Deno.Command(Deno.execPath(), {
-        args: cellArgs(options.heapMb),
+        args: cellArgs(options.heapMb, options.entry),
         clearEnv: true,
         env: { DENO_DIR: dir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
         cwd: dir,
@@ -145,11 +193,43 @@ export class CellHost {
     }
   }
 
+  /**
+   * Host the next agent in a fresh Worker after the last one ended by itself:
+   * whatever the last holder still sends is dropped from now on (`sender`),
+   * and the cell answers `ready` only if its old Worker went quiet. False when
+   * it did not (the cell exits) or did not answer within `deadlineMs`.
+   */
+  async recycle(deadlineMs: number): Promise<boolean> {
+    if (this.#exited) return false;
+    this.#generation++;
+    const answered = this.#ready(deadlineMs);
+    void this.send('{"t":"recycle"}');
+    try {
+      await answered;
+      this.reuses++;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * A sender for the cell's holder now: once the cell is recycled, what this
+   * sender is given is dropped, so no late completion of an agent that ended
+   * can reach the next one.
+   */
+  sender(): (line: AnswerLine) => Promise<void> {
+    const generation = this.#generation;
+    return (line) => generation === this.#generation ? this.send(line) : Promise.resolve();
+  }
+
   /** Wait for the cell's `ready`, its exit or `deadlineMs`; other frames meanwhile are dropped. */
   async #ready(deadlineMs: number): Promise<void> {
     const answer = Promise.withResolvers<void>();
     this.onFrame = (frame) => {
-      if (frame.kind === "ctl" && frame.ctl === "ready") answer.resolve();
+      if (frame.kind !== "ctl" || frame.ctl !== "ready") return;
+      if (typeof frame.body.rssMb === "number") this.readyRssMb = frame.body.rssMb;
+      answer.resolve();
     };
     const timer = setTimeout(() => answer.reject(new CellStartTimeout(deadlineMs)), deadlineMs);
     void this.status.then((s) =>

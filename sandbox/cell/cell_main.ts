@@ -13,6 +13,9 @@
 
 import {
   batchCallsMax,
+  cellRecycleBusyShare,
+  cellRecycleQuietMs,
+  cellRecycleSettleMs,
   cellRelayCharsMax,
   frameBytesMax,
   moduleCountMax,
@@ -24,6 +27,7 @@ import {
 } from "../../kernel/mod.ts";
 import { type PreludeConfig, preludeScript } from "./prelude/mod.ts";
 import {
+  cellExitBusy,
   cellExitCpu,
   cellExitOrphan,
   cellExitRss,
@@ -43,7 +47,7 @@ let writing = false;
  * `cellRelayCharsMax`; this thread subtracts once a write is done, so
  * a flood waits for the supervisor instead of growing this process.
  */
-const relayHeld = new Int32Array(new SharedArrayBuffer(4));
+let relayHeld = new Int32Array(new SharedArrayBuffer(4));
 /** Characters of agent messages taken since the last write began: paid back once it is done. */
 let relayOwed = 0;
 
@@ -60,6 +64,7 @@ function flush(): Promise<void> {
   flushed = (async () => {
     while (queue.length > 0 || relayOwed > 0) {
       const paid = relayOwed;
+      const held = relayHeld;
       relayOwed = 0;
       if (queue.length > 0) {
         const bytes = encoder.encode(queue.join("\n") + "\n");
@@ -68,8 +73,8 @@ function flush(): Promise<void> {
         while (offset < bytes.length) offset += await stdout.write(bytes.subarray(offset));
       }
       if (paid > 0) {
-        Atomics.sub(relayHeld, 0, paid);
-        Atomics.notify(relayHeld, 0);
+        Atomics.sub(held, 0, paid);
+        Atomics.notify(held, 0);
       }
     }
     writing = false;
@@ -101,7 +106,15 @@ const preludeConfig: PreludeConfig = {
 };
 const preludeSource = preludeScript(preludeConfig);
 const preludeUrl = `data:text/javascript;base64,${encoder.encode(preludeSource).toBase64()}`;
-const worker = new Worker(preludeUrl, { type: "module", deno: { permissions: "none" } });
+let worker = startWorker();
+/**
+ * Set once the agent's Worker has ended (its exit was sent): whether it went
+ * quiet after `terminate()` — the cell may then host the next agent of the
+ * same tenant in a fresh Worker, when the supervisor says `recycle`.
+ */
+let retired: Promise<boolean> | undefined;
+/** The Worker made ahead for the next agent, until it is warm. */
+let prewarming: PromiseWithResolvers<void> | undefined;
 let limits = { cpuMs: Infinity, rssMb: Infinity };
 /** The agent's whole CPU budget; a session cell may lower `limits.cpuMs` below it for its own run. */
 let cpuTotalMs = Infinity;
@@ -148,7 +161,15 @@ function relay(data: string): void {
   if (!writing) void flush();
 }
 
-worker.onmessage = (event: MessageEvent) => {
+/** A fresh agent Worker (the prelude, then `ready`): at boot and for each recycled agent. */
+function startWorker(): Worker {
+  const w = new Worker(preludeUrl, { type: "module", deno: { permissions: "none" } });
+  w.onmessage = onWorkerMessage;
+  w.onerror = onWorkerError;
+  return w;
+}
+
+function onWorkerMessage(event: MessageEvent): void {
   const data = event.data;
   if (typeof data === "string") {
     if (!exiting) relay(data);
@@ -158,7 +179,9 @@ worker.onmessage = (event: MessageEvent) => {
     // One round trip so the Worker's first message is not paid by the agent; it carries the relay's credit.
     worker.postMessage({ t: "warm", credit: relayHeld.buffer });
   } else if (data?.t === "warmed") {
-    send(controlLine({ ctl: "ready" }));
+    // A Worker made ahead for a recycle says `ready` only when the supervisor asks (`recycle`).
+    if (prewarming !== undefined) prewarming.resolve();
+    else send(controlLine({ ctl: "ready", rssMb: usageNow().rssMb }));
   } else if (data?.t === "exit" && !exiting) {
     exiting = true;
     const code = Number.isInteger(data.code) ? data.code : 1;
@@ -166,15 +189,64 @@ worker.onmessage = (event: MessageEvent) => {
     if (typeof data.result === "string") body.result = data.result;
     if (typeof data.error === "string") body.error = data.error.slice(0, 64 * 1024);
     if (data.signal === "TERM") body.signal = "TERM";
-    void sendLastAndExit(controlLine(body), 0);
+    sendLastAndRetire(controlLine(body));
   }
-};
-worker.onerror = (event: ErrorEvent) => {
+}
+
+function onWorkerError(event: ErrorEvent): void {
   event.preventDefault();
   if (exiting) return;
   exiting = true;
-  void sendLastAndExit(controlLine({ ctl: "exit", code: 1, error: String(event.message).slice(0, 64 * 1024) }), 0);
-};
+  sendLastAndRetire(controlLine({ ctl: "exit", code: 1, error: String(event.message).slice(0, 64 * 1024) }));
+}
+
+/**
+ * The agent ended by itself: deliver its exit, then end its Worker and
+ * watch whether the thread went quiet (`terminate()` cannot stop a busy
+ * loop the agent left behind). The cell stays until the supervisor recycles
+ * it or kills it; a cell whose old Worker still burns CPU exits at `recycle`.
+ */
+function sendLastAndRetire(line: string): void {
+  // Set before any await: a `recycle` that arrives while the exit is still being written waits for it.
+  retired = retire(line);
+}
+
+async function retire(line: string): Promise<boolean> {
+  send(line);
+  await flushed;
+  worker.onmessage = null;
+  worker.onerror = null;
+  worker.terminate();
+  limits = { cpuMs: Infinity, rssMb: Infinity };
+  cpuTotalMs = Infinity;
+  if (!await quietAfterTerminate()) return false;
+  // Quiet: make the next Worker now (its boot would have spoilt the measurement), so a recycle finds it warm.
+  await flushed;
+  relayHeld = new Int32Array(new SharedArrayBuffer(4));
+  relayOwed = 0;
+  prewarming = Promise.withResolvers<void>();
+  worker = startWorker();
+  return true;
+}
+
+async function quietAfterTerminate(): Promise<boolean> {
+  await new Promise((resolve) => setTimeout(resolve, cellRecycleSettleMs));
+  const before = cpuNowMs();
+  await new Promise((resolve) => setTimeout(resolve, cellRecycleQuietMs));
+  return cpuNowMs() - before <= cellRecycleQuietMs * cellRecycleBusyShare;
+}
+
+/** Host the next agent in a fresh Worker: nothing of the last one (globals, timers, messages, credit) is reachable. */
+async function recycle(): Promise<void> {
+  const quiet = await retired;
+  if (!quiet) Deno.exit(cellExitBusy);
+  await prewarming?.promise;
+  retired = undefined;
+  prewarming = undefined;
+  outputRelayLeft = Infinity;
+  exiting = false;
+  send(controlLine({ ctl: "ready", rssMb: usageNow().rssMb }));
+}
 
 /** CPU time of the cell when the agent's code arrived: the agent is charged from there, not from the cell's boot. */
 let cpuAtStartMs = 0;
@@ -246,7 +318,8 @@ async function readSupervisor(): Promise<void> {
       const line = pieces.length === 1 ? pieces[0] : pieces.join("");
       pieces = [];
       if (line.startsWith('{"t":')) control(JSON.parse(line));
-      else if (line.length > 0) worker.postMessage(line);
+      // Completions for an agent that has ended are nobody's: a recycled cell's next Worker never sees them.
+      else if (line.length > 0 && !exiting) worker.postMessage(line);
     }
     if (text.length > 0) pieces.push(text);
   }
@@ -257,8 +330,19 @@ async function readSupervisor(): Promise<void> {
 type ExecMessage = { t: "exec"; id: number; script: string; name: string; cpuMs: number };
 
 function control(
-  msg: StartMessage | ExecMessage | { t: "signal"; sig: string } | { t: "interrupt"; id: number } | { t: "ping" },
+  msg:
+    | StartMessage
+    | ExecMessage
+    | { t: "signal"; sig: string }
+    | { t: "interrupt"; id: number }
+    | { t: "ping" }
+    | { t: "recycle" },
 ): void {
+  if (msg.t === "recycle") {
+    if (retired !== undefined) void recycle();
+    return;
+  }
+  if (exiting) return;
   if (msg.t === "ping") {
     // Liveness before a warm cell is handed out: the Worker answers `warmed`, and this thread `ready`.
     worker.postMessage({ t: "warm" });

@@ -6,9 +6,10 @@
  * @module
  */
 
-export { CellHost } from "./cell_host.ts";
+export { CellHost, leanCellEntry } from "./cell_host.ts";
 export { CellPool } from "./pool.ts";
 export type { AcquireRequest, CellPoolStats } from "./pool.ts";
+export type { RecycleRefusal } from "./recycled.ts";
 export { CellsBusyError, StartGate } from "./start_gate.ts";
 export type { StartGateOptions, StartGateStats } from "./start_gate.ts";
 export { cellExitCpu, cellExitHeapOom, cellExitRss } from "./protocol.ts";

@@ -13,6 +13,7 @@ import { cellPingMsMax, cellStartMsMax, warmPoolSizeMax } from "../../kernel/mod
 import { KernelError } from "../../kernel/mod.ts";
 import type { Release } from "../../kernel/sched/mod.ts";
 import { CellHost, CellStartTimeout } from "./cell_host.ts";
+import { RecycledCells, type RecycleRefusal } from "./recycled.ts";
 import { CellsBusyError, StartGate, type StartTicket } from "./start_gate.ts";
 import { cellStartAttemptsMax, cellStartsMaxDefault, refillDelayMs } from "../limits.ts";
 
@@ -28,6 +29,10 @@ export interface CellPoolOptions {
   startsMax?: number;
   /** Longest a spawn waits for a start slot before `CellsBusyError`, ms (default `cellStartWaitMsMax`). */
   startWaitMsMax?: number;
+  /** Keep cells whose agent ended by itself for the tenant's next agent (default true; `recycled.ts`). */
+  reuse?: boolean;
+  /** The cells' entry module (`CellOptions.entry`); may be set later with `useEntry`. */
+  entry?: string;
 }
 
 /** Counters of the pool. */
@@ -51,6 +56,12 @@ export interface CellPoolStats {
   pingFailures: number;
   /** Spawns refused because no cell could be started in time (`cells_busy`). */
   startsRefused: number;
+  /** Cells kept for their tenant's next agent now, kept so far, handed out, expired idle, and refused by reason. */
+  recycled: number;
+  recycledKept: number;
+  recycledHits: number;
+  recycledExpired: number;
+  recycleRefused: Partial<Record<RecycleRefusal, number>>;
 }
 
 /** Who asks for a cell: its tenant (start slots are shared fairly) and what abandons the request. */
@@ -60,6 +71,8 @@ export type AcquireRequest = Partial<StartTicket>;
 export class CellPool {
   /** The start gate every cold start and refill passes (its `stats`; holding a slot drains starts). */
   readonly gate: StartGate;
+  /** Cells kept for their tenant's next agent. */
+  readonly recycled: RecycledCells;
   #options: CellPoolOptions;
   #warm: CellHost[] = [];
   #refilling = 0;
@@ -76,6 +89,7 @@ export class CellPool {
       throw new RangeError(`pool size must be in [0, ${warmPoolSizeMax}]`);
     }
     this.#options = options;
+    this.recycled = new RecycledCells(options.heapMb, (cell) => void this.#track(cell.dispose()));
     this.gate = new StartGate({
       startsMax: options.startsMax ?? cellStartsMaxDefault(),
       waitMsMax: options.startWaitMsMax,
@@ -104,6 +118,8 @@ export class CellPool {
    * @throws {Error} if the cell fails to start
    */
   async acquire(heapMb: number, request: AcquireRequest = {}): Promise<CellHost> {
+    const kept = await this.#takeRecycled(request.tenant ?? "default", heapMb);
+    if (kept !== undefined) return kept;
     if (heapMb === this.#options.heapMb) {
       const cell = await this.#takeWarm();
       if (cell !== undefined) return cell;
@@ -118,6 +134,22 @@ export class CellPool {
       release();
       void this.fill();
     }
+  }
+
+  /**
+   * A cell whose agent is gone: kept for `tenant`'s next agent when the
+   * rules allow (`refusal` null: the agent ended by itself), else disposed.
+   * Runs in the background; `close` waits for it.
+   */
+  release(cell: CellHost, tenant: string, refusal: RecycleRefusal | null): void {
+    if (this.#options.reuse === false && refusal === null) refusal = "ended";
+    if (this.#closed.signal.aborted) refusal = "closed";
+    void this.#track(this.recycled.offer(cell, tenant, refusal));
+  }
+
+  /** Start cells from `entry` from now on (the lean bundle, once built). */
+  useEntry(entry: string): void {
+    this.#options = { ...this.#options, entry };
   }
 
   /** OS pids of the warm cells (for operators and tests). */
@@ -137,6 +169,11 @@ export class CellPool {
       startingPeak: gate.startingPeak,
       waitingPeak: gate.waitingPeak,
       ...this.#stats,
+      recycled: this.recycled.size,
+      recycledKept: this.recycled.stats.kept,
+      recycledHits: this.recycled.stats.hits,
+      recycledExpired: this.recycled.stats.expired,
+      recycleRefused: { ...this.recycled.stats.refused },
     };
   }
 
@@ -145,9 +182,20 @@ export class CellPool {
     this.#closed.abort(new KernelError("ECANCELED", "runtime closing"));
     clearTimeout(this.#refillTimer);
     while (this.#starts.size > 0) await Promise.allSettled(this.#starts);
-    const cells = this.#warm;
+    const cells = [...this.#warm, ...this.recycled.closeAll()];
     this.#warm = [];
     await Promise.all(cells.map((c) => c.dispose()));
+  }
+
+  /** A kept cell of `tenant` that answers its ping, or undefined. */
+  async #takeRecycled(tenant: string, heapMb: number): Promise<CellHost | undefined> {
+    for (;;) {
+      const cell = await this.recycled.takeOrWait(tenant, heapMb);
+      if (cell === undefined) return undefined;
+      if (await cell.ping(cellPingMsMax)) return cell;
+      this.#stats.pingFailures++;
+      void this.#track(cell.dispose());
+    }
   }
 
   /** A warm cell that answers its ping, or undefined once none is left. */
@@ -177,7 +225,12 @@ export class CellPool {
     let last: unknown;
     for (let attempt = 1; attempt <= cellStartAttemptsMax; attempt++) {
       try {
-        return await CellHost.start({ heapMb, scratchDir: this.#options.scratchDir, signal });
+        return await CellHost.start({
+          heapMb,
+          scratchDir: this.#options.scratchDir,
+          signal,
+          entry: this.#options.entry,
+        });
       } catch (err) {
         if (signal.aborted) throw new KernelError("ECANCELED", "spawn canceled while its cell started");
         this.#stats.startFailures++;
@@ -210,7 +263,8 @@ export class CellPool {
     let cell: CellHost;
     try {
       const signal = this.#closed.signal;
-      cell = await CellHost.start({ heapMb: this.#options.heapMb, scratchDir: this.#options.scratchDir, signal });
+      const { heapMb, scratchDir, entry } = this.#options;
+      cell = await CellHost.start({ heapMb, scratchDir, signal, entry });
     } catch {
       if (!this.#closed.signal.aborted) this.#stats.startFailures++;
       return;

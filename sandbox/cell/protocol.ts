@@ -3,7 +3,8 @@
  * syscall frames of `kernel/syscall/frame.ts`.
  *
  * Supervisor → cell (one JSON line each): `{"t":"start",...}`,
- * `{"t":"signal","sig":"TERM"}`, a session's `{"t":"exec",...}` and `{"t":"interrupt","id"}`, and syscall completions (forwarded to the
+ * `{"t":"signal","sig":"TERM"}`, `{"t":"recycle"}` (after an agent's exit: host the next one in a fresh
+ * Worker, answered `ready`), a session's `{"t":"exec",...}` and `{"t":"interrupt","id"}`, and syscall completions (forwarded to the
  * agent untouched). Cell → supervisor: the agent's syscall frames, and the
  * cell's own control frames, each line starting with {@linkcode controlMarker}:
  * `{"ctl":"ready"}`, `{"ctl":"exit","code","result"|"error"}`,
@@ -46,6 +47,8 @@ export const controlMarkerCode = controlLineCode;
 export const cellExitCpu = 70;
 /** Exit status of a cell that ended because the RSS watchdog fired. */
 export const cellExitRss = 71;
+/** Exit status of a cell asked to recycle whose old Worker still burned CPU after `terminate()`. */
+export const cellExitBusy = 73;
 /** Exit status of a cell whose stdin closed (the supervisor went away). */
 export const cellExitOrphan = 72;
 /** Exit status V8 uses for a fatal out-of-memory (SIGTRAP). */

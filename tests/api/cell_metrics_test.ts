@@ -14,7 +14,8 @@ Deno.test("metrics: stale directories removed at start, start waits and refusals
     for (const dir of ["cells/a-stale", "cells/b-stale", "workspaces/3-deadbeef"]) {
       await Deno.mkdir(`${dataDir}/${dir}`, { recursive: true });
     }
-    const runtime = new Runtime({ dataDir, poolSize: 1, cellStartsMax: 1, cellStartWaitMsMax: 100 });
+    // No recycled cell: after the warm one, every spawn needs a cold start (the gate is what is measured).
+    const runtime = new Runtime({ dataDir, poolSize: 1, cellStartsMax: 1, cellStartWaitMsMax: 100, cellReuse: false });
     await runtime.start();
     try {
       const metrics = serverMetrics(runtime, () => undefined, new Set(runtime.dispatcher.calls()));

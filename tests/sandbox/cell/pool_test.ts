@@ -96,7 +96,7 @@ Deno.test("cells: a spawn that waits past cellStartWaitMsMax is refused with Cel
       release();
     }
     assert.equal((await runtime.run({ code: "export default () => 2" })).result, 2);
-  }, { poolSize: 1, cellStartsMax: 1, cellStartWaitMsMax: 200 });
+  }, { poolSize: 1, cellStartsMax: 1, cellStartWaitMsMax: 200, cellReuse: false }); // every spawn after the warm cell starts one
 });
 
 Deno.test("cells: the start gate admits at most startsMax, FIFO within a tenant, and refuses a full queue", async () => {

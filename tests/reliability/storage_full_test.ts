@@ -56,7 +56,10 @@ Deno.test({
       const s = await ServerProcess.start({ dataDir, poolSize: 1 });
       try {
         const t = await s.tenant("full", { agentsConcurrentMax: 2, spawnsPerSec: 1000 });
-        const before = await spawn(s, t.apiKey, "export default () => 'before'");
+        // Run by another tenant: its cell is kept for that tenant (recycled cells) and so is not disposed — its
+        // files freed — in the middle of the probes below, where a top-up could not see it coming.
+        const other = await s.tenant("other", { spawnsPerSec: 1000 });
+        const before = await spawn(s, other.apiKey, "export default () => 'before'");
         assert.equal(before.status, 200, JSON.stringify(before.body));
         // Give the WAL's allocated space back first: a commit into space the WAL already holds needs no new block,
         // so without this the "full" disk would still take some writes, depending on when SQLite last checkpointed.
@@ -76,7 +79,7 @@ Deno.test({
 
         // Reads need no space: health and a stored record still answer, and the server is still there.
         assert.equal((await s.json("/healthz")).status, 200);
-        const read = await s.json(`/v1/agents/${before.body.id}`, { key: t.apiKey });
+        const read = await s.json(`/v1/agents/${before.body.id}`, { key: other.apiKey });
         assert.deepEqual([read.status, read.body.result], [200, "before"]);
         assert.equal(s.exited, null, `the server exited on a full disk\n${s.output}`);
         await assertNothingHeld(s);

@@ -120,6 +120,8 @@ export interface RuntimeOptions {
   eventSeqFirst?: number;
   /** Initial syscall scheduling policy (default `fair`). */
   schedPolicy?: SchedPolicy;
+  /** How long a tenant counts as active for the scheduler's share after its last syscall, ms (`shareActiveWindowMs`). */
+  schedShareWindowMs?: number;
   /** Tenant quotas to push into the tenant table at start (the API pushes its own). */
   tenantQuotas?: Record<string, Partial<TenantQuotas>>;
   /**
@@ -179,7 +181,7 @@ export class Runtime {
     this.policy.fieldsFor("net.fetch", egressFields);
     this.arena = new Arena({ capacityBytes: options.arenaBytes ?? arenaBytesDefault });
     this.ipc = new Ipc({ arena: this.arena });
-    this.scheduler = new SyscallScheduler({ policy: options.schedPolicy });
+    this.scheduler = new SyscallScheduler({ policy: options.schedPolicy, shareWindowMs: options.schedShareWindowMs });
     this.obs = new ObservabilityHub({ enabled: options.observability ?? true, firstSeq: options.eventSeqFirst });
     this.tenants = new TenantTable();
     for (const [tenant, quotas] of Object.entries(options.tenantQuotas ?? {})) this.tenants.setQuotas(tenant, quotas);

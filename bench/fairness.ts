@@ -223,7 +223,7 @@ table(
 
 table(
   "Scheduler stats of the fair runs (per tenant: most jobs served seen in a 50 ms snapshot while calm ran; " +
-    "a flood job is one batch of 500 calls)",
+    "a flood job is one slice of at most 32 calls of a batch)",
   [
     "rep",
     "tenant",

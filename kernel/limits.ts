@@ -54,6 +54,39 @@ export const serverInflightBytesMax = 1024 * 1024 * 1024;
 export const agentsAtFullInflightMin = 16;
 /** Largest line of completions sent back for a batch; bigger answers are split into several lines. */
 export const batchAnswerBytesMax = 8 * 1024 * 1024;
+/**
+ * Syscall scheduler jobs (a single call, or a slice of a batch) one tenant
+ * may have queued or running while another tenant is active, before the
+ * supervisor stops reading that tenant's cells (flow control at the pipe,
+ * `kernel/sched/share.ts`). A chunk of a cell's output is decoded only while
+ * its tenant is under it; past it the chunk waits undecoded and the pipe
+ * fills, so the flood waits in its own cell and Worker.
+ * @default 16
+ */
+export const tenantBacklogJobsShare = 16;
+/**
+ * Share of the supervisor's thread one tenant may use while another tenant
+ * is active: its jobs' service time and the decoding of its cells' output,
+ * per `sharePeriodMs`. Past it the tenant is held (its cells are not read)
+ * until the period ends. Measured (docs/benchmarks.md, "Fairness under a
+ * flooding tenant"): a flood that keeps the thread busier than this raises
+ * a calm tenant's latency through the OS scheduler of a loaded machine, not
+ * through the queue.
+ * @default 0.3
+ */
+export const tenantThreadShare = 0.3;
+/**
+ * Period over which `tenantThreadShare` is counted, ms: short, so that a
+ * held tenant waits little and a calm one never finds a long run of it.
+ * @default 20
+ */
+export const sharePeriodMs = 20;
+/**
+ * How long after its last syscall a tenant still counts as active for the
+ * share above, ms: a tenant alone on the server is never held.
+ * @default 200
+ */
+export const shareActiveWindowMs = 200;
 /** Tenants the kernel tracks at once (idle ones are forgotten first). */
 export const tenantsTrackedMax = 65_536;
 

@@ -82,7 +82,7 @@ export class Runtime {
     this.policy.fieldsFor("net.fetch", egressFields);
     this.arena = new Arena({ capacityBytes: options.arenaBytes ?? arenaBytesDefault });
     this.ipc = new Ipc({ arena: this.arena });
-    this.scheduler = new SyscallScheduler({ policy: options.schedPolicy });
+    this.scheduler = new SyscallScheduler({ policy: options.schedPolicy, shareWindowMs: options.schedShareWindowMs });
     this.obs = new ObservabilityHub({ enabled: options.observability ?? true, firstSeq: options.eventSeqFirst });
     this.tenants = new TenantTable();
     for (const [tenant, quotas] of Object.entries(options.tenantQuotas ?? {})) this.tenants.setQuotas(tenant, quotas);

@@ -93,6 +93,8 @@ export interface RuntimeOptions {
   eventSeqFirst?: number;
   /** Initial syscall scheduling policy (default `fair`). */
   schedPolicy?: SchedPolicy;
+  /** How long a tenant counts as active for the scheduler's share after its last syscall, ms (`shareActiveWindowMs`). */
+  schedShareWindowMs?: number;
   /** Tenant quotas to push into the tenant table at start (the API pushes its own). */
   tenantQuotas?: Record<string, Partial<TenantQuotas>>;
   /**

@@ -22,6 +22,14 @@
  * submits the next one of a closed loop is still running then, so a flood
  * always goes through rounds and yields to the event loop.
  *
+ * Flow control at the pipe (`share.ts`): while another tenant is active, a
+ * tenant with `backlogShare` jobs queued or running, or past `threadShare`
+ * of the supervisor's thread in the current period (its service times and
+ * the decoding of its frames, `charge`), is held — `hold(entity)` answers a
+ * promise, and the supervisor decodes none of that tenant's cells' output
+ * until it resolves. Under every policy a flooding tenant's queued work and
+ * its use of the thread stay bounded.
+ *
  * Cost: a fair pick scans the active tenants and that tenant's active agents;
  * a priority pick scans all active agents; round-robin is O(1).
  *
@@ -33,6 +41,8 @@ import type { SchedJob } from "./job_queue.ts";
 import { macrotask } from "./macrotask.ts";
 import { assertSchedPolicy, type SchedPolicy, schedPolicyDefault } from "./policy.ts";
 import { weightNice0, weightOf } from "./weight.ts";
+import { ShareGate } from "./share.ts";
+import { shareActiveWindowMs, sharePeriodMs, tenantBacklogJobsShare, tenantThreadShare } from "../limits.ts";
 
 /** Default jobs started per pick. */
 export const quantumCallsDefault = 4;
@@ -74,6 +84,14 @@ export interface SyscallSchedulerOptions {
   inflightMax?: number;
   /** Bound on one agent's jobs started and not settled (default {@linkcode agentInflightMaxDefault}). */
   agentInflightMax?: number;
+  /** Jobs queued or running at which a tenant is held while another is active (default {@linkcode tenantBacklogJobsShare}). */
+  backlogShare?: number;
+  /** How long a tenant counts as active after its last submission, ms (default {@linkcode shareActiveWindowMs}). */
+  shareWindowMs?: number;
+  /** Fraction of the thread one tenant may use per period while another is active (default {@linkcode tenantThreadShare}). */
+  threadShare?: number;
+  /** The period of `threadShare`, ms (default {@linkcode sharePeriodMs}). */
+  sharePeriodMs?: number;
   /** Told about jobs that reject or throw (the scheduler itself ignores them). */
   onJobError?: (error: unknown, pid: number) => void;
 }
@@ -99,6 +117,10 @@ export interface SchedStats {
   served: number;
   /** Jobs that rejected or threw. */
   failed: number;
+  /** Times a tenant's cell reads were held by the share (since construction). */
+  holds: number;
+  /** Tenants held now. */
+  heldTenants: number;
   tenants: SchedTenantStats[];
 }
 
@@ -131,6 +153,7 @@ export class SyscallScheduler {
   readonly #inflightMax: number;
   readonly #agentInflightMax: number;
   readonly #onJobError?: (error: unknown, pid: number) => void;
+  readonly #share: ShareGate;
   readonly #agents = new Map<number, AgentRec>();
   readonly #tenants = new Map<string, TenantRec>();
   /** Tenants with queued jobs, in round-robin rotation order. */
@@ -155,6 +178,14 @@ export class SyscallScheduler {
     this.#inflightMax = options.inflightMax ?? inflightMaxDefault;
     this.#agentInflightMax = options.agentInflightMax ?? agentInflightMaxDefault;
     this.#onJobError = options.onJobError;
+    this.#share = new ShareGate({
+      jobsShare: options.backlogShare ?? tenantBacklogJobsShare,
+      activeWindowMs: options.shareWindowMs ?? shareActiveWindowMs,
+      threadShare: options.threadShare ?? tenantThreadShare,
+      periodMs: options.sharePeriodMs ?? sharePeriodMs,
+      nowMs: this.#nowMs,
+    });
+    assertCount("backlogShare", options.backlogShare ?? tenantBacklogJobsShare);
     assertCount("quantumCalls", this.#quantumCalls);
     assertCount("queueCallsMax", this.#queueCallsMax);
     assertCount("inflightMax", this.#inflightMax);
@@ -173,6 +204,7 @@ export class SyscallScheduler {
   submit(entity: SchedEntity, job: SchedJob): boolean {
     const agent = this.#agentFor(entity);
     if (agent.jobs.length >= this.#queueCallsMax) return false;
+    this.#share.saw(entity.tenant);
     agent.jobs.push(job, this.#seq++);
     agent.tenant.queued++;
     this.#queued++;
@@ -183,6 +215,27 @@ export class SyscallScheduler {
     }
     this.#kick();
     return true;
+  }
+
+  /**
+   * Undefined while `entity`'s tenant may submit more; a promise while it is
+   * held (another tenant is active and this one has `backlogShare` jobs
+   * queued or running): the caller stops reading that tenant's frames until
+   * it resolves, then asks again.
+   */
+  hold(entity: SchedEntity): Promise<void> | undefined {
+    const tenant = this.#tenants.get(entity.tenant);
+    return this.#share.hold(entity.tenant, tenant === undefined ? 0 : tenant.queued + tenant.inflight);
+  }
+
+  /**
+   * Charge `ms` of the supervisor's thread spent for `entity` outside its
+   * jobs (decoding its frames) to its virtual runtime and its tenant's share.
+   */
+  charge(entity: SchedEntity, ms: number): void {
+    const agent = this.#agents.get(entity.pid);
+    if (agent !== undefined) this.#charge(agent, ms);
+    this.#share.charge(entity.tenant, ms);
   }
 
   /** Switch policy at run time; queued jobs and their per-pid order are kept. */
@@ -203,6 +256,7 @@ export class SyscallScheduler {
     const jobs = agent.jobs.drain();
     agent.tenant.queued -= jobs.length;
     this.#queued -= jobs.length;
+    this.#share.update(agent.tenant.name, agent.tenant.queued + agent.tenant.inflight);
     this.#deactivate(agent);
     agent.detached = true;
     this.#agents.delete(pid);
@@ -227,6 +281,8 @@ export class SyscallScheduler {
       inflight: this.#inflight,
       served: this.#served,
       failed: this.#failed,
+      holds: this.#share.holds,
+      heldTenants: this.#share.heldTenants,
       tenants,
     };
   }
@@ -337,6 +393,7 @@ export class SyscallScheduler {
   #settle(agent: AgentRec, startedMs: number, estimate: number, error: unknown): void {
     const serviceMs = Math.max(0, this.#nowMs() - startedMs);
     this.#charge(agent, serviceMs - estimate);
+    this.#share.charge(agent.tenant.name, serviceMs);
     agent.estimateMs += (serviceMs - agent.estimateMs) * estimateGain;
     this.#estimateMs += (serviceMs - this.#estimateMs) * estimateGain;
     const tenant = agent.tenant;
@@ -345,6 +402,7 @@ export class SyscallScheduler {
     agent.inflight--;
     this.#inflight--;
     this.#served++;
+    this.#share.update(tenant.name, tenant.queued + tenant.inflight);
     if (error !== null) {
       this.#failed++;
       this.#onJobError?.(error, agent.pid);

@@ -11,6 +11,9 @@
  *   answered slice by slice, each answer line at most
  *   `batchAnswerBytesMax`, so no answer is held until the end and none can
  *   outgrow a string.
+ * - Flow control at the pipe: `hold()` tells the cell's reader to stop
+ *   decoding this agent's output while its tenant is over its share of the
+ *   scheduler (`SyscallScheduler.hold`); the flood then waits in its cell.
  * - A frame that cannot be decoded is charged like a call (rate token,
  *   error count) and answered for every id it still shows.
  *
@@ -140,6 +143,15 @@ export class AgentChannel {
   drained(): Promise<void> {
     if (this.#writes === 0) return Promise.resolve();
     return new Promise((resolve) => this.#deferred.push(resolve));
+  }
+
+  /**
+   * Undefined while the agent's frames may be read; a promise to wait for
+   * before the next chunk of its output is decoded (its tenant is over its
+   * share of the scheduler while another tenant is active).
+   */
+  hold(): Promise<void> | undefined {
+    return this.#d.scheduler.hold(this.#d.entity);
   }
 
   /** Serve one decoded frame. Never throws. */

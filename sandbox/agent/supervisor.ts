@@ -378,6 +378,8 @@ export class AgentSupervisor implements AgentState {
       },
     });
     cell.onFrame = (frame) => channel.onFrame(frame);
+    cell.readHold = () => channel.hold();
+    cell.readSpent = (ms) => d.scheduler.charge(this.entity, ms);
     // Output the agent sent before its cell ended is served before the end is.
     cell.ended.then(async (status) => {
       await channel.drained();

@@ -109,6 +109,15 @@ export class CellHost {
   readyRssMb = 0;
   /** Bumped at each recycle: a sender of an earlier holder stops writing. */
   #generation = 0;
+  /**
+   * Flow control of the cell's stdout, asked before each chunk is decoded: a
+   * promise keeps the chunk undecoded and stops reading until it settles
+   * (then it is asked again), so the pipe fills and the cell waits; nothing
+   * is dropped. Never holds a cell that has exited. Reset with `onFrame`.
+   */
+  readHold: () => Promise<void> | undefined = () => undefined;
+  /** Told the supervisor's time spent decoding and routing each chunk, ms (charged to the agent). */
+  readSpent: (ms: number) => void = () => {};
   #child: Deno.ChildProcess;
   #dir: string;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -226,6 +235,8 @@ export class CellHost {
   /** Wait for the cell's `ready`, its exit or `deadlineMs`; other frames meanwhile are dropped. */
   async #ready(deadlineMs: number): Promise<void> {
     const answer = Promise.withResolvers<void>();
+    this.readHold = () => undefined;
+    this.readSpent = () => {};
     this.onFrame = (frame) => {
       if (frame.kind !== "ctl" || frame.ctl !== "ready") return;
       if (typeof frame.body.rssMb === "number") this.readyRssMb = frame.body.rssMb;
@@ -367,7 +378,14 @@ export class CellHost {
     const framer = new LineFramer({ bytesMax: frameBytesMax, depthMax: jsonDepthMax });
     const deliver = (line: FramedLine) => this.onFrame(decodeLine(line));
     try {
-      for await (const chunk of this.#child.stdout) framer.push(chunk, deliver);
+      for await (const chunk of this.#child.stdout) {
+        for (let hold = this.readHold(); hold !== undefined && !this.#exited; hold = this.readHold()) {
+          await Promise.race([hold, this.status]);
+        }
+        const t0 = performance.now();
+        framer.push(chunk, deliver);
+        this.readSpent(performance.now() - t0);
+      }
     } catch {
       // Stream broke: the process is gone.
     }

@@ -16,7 +16,7 @@
 import { KernelError } from "../kernel/mod.ts";
 import { Ipc } from "../kernel/ipc/mod.ts";
 import { Arena, arenaBytesDefault, arenaBytesPerAgentMax } from "../kernel/memory/mod.ts";
-import { type Capability, type Process, ProcessTable } from "../kernel/process/mod.ts";
+import { type Capability, type Process, ProcessTable, type TraceMode } from "../kernel/process/mod.ts";
 import { ResourceOrchestrator } from "../kernel/resources/mod.ts";
 import { priorityDefault, type SchedPolicy, type SchedStats, SyscallScheduler } from "../kernel/sched/mod.ts";
 import { Dispatcher } from "../kernel/syscall/mod.ts";
@@ -78,6 +78,8 @@ export interface SpawnRequest {
   inherit?: { from: number; fds: number[] };
   /** Scheduling priority 0..39 (lower = more weight; default 20). */
   priority?: number;
+  /** `full`: every syscall recorded, each costing `traceFullCallCost` more rate tokens (default `sampled`; children: sampled). */
+  trace?: TraceMode;
   parent?: number;
   causality?: number;
   /** Called synchronously once the agent exists, before any event of its start is read. */
@@ -273,6 +275,7 @@ export class Runtime {
         capabilities: request.capabilities ?? [],
         limits,
         nowMs: performance.now(),
+        trace: request.trace,
       });
     } catch (err) {
       releaseMounts(mounts);
@@ -318,10 +321,7 @@ export class Runtime {
     return await (await this.spawn(request)).done;
   }
 
-  /**
-   * End an agent with `reason` (default `killed`). Idempotent; unknown pids
-   * are ignored and return false.
-   */
+  /** End an agent with `reason` (default `killed`). Idempotent; unknown pids are ignored and return false. */
   kill(pid: number, reason: KillReason = "killed", message?: string): boolean {
     return this.#agents.get(pid)?.end({ kind: "kill", reason, message }) ?? false;
   }
@@ -385,10 +385,10 @@ export class Runtime {
         policyEpoch: () => this.policy.epoch,
       },
       observer: {
-        syscall: (proc, call, args, errno, latencyUs, bytes, message) => {
+        syscall: (proc, call, args, errno, latencyUs, bytes, message, atMs) => {
           // The hot path: primitives into the ring; event objects only when someone listens.
-          const sup = this.#agents.get(proc.pid);
-          this.obs.syscall(sup?.subject ?? this.#subjectOf(proc), call, errno, latencyUs, bytes, args);
+          const sup = this.#agents.get(proc.pid), at = performance.timeOrigin + atMs; // dispatcher clock → epoch ms
+          this.obs.syscall(sup?.subject ?? this.#subjectOf(proc), call, errno, latencyUs, bytes, args, at);
           sup?.span.syscall(call, errno, latencyUs);
           if (this.#listeners.size === 0) return;
           const pid = proc.pid, tenant = proc.tenant;

@@ -185,7 +185,7 @@ export class Runtime {
     this.obs = new ObservabilityHub({ enabled: options.observability ?? true, firstSeq: options.eventSeqFirst });
     this.tenants = new TenantTable();
     for (const [tenant, quotas] of Object.entries(options.tenantQuotas ?? {})) this.tenants.setQuotas(tenant, quotas);
-    this.limits = new KernelEnforcer(this.tenants);
+    this.limits = new KernelEnforcer(this.tenants, { clockPerTurn: true });
     this.pool = new CellPool({
       size: options.poolSize ?? 2,
       heapMb: resolveLimits().heapMb,

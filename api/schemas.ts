@@ -37,6 +37,8 @@ export const spawnSchema = spawnRequestSchema.extend({
   wait: z.boolean().optional(),
   /** Scheduling priority 0..39, lower = more weight (default 20). */
   priority: z.int().min(priorityMin).max(priorityMax).optional(),
+  /** `full`: every syscall in the agent's stream and stored trace, none sampled out; each costs one more rate token. */
+  trace: z.enum(["sampled", "full"]).optional(),
 });
 
 /** `POST /v1/volumes`. */

@@ -122,6 +122,7 @@ async function spawnReserved(
       // The record is durable before any of the agent's code runs; if the store refuses it, nothing runs.
       beforeRun: track,
       priority: body.priority,
+      trace: body.trace,
       code: body.code,
       lang: body.lang,
       session: extras.session,

@@ -211,10 +211,16 @@ export class Traces {
       if (view.subject === 0) continue;
       const id = this.#agentIds(view.subject);
       if (id === undefined) continue;
+      const t = this.#trace(id);
+      if (t.marker !== undefined && t.kept >= this.eventsPerAgentMax && !alwaysStored(view.kind)) {
+        // Over its bound and marked already: counted, never made into JSON (a full trace costs the writer little).
+        this.#count(t, "limit");
+        continue;
+      }
       const event = this.#feed.toStreamEvent(view, everything)!;
       const json = JSON.stringify(event);
       const row = { seq: event.seq, at: event.ts, kind: event.type, error: this.#hub.kinds.error(view), json };
-      this.#admit(this.#trace(id), row, event, view.kind);
+      this.#admit(t, row, event, view.kind);
     }
     view.detail = undefined;
     return this.#cursor = next;
@@ -306,7 +312,7 @@ export class Traces {
 
   /** Keep one event in its agent's buffer, or count it in the agent's marker. */
   #admit(t: AgentTrace, row: TraceRow, event: StreamEvent, kind: number): void {
-    const always = kind === EventKind.exit || kind === EventKind.limit;
+    const always = alwaysStored(kind);
     const chars = row.json.length;
     if (!always && (t.kept >= this.eventsPerAgentMax || t.chars + chars > this.#charsMax)) {
       return this.#drop(t, event, "limit");
@@ -323,7 +329,12 @@ export class Traces {
 
   #drop(t: AgentTrace, event: StreamEvent, why: "limit" | "storage"): void {
     t.marker ??= { event, limit: 0, storage: 0 };
-    t.marker[why]++;
+    this.#count(t, why);
+  }
+
+  /** Count one more dropped event in `t`'s marker (which exists). */
+  #count(t: AgentTrace, why: "limit" | "storage"): void {
+    t.marker![why]++;
     t.markerDirty = true;
     if (why === "limit") this.stats.droppedLimit++;
     else this.stats.droppedStorage++;
@@ -391,4 +402,9 @@ export function traceRowMatches(row: TraceRow, filter: EventFilter): boolean {
   if (filter.calls === undefined) return true;
   const call = event.data.call;
   return typeof call === "string" && callMatches(filter.calls, call);
+}
+
+/** Kinds stored past every bound: an agent's end is always in its trace. */
+function alwaysStored(kind: number): boolean {
+  return kind === EventKind.exit || kind === EventKind.limit;
 }

@@ -65,6 +65,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       lang: file.endsWith(".ts") ? "ts" : "js",
       capabilities: caps as Capability[],
       limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+      trace: values.trace ? "full" : undefined, // every syscall recorded, as the trace lines show them
     });
     if (values.json) {
       const { state, reason, exitCode, result: value, usage } = result;

@@ -17,6 +17,16 @@ export const frameBytesMax = 8 * 1024 * 1024;
 export const jsonDepthMax = 64;
 /** Most calls in one batched frame. */
 export const batchCallsMax = 4096;
+/**
+ * Rate tokens a syscall of an agent spawned with `trace: "full"` costs on
+ * top of its own cost: the agent's syscalls/s quota (and its tenant's) pays
+ * for recording every call, so a full trace halves what it may call per
+ * second at the default. The hub's own budget (the sampler) never sees
+ * these calls.
+ *
+ * @default 1
+ */
+export const traceFullCallCost = 1;
 /** Most syscalls of one agent in flight at once (more answer `EAGAIN`). */
 export const inflightCallsMax = 8192;
 /** Longest workspace-relative path, in bytes of UTF-8. */

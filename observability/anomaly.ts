@@ -367,6 +367,19 @@ export class RateTracker {
    * @default value 0
    */
   record(key: string, timeMs: number, value = 0): void {
+    this.recordMany(key, timeMs, 1, value);
+  }
+
+  /**
+   * Count `count` events for `key` at `timeMs` at once (what a caller that
+   * tallies a window itself hands over), whose values sum to `sum`.
+   *
+   * @param key stable key string
+   * @param timeMs time of the events in ms (one window's)
+   * @param count events, ≥ 1
+   * @param sum sum of their values
+   */
+  recordMany(key: string, timeMs: number, count: number, sum: number): void {
     const start = this.#windowStart(timeMs);
     let window = this.#keys.get(key);
     if (window === undefined) {
@@ -384,8 +397,8 @@ export class RateTracker {
         this.#keys.set(key, window);
       }
     }
-    window.count++;
-    window.sum += value;
+    window.count += count;
+    window.sum += sum;
   }
 
   /**

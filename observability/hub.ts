@@ -37,7 +37,7 @@
 
 import type { Errno } from "../kernel/mod.ts";
 import type { ExitReason, ProcState } from "../kernel/process/mod.ts";
-import { AnomalyDetector, anomalyProfiles, RateTracker } from "./anomaly.ts";
+import { AnomalyDetector, anomalyProfiles } from "./anomaly.ts";
 import {
   type AttachedKinds,
   EventKinds,
@@ -50,8 +50,9 @@ import { HubSink, type SinkShared } from "./hub_sink.ts";
 import { Interner } from "./interner.ts";
 import type { Registry } from "./metrics.ts";
 import { EventRing, EventView } from "./ring.ts";
-import { AdaptiveSampler } from "./sampler.ts";
+import { AdaptiveSampler, type SampleHandle } from "./sampler.ts";
 import { summarizeArgs } from "./summarize.ts";
+import { HubSeries } from "./hub_series.ts";
 
 /** How often the sampler is re-tuned against the measured overhead, ms. */
 export const samplerAdjustMs = 250;
@@ -67,8 +68,7 @@ export const ringOutputCharsMax = 32 * 1024 * 1024;
 /** Characters an output event keeps once the ring's output budget is spent. */
 export const truncatedOutputChars = 256;
 
-/** Width of the anomaly windows, ms. */
-export const anomalyWindowMs = 100;
+export { agentSeriesMax, anomalyWindowMs } from "./hub_series.ts";
 /**
  * The name every call outside the syscall table is recorded under. Call
  * names are `[A-Za-z0-9._]` only (the frame decoder refuses anything else),
@@ -122,26 +122,28 @@ export class ObservabilityHub {
   unknownCalls = 0;
   /** Limit names refused (over `limitNamesMax` or not a limit name), recorded as `(unknown)`. */
   namesRefused = 0;
+  /** Syscall events of agents with `trace: "full"` (always kept, outside the sampler and its budget). */
+  tracedFull = 0;
   /** Estimated hub CPU time, ms, and the supervisor CPU time it is compared with. */
   overheadMs = 0;
   #enabled: boolean;
   #calls = 0;
-  #latencyTracker: RateTracker;
-  #rateTracker: RateTracker;
-  #subjects = new Map<string, Subject>();
   /** Call name → name id, for the syscall table's names only. */
   #callIds = new Map<string, number>();
   #unknownId: number;
   #limitNamesInterned = 0;
   /** The syscall kind's codec (the hot path's, held here to save two lookups per call). */
   readonly #syscallKind: AttachedKinds["syscall"];
+  /** Each agent's and each call's anomaly tallies, and the groups of calls alike (see `hub_series.ts`). */
+  readonly #series: HubSeries;
+  readonly #syscallSample: SampleHandle;
+  readonly #errorSample: SampleHandle;
   /** What the two sinks share: readers to wake, the meters and the view they read. */
   readonly #shared: SinkShared = { wakers: new Set(), wakeScheduled: false, meters: undefined, out: new EventView() };
   /** Where kinds hand kept events: the ring (and, when metered, the meters' view). */
   readonly #toRing: HubSink;
   /** Where kinds hand events the sampler keeps out of the ring: the meters' view only. */
   readonly #toMeters: HubSink;
-  #keysBySubject = new WeakMap<Subject, { syscalls: string; denials: string; output: string }>();
   #cpuAtAdjust = 0;
   #overheadAtAdjust = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -162,12 +164,17 @@ export class ObservabilityHub {
     this.#syscallKind = this.kinds.of.syscall;
     this.#enabled = options.enabled ?? true;
     this.#onAnomaly = options.onAnomaly;
-    this.#latencyTracker = new RateTracker((key, _rate, count, mean) => {
-      if (count > 0) this.#check(this.latency, key, mean);
-    }, { windowMs: anomalyWindowMs });
-    this.#rateTracker = new RateTracker((key, rate) => this.#check(this.rates, key, rate), {
-      windowMs: anomalyWindowMs,
-    });
+    this.#series = new HubSeries(this.names, {
+      latency: (key, meanUs) => this.#check(this.latency, key, meanUs),
+      rate: (key, perSec) => this.#check(this.rates, key, perSec),
+      meterOk: (s, nameId, latencyUs, atMs, n) => {
+        if (this.#shared.meters === undefined) return;
+        this.#syscallKind.encode(this.#toMeters, atMs, s, nameId, null, latencyUs, 0, undefined);
+        this.#count(n);
+      },
+    }, this.#clockMs);
+    this.#syscallSample = this.sampler.handle("syscall");
+    this.#errorSample = this.sampler.handle("error");
     if (this.#enabled) {
       this.#timer = setInterval(() => this.#adjust(), samplerAdjustMs);
       Deno.unrefTimer(this.#timer);
@@ -222,6 +229,7 @@ export class ObservabilityHub {
   meter(registry: Registry, options?: MeterOptions): void {
     if (this.#shared.meters !== undefined) throw new Error("assertion failed: hub metered twice");
     this.#shared.meters = this.kinds.meters(registry, options);
+    registry.onCollect(() => this.#series.flushOk()); // a scrape sees every call counted
   }
 
   /** Stop the sampler's timer. */
@@ -236,32 +244,54 @@ export class ObservabilityHub {
     return () => wakers.delete(wake);
   }
 
-  /** One finished syscall; `args` are summarised only if the event is kept. */
-  syscall(s: Subject, call: string, errno: Errno | null, latencyUs: number, bytes: number, args: unknown): void {
+  /**
+   * One finished syscall; `args` are summarised only if the event is kept.
+   * Every call of an agent with `trace: "full"` is kept, outside the
+   * sampler and its budget (the agent's rate pays: `traceFullCallCost`).
+   *
+   * @param atMs when it finished, epoch ms (the dispatcher's one reading per
+   *   turn; default `Date.now()`)
+   */
+  syscall(
+    s: Subject,
+    call: string,
+    errno: Errno | null,
+    latencyUs: number,
+    bytes: number,
+    args: unknown,
+    atMs?: number,
+  ): void {
     if (!this.#enabled) return;
-    const timed = ++this.#calls % overheadTimingEvery === 0;
+    const full = s.trace === "full";
+    // A full trace is the agent's cost, not the hub's: outside the timed share the sampler steers by.
+    const timed = !full && ++this.#calls % overheadTimingEvery === 0;
     const started = timed ? performance.now() : 0;
-    const now = Date.now();
+    const now = atMs ?? Date.now();
     const nameId = this.#callId(call);
-    this.#rateTracker.record(this.#keys(s).syscalls, now);
-    this.#latencyTracker.record(nameId === this.#unknownId ? unknownCallName : call, now, latencyUs);
-    const keep = this.sampler.shouldSample(errno === null ? "syscall" : "error");
-    if (!keep) this.sampledOut++;
-    if (keep) {
-      this.#syscallKind.encode(this.#toRing, now, s, nameId, errno, latencyUs, bytes, summarizeArgs(args));
-    } else if (this.#shared.meters !== undefined) {
-      this.#syscallKind.encode(this.#toMeters, now, s, nameId, errno, latencyUs, bytes, undefined);
+    if (errno === null) {
+      this.#series.okCall(s, nameId, latencyUs, now);
+      if (full) this.tracedFull++;
+      if (full || this.sampler.keep(this.#syscallSample)) {
+        // Metered with its group: into the ring only.
+        this.#syscallKind.encode(this.#toRing, now, s, nameId, null, latencyUs, bytes, summarizeArgs(args));
+      } else this.sampledOut++;
+    } else {
+      this.#series.failedCall(s, nameId, latencyUs, now);
+      if (full) this.tracedFull++;
+      const keep = full || this.sampler.keep(this.#errorSample);
+      if (!keep) this.sampledOut++;
+      const args_ = keep ? summarizeArgs(args) : undefined;
+      this.#syscallKind.encode(keep ? this.#toRing : this.#toMeters, now, s, nameId, errno, latencyUs, bytes, args_);
+      this.#count();
     }
     if (timed) this.overheadMs += Math.max(0, performance.now() - started - this.#clockMs) * overheadTimingEvery;
-    // Counted outside the timed share: the series cost the same whatever the sampler keeps.
-    if (this.#shared.meters !== undefined) this.#count();
   }
 
   /** A refused call, with the layer that refused it (one of `denialLayers`). */
   denial(s: Subject, call: string, layer: string, errno: Errno, message: string): void {
     if (!this.#enabled) return;
     const now = Date.now();
-    this.#rateTracker.record(this.#keys(s).denials, now);
+    this.#series.denial(s, now);
     this.kinds.of.denial.encode(this.#toRing, now, s, this.#callId(call), layer, errno, message);
     this.#count();
   }
@@ -284,19 +314,14 @@ export class ObservabilityHub {
     }
     this.kinds.of.exit.encode(this.#toRing, now, s, reason, exitCode, message);
     this.#count();
-    for (const prefix of ["rate:syscalls:", "rate:denials:", "rate:output:"]) {
-      const key = `${prefix}${s.uid}`;
-      this.#subjects.delete(key);
-      this.#rateTracker.delete(key);
-      this.rates.delete(key);
-    }
+    for (const key of this.#series.forget(s.uid)) this.rates.delete(key);
   }
 
   /** Captured output. */
   output(s: Subject, fd: 1 | 2, data: string): void {
     if (!this.#enabled) return;
     const now = Date.now();
-    this.#rateTracker.record(this.#keys(s).output, now, data.length);
+    this.#series.output(s, now, data.length);
     // The ring holds output by reference: past its budget an event keeps only a copied head (and says so).
     let detail = data;
     if (this.ring.detailChars + data.length > ringOutputCharsMax) {
@@ -367,25 +392,14 @@ export class ObservabilityHub {
     return this.names.intern(name);
   }
 
-  /** The series keys of an agent, made once per subject (the hot path only looks them up). */
-  #keys(s: Subject): { syscalls: string; denials: string; output: string } {
-    let keys = this.#keysBySubject.get(s);
-    if (keys === undefined) {
-      keys = { syscalls: `rate:syscalls:${s.uid}`, denials: `rate:denials:${s.uid}`, output: `rate:output:${s.uid}` };
-      this.#keysBySubject.set(s, keys);
-      for (const key of Object.values(keys)) this.#subjects.set(key, s);
-    }
-    return keys;
-  }
-
-  /** Count the event just put in its kind's series (when metered). */
-  #count(): void {
+  /** Count the event just put in its kind's series (when metered), `n` times. */
+  #count(n = 1): void {
     const { meters, out: v } = this.#shared;
     if (meters === undefined) return;
     const meter = meters[v.kind];
     if (meter !== undefined) {
       try {
-        meter(v);
+        meter(v, n);
       } catch { /* a meter never breaks the kernel */ }
     }
     v.detail = undefined; // the view does not keep a string alive
@@ -395,7 +409,7 @@ export class ObservabilityHub {
     const score = detector.observe(series, value);
     if (score === undefined) return;
     this.anomalies++;
-    const s = this.#subjects.get(series) ?? { pid: 0, uid: 0, tenant: "", causality: 0 };
+    const s = this.#series.subjectOf(series) ?? { pid: 0, uid: 0, tenant: "", causality: 0 };
     this.kinds.of.anomaly.encode(this.#toRing, Date.now(), s, series, value, score.mean, score.z);
     this.#count();
     this.#onAnomaly?.({ series, value, mean: score.mean, z: score.z, pid: s.pid, tenant: s.tenant });
@@ -403,14 +417,14 @@ export class ObservabilityHub {
 
   #adjust(): void {
     const now = Date.now();
-    this.#latencyTracker.flush(now);
-    this.#rateTracker.flush(now);
+    this.#series.flush(now);
     const cpu = process.cpuUsage();
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const kernelMs = cpuMs - this.#cpuAtAdjust;
-    const obsMs = this.overheadMs - this.#overheadAtAdjust;
+    const totalMs = this.overheadMs + this.#series.overheadMs;
+    const obsMs = totalMs - this.#overheadAtAdjust;
     this.#cpuAtAdjust = cpuMs;
-    this.#overheadAtAdjust = this.overheadMs;
+    this.#overheadAtAdjust = totalMs;
     if (kernelMs > 1) this.sampler.adjust(obsMs, kernelMs);
   }
 }

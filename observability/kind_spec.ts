@@ -38,6 +38,8 @@ export interface Subject {
   uid: number;
   tenant: string;
   causality: number;
+  /** `full`: every syscall of the agent is recorded (`ProcessSpec.trace`); absent or `sampled`: the sampler decides. */
+  trace?: "sampled" | "full";
 }
 
 /**
@@ -68,7 +70,11 @@ export interface MeterOptions {
 }
 
 /** Feeds one event (the view the hub just encoded) into a kind's series. */
-export type Meter = (view: EventView) => void;
+/**
+ * Counts an event (the view) into its kind's series; `count` events alike
+ * at once (the hub hands a batch's identical syscalls over together).
+ */
+export type Meter = (view: EventView, count?: number) => void;
 
 /** What every attached kind answers; shared code asks only this. */
 export interface KindCodec {

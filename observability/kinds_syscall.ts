@@ -69,7 +69,7 @@ export const syscallKind = kind({
         { label: string; latency: BoundHistogram; byErrno: Map<number, BoundCounter> }
       >();
       const byTenant = new Map<number, BoundCounter>();
-      return (view) => {
+      return (view, n = 1) => {
         let call = byCall.get(view.nameId);
         if (call === undefined) {
           const label = view.nameId === unknownId ? "unknown" : callLabel(names.name(view.nameId));
@@ -81,9 +81,9 @@ export const syscallKind = kind({
           count = calls.labels({ call: call.label, errno: errnoOf(view.errnoId) ?? "ok" });
           call.byErrno.set(view.errnoId, count);
         }
-        count.inc();
-        call.latency.observe(view.latencyUs / 1e6);
-        tenantCounter(byTenant, perTenant, tenants, view.tenantId).inc();
+        count.inc(n);
+        call.latency.observe(view.latencyUs / 1e6, n);
+        tenantCounter(byTenant, perTenant, tenants, view.tenantId).inc(n);
       };
     },
   }),

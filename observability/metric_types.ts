@@ -250,8 +250,8 @@ export class Gauge extends Metric {
 
 /** A handle bound to one histogram series; observations do not allocate. */
 export interface BoundHistogram {
-  /** Record one observation. */
-  observe(value: number): void;
+  /** Record one observation (or `count` equal ones). */
+  observe(value: number, count?: number): void;
 }
 
 /** Bucketed distribution with `_bucket`, `_sum` and `_count`. */
@@ -309,20 +309,20 @@ export class Histogram extends Metric {
   labels(labels?: Labels): BoundHistogram {
     const s = this.resolve(labels);
     return {
-      observe: (value: number) => {
+      observe: (value: number, count = 1) => {
         if (Number.isNaN(value)) fail(`${this.name}: observed NaN`);
-        if (s !== undefined) this.#record(s, value);
+        if (s !== undefined) this.#record(s, value, count);
         else this.dropped();
       },
     };
   }
 
-  #record(s: Series, value: number): void {
+  #record(s: Series, value: number, count = 1): void {
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]) i++;
-    s.buckets![i]++;
-    s.sum += value;
-    s.count++;
+    s.buckets![i] += count;
+    s.sum += value * count;
+    s.count += count;
   }
 }

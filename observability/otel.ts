@@ -53,9 +53,11 @@ export function agentSpan(attrs: { pid: number; tenant: string; causality: numbe
     return noop;
   }
   let ended = false;
+  // No exporter (the API's no-op): no syscall spans to make, so none is counted either.
+  const recording = span.isRecording();
   return {
     syscall(call, errno, latencyUs) {
-      if (++syscalls % syscallSpanEvery !== 0 || ended) return;
+      if (!recording || ++syscalls % syscallSpanEvery !== 0 || ended) return;
       try {
         const end = Date.now();
         const child = tracer.startSpan(

@@ -64,7 +64,13 @@ export interface SampleCategoryStats {
   alwaysKept: boolean;
 }
 
-class Category {
+/** A category of one sampler, held by a hot path (see {@linkcode AdaptiveSampler.handle}). */
+export interface SampleHandle {
+  /** The category's name. */
+  readonly name: string;
+}
+
+class Category implements SampleHandle {
   rate = 1;
   /** `rate * 2^32`, compared against a uniform u32. */
   threshold = u32Range;
@@ -135,7 +141,29 @@ export class AdaptiveSampler {
    * @returns `true` to keep the event
    */
   shouldSample(category: string): boolean {
-    const c = this.#categories.get(category) ?? this.#category(category);
+    return this.keep(this.#categories.get(category) ?? this.#category(category));
+  }
+
+  /**
+   * The handle of a category, for {@linkcode AdaptiveSampler.keep}: what a
+   * hot path holds to decide without looking the name up.
+   *
+   * @param category category name
+   * @returns its handle (`other`'s past `categoriesMax`)
+   */
+  handle(category: string): SampleHandle {
+    return this.#categories.get(category) ?? this.#category(category);
+  }
+
+  /**
+   * Decide whether to keep one event of the category behind `handle`
+   * (`shouldSample` without the lookup).
+   *
+   * @param handle from {@linkcode AdaptiveSampler.handle} of this sampler
+   * @returns `true` to keep the event
+   */
+  keep(handle: SampleHandle): boolean {
+    const c = handle as Category;
     if (c.threshold >= u32Range) {
       c.kept++;
       return true;

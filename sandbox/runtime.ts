@@ -86,7 +86,7 @@ export class Runtime {
     this.obs = new ObservabilityHub({ enabled: options.observability ?? true, firstSeq: options.eventSeqFirst });
     this.tenants = new TenantTable();
     for (const [tenant, quotas] of Object.entries(options.tenantQuotas ?? {})) this.tenants.setQuotas(tenant, quotas);
-    this.limits = new KernelEnforcer(this.tenants);
+    this.limits = new KernelEnforcer(this.tenants, { clockPerTurn: true });
     this.pool = new CellPool({
       size: options.poolSize ?? 2,
       heapMb: resolveLimits().heapMb,
@@ -185,6 +185,7 @@ export class Runtime {
         capabilities: request.capabilities ?? [],
         limits,
         nowMs: performance.now(),
+        trace: request.trace,
       });
     } catch (err) {
       releaseMounts(mounts);
@@ -230,10 +231,7 @@ export class Runtime {
     return await (await this.spawn(request)).done;
   }
 
-  /**
-   * End an agent with `reason` (default `killed`). Idempotent; unknown pids
-   * are ignored and return false.
-   */
+  /** End an agent with `reason` (default `killed`). Idempotent; unknown pids are ignored and return false. */
   kill(pid: number, reason: KillReason = "killed", message?: string): boolean {
     return this.#agents.get(pid)?.end({ kind: "kill", reason, message }) ?? false;
   }
@@ -297,10 +295,10 @@ export class Runtime {
         policyEpoch: () => this.policy.epoch,
       },
       observer: {
-        syscall: (proc, call, args, errno, latencyUs, bytes, message) => {
+        syscall: (proc, call, args, errno, latencyUs, bytes, message, atMs) => {
           // The hot path: primitives into the ring; event objects only when someone listens.
-          const sup = this.#agents.get(proc.pid);
-          this.obs.syscall(sup?.subject ?? this.#subjectOf(proc), call, errno, latencyUs, bytes, args);
+          const sup = this.#agents.get(proc.pid), at = performance.timeOrigin + atMs; // dispatcher clock → epoch ms
+          this.obs.syscall(sup?.subject ?? this.#subjectOf(proc), call, errno, latencyUs, bytes, args, at);
           sup?.span.syscall(call, errno, latencyUs);
           if (this.#listeners.size === 0) return;
           const pid = proc.pid, tenant = proc.tenant;

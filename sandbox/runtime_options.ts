@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Capability } from "../kernel/process/mod.ts";
+import type { Capability, TraceMode } from "../kernel/process/mod.ts";
 import type { SchedPolicy, SchedStats } from "../kernel/sched/mod.ts";
 import type { SyscallDef } from "../kernel/syscall/mod.ts";
 import type { AgentSlot, TenantQuotas, TenantTableStats } from "../kernel/tenants/mod.ts";
@@ -44,6 +44,8 @@ export interface SpawnRequest {
   inherit?: { from: number; fds: number[] };
   /** Scheduling priority 0..39 (lower = more weight; default 20). */
   priority?: number;
+  /** `full`: every syscall recorded, each costing `traceFullCallCost` more rate tokens (default `sampled`; children: sampled). */
+  trace?: TraceMode;
   parent?: number;
   causality?: number;
   /** Called synchronously once the agent exists, before any event of its start is read. */

@@ -9,4 +9,4 @@
 export { exitReasons, isLive, procStates } from "./lifecycle.ts";
 export type { ExitReason, ProcState } from "./lifecycle.ts";
 export { capabilities, ProcessTable } from "./table.ts";
-export type { AgentLimits, Capability, Process, Usage } from "./table.ts";
+export type { AgentLimits, Capability, Process, TraceMode, Usage } from "./table.ts";

@@ -70,14 +70,25 @@ export interface Process {
   readonly capabilities: ReadonlySet<Capability>;
   readonly limits: Readonly<AgentLimits>;
   readonly startedAtMs: number;
+  /** How its syscalls are recorded (fixed at spawn). */
+  readonly trace: TraceMode;
   state: ProcState;
   usage: Usage;
   exit?: ExitInfo;
 }
 
+/**
+ * How the observability hub records an agent's syscalls: `sampled` (the
+ * default: the adaptive sampler decides; errors and denials always kept) or
+ * `full` (every call, charged to the agent: `traceFullCallCost`).
+ */
+export type TraceMode = "sampled" | "full";
+
 /** What spawning needs to create a row. */
 export interface ProcessSpec {
   tenant: string;
+  /** @default "sampled" */
+  trace?: TraceMode;
   parent?: number;
   causality?: number;
   capabilities: Iterable<Capability>;
@@ -146,6 +157,7 @@ export class ProcessTable {
       capabilities: new Set(spec.capabilities),
       limits: Object.freeze({ ...spec.limits }),
       startedAtMs: spec.nowMs,
+      trace: spec.trace ?? "sampled",
       state: "Creating",
       usage: {
         cpuMs: 0,

@@ -45,10 +45,22 @@ export class KernelEnforcer implements LimitEnforcer {
   readonly tenants: TenantTable;
   #buckets = new WeakMap<Process, TokenBucket>();
   #accounts = new WeakMap<Process, InflightAccount>();
+  readonly #perTurn: boolean;
+  /** This microtask turn's clock reading (NaN: none yet), with `clockPerTurn`. */
+  #turnMs = NaN;
+  readonly #endTurn = () => {
+    this.#turnMs = NaN;
+  };
 
-  /** @param tenants the tenant table (default: a fresh one); its clock is the clock of every bucket here */
-  constructor(tenants: TenantTable = new TenantTable()) {
+  /**
+   * @param tenants the tenant table (default: a fresh one); its clock is the clock of every bucket here
+   * @param options `clockPerTurn`: read that clock at most once per microtask turn (the calls of a batch
+   *   slice are admitted at one instant; a read costs more than the buckets' arithmetic). Off by default, so a
+   *   caller that moves a fake clock between two calls of one turn sees it move.
+   */
+  constructor(tenants: TenantTable = new TenantTable(), options: { clockPerTurn?: boolean } = {}) {
     this.tenants = tenants;
+    this.#perTurn = options.clockPerTurn ?? false;
   }
 
   admitCall(proc: Process, cost: number): LimitRefusal | null {
@@ -58,8 +70,8 @@ export class KernelEnforcer implements LimitEnforcer {
       const nowMs = () => tenants.nowMs();
       this.#buckets.set(proc, bucket = new TokenBucket({ perSec: proc.limits.syscallsPerSec, nowMs }));
     }
-    // One clock read for both buckets: the clock costs more than the arithmetic.
-    const now = tenants.nowMs();
+    // One clock read for both buckets (or per turn): the clock costs more than the arithmetic.
+    const now = this.#perTurn ? this.#turnClock() : tenants.nowMs();
     if (!bucket.take(cost, now)) {
       return { errno: "EAGAIN", layer: "rate", message: `over ${proc.limits.syscallsPerSec} syscalls/s` };
     }
@@ -71,6 +83,15 @@ export class KernelEnforcer implements LimitEnforcer {
 
   admitAgent(tenant: string, rssMb: number): AgentSlot {
     return this.tenants.admit(tenant, rssMb);
+  }
+
+  #turnClock(): number {
+    const cached = this.#turnMs;
+    if (cached === cached) return cached; // not NaN: read in this turn already
+    const now = this.tenants.nowMs();
+    this.#turnMs = now;
+    queueMicrotask(this.#endTurn);
+    return now;
   }
 
   account(proc: Process): InflightAccount {

@@ -16,7 +16,7 @@ import { describeProblem } from "../../lib/mod.ts";
 import { KernelError } from "../../kernel/mod.ts";
 import { codeBytesMax, termGraceMs } from "../../kernel/mod.ts";
 import type { AgentLimits } from "../../kernel/process/mod.ts";
-import type { Process, ProcessTable, Usage } from "../../kernel/process/mod.ts";
+import type { Process, ProcessTable, TraceMode, Usage } from "../../kernel/process/mod.ts";
 import type { ResourceOrchestrator } from "../../kernel/resources/mod.ts";
 import type { SchedEntity, SyscallScheduler } from "../../kernel/sched/mod.ts";
 import { priorityDefault, priorityMax, priorityMin } from "../../kernel/sched/mod.ts";
@@ -98,6 +98,8 @@ export interface SpawnCheck {
   priority?: number;
   /** The agent's own policy document. */
   policy?: unknown;
+  /** How its syscalls are recorded (default `sampled`). */
+  trace?: TraceMode;
 }
 
 /**
@@ -113,6 +115,9 @@ export function checkSpawnRequest(request: SpawnCheck): AgentLimits {
     throw new KernelError("E2BIG", `code larger than ${codeBytesMax} bytes`);
   }
   const limits = resolveLimits(request.limits);
+  if (request.trace !== undefined && request.trace !== "sampled" && request.trace !== "full") {
+    throw new KernelError("EINVAL", 'trace must be "sampled" or "full"');
+  }
   const priority = request.priority ?? priorityDefault;
   if (!Number.isInteger(priority) || priority < priorityMin || priority > priorityMax) {
     throw new KernelError("EINVAL", `priority must be an integer in [${priorityMin}, ${priorityMax}]`);
@@ -175,7 +180,7 @@ export class AgentSupervisor implements AgentState {
     this.#slot = ids.slot;
     this.inflight = ids.inflight;
     this.entity = { pid: proc.pid, tenant: proc.tenant, priority: ids.priority };
-    this.subject = { pid: proc.pid, uid: ids.uid, tenant: proc.tenant, causality: proc.causality };
+    this.subject = { pid: proc.pid, uid: ids.uid, tenant: proc.tenant, causality: proc.causality, trace: proc.trace };
     this.#span = agentSpan({ pid: proc.pid, tenant: proc.tenant, causality: proc.causality, parent: proc.parent });
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
     this.exited = new Promise((resolve) => this.#resolveExited = resolve);

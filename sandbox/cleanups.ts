@@ -57,9 +57,9 @@ export function registerCleanups(o: ResourceOrchestrator, parts: CleanupParts): 
   o.registerType("workspace", (pid) => parts.workspaces.remove(pid));
   // A cell whose agent ended by itself may host its tenant's next agent (cell/recycled.ts decides, in the
   // background); any other end disposes it. Either way the pid holds it no longer.
-  o.registerType("cell", (pid, cell: CellHost) => {
+  o.registerType("cell", async (pid, cell: CellHost) => {
     const sup = parts.get(pid);
-    parts.pool.release(cell, sup?.proc.tenant ?? "", sup?.endedByItself ? null : "ended");
+    await parts.pool.release(cell, sup?.proc.tenant ?? "", sup?.endedByItself ? null : "ended");
     return 0;
   });
   o.registerType("ipc", (pid) => parts.ipc.releaseAll(pid).bytes);

@@ -138,13 +138,21 @@ export class CellPool {
 
   /**
    * A cell whose agent is gone: kept for `tenant`'s next agent when the
-   * rules allow (`refusal` null: the agent ended by itself), else disposed.
-   * Runs in the background; `close` waits for it.
+   * rules allow (`refusal` null: the agent ended by itself; the recycle runs
+   * in the background, `close` waits for it), else disposed — and then the
+   * returned promise resolves once the process is gone, as before recycling
+   * existed, so an agent's cleanup still ends with its cell.
    */
-  release(cell: CellHost, tenant: string, refusal: RecycleRefusal | null): void {
+  release(cell: CellHost, tenant: string, refusal: RecycleRefusal | null): Promise<void> {
     if (this.#options.reuse === false && refusal === null) refusal = "ended";
     if (this.#closed.signal.aborted) refusal = "closed";
-    void this.#track(this.recycled.offer(cell, tenant, refusal));
+    refusal ??= this.recycled.refusal(cell, tenant);
+    if (refusal !== null) {
+      this.recycled.count(refusal);
+      return this.#track(cell.dispose());
+    }
+    void this.#track(this.recycled.offer(cell, tenant, null));
+    return Promise.resolve();
   }
 
   /** Start cells from `entry` from now on (the lean bundle, once built). */

@@ -61,7 +61,7 @@ export class RecycledCells {
    * it. `refusal` is the caller's reason not to (the way its agent ended).
    */
   async offer(cell: CellHost, tenant: string, refusal: RecycleRefusal | null): Promise<void> {
-    const why = refusal ?? this.#refusal(cell, tenant);
+    const why = refusal ?? this.refusal(cell, tenant);
     if (why !== null) return this.#refuse(cell, why);
     // Counted before the await, so concurrent offers cannot pass the caps together.
     this.#count++;
@@ -74,7 +74,7 @@ export class RecycledCells {
     this.#count--;
     if (!ok) return this.#refuse(cell, "busy");
     if (cell.readyRssMb > cellRecycleRssMbMax) return this.#refuse(cell, "rss");
-    if (this.#refusal(cell, tenant) === "full") return this.#refuse(cell, "full");
+    if (this.refusal(cell, tenant) === "full") return this.#refuse(cell, "full");
     this.#keep(cell, tenant);
   }
 
@@ -114,7 +114,8 @@ export class RecycledCells {
     return all;
   }
 
-  #refusal(cell: CellHost, tenant: string): RecycleRefusal | null {
+  /** Why `cell` would not be kept for `tenant` now, or null. */
+  refusal(cell: CellHost, tenant: string): RecycleRefusal | null {
     if (cell.heapMb !== this.#heapMb) return "heap";
     if (cell.reuses >= cellReusesMax) return "reuses";
     if (performance.now() - cell.bornAt > cellReuseAgeMsMax) return "age";
@@ -124,8 +125,13 @@ export class RecycledCells {
   }
 
   #refuse(cell: CellHost, why: RecycleRefusal): void {
-    this.stats.refused[why] = (this.stats.refused[why] ?? 0) + 1;
+    this.count(why);
     this.#dispose(cell);
+  }
+
+  /** Count a cell not kept for `why` (its disposal is the caller's). */
+  count(why: RecycleRefusal): void {
+    this.stats.refused[why] = (this.stats.refused[why] ?? 0) + 1;
   }
 
   #keep(cell: CellHost, tenant: string): void {

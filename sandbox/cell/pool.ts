@@ -151,7 +151,7 @@ export class CellPool {
       this.recycled.count(refusal);
       return this.#track(cell.dispose());
     }
-    void this.#track(this.recycled.offer(cell, tenant, null));
+    void this.#track(this.recycled.offer(cell, tenant));
     return Promise.resolve();
   }
 

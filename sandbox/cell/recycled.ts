@@ -57,12 +57,11 @@ export class RecycledCells {
   }
 
   /**
-   * Keep `cell` for `tenant`'s next agent if every rule allows, else dispose
-   * it. `refusal` is the caller's reason not to (the way its agent ended).
+   * Recycle `cell` and keep it for `tenant`'s next agent, else dispose it.
+   * The caller has found no `refusal` for it; what only the recycle can tell
+   * (a busy old Worker, RSS) and caps filled meanwhile are checked here.
    */
-  async offer(cell: CellHost, tenant: string, refusal: RecycleRefusal | null): Promise<void> {
-    const why = refusal ?? this.refusal(cell, tenant);
-    if (why !== null) return this.#refuse(cell, why);
+  async offer(cell: CellHost, tenant: string): Promise<void> {
     // Counted before the await, so concurrent offers cannot pass the caps together.
     this.#count++;
     const recycling = cell.recycle(cellRecycleMsMax);

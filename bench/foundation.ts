@@ -679,7 +679,7 @@ async function memorySection(): Promise<void> {
     [
       ["threads per cell process (p50)", fmt(median(m.threads), 0)],
       ["process table cap (`processesMax`)", fmt(processesMax, 0)],
-      ["idle CPU per cell process (10 ms watchdog), ms/s", fmt(m.cpu.cellMsPerS, 2)],
+      ["idle CPU per cell process (tick accounting; see bench/idle.ts), ms/s", fmt(m.cpu.cellMsPerS, 2)],
       ["supervisor CPU per idle agent (usage frames), ms/s", fmt(supervisorPerAgent, 2)],
       ["machine CPU busy during the idle window (all tenants)", `${fmt(m.cpu.busy * 100, 1)} %`],
       ["idle agents until their overhead fills all cores", fmt(Math.floor(cores * 1000 / cpuPerAgent), 0)],

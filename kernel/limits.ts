@@ -160,10 +160,24 @@ export const directoryBytes = 4096;
 export const cellOverheadMb = 96;
 /** How often a cell samples its own CPU time and RSS while its agent is busy, ms. */
 export const watchdogIntervalMs = 10;
-/** Longest gap between samples of an idle cell (the interval doubles up to it), ms. */
-export const watchdogIdleMsMax = 80;
+/**
+ * Longest gap between samples of an idle cell (the interval doubles up to
+ * it), ms. A wake of a cell's event loop costs ~0.4 ms of CPU here, so this
+ * is what an idle agent costs: ~0.5 ms/s at 1 s. Whatever the agent's
+ * Worker does that the cell sees (a frame, a completion, a timer callback)
+ * snaps the watchdog back to `watchdogIntervalMs` at once; only work the
+ * cell cannot see (an async Web Crypto or WebAssembly op settling) can run
+ * this long before the next sample, which bounds how far past its CPU or
+ * RSS limit an agent that was idle gets.
+ */
+export const watchdogIdleMsMax = 1_000;
 /** Shortest gap between two usage reports a cell sends the supervisor, ms. */
 export const usageReportMs = 250;
+/**
+ * CPU a cell's count must have moved by before it reports usage again, ms
+ * (or RSS by 1 MB): an idle cell's own samples do not wake the supervisor.
+ */
+export const usageReportCpuStepMs = 10;
 /** Grace between SIGTERM delivery and SIGKILL, ms. */
 export const termGraceMs = 2_000;
 /**
@@ -217,8 +231,8 @@ function assertLimits(): void {
   if (agentInflightBytesMax < 2 * resultHoldBytes(fileBytesMax) + 2 * frameBytesMax) {
     throw new Error("limits: an agent's in-flight budget must hold two of the largest reads");
   }
-  if (!(watchdogIntervalMs < watchdogIdleMsMax && watchdogIdleMsMax < usageReportMs)) {
-    throw new Error("limits: the watchdog samples more often than usage is reported, idle or busy");
+  if (!(watchdogIntervalMs < watchdogIdleMsMax && watchdogIntervalMs < usageReportMs)) {
+    throw new Error("limits: a busy cell's watchdog samples more often than it backs off to or reports usage");
   }
   if (serverInflightBytesMax < agentsAtFullInflightMin * agentInflightBytesMax) {
     throw new Error(

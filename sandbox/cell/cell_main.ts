@@ -21,6 +21,7 @@ import {
   moduleCountMax,
   moduleGraphBytesMax,
   outputFrameCharsMax,
+  usageReportCpuStepMs,
   usageReportMs,
   watchdogIdleMsMax,
   watchdogIntervalMs,
@@ -171,10 +172,12 @@ function startWorker(): Worker {
 
 function onWorkerMessage(event: MessageEvent): void {
   const data = event.data;
+  dog.wake();
   if (typeof data === "string") {
     if (!exiting) relay(data);
     return;
   }
+  if (data?.t === "awake") return;
   if (data?.t === "ready") {
     // One round trip so the Worker's first message is not paid by the agent; it carries the relay's credit.
     worker.postMessage({ t: "warm", credit: relayHeld.buffer });
@@ -266,14 +269,16 @@ function usageNow(): { cpuMs: number; rssMb: number } {
 /**
  * Samples CPU and RSS every `watchdogIntervalMs` while the agent is busy, and
  * backs off (doubling, up to `watchdogIdleMsMax`) while it is idle, so that
- * hundreds of sleeping agents do not burn the cores waking up. Any CPU or RSS
- * growth snaps it back to the fast interval. Usage goes to the supervisor
- * when it changes, at most every `usageReportMs`.
+ * a thousand sleeping agents do not burn the cores waking up. Growth seen
+ * at a sample, and anything of the Worker this thread sees (`wake()`),
+ * snap it back to the fast interval. Usage goes to the supervisor when it
+ * moved, at most every `usageReportMs`.
  */
-function watchdog(): void {
+function watchdog(): { wake(): void } {
   let interval = watchdogIntervalMs;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let last = { cpuMs: 0, rssMb: 0 };
-  let reported = { cpuMs: -1, rssMb: -1 };
+  let reported = { cpuMs: 0, rssMb: 0 };
   let reportedAt = 0;
   const tick = () => {
     const cpuMs = cpuNowMs();
@@ -281,18 +286,30 @@ function watchdog(): void {
     if (cpuMs > limits.cpuMs) die("cpu", cellExitCpu, cpuMs, rssMb);
     if (rssMb > limits.rssMb) die("memory", cellExitRss, cpuMs, rssMb);
     const busy = cpuMs - last.cpuMs > interval * 0.05 || rssMb - last.rssMb > 1;
+    const wasFast = interval === watchdogIntervalMs;
     interval = busy ? watchdogIntervalMs : Math.min(interval * 2, watchdogIdleMsMax);
+    // Leaving the fast interval: the Worker is told once, and its next timer callback wakes this thread.
+    if (wasFast && interval !== watchdogIntervalMs && !exiting) worker.postMessage({ t: "idle" });
     last = { cpuMs, rssMb };
     const now = performance.now();
-    const changed = Math.round(cpuMs) !== reported.cpuMs || Math.round(rssMb) !== reported.rssMb;
-    if (changed && now - reportedAt >= usageReportMs) {
-      reported = { cpuMs: Math.round(cpuMs), rssMb: Math.round(rssMb) };
+    const moved = Math.abs(cpuMs - reported.cpuMs) >= usageReportCpuStepMs ||
+      Math.abs(rssMb - reported.rssMb) >= 1;
+    if (moved && now - reportedAt >= usageReportMs) {
+      reported = { cpuMs, rssMb };
       reportedAt = now;
-      send(controlLine({ ctl: "usage", ...reported }));
+      send(controlLine({ ctl: "usage", cpuMs: Math.round(cpuMs), rssMb: Math.round(rssMb) }));
     }
-    setTimeout(tick, interval);
+    timer = setTimeout(tick, interval);
   };
-  setTimeout(tick, interval);
+  timer = setTimeout(tick, interval);
+  return {
+    wake() {
+      if (interval === watchdogIntervalMs) return;
+      clearTimeout(timer);
+      interval = watchdogIntervalMs;
+      timer = setTimeout(tick, interval);
+    },
+  };
 }
 
 function die(reason: string, status: number, cpuMs: number, rssMb: number): never {
@@ -319,7 +336,10 @@ async function readSupervisor(): Promise<void> {
       pieces = [];
       if (line.startsWith('{"t":')) control(JSON.parse(line));
       // Completions for an agent that has ended are nobody's: a recycled cell's next Worker never sees them.
-      else if (line.length > 0 && !exiting) worker.postMessage(line);
+      else if (line.length > 0 && !exiting) {
+        dog.wake();
+        worker.postMessage(line);
+      }
     }
     if (text.length > 0) pieces.push(text);
   }
@@ -343,6 +363,7 @@ function control(
     return;
   }
   if (exiting) return;
+  dog.wake();
   if (msg.t === "ping") {
     // Liveness before a warm cell is handed out: the Worker answers `warmed`, and this thread `ready`.
     worker.postMessage({ t: "warm" });
@@ -361,5 +382,5 @@ function control(
   }
 }
 
-watchdog();
+const dog = watchdog();
 void readSupervisor();

@@ -31,7 +31,7 @@ import { preludeDenied, preludeLockdown, preludeNeutralIdentity } from "./lockdo
 import { type PreludeModule, preludeModuleLoader, preludeModules } from "./modules.ts";
 import { preludeRepl } from "./repl.ts";
 import { preludeUnavailable } from "./unavailable.ts";
-import { preludeDescribe, preludeListen, preludeMessageTurn, preludeRun, preludeZeroTimers } from "./start.ts";
+import { preludeDescribe, preludeListen, preludeMessageTurn, preludeRun, preludeTimers } from "./start.ts";
 import {
   preludeDenoError,
   preludeDenoFs,
@@ -107,7 +107,7 @@ const parts: ((...args: never[]) => unknown)[] = [
   preludeDenoFs,
   preludeUnavailable,
   preludeDescribe,
-  preludeZeroTimers,
+  preludeTimers,
   preludeMessageTurn,
   preludeRun,
   preludeRepl,

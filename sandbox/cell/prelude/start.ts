@@ -34,33 +34,75 @@ export function preludeDescribe(e: unknown, rename: (text: string) => string): s
 }
 
 /**
- * Count the agent's zero-delay timers still pending: the exit waits for
- * them only when there are some (a timer turn costs 1–4 ms; a message turn
- * ~0.1 ms). Wraps `setTimeout`/`clearTimeout` before the agent's code runs.
+ * The agent's timers. Counts its zero-delay timers still pending: the exit
+ * waits for them only when there are some (a timer turn costs 1–4 ms; a
+ * message turn ~0.1 ms). And once the cell has said its watchdog backed off
+ * (`idle()`), the next timer callback first tells it (`awake`), so a loop a
+ * timer starts is sampled at the busy interval, not the idle one. Wraps
+ * `setTimeout`/`setInterval`/`clearTimeout` and `Atomics.waitAsync` before
+ * the agent's code runs.
  */
-export function preludeZeroTimers(): { pending(): number; turn(): Promise<void> } {
+export function preludeTimers(
+  post: (message: unknown) => void,
+): { pending(): number; turn(): Promise<void>; idle(): void } {
   const g = globalThis as unknown as Record<string, unknown>;
-  const set = globalThis.setTimeout.bind(globalThis) as (fn: unknown, delay?: number, ...args: unknown[]) => unknown;
+  type SetTimer = (fn: unknown, delay?: number, ...args: unknown[]) => unknown;
+  const set = globalThis.setTimeout.bind(globalThis) as SetTimer;
+  const every = globalThis.setInterval.bind(globalThis) as SetTimer;
   const clear = globalThis.clearTimeout.bind(globalThis) as (id?: unknown) => void;
   const zero = new Set<unknown>();
+  let idle = false;
+  const awake = () => {
+    if (!idle) return;
+    idle = false;
+    post({ t: "awake" });
+  };
   const wrappedSet = function setTimeout(fn: unknown, delay?: unknown, ...args: unknown[]): unknown {
-    if (typeof fn !== "function" || Number(delay) > 0) return set(fn, delay as number, ...args);
+    if (typeof fn !== "function") return set(fn, delay as number, ...args);
+    if (Number(delay) > 0) {
+      return set(() => {
+        awake();
+        fn(...args);
+      }, delay as number);
+    }
     const id: unknown = set(() => {
       zero.delete(id);
+      awake();
       fn(...args);
     }, 0);
     zero.add(id);
     return id;
+  };
+  const wrappedEvery = function setInterval(fn: unknown, delay?: unknown, ...args: unknown[]): unknown {
+    if (typeof fn !== "function") return every(fn, delay as number, ...args);
+    return every(() => {
+      awake();
+      fn(...args);
+    }, delay as number);
   };
   const wrappedClear = function clearTimeout(id?: unknown): void {
     if (id !== undefined) zero.delete(id);
     clear(id as number);
   };
   Object.defineProperty(g, "setTimeout", { value: wrappedSet, writable: true, configurable: true });
+  Object.defineProperty(g, "setInterval", { value: wrappedEvery, writable: true, configurable: true });
   Object.defineProperty(g, "clearTimeout", { value: wrappedClear, writable: true, configurable: true });
+  // `Atomics.waitAsync` times out on V8's own timer: its settling wakes the cell the same way.
+  const atomics = Atomics as unknown as Record<string, unknown>;
+  const wait = atomics.waitAsync as ((...args: unknown[]) => { async: boolean; value: unknown }) | undefined;
+  if (typeof wait === "function") {
+    const wrappedWaitAsync = function waitAsync(...args: unknown[]): { async: boolean; value: unknown } {
+      const r = Reflect.apply(wait, Atomics, args) as { async: boolean; value: unknown };
+      if (!r.async) return r;
+      const value = (r.value as Promise<unknown>).then((v) => (awake(), v));
+      return { async: true, value };
+    };
+    Object.defineProperty(atomics, "waitAsync", { value: wrappedWaitAsync, writable: true, configurable: true });
+  }
   return {
     pending: () => zero.size,
     turn: () => new Promise((resolve) => set(resolve, 0)),
+    idle: () => void (idle = true),
   };
 }
 
@@ -130,7 +172,7 @@ export function preludeListen(
     ch.fireAndForget("io.write", { fd: 2, data: `${what}: ${describe(e)}\n` });
   // Made before the agent's code can run, and paid before the cell is ready.
   const messageTurn = preludeMessageTurn();
-  const timers = preludeZeroTimers();
+  const timers = preludeTimers(ch.post);
   listen("message", (event: Event) => {
     const data = (event as MessageEvent).data;
     if (typeof data === "string") {
@@ -139,6 +181,7 @@ export function preludeListen(
       else if (typeof msg.id === "number") ch.settle(msg);
       return;
     }
+    if (data?.t === "idle") return void timers.idle();
     if (data?.t === "warm") {
       if (data.credit instanceof SharedArrayBuffer) ch.useCredit(data.credit);
       return void ch.post({ t: "warmed" });

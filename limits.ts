@@ -11,13 +11,14 @@
  */
 
 import { agentInflightBytesMax, cellStartMsMax, codeBytesMax, serverInflightBytesMax } from "./kernel/limits.ts";
-import { agentLimitsDefault, outputFrameCharsMax } from "./kernel/limits.ts";
+import { agentLimitsDefault, moduleGraphBytesMax, outputFrameCharsMax } from "./kernel/limits.ts";
 import { writeBytesMax } from "./kernel/syscall/mod.ts";
 import { arenaBytesPerAgentMax } from "./kernel/memory/limits.ts";
 import { tenantQuotasDefault, tenantQuotasMax } from "./kernel/tenants/mod.ts";
 import { outputHeadCharsMax, outputTailCharsMax, storedOutputCharsMax } from "./sandbox/limits.ts";
 import { policyBytesMax } from "./sandbox/policy/limits.ts";
 import { replCellCharsMax } from "./sandbox/code/limits.ts";
+import { packageBytesMax } from "./sandbox/packages/limits.ts";
 import { bodyBytesMax } from "./api/limits.ts";
 import { assert } from "./lib/mod.ts";
 
@@ -28,6 +29,7 @@ export * from "./sandbox/limits.ts";
 export * from "./sandbox/policy/limits.ts";
 export * from "./sandbox/net/limits.ts";
 export * from "./sandbox/code/limits.ts";
+export * from "./sandbox/packages/limits.ts";
 export * from "./api/limits.ts";
 export { tenantQuotasDefault, tenantQuotasMax } from "./kernel/tenants/mod.ts";
 
@@ -62,5 +64,6 @@ export function assertLimitRelations(): void {
   );
   assert(cellStartMsMax <= agentLimitsDefault.wallMs, "limits: a cell starts within a default agent's wall time");
   assert(outputFrameCharsMax <= writeBytesMax, "limits: one console frame is an io.write the kernel accepts");
+  assert(packageBytesMax <= moduleGraphBytesMax, "limits: one stored package fits an agent's module graph");
 }
 assertLimitRelations();

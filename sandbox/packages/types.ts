@@ -40,7 +40,9 @@ export type PackageErrorCode =
   | "registry"
   | "bundle_failed"
   | "integrity"
-  | "too_large";
+  | "too_large"
+  /** Another process held the store's lock for too long (`storeLockWaitMsMax`). */
+  | "busy";
 
 /** A store error: `code` says which, the message says what to do. */
 export class PackageError extends Error {

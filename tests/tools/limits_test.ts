@@ -9,6 +9,7 @@ Deno.test("limits: one module re-exports every layer's limits, and the cross-lay
       "messagePriorityMax", // kernel/ipc
       "storedOutputCharsMax", // sandbox
       "policyBytesMax", // sandbox/policy
+      "packageBytesMax", // sandbox/packages
       "bodyBytesMax", // api
       "usageReportMs", // the cell's watchdog, now a kernel limit
     ]

@@ -18,6 +18,7 @@ import { bodyBytesMax, type EdgeLimits, edgeLimits, rateBucketsMax } from "./lim
 import {
   agentRoutes,
   eventRoutes,
+  packageRoutes,
   sessionRoutes,
   tenantRoutes,
   traceRoutes,
@@ -102,6 +103,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   eventRoutes(app, service, edge, limits);
   sessionRoutes(app, service.sessions);
   traceRoutes(app, service);
+  packageRoutes(app, service);
   return app;
 }
 

@@ -13,6 +13,7 @@ import { priorityMax, priorityMin } from "../kernel/sched/mod.ts";
 import { volumeNamePattern } from "../sandbox/fs/mod.ts";
 import { volumesSchema } from "./mount_schema.ts";
 import { sessionPaths } from "./session_schemas.ts";
+import { packagePaths } from "./package_schemas.ts";
 import { volumeQuotaBytesMax, volumeQuotaFilesMax } from "./limits.ts";
 
 export { limitsSchema };
@@ -190,6 +191,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: { summary: "would this call be allowed, and why", requestBody: body(explainSchema), responses },
       },
       ...sessionPaths(body, responses),
+      ...packagePaths(body, responses, error),
       "/metrics": { get: { summary: "Prometheus text exposition", responses } },
       "/healthz": { get: { summary: "liveness", security: [], responses: {} } },
       "/readyz": { get: { summary: "readiness", security: [], responses: {} } },

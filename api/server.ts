@@ -91,6 +91,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cellStartWaitMsMax: options.cells?.startWaitMsMax,
   });
   const service = new Service(runtime, store, {
+    dataDir: options.dataDir,
     agentsMax: options.agentsMax,
     traces: { eventsPerAgentMax: kept.traceEventsPerAgentMax, ...options.traces },
   });
@@ -110,7 +111,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const { gate, inner, port } = listen(options, runtime, app.fetch, limits, log);
   edgeMetrics(metrics, { gate, inner, ...app.edge, connectionsMax: limits.connectionsMax });
-  const close = closer(service, store, gate, inner, retention);
+  const verifying = verifyPackages(service.packages, log ? (line) => console.error(line) : () => {});
+  const close = closer(service, store, gate, inner, retention, verifying);
   if (options.handleSignals ?? true) exitOnSignals(close);
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
   if (log) {
@@ -123,6 +125,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   retention.start();
   ready = true;
   return { url, service, runtime, store, gate, limits, retention, close };
+}
+
+/**
+ * Check every bundle of the package store against its index, in the
+ * background: the server starts either way, and only logs what does not
+ * match (an agent importing a damaged package gets the `integrity` error).
+ */
+async function verifyPackages(packages: Service["packages"], warn: (line: string) => void): Promise<void> {
+  try {
+    for (const r of await packages.verify()) {
+      if (!r.ok) warn(`agentos: package store: ${r.name}@${r.version}: ${r.reason}`);
+    }
+  } catch (err) {
+    warn(`agentos: package store: ${err instanceof Error ? err.message : err}`);
+  }
 }
 
 /** The data dir, made if missing. @throws {StartupError} when it cannot be */
@@ -174,6 +191,7 @@ function closer(
   gate: ConnectionGate,
   inner: InnerServer,
   retention: Retention,
+  verifying: Promise<void>,
 ): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () =>
@@ -190,6 +208,7 @@ function closer(
       await stopped;
       await accepting;
       await pruning;
+      await verifying;
       store.close();
     })();
 }

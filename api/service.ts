@@ -38,6 +38,7 @@ import { Sessions } from "./sessions.ts";
 import { Traces, type TracesOptions } from "./traces.ts";
 import { kernelQuotas, type Principal, requireAdmin, TenantKeys } from "./tenant_keys.ts";
 import { VolumeService } from "./volumes.ts";
+import { PackageStore } from "../sandbox/packages/mod.ts";
 
 /** Denial-audit caps live with the gate; `auditFlushMs` is re-exported where it always was. */
 export { auditFlushMs } from "./limits.ts";
@@ -68,6 +69,8 @@ export class Service {
   shuttingDown = false;
   /** Stateful code contexts (each hosted by an agent of this service). */
   readonly sessions: Sessions;
+  /** The operator-curated npm packages agents may import (see `sandbox/packages/`). */
+  readonly packages: PackageStore;
   #runtime: Runtime;
   #store: Store;
   #audit: AuditLog;
@@ -76,8 +79,16 @@ export class Service {
   #errors = new StoreErrors();
   #pending: PendingRecords;
 
-  /** @param runtime the kernel runtime, @param store durable state, @param options caps and trace bounds */
-  constructor(runtime: Runtime, store: Store, options: { agentsMax?: number; traces?: TracesOptions } = {}) {
+  /**
+   * @param runtime the kernel runtime, @param store durable state, @param options caps, trace bounds, the
+   * package store (default: `<dataDir>/packages`, `dataDir` default `./data`)
+   */
+  constructor(
+    runtime: Runtime,
+    store: Store,
+    options: { agentsMax?: number; traces?: TracesOptions; packages?: PackageStore; dataDir?: string } = {},
+  ) {
+    this.packages = options.packages ?? new PackageStore(PackageStore.defaultDir(options.dataDir ?? "./data"));
     this.#runtime = runtime;
     this.#store = store;
     this.#audit = new AuditLog(store, this.denialAudit, this.#errors);

@@ -11,3 +11,4 @@ export { tenantRoutes } from "./tenants.ts";
 export { fileRoutes, type FileScopeOf, uploadPathPattern } from "./files.ts";
 export { volumeRoutes } from "./volumes.ts";
 export { traceRoutes } from "./trace.ts";
+export { packageOr4xx, packageRoutes } from "./packages.ts";

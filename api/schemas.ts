@@ -59,13 +59,21 @@ export const policyPutSchema = z.union([z.null(), z.record(z.string(), z.unknown
 export const explainSchema = z.strictObject({
   tenantId: z.string().max(64).optional(),
   policy: z.record(z.string(), z.unknown()).optional(),
-  request: z.strictObject({
-    call: z.string().min(1).max(128),
-    path: z.string().max(4096).optional(),
-    host: z.string().max(255).optional(),
-    port: z.int().min(0).max(65535).optional(),
-    method: z.string().max(32).optional(),
-  }),
+  request: z.union([
+    z.strictObject({
+      call: z.string().min(1).max(128),
+      path: z.string().max(4096).optional(),
+      host: z.string().max(255).optional(),
+      port: z.int().min(0).max(65535).optional(),
+      method: z.string().max(32).optional(),
+    }),
+    z.strictObject({
+      /** A package: `"lodash"` (the store's pinned version) or `"lodash@4.17.21"`. */
+      import: z.string().min(1).max(300),
+      /** As `import(name)` with a name computed at run time. */
+      dynamic: z.boolean().optional(),
+    }),
+  ]),
 });
 
 /** Tenant quotas. */

@@ -22,6 +22,24 @@
 import type { TenantQuotas } from "../kernel/tenants/mod.ts";
 import type { Runtime, RuntimeEvent } from "../sandbox/mod.ts";
 import type { Decision, PolicyRequest } from "../sandbox/policy/mod.ts";
+import { importTarget } from "../sandbox/modules/mod.ts";
+
+/** An import question for `POST /v1/policy/explain`. */
+export interface ImportQuestion {
+  import: string;
+  dynamic?: boolean;
+}
+
+/** Its answer: allowed, or refused by the store (not there) or by an imports rule. */
+export interface ImportAnswer {
+  effect: "allow" | "deny";
+  layer: "imports" | "store";
+  ruleId: string | null;
+  reason?: "rule" | "not_in_store";
+  message?: string;
+  /** The package it was decided for, `name@version`. */
+  package?: string;
+}
 import { AdmissionQueue, type AdmissionStats, type SchedPolicy, type SchedStats } from "../kernel/sched/mod.ts";
 import { type AgentAnswer, AgentTable, type LiveAgent } from "./agent_table.ts";
 import { ApiError, policyOr400 } from "./api_error.ts";
@@ -182,10 +200,44 @@ export class Service {
     return { id, epoch: this.#runtime.policy.epoch };
   }
 
-  /** Would this call be allowed, and why. */
-  explain(p: Principal, body: { tenantId?: string; policy?: unknown; request: PolicyRequest }): Decision {
+  /** Would this call (or this package import) be allowed, and why. */
+  async explain(
+    p: Principal,
+    body: { tenantId?: string; policy?: unknown; request: PolicyRequest | ImportQuestion },
+  ): Promise<Decision | ImportAnswer> {
     const tenantId = p.tenant.admin && body.tenantId ? body.tenantId : p.tenant.id;
-    return policyOr400(() => this.#runtime.policy.explain(tenantId, body.request, body.policy));
+    const request = body.request;
+    if ("import" in request) return await this.#explainImport(tenantId, request, body.policy);
+    return policyOr400(() => this.#runtime.policy.explain(tenantId, request, body.policy));
+  }
+
+  async #explainImport(tenantId: string, q: ImportQuestion, agentDoc: unknown): Promise<ImportAnswer> {
+    let target;
+    try {
+      target = importTarget(q.import);
+    } catch (err) {
+      throw new ApiError(400, "invalid_import", err instanceof Error ? err.message : String(err));
+    }
+    if (target.kind !== "package") {
+      throw new ApiError(
+        400,
+        "invalid_import",
+        `${JSON.stringify(q.import)} is not a package specifier ("lodash", "npm:zod@^3")`,
+      );
+    }
+    const pkg = await this.#runtime.packages.find(target.name, target.range);
+    if (!pkg.ok) return { effect: "deny", layer: "store", reason: "not_in_store", ruleId: null, message: pkg.message };
+    const req = { name: pkg.found.name, version: pkg.found.version, dynamic: q.dynamic === true };
+    const refused = policyOr400(() => this.#runtime.policy.explainImport(tenantId, req, agentDoc));
+    const name = `${req.name}@${req.version}`;
+    return refused === null ? { effect: "allow", layer: "imports", ruleId: null, package: name } : {
+      effect: "deny",
+      layer: "imports",
+      reason: "rule",
+      ruleId: refused.ruleId,
+      message: refused.message,
+      package: name,
+    };
   }
 
   /** After a restart: agents that were running are recorded as `crash` (with their audit rows, one transaction). */
@@ -426,5 +478,12 @@ export class Service {
 
   #onRuntimeEvent(event: RuntimeEvent): void {
     if (event.type === "denial") this.#audit.denial(event, this.#agents.byPid(event.pid)?.id);
+    if (event.type === "import") {
+      this.#audit.record(event.tenant, "kernel", "import", this.#agents.byPid(event.pid)?.id ?? null, {
+        package: `${event.name}@${event.version}`,
+        specifier: event.specifier.slice(0, 300),
+        sha256: event.sha256,
+      });
+    }
   }
 }

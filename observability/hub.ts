@@ -303,6 +303,13 @@ export class ObservabilityHub {
     this.#count();
   }
 
+  /** A package of the store was loaded into an agent's module graph. */
+  imported(s: Subject, pkg: string, specifier: string): void {
+    if (!this.#enabled) return;
+    this.kinds.of.import.encode(this.#toRing, Date.now(), s, pkg, specifier);
+    this.#count();
+  }
+
   /** How an agent ended; limit reasons are also `limit` events (written first). */
   exit(s: Subject, reason: ExitReason, exitCode: number, message: string | undefined): void {
     if (!this.#enabled) return;

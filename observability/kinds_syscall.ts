@@ -125,3 +125,33 @@ export const denialKind = kind({
     },
   }),
 });
+
+/** `import`: a package of the store was loaded into an agent's module graph. */
+export const importKind = kind({
+  id: 9,
+  name: "import",
+  columns: {
+    nameId: "the package, `name@version`",
+    detail: "the specifier as the agent wrote it",
+  },
+  attach: ({ names }, id) => ({
+    encode(sink: EventSink, now: number, s: Subject, pkg: string, specifier: string): void {
+      sink.put(now, id, s, names.intern(pkg), 0, 0, 0, specifier);
+    },
+    decode: (view) => {
+      const pkg = names.name(view.nameId);
+      const at = pkg.lastIndexOf("@");
+      return { package: pkg, name: pkg.slice(0, at), version: pkg.slice(at + 1), specifier: view.detail ?? "" };
+    },
+    error: () => false,
+    meter(registry) {
+      const imports = registry.counter(
+        "agentos_package_imports_total",
+        "Packages loaded into agents' module graphs.",
+        [],
+      );
+      const all = imports.labels({});
+      return () => all.inc();
+    },
+  }),
+});

@@ -49,13 +49,16 @@ import type { Process } from "../kernel/process/mod.ts";
 import type { PolicyVerdict } from "../kernel/syscall/mod.ts";
 import type { CheckedPath } from "../kernel/syscall/mod.ts";
 import {
-  type CompiledPolicy,
+  CompiledPolicy,
   compilePolicy,
+  decideImport,
   type Decision,
   DecisionCache,
   decisionErrno,
   denialMessage,
   evaluate,
+  importDenialMessage,
+  type ImportRequest,
   intersect,
   intersectPartsMax,
   matchStepsMax,
@@ -64,8 +67,9 @@ import {
   resourceKey,
   type StepMeter,
 } from "./policy/mod.ts";
-import { type Cidr, type ListenAddress, parseCidr, ReservedEndpoints } from "./egress/mod.ts";
+import { type Cidr, type ListenAddress, ReservedEndpoints } from "./egress/mod.ts";
 import type { EgressRequest, EgressVerdict } from "./net/mod.ts";
+import { egressCidrs } from "./policy_egress.ts";
 import {
   decisionEntriesMax,
   decisionTtlMs,
@@ -108,6 +112,9 @@ interface PolicyNode {
 }
 
 /** A step bucket. */
+/** Why an import is refused: the message for the agent, and the deciding rule. */
+type ImportVerdict = { message: string; ruleId: string };
+
 interface StepAccount {
   steps: number;
   atMs: number;
@@ -335,6 +342,32 @@ export class PolicyLayer {
     return "effect" in decision && decision.effect === "allow" && decision.cacheable ? this.#epoch : null;
   }
 
+  /** May `proc` import a package of the store? Every document of its chain decides (policy/imports.ts). */
+  decideImport(proc: Process, req: ImportRequest): ImportVerdict | null {
+    const policy = this.effective(proc);
+    if (policy === this.#denyAll) {
+      return { message: `import of ${req.name} denied: no known policy`, ruleId: "default-deny" };
+    }
+    return this.#importVerdict(policy, req, this.#tenant.get(proc.tenant));
+  }
+
+  /** What the tenant's policy (∩ `agentDoc`) answers an import, for `/v1/policy/explain`. */
+  explainImport(tenant: string, req: ImportRequest, agentDoc?: unknown): ImportVerdict | null {
+    const tenantPolicy = this.#tenant.get(tenant) ?? this.#allowAll;
+    const policy = agentDoc === undefined ? tenantPolicy : intersect(compilePolicy(agentDoc), tenantPolicy);
+    return this.#importVerdict(policy, req, this.#tenant.get(tenant));
+  }
+
+  /** A refusal names the rule and whose policy it is (the tenant's, an agent's, or the default). */
+  #importVerdict(policy: CompiledPolicy, req: ImportRequest, tenant?: CompiledPolicy): ImportVerdict | null {
+    const { decision, part } = decideImport(policy, req);
+    if (decision.effect === "allow") return null;
+    const set = CompiledPolicy.partsOf(policy)[part];
+    const of = (p: CompiledPolicy | undefined) => p !== undefined && CompiledPolicy.partsOf(p).includes(set);
+    const layer = of(tenant) ? "tenant" : of(this.#allowAll) ? "default" : "agent";
+    return { message: importDenialMessage(req, decision, layer), ruleId: decision.ruleId };
+  }
+
   /** Explain a decision: what the tenant's policy (∩ `agentDoc`) decides now, taking no rate tokens. */
   explain(tenant: string, request: PolicyRequest, agentDoc?: unknown): Decision {
     const tenantPolicy = this.#tenant.get(tenant) ?? this.#allowAll;
@@ -455,45 +488,5 @@ function checkChain(parts: number): void {
     throw new RangeError(
       `policy chain too long: ${parts} documents (the tenant's and each ancestor's own) over intersectPartsMax (${intersectPartsMax})`,
     );
-  }
-}
-
-/** CIDR host entries of allow rules that cover `net.fetch`. */
-function egressCidrs(doc: unknown): Cidr[] {
-  const rules = (doc as { rules?: { effect?: string; calls?: string[]; hosts?: string[] }[] }).rules ?? [];
-  const out: Cidr[] = [];
-  for (const rule of rules) {
-    if (rule.effect !== "allow") continue;
-    if (!rule.calls?.some((c) => c === "*" || c === "net.*" || c === "net.fetch")) continue;
-    for (const host of rule.hosts ?? []) {
-      const cidr = host.includes("/") ? parseCidr(host) : null;
-      if (cidr !== null) out.push(cidr);
-    }
-  }
-  return out;
-}
-
-/**
- * The policy fields of a `net.fetch` call before resolution: host, port, method from its URL.
- *
- * @param args the call's validated args (`url`, optional `method`)
- * @returns the fields; without host and port when the URL does not parse
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { egressFields } from "./policy_layer.ts";
- * assert.deepEqual(egressFields({ url: "https://api.example.com/v1" }), { host: "api.example.com", port: 443, method: "GET" });
- * assert.deepEqual(egressFields({ url: "http://[::1]:8080/", method: "POST" }), { host: "[::1]", port: 8080, method: "POST" });
- * ```
- */
-export function egressFields(args: unknown): Pick<PolicyRequest, "host" | "port" | "method"> {
-  const { url, method } = args as { url: string; method?: string };
-  try {
-    const parsed = new URL(url);
-    const port = parsed.port === "" ? (parsed.protocol === "https:" ? 443 : 80) : Number(parsed.port);
-    // The engine takes the hostname exactly as `new URL()` gives it (IPv6 in brackets).
-    return { host: parsed.hostname, port, method: method ?? "GET" };
-  } catch {
-    return { method: method ?? "GET" };
   }
 }

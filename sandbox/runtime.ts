@@ -30,10 +30,13 @@ import { CellHost, leanCellEntry } from "./cell/mod.ts";
 import { CellPool } from "./cell/mod.ts";
 import { releaseMounts, takeMounts, Workspaces } from "./fs/mod.ts";
 import { blockingSliceMs, resolveLimits } from "./limits.ts";
-import { egressFields, PolicyLayer } from "./policy_layer.ts";
+import { PolicyLayer } from "./policy_layer.ts";
+import { egressFields } from "./policy_egress.ts";
 import { registerCleanups } from "./cleanups.ts";
 import { sandboxSyscalls } from "./syscalls.ts";
 import { SessionCells } from "./session/mod.ts";
+import { Packages } from "./modules/mod.ts";
+import { PackageStore } from "./packages/mod.ts";
 import type { RuntimeOptions, RuntimeStats, SpawnRequest } from "./runtime_options.ts";
 
 export type { Agent, AgentResult, ExitSummary } from "./agent/mod.ts";
@@ -52,6 +55,8 @@ export class Runtime {
   readonly dispatcher: Dispatcher;
   /** Cells of session agents (`spawn({session: true})`). */
   readonly sessions: SessionCells;
+  /** Packages of the store in agents' module graphs (resolution, policy, `import` events). */
+  readonly packages: Packages;
   readonly policy: PolicyLayer;
   readonly arena: Arena;
   readonly ipc: Ipc;
@@ -96,6 +101,20 @@ export class Runtime {
       reuse: options.cellReuse,
     });
     this.sessions = new SessionCells((pid) => this.#agents.get(pid));
+    this.packages = new Packages({
+      store: options.packages === undefined ? defaultPackageStore(options.dataDir) : options.packages,
+      decide: (proc, req) => this.policy.decideImport(proc, req),
+      imported: (proc, pkg, specifier) =>
+        this.#emit({
+          type: "import",
+          pid: proc.pid,
+          tenant: proc.tenant,
+          name: pkg.name,
+          version: pkg.version,
+          specifier,
+          sha256: pkg.sha256,
+        }),
+    });
     this.dispatcher = this.#makeDispatcher(options);
     this.#deps = this.#supervisorDeps();
     registerCleanups(this.orchestrator, {
@@ -268,6 +287,7 @@ export class Runtime {
       ipc: this.ipc,
       orchestrator: this.orchestrator,
       policy: this.policy,
+      packages: this.packages,
       spawnChild: (parent, r) =>
         this.spawn({
           code: r.code,
@@ -317,6 +337,7 @@ export class Runtime {
       workspaces: this.workspaces,
       pool: this.pool,
       policy: this.policy,
+      packages: this.packages,
       dispatcher: this.dispatcher,
       scheduler: this.scheduler,
       obs: this.obs,
@@ -384,6 +405,9 @@ export class Runtime {
       case "exit":
         this.obs.exit(s, event.reason, event.exitCode, event.message);
         break;
+      case "import":
+        this.obs.imported(s, `${event.name}@${event.version}`, event.specifier);
+        break;
       case "syscall":
         this.obs.syscall(s, event.call, event.errno, event.latencyUs, event.bytes, event.args);
         break;
@@ -402,6 +426,11 @@ export class Runtime {
       } catch { /* a listener never breaks the kernel */ }
     }
   }
+}
+
+/** The store a runtime reads when it is given none: `<dataDir>/packages`. */
+function defaultPackageStore(dataDir: string): PackageStore {
+  return new PackageStore(PackageStore.defaultDir(dataDir));
 }
 
 /** Why `kill` may end an agent. */

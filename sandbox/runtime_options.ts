@@ -8,6 +8,7 @@
 import type { Capability, TraceMode } from "../kernel/process/mod.ts";
 import type { SchedPolicy, SchedStats } from "../kernel/sched/mod.ts";
 import type { SyscallDef } from "../kernel/syscall/mod.ts";
+import type { PackageSource } from "./modules/mod.ts";
 import type { AgentSlot, TenantQuotas, TenantTableStats } from "../kernel/tenants/mod.ts";
 import type { Agent } from "./agent/mod.ts";
 import type { MountSpec } from "./fs/mod.ts";
@@ -69,6 +70,12 @@ export interface SpawnRequest {
 /** Runtime options. */
 export interface RuntimeOptions {
   dataDir: string;
+  /**
+   * Where agents' package imports come from (a `PackageStore`; see
+   * sandbox/packages/). Default: the store under `<dataDir>/packages`;
+   * `null`: none (every package import is `ENOENT`).
+   */
+  packages?: PackageSource | null;
   /** Warm cells kept ready (default 2). */
   poolSize?: number;
   /**

@@ -11,7 +11,7 @@ import type { ResourceOrchestrator } from "../kernel/resources/mod.ts";
 import { builtinSyscalls, type SyscallDef, SyscallTable } from "../kernel/syscall/mod.ts";
 import { type AgentSupervisor, childHost, type ChildHostDeps } from "./agent/mod.ts";
 import { fsSyscalls, type Workspaces } from "./fs/mod.ts";
-import { moduleSyscalls } from "./modules/mod.ts";
+import { moduleSyscalls, type Packages } from "./modules/mod.ts";
 import { netSyscalls, type Resolver } from "./net/mod.ts";
 import type { PolicyLayer } from "./policy_layer.ts";
 import { procSyscalls } from "./proc_syscalls.ts";
@@ -24,6 +24,8 @@ export interface SandboxSyscallDeps {
   ipc: Ipc;
   orchestrator: ResourceOrchestrator;
   policy: PolicyLayer;
+  /** Packages of the store, for `mod.load`. */
+  packages: Packages;
   /** Start a child of `parent` (the runtime's spawn with the parent's tenant, causality and pipes). */
   spawnChild: ChildHostDeps["spawn"];
   /** DNS resolver for `net.fetch` (tests pin it). */
@@ -42,7 +44,7 @@ export function sandboxSyscalls(deps: SandboxSyscallDeps): SyscallTable {
   return new SyscallTable([
     ...builtinSyscalls({ write: (proc, fd, data) => deps.get(proc.pid)?.write(fd, data), nowMs: Date.now }),
     ...fsSyscalls(deps.workspaces),
-    ...moduleSyscalls(),
+    ...moduleSyscalls(deps.packages),
     ...deps.ipc.syscalls(),
     ...procSyscalls(childHost({ orchestrator: deps.orchestrator, get: deps.get, spawn: deps.spawnChild })),
     ...netSyscalls({

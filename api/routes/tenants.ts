@@ -43,7 +43,7 @@ export function tenantRoutes(app: Hono<Env>, service: Service): void {
   });
   app.post("/v1/policy/explain", async (c) => {
     const body = await parseBody(c, explainSchema);
-    return c.json(service.explain(c.get("principal"), body));
+    return c.json(await service.explain(c.get("principal"), body));
   });
   app.post(
     "/v1/tenants/:id/keys",

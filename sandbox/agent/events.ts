@@ -25,4 +25,16 @@ export type RuntimeEvent =
   }
   | { type: "denial"; pid: number; tenant: string; call: string; layer: DenialLayer; errno: Errno; message: string }
   | { type: "output"; pid: number; tenant: string; fd: 1 | 2; data: string }
-  | { type: "exit"; pid: number; tenant: string; reason: ExitReason; exitCode: number; message?: string };
+  | { type: "exit"; pid: number; tenant: string; reason: ExitReason; exitCode: number; message?: string }
+  | {
+    /** A package of the store was loaded into the agent's module graph. */
+    type: "import";
+    pid: number;
+    tenant: string;
+    name: string;
+    version: string;
+    /** As the agent wrote it (`"lodash"`, `"npm:zod@^3"`). */
+    specifier: string;
+    /** SHA-256 of the bundle it got. */
+    sha256: string;
+  };

@@ -10,7 +10,8 @@ import { sessionCellOutputCharsMax } from "../../kernel/mod.ts";
 import type { Process } from "../../kernel/process/mod.ts";
 import type { StartMessage } from "../cell/mod.ts";
 import { looksLikeTypeScript, typeScriptHint } from "../code/mod.ts";
-import { prepareModule } from "../modules/mod.ts";
+import { type Packages, prepareModule } from "../modules/mod.ts";
+import { KernelError } from "../../kernel/mod.ts";
 
 /** The part of a start spec the message is made from. */
 export interface StartSource {
@@ -21,18 +22,24 @@ export interface StartSource {
 
 /**
  * The start message of `proc`: its main module (`main.js`/`main.ts`, cut at
- * its imports; an import that can never load becomes `loadError`, the
- * agent's end), or a REPL host for a session.
+ * its imports, its packages resolved and checked against its policy; an
+ * import that can never load or is refused becomes `loadError`, the agent's
+ * end before any of its code runs), or a REPL host for a session.
  */
-export function startMessage(proc: Process, spec: StartSource): StartMessage {
+export async function startMessage(proc: Process, spec: StartSource, packages: Packages): Promise<StartMessage> {
   const path = `main.${spec.lang}`;
   let module: StartMessage["module"] = { path, lang: spec.lang, segments: [""], deps: [] };
   let loadError: string | undefined;
   if (!spec.session) {
     try {
-      module = prepareModule(path, spec.code, spec.lang);
+      module = await packages.resolveDeps(proc, prepareModule(path, spec.code, spec.lang));
     } catch (err) {
-      loadError = `ImportError: ${err instanceof Error ? err.message : String(err)}`;
+      const why = err instanceof KernelError
+        ? `${err.code}: ${err.message}`
+        : err instanceof Error
+        ? err.message
+        : String(err);
+      loadError = `ImportError: ${why}`;
     }
   }
   return {

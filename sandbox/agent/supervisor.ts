@@ -27,7 +27,7 @@ import { type AgentSpan, agentSpan } from "../../observability/mod.ts";
 import type { CellHost } from "../cell/mod.ts";
 import type { CellPool } from "../cell/mod.ts";
 import { seedDir, seedFile } from "../fs/mod.ts";
-import { moduleLexerReady } from "../modules/mod.ts";
+import { moduleLexerReady, type Packages } from "../modules/mod.ts";
 import { startMessage, withTypeScriptHint } from "./start_message.ts";
 import { fsError } from "../fs/mod.ts";
 import type { Workspaces } from "../fs/mod.ts";
@@ -53,6 +53,8 @@ export interface SupervisorDeps {
   workspaces: Workspaces;
   pool: CellPool;
   policy: PolicyLayer;
+  /** Packages of the store, for the main module's imports. */
+  packages: Packages;
   dispatcher: Dispatcher;
   scheduler: SyscallScheduler;
   obs: ObservabilityHub;
@@ -220,6 +222,8 @@ export class AgentSupervisor implements AgentState {
         throw new KernelError("EINVAL", `policy: ${describeProblem(err)}`);
       }
       await moduleLexerReady;
+      // Packages resolved and the imports policy applied now: a refused import ends the agent before its code runs.
+      const start = await startMessage(proc, spec, d.packages);
       const root = await d.workspaces.create(proc.pid, spec.workspace ?? {});
       if (spec.workspace?.reuse !== undefined) {
         const used = await d.workspaces.usage(root);
@@ -244,7 +248,7 @@ export class AgentSupervisor implements AgentState {
       }
       d.table.transition(proc, "Running");
       d.orchestrator.acquire(proc.pid, "timer", setTimeout(() => this.end({ kind: "wall" }), proc.limits.wallMs));
-      this.#send?.(JSON.stringify(startMessage(this.proc, spec)));
+      this.#send?.(JSON.stringify(start));
     } catch (err) {
       if (err instanceof StartRefused) {
         this.end({ kind: "start-failed", error: new KernelError("ECANCELED", `refused before start: ${err.cause}`) });

@@ -90,7 +90,10 @@ export function rewriteDynamicImports(program: Node, scope: CellScope, ctx: Impo
     if (node.type === "ImportExpression") {
       const call = node as unknown as ImportExpression;
       const breaks = scope.edits.breaksIn(call.start, call.source.start);
-      scope.edits.replace(call.start, call.source.start, `${ctx.hook}(${ctx.cellJson}, ${breaks}`);
+      // A name computed at run time goes to the hook's `dynamic` variant (the policy's `dynamicImports`).
+      const literal = call.source.type === "Literal" && typeof (call.source as Literal).value === "string";
+      const hook = literal ? ctx.hook : `${ctx.hook}.dynamic`;
+      scope.edits.replace(call.start, call.source.start, `${hook}(${ctx.cellJson}, ${breaks}`);
     } else if (node.type === "MetaProperty" && (node as unknown as MetaProperty).meta.name === "import") {
       scope.edits.replace(node.start, node.end, `({ url: ${JSON.stringify(metaUrl)}, main: true })`);
       continue;

@@ -12,8 +12,11 @@ export {
   isRelativeSpecifier,
   type ModuleLang,
   moduleLexerReady,
+  packageDep,
   type PreparedModule,
   prepareModule,
   resolveSpecifier,
 } from "./prepare.ts";
 export { moduleSyscalls } from "./syscalls.ts";
+export { type PackageDeps, Packages, type PackageSource } from "./packages.ts";
+export { type ImportTarget, importTarget } from "./specifier.ts";

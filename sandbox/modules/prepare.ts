@@ -11,8 +11,15 @@
  * - a dynamic `import(expr)` becomes a call of the Worker's module hook with
  *   the importing module's path, so `import("./x.js")` and `import(name)`
  *   resolve like static imports, at run time;
- * - `node:` built-ins are left to the runtime; every other specifier (a
- *   package, a URL) is refused with a message saying what is available.
+ * - a package (`"lodash"`, `"npm:zod@^3"`) becomes a dependency
+ *   `npm:<name>[@<range>]`, resolved to the store's pinned version by
+ *   `packages.ts` before the Worker sees it; a literal `import("pkg")` is
+ *   listed in `lazy` so the policy can refuse it before the agent runs;
+ * - a non-literal `import(expr)` calls the hook's `dynamic` variant: a
+ *   package it names needs the policy's `dynamicImports`;
+ * - `node:` built-ins are left to the runtime (a bare `"path"` becomes
+ *   `node:path`); a built-in that needs authority, a URL or a `jsr:`
+ *   import is refused with a message saying what is available.
  *
  * No I/O here: `resolveSpecifier` and `prepareModule` are pure.
  *
@@ -23,6 +30,7 @@ import { init, parse } from "es-module-lexer";
 import { KernelError } from "../../kernel/mod.ts";
 import { normalizeGuestPath } from "../path/mod.ts";
 import { moduleImportsMax } from "../../kernel/mod.ts";
+import { importTarget } from "./specifier.ts";
 
 /** How a module's source is run: JavaScript, TypeScript (Deno strips the types in the cell), or a JSON module. */
 export type ModuleLang = "js" | "ts" | "json";
@@ -36,8 +44,13 @@ export interface PreparedModule {
   path: string;
   lang: ModuleLang;
   segments: string[];
-  /** Workspace-relative paths of the static dependencies, one per gap between segments. */
+  /**
+   * The static dependencies, one per gap between segments: workspace-relative
+   * paths, `npm:<name>[@<range>]` packages, `node:<name>` built-ins.
+   */
   deps: string[];
+  /** Packages named by a literal `import("…")`, as `npm:` dependency keys: checked before the agent runs. */
+  lazy?: string[];
 }
 
 /** The module hook a rewritten `import(...)` calls, in the agent's Worker (see prelude/modules.ts). */
@@ -90,7 +103,7 @@ export function isRelativeSpecifier(specifier: string): boolean {
  * ```
  */
 export function resolveSpecifier(referrer: string, specifier: string): string {
-  if (!isRelativeSpecifier(specifier)) throw unavailable(specifier, referrer);
+  if (!isRelativeSpecifier(specifier)) throw notAFile(specifier, referrer);
   const dir = referrer.includes("/") ? referrer.slice(0, referrer.lastIndexOf("/")) : "";
   const joined = specifier.startsWith("/") ? specifier.slice(1) : `${dir}/${specifier}`;
   let segments: string[];
@@ -104,13 +117,16 @@ export function resolveSpecifier(referrer: string, specifier: string): string {
   return segments.join("/");
 }
 
-function unavailable(specifier: string, referrer: string): KernelError {
-  const shown = JSON.stringify(specifier.slice(0, 200));
+function notAFile(specifier: string, referrer: string): KernelError {
   return new KernelError(
-    "ENOSYS",
-    `cannot import ${shown} from ${referrer}: agents import files of their workspace ("./util.ts") and node: ` +
-      "built-ins; packages and URLs are not available in the sandbox",
+    "EINVAL",
+    `cannot import ${JSON.stringify(specifier.slice(0, 200))} from ${referrer}: it is not a file of the workspace`,
   );
+}
+
+/** The dependency key of a package: `npm:<name>` or `npm:<name>@<range>` (see packages.ts). */
+export function packageDep(name: string, range: string | null): string {
+  return range === null ? `npm:${name}` : `npm:${name}@${range}`;
 }
 
 /**
@@ -136,21 +152,49 @@ export function prepareModule(path: string, source: string, lang: ModuleLang): P
   }
   const segments: string[] = [];
   const deps: string[] = [];
+  const lazy: string[] = [];
   let text = "";
   let pos = 0;
   const hook = `${importHookSource}(${JSON.stringify(path)}, `;
+  const dynamicHook = `${importHookSource}.dynamic(${JSON.stringify(path)}, `;
   for (const imp of imports) {
     if (imp.d >= 0) {
       // `import(` → `hook("path", `: the arguments stay as they are.
-      text += source.slice(pos, imp.ss) + hook;
+      const literal = imp.n !== undefined;
+      text += source.slice(pos, imp.ss) + (literal ? hook : dynamicHook);
       pos = imp.d + 1;
-    } else if (imp.d === -1 && imp.n !== undefined && !imp.n.startsWith("node:")) {
+      if (literal) {
+        const target = targetOrNull(imp.n!);
+        if (target?.kind === "package") lazy.push(packageDep(target.name, target.range));
+      }
+    } else if (imp.d === -1 && imp.n !== undefined) {
+      const target = importTarget(imp.n);
+      // A built-in stays as written, except node:fs, which the sandbox provides over its syscalls.
+      if (target.kind === "node" && imp.n.startsWith("node:") && !fsShims.has(target.name)) continue;
       segments.push(text + source.slice(pos, imp.s));
-      deps.push(resolveSpecifier(path, imp.n));
+      deps.push(
+        target.kind === "file"
+          ? resolveSpecifier(path, imp.n)
+          : target.kind === "node"
+          ? `node:${target.name}`
+          : packageDep(target.name, target.range),
+      );
       text = "";
       pos = imp.e;
     }
   }
   segments.push(text + source.slice(pos));
-  return { path, lang, segments, deps };
+  return lazy.length > 0 ? { path, lang, segments, deps, lazy } : { path, lang, segments, deps };
+}
+
+/** Built-ins the Worker's linker provides itself (prelude/node_fs.ts). */
+const fsShims = new Set(["fs", "fs/promises"]);
+
+/** The target of a literal dynamic import, or null when it is malformed (that fails when it runs). */
+function targetOrNull(specifier: string) {
+  try {
+    return importTarget(specifier);
+  } catch {
+    return null;
+  }
 }

@@ -171,7 +171,7 @@ function allowHint(request: { call: string; path?: string; host?: string; port?:
   const pattern = literal ? `${request.host}/${v6 ? 128 : 32}` : request.host;
   const ports = request.port === undefined ? "" : `,"ports":[${request.port}]`;
   const rule = `{"effect":"allow","calls":["${request.call}"],"hosts":["${pattern}"]${ports}}`;
-  // Only a CIDR in the tenant's own rules opens a loopback or private address (policy_layer.ts, egressCidrs).
+  // Only a CIDR in the tenant's own rules opens a loopback or private address (policy_egress.ts, egressCidrs).
   return !literal ? rule : `${rule}; a loopback or private address also needs that rule in the tenant's policy ` +
     `(set by an admin) and the server started with AGENTOS_EGRESS_HOSTS including ${shown}`;
 }

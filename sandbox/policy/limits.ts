@@ -97,3 +97,8 @@ export const cacheTtlMsMax = 3_600_000;
 
 /** Most policies one {@linkcode intersect} chain may combine. */
 export const intersectPartsMax = 8;
+
+/** Package-name patterns per imports rule. */
+export const importsPerRuleMax = 64;
+/** Characters of one package-name pattern of an imports rule (npm's own limit on a name). */
+export const importPatternCharsMax = 214;

@@ -34,7 +34,8 @@
 export * from "./limits.ts";
 export { type Decision, decisionErrno, denialMessage, type DenyReason } from "./decision.ts";
 export { evaluate, probe } from "./evaluate.ts";
-export { type CompiledPolicy, type CompileOptions, compilePolicy, intersect } from "./policy.ts";
+export { CompiledPolicy, type CompileOptions, compilePolicy, decideImport, intersect } from "./policy.ts";
+export { type ImportDecision, importDenialMessage, type ImportRequest } from "./imports.ts";
 export { type PolicyRequest, resourceKey } from "./request.ts";
 export { type StepMeter } from "./steps.ts";
 export { DecisionCache, type DecisionCacheOptions, type DecisionCacheStats } from "./cache.ts";

@@ -10,6 +10,7 @@
 import { HostAddressMemo } from "./request.ts";
 import { CompiledRule } from "./rule.ts";
 import { RuleSet } from "./rule_set.ts";
+import { type ImportDecision, type ImportRequest, ImportRules } from "./imports.ts";
 import { parsePolicy } from "./schema.ts";
 import { intersectPartsMax } from "./limits.ts";
 
@@ -131,8 +132,11 @@ export function compilePolicy(
 ): CompiledPolicy {
   const valid = parsePolicy(doc);
   const rate = { clock: options.clock ?? (() => performance.now()), sharedKey: options.sharedRateKey ?? null };
-  const rules = valid.rules.map((rule, i) => new CompiledRule(rule, i, rate));
-  return new CompiledPolicy(policyToken, [new RuleSet(rules)], new HostAddressMemo());
+  const rules: CompiledRule[] = [];
+  valid.rules.forEach((rule, i) => {
+    if (rule.calls !== undefined) rules.push(new CompiledRule(rule, i, rate));
+  });
+  return new CompiledPolicy(policyToken, [new RuleSet(rules, ImportRules.of(valid))], new HostAddressMemo());
 }
 
 /**
@@ -170,4 +174,30 @@ export function intersect(
     if (!parts.includes(part)) parts.push(part);
   }
   return new CompiledPolicy(policyToken, parts, CompiledPolicy.addressesOf(b));
+}
+
+/**
+ * How the documents of `policy` answer an import, in order: the first
+ * refusal (with the index of the document that made it), or allow.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compilePolicy, decideImport } from "./mod.ts";
+ * const p = compilePolicy({ version: 1, rules: [{ effect: "allow", imports: ["zod"] }] });
+ * assert.equal(decideImport(p, { name: "lodash", version: "4.17.21", dynamic: false }).decision.effect, "deny");
+ * ```
+ */
+export function decideImport(
+  policy: CompiledPolicy,
+  req: ImportRequest,
+): { decision: ImportDecision; part: number } {
+  const parts = CompiledPolicy.partsOf(policy);
+  let allowed: ImportDecision = { effect: "allow", ruleId: null };
+  for (let i = 0; i < parts.length; i++) {
+    const d = parts[i].imports?.decide(req) ?? { effect: "allow", ruleId: null };
+    if (d.effect === "deny") return { decision: d, part: i };
+    if (allowed.ruleId === null) allowed = d;
+  }
+  return { decision: allowed, part: -1 };
 }

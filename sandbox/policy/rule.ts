@@ -72,13 +72,14 @@ export class CompiledRule {
     const ruleId = rule.id ?? String(index);
     const callNames = new Set<string>();
     const callPrefixes: string[] = [];
-    for (const c of rule.calls) {
+    const calls = rule.calls ?? [];
+    for (const c of calls) {
       if (c === "*") continue;
       if (c.endsWith(".*")) callPrefixes.push(c.slice(0, -1));
       else callNames.add(c);
     }
     this.effect = rule.effect;
-    this.callAny = rule.calls.includes("*");
+    this.callAny = calls.includes("*");
     this.callNames = callNames;
     this.callPrefixes = callPrefixes;
     this.globs = rule.paths === undefined ? null : rule.paths.map((glob) => new Glob(glob));

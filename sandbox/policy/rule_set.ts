@@ -7,6 +7,7 @@
  */
 
 import type { CompiledRule } from "./rule.ts";
+import type { ImportRules } from "./imports.ts";
 import { callIndexEntriesMax } from "./limits.ts";
 
 /** The rules of one document that a call can match. */
@@ -41,10 +42,16 @@ export class RuleSet {
   readonly rules: readonly CompiledRule[];
   readonly #byCall = new Map<string, Candidates>();
   readonly #rated: readonly CompiledRule[];
+  /** The document's imports rules (see `imports.ts`); none = the whole store. */
+  readonly imports: ImportRules | null;
 
-  /** @param rules the document's compiled rules, in order */
-  constructor(rules: readonly CompiledRule[]) {
+  /**
+   * @param rules the document's compiled call rules, in order
+   * @param imports its imports rules
+   */
+  constructor(rules: readonly CompiledRule[], imports: ImportRules | null = null) {
     this.rules = rules;
+    this.imports = imports;
     this.#rated = rules.filter((r) => r.rate !== null);
   }
 

@@ -29,6 +29,11 @@
  * - `ports`: 1–65535. `methods`: HTTP tokens, compared upper-cased.
  * - `rate`: only on `allow` rules; a token bucket of `burst` tokens
  *   refilled at `perSec` per second.
+ * - `imports` (instead of `calls`): package-name patterns (`"lodash"`,
+ *   `"@scope/*"`, `"*"`), with an optional npm `versions` range (`"^4"`);
+ *   such a rule decides which packages of the store an agent may import
+ *   (see `imports.ts`). `dynamicImports: true` at the top lets it import
+ *   a package by a name computed at run time.
  * - Complexity: all rules' path-glob segments and host patterns together
  *   cost at most {@linkcode policyMatchCostMax} (a backtracking segment
  *   such as `*a*b` costs {@linkcode backtrackingSegmentCost}), so no
@@ -46,6 +51,7 @@
 
 import { z } from "zod";
 import { type Cidr, hostNameCharsMax, parseCidr } from "../egress/mod.ts";
+import { validRange } from "../../lib/mod.ts";
 import {
   backtrackingSegmentCost,
   callCharsMax,
@@ -55,6 +61,8 @@ import {
   hostPatternCharsMax,
   hostsPerRuleMax,
   idCharsMax,
+  importPatternCharsMax,
+  importsPerRuleMax,
   methodCharsMax,
   methodsPerRuleMax,
   pathsPerRuleMax,
@@ -72,6 +80,12 @@ import {
 export const defaultDenyRuleId = "default-deny";
 
 const forbiddenKeys = new Set(["__proto__", "constructor", "prototype"]);
+/**
+ * A package-name pattern of an imports rule: an npm name (`lodash`,
+ * `@scope/name`) where `*` is any run of characters within the scope or
+ * the name (`@scope/*`, `lodash*`); `*` alone is every package.
+ */
+const importPattern = /^(\*|(@[a-z0-9*][a-z0-9._*~-]*\/)?[a-z0-9*][a-z0-9._*~-]*)$/;
 const callPattern = /^(\*|[a-z][a-zA-Z0-9_-]*(\.[a-z][a-zA-Z0-9_-]*)*(\.\*)?)$/;
 const idPattern = /^[A-Za-z][A-Za-z0-9._:-]*$/;
 const hostNamePattern =
@@ -193,7 +207,10 @@ const ruleSchema = z.strictObject({
   ).optional(),
   effect: z.enum(["allow", "deny"]),
   calls: z.array(z.string().max(callCharsMax).regex(callPattern)).min(1)
-    .max(callsPerRuleMax),
+    .max(callsPerRuleMax).optional(),
+  imports: z.array(z.string().max(importPatternCharsMax).regex(importPattern, "bad package name pattern")).min(1)
+    .max(importsPerRuleMax).optional(),
+  versions: z.string().max(256).refine(validRange, "bad version range").optional(),
   paths: z.array(
     z.string().max(globCharsMax).superRefine((glob, ctx) => {
       const problem = globProblem(glob);
@@ -218,6 +235,21 @@ const ruleSchema = z.strictObject({
   }).optional(),
 }).superRefine((rule, ctx) => {
   // Own-property reads: zod's output objects inherit from Object.prototype.
+  const has = (key: string) => Object.hasOwn(rule, key) && (rule as Record<string, unknown>)[key] !== undefined;
+  if (has("calls") === has("imports")) {
+    ctx.addIssue({
+      code: "custom",
+      path: [has("calls") ? "imports" : "calls"],
+      message: 'a rule has either "calls" (syscalls) or "imports" (packages), not both and not neither',
+    });
+  }
+  if (has("imports")) {
+    for (const key of ["paths", "hosts", "ports", "methods", "rate"]) {
+      if (has(key)) ctx.addIssue({ code: "custom", path: [key], message: `${key} does not apply to an imports rule` });
+    }
+  } else if (has("versions")) {
+    ctx.addIssue({ code: "custom", path: ["versions"], message: "versions only applies to an imports rule" });
+  }
   if (Object.hasOwn(rule, "rate") && rule.effect !== "allow") {
     ctx.addIssue({
       code: "custom",
@@ -231,6 +263,8 @@ const ruleSchema = z.strictObject({
 export const policyDocumentSchema = z.strictObject({
   version: z.literal(1),
   rules: z.array(ruleSchema).max(rulesMax),
+  /** May an agent import a package by a name computed at run time (`import(name)`)? Default false. */
+  dynamicImports: z.boolean().optional(),
 }).superRefine((doc, ctx) => {
   const cost = policyMatchCost(doc);
   if (cost > policyMatchCostMax) {

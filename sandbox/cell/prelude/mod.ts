@@ -28,8 +28,9 @@ import {
   preludeTableRender,
 } from "./console.ts";
 import { preludeDenied, preludeLockdown, preludeNeutralIdentity } from "./lockdown.ts";
-import { type PreludeModule, preludeModuleLoader, preludeModules } from "./modules.ts";
+import { type PreludeModule, preludeModuleLoader, preludeModules, preludeShims } from "./modules.ts";
 import { preludeRepl } from "./repl.ts";
+import { preludeNodeFsCallbacks, preludeNodeFsPromises, preludeNodeFsSources } from "./node_fs.ts";
 import { preludeUnavailable } from "./unavailable.ts";
 import { preludeDescribe, preludeListen, preludeMessageTurn, preludeRun, preludeTimers } from "./start.ts";
 import {
@@ -91,6 +92,10 @@ const parts: ((...args: never[]) => unknown)[] = [
   preludeConsoleCounters,
   preludeConsole,
   preludeModuleLoader,
+  preludeNodeFsPromises,
+  preludeNodeFsCallbacks,
+  preludeNodeFsSources,
+  preludeShims,
   preludeModules,
   preludeFetchDropped,
   preludeFetchReadBody,

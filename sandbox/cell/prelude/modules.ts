@@ -12,6 +12,7 @@
  */
 
 import type { PreludeChannel } from "./channel.ts";
+import { preludeNodeFsSources } from "./node_fs.ts";
 
 /** A module as `mod.load` answers it: see `PreparedModule` in sandbox/modules/prepare.ts. */
 export interface PreludeModule {
@@ -36,13 +37,16 @@ export function preludeModuleLoader(
 ): {
   count(m: PreludeModule): void;
   collect(root: PreludeModule, linked: (path: string) => boolean): Promise<Map<string, PreludeModule>>;
-  load(referrer: string, specifier: string): Promise<PreludeModule>;
+  load(referrer: string, specifier: string, shown?: string, dynamic?: boolean): Promise<PreludeModule>;
 } {
   const totals = { count: 0, bytes: 0 };
   /** Load `specifier` for `referrer`; a failure names what was imported (`shown`) and by whom. */
-  const load = async (referrer: string, specifier: string, shown = specifier) => {
+  const load = async (referrer: string, specifier: string, shown = specifier, dynamic = false) => {
     try {
-      return await call("mod.load", { specifier, referrer }) as PreludeModule;
+      return await call(
+        "mod.load",
+        dynamic ? { specifier, referrer, dynamic } : { specifier, referrer },
+      ) as PreludeModule;
     } catch (err) {
       const e = err as { code?: string; message?: string };
       const error = new Error(`cannot import ${JSON.stringify(shown)} from ${referrer}: ${e?.message ?? err}`);
@@ -70,9 +74,15 @@ export function preludeModuleLoader(
     while (frontier.length > 0) {
       const wanted = new Map<string, string>();
       for (const m of frontier) {
-        for (const dep of m.deps) if (!linked(dep) && !graph.has(dep) && !wanted.has(dep)) wanted.set(dep, m.path);
+        for (const dep of m.deps) {
+          if (dep.startsWith("node:") || linked(dep) || graph.has(dep) || wanted.has(dep)) continue;
+          wanted.set(dep, m.path);
+        }
       }
-      const loaded = await Promise.all([...wanted].map(([dep, from]) => load(from, `/${dep}`, dep)));
+      // A workspace path is asked for from the root (`/dep`); a package by its key (`npm:name@version`).
+      const loaded = await Promise.all(
+        [...wanted].map(([dep, from]) => load(from, dep.startsWith("npm:") ? dep : `/${dep}`, dep)),
+      );
       for (const m of loaded) {
         count(m);
         graph.set(m.path, m);
@@ -84,6 +94,31 @@ export function preludeModuleLoader(
   return { count, collect, load };
 }
 
+/**
+ * The built-ins the sandbox provides itself (node:fs over the fs syscalls):
+ * the blob URL of one by its specifier, made on first use, or undefined.
+ */
+export function preludeShims(
+  urls: Map<string, string>,
+  names: Map<string, string>,
+): (specifier: string) => string | undefined {
+  const shims = preludeNodeFsSources();
+  const shim = (specifier: string): string | undefined => {
+    const source = shims[specifier];
+    if (source === undefined) return undefined;
+    let url = urls.get(specifier);
+    if (url === undefined) {
+      // node:fs imports node:fs/promises: the shim's own import is rewritten to the shim.
+      const text = source.replace('"node:fs/promises"', () => JSON.stringify(shim("node:fs/promises")));
+      url = URL.createObjectURL(new Blob([text], { type: "text/javascript" }));
+      urls.set(specifier, url);
+      names.set(url, specifier);
+    }
+    return url;
+  };
+  return shim;
+}
+
 /** Install the linker and the `import(...)` hook. */
 export function preludeModules(
   call: PreludeChannel["call"],
@@ -92,11 +127,13 @@ export function preludeModules(
   const mimes = { js: "text/javascript", ts: "application/typescript", json: "application/json" };
   const urls = new Map<string, string>();
   const names = new Map<string, string>();
+  const shim = preludeShims(urls, names);
   const loader = preludeModuleLoader(call, limits);
   const nativeImport = (specifier: string, options?: unknown) =>
     import(specifier, options as ImportCallOptions | undefined);
   /** The URL of `path`, its dependencies built first; a cycle is refused by name. */
   const link = (path: string, graph: Map<string, PreludeModule>, stack: string[]): string => {
+    if (path.startsWith("node:")) return shim(path) ?? path;
     const known = urls.get(path);
     if (known !== undefined) return known;
     if (stack.includes(path)) {
@@ -121,11 +158,19 @@ export function preludeModules(
     }
     return await nativeImport(url) as Record<string, unknown>;
   };
+  const native = (text: string, options?: unknown) => nativeImport(shim(text) ?? text, options);
   const hook = async (referrer: string, specifier: unknown, options?: unknown) => {
     const text = String(specifier);
-    if (text.startsWith("node:")) return nativeImport(text, options);
+    if (text.startsWith("node:")) return native(text, options);
     return run(await loader.load(referrer, text));
   };
+  // `import(expr)` with a name computed at run time: a package it names needs the policy's `dynamicImports`.
+  const dynamicHook = async (referrer: string, specifier: unknown, options?: unknown) => {
+    const text = String(specifier);
+    if (text.startsWith("node:")) return native(text, options);
+    return run(await loader.load(referrer, text, text, true));
+  };
+  Object.defineProperty(hook, "dynamic", { value: dynamicHook });
   Object.defineProperty(globalThis, Symbol.for("agentos.import"), { value: hook, configurable: false });
   const rename = (text: string) => {
     if (names.size === 0 || !text.includes("blob:")) return text;

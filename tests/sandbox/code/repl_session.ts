@@ -23,6 +23,9 @@ globalThis[Symbol.for("agentos.import")] = (cell, specifier, options) => {
   if (url === undefined) return Promise.reject(new TypeError("no fixture module " + specifier));
   return options === undefined ? import(url) : import(url, options);
 };
+// A name computed at run time reaches the hook's dynamic variant (recorded with a "*" after the cell).
+globalThis[Symbol.for("agentos.import")].dynamic = (cell, specifier, options) =>
+  globalThis[Symbol.for("agentos.import")](cell + "*", specifier, options);
 const clonable = (value) => { try { structuredClone(value); return true; } catch { return false; } };
 self.onmessage = async ({ data }) => {
   if (data.modules) { modules = data.modules; self.postMessage({ id: data.id, ok: true }); return; }

@@ -80,12 +80,16 @@ Deno.test("modules: every module load is a recorded mod.load syscall; a policy c
   });
 });
 
-Deno.test("modules: escapes, packages and URLs are refused with a clear error; missing files name the importer", async () => {
+Deno.test("modules: escapes, missing packages and URLs are refused with a clear error; missing files name the importer", async () => {
   await withRuntime(async (runtime) => {
     const cases: [string, RegExp][] = [
       [`import "../outside.js"; export default () => 1;`, /escapes the workspace/],
-      [`import "lodash"; export default () => 1;`, /cannot import "lodash" from main\.js: agents import files/],
-      [`import "https://example.com/x.js"; export default () => 1;`, /packages and URLs are not available/],
+      [
+        `import "lodash"; export default () => 1;`,
+        /ENOENT: package lodash is not in this server's package store.*packages add lodash/,
+      ],
+      [`import "https://example.com/x.js"; export default () => 1;`, /ENOSYS: .*loads no URLs or registries/],
+      [`import "jsr:@std/path"; export default () => 1;`, /ENOSYS: .*package store/],
       [
         `import { x } from "./nope.js"; export default () => x;`,
         /^ImportError: cannot import "nope\.js" from main\.js: mod\.load: cannot find module "nope\.js"$/,

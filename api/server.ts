@@ -11,6 +11,7 @@
  * @module
  */
 
+import { PackageStore } from "../sandbox/packages/mod.ts";
 import "../limits.ts";
 import { Runtime } from "../sandbox/mod.ts";
 import { createApp } from "./app.ts";
@@ -82,7 +83,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = (options.openStore ?? ((path) => new Store(path)))(`${options.dataDir}/agentos.db`);
   const log = options.log ?? true;
   const retention = new Retention(store, kept, { nowMs, log: log ? undefined : () => {} });
+  // One store for the agents' imports and the admin routes.
+  const packages = new PackageStore(PackageStore.defaultDir(options.dataDir));
   const runtime = new Runtime({
+    packages,
     // Event ids continue above every id handed out before (api/traces.ts keeps the reservation).
     eventSeqFirst: store.traces.reservedSeq(),
     dataDir: options.dataDir,
@@ -91,7 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cellStartWaitMsMax: options.cells?.startWaitMsMax,
   });
   const service = new Service(runtime, store, {
-    dataDir: options.dataDir,
+    packages,
     agentsMax: options.agentsMax,
     traces: { eventsPerAgentMax: kept.traceEventsPerAgentMax, ...options.traces },
   });

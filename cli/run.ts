@@ -116,6 +116,8 @@ export function traceLine(event: RuntimeEvent): string | undefined {
     case "exit":
       return `[${event.pid}] exit reason=${event.reason} code=${event.exitCode}` +
         (event.message ? ` (${escapeLine(event.message)})` : "");
+    case "import":
+      return `[${event.pid}] import ${escapeLine(`${event.name}@${event.version}`)} (${escapeLine(event.specifier)})`;
     case "denial":
     case "output":
       return undefined;

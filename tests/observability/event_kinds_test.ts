@@ -40,6 +40,7 @@ Deno.test("event kinds: one dense table; kinds nobody produces are gone", () => 
     "anomaly",
     "policy",
     "exit",
+    "import",
   ]);
   eventKindNames.forEach((name, id) => assert.equal(EventKind[name], id));
   for (const gone of ["ipc", "arena", "sched", "dropped"]) assert.equal(gone in eventKinds, false, gone);
@@ -125,6 +126,7 @@ const producers: Record<EventKindName, (hub: ObservabilityHub) => void> = {
   },
   policy: (hub) => hub.policy("t", "tenant", 5),
   exit: (hub) => hub.exit(subject, "killed", 137, undefined),
+  import: (hub) => hub.imported(subject, "lodash@4.17.21", "lodash"),
 };
 
 Deno.test("event kinds: every kind has a producer and writes only the columns it declares", () => {

@@ -6,9 +6,11 @@
  * on two descriptors would exclude each other too, but the chain keeps the
  * order of calls).
  *
- * The lock is held only while the index is read, changed and written (a
- * rename and an fsync or two), never while a package downloads or bundles,
- * so a wait of {@linkcode storeLockWaitMsMax} means a holder that is stuck.
+ * The index's lock (`.lock`) is held only while the index is read, changed
+ * and written (a rename and an fsync or two), never while a package
+ * downloads or bundles, so a wait of {@linkcode storeLockWaitMsMax} means a
+ * holder that is stuck. The store also runs its bundler under a lock of its
+ * own (`.bundle.lock`, see `store.ts`), waited for longer.
  *
  * @module
  */
@@ -26,9 +28,10 @@ export class StoreLock {
   /**
    * @param dir the store directory (must exist)
    * @param waitMsMax how long to wait for another process's lock, ms
+   * @param name the lock file's name in `dir` (`.lock`: the index; `.bundle.lock`: the bundler, see `store.ts`)
    */
-  constructor(dir: string, waitMsMax: number = storeLockWaitMsMax) {
-    this.path = `${dir}/.lock`;
+  constructor(dir: string, waitMsMax: number = storeLockWaitMsMax, name = ".lock") {
+    this.path = `${dir}/${name}`;
     this.#waitMsMax = waitMsMax;
   }
 

@@ -8,8 +8,9 @@
  *
  * `add` resolves and downloads the tree in a private `DENO_DIR`
  * (`<dir>/.cache`, reused across adds), refuses install scripts and native
- * addons, lists the exports with no permission, bundles, then installs
- * under the store's lock: the bundle is renamed into place, the index
+ * addons, lists the exports with no permission, bundles (one bundle at a
+ * time per store, under `.bundle.lock`), then installs under the store's
+ * lock (`.lock`): the bundle is renamed into place, the index
  * rewritten (temporary file, fsync, rename), and the file of a replaced
  * version removed once the index no longer names it. One version per name.
  *
@@ -24,7 +25,7 @@ import { bundlePackage, sha256Hex, type StagedBundle } from "./bundle.ts";
 import { listExports } from "./exports.ts";
 import { IndexFile, syncDir } from "./index_file.ts";
 import { inspectTree } from "./inspect.ts";
-import { integrityLoggedMax, packageBytesMax, storePackagesMax } from "./limits.ts";
+import { bundleMsMax, integrityLoggedMax, packageBytesMax, storeLockWaitMsMax, storePackagesMax } from "./limits.ts";
 import { StoreLock } from "./lock.ts";
 import { type ResolvedTree, resolveTree } from "./resolve.ts";
 import { SourceCache } from "./source_cache.ts";
@@ -56,6 +57,11 @@ export interface VerifyResult {
   reason?: string;
 }
 
+/** An entry the caller may change without changing the index's. */
+function copy(p: StoredPackage): StoredPackage {
+  return { ...p, exports: [...p.exports], dependencies: [...p.dependencies] };
+}
+
 /** Staging directories older than this are left by a crashed add and removed by the next, ms. */
 const stagingStaleMs = 60 * 60 * 1000;
 
@@ -67,6 +73,7 @@ export class PackageStore {
   readonly cache: SourceCache;
   #index: IndexFile;
   #lock: StoreLock | undefined;
+  #bundleLock: StoreLock | undefined;
   #lockWaitMsMax: number | undefined;
   #log: (line: string) => void;
   #reading = new Map<string, Promise<string>>();
@@ -127,7 +134,7 @@ export class PackageStore {
    */
   async get(name: string): Promise<StoredPackage | undefined> {
     const found = (await this.#index.read()).find((p) => p.name === name);
-    return found === undefined ? undefined : { ...found, exports: [...found.exports] };
+    return found === undefined ? undefined : copy(found);
   }
 
   /**
@@ -204,7 +211,12 @@ export class PackageStore {
       await inspectTree(tree);
       const exports = await listExports(tree.root, { denoDir, workDir });
       const fileName = bundleFileName(tree.root.name, tree.root.version);
-      const staged = await bundlePackage(tree.root, exports, { denoDir, workDir, fileName });
+      // One `deno bundle` per store at a time: Deno installs its esbuild binary into the DENO_DIR on first use,
+      // and two first uses at once collide ("failed to copy esbuild binary").
+      this.#bundleLock ??= new StoreLock(this.dir, bundleMsMax + storeLockWaitMsMax, ".bundle.lock");
+      const staged = await this.#bundleLock.run(() =>
+        bundlePackage(tree.root, exports, { denoDir, workDir, fileName })
+      );
       const names = exports.hasDefault ? [...exports.names, "default"].sort() : exports.names;
       return await this.#install(tree, staged, names, fileName);
     } finally {

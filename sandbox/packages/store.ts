@@ -20,6 +20,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { BoundedMap } from "../../lib/mod.ts";
 import { bundlePackage, sha256Hex, type StagedBundle } from "./bundle.ts";
 import { listExports } from "./exports.ts";
@@ -84,7 +85,8 @@ export class PackageStore {
    * @param options logging, cache and lock bounds
    */
   constructor(dir: string, options: PackageStoreOptions = {}) {
-    this.dir = dir.replace(/\/+$/, "") || "/";
+    // Absolute: the adds run `deno` subprocesses in directories of the store, where a relative path means another place.
+    this.dir = resolve(dir).replace(/\/+$/, "") || "/";
     this.cache = new SourceCache(options.cacheBytesMax);
     this.#index = new IndexFile(this.dir);
     this.#lockWaitMsMax = options.lockWaitMsMax;

@@ -8,10 +8,11 @@ import { copyStore } from "../packages_fixture.ts";
 const cli = new URL("../../cli/packages.ts", import.meta.url).pathname;
 
 /** The task's command line (deno.json `packages`), bounded in time. */
-async function packages(args: string[], env: Record<string, string> = {}) {
+async function packages(args: string[], env: Record<string, string> = {}, cwd?: string) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-prompt", "--allow-read", "--allow-write", "--allow-run", "--allow-env", cli, ...args],
     env,
+    cwd,
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(180_000),
@@ -77,5 +78,19 @@ Deno.test("cli packages: list --verify names a damaged bundle and exits 1", asyn
     assert.match(bad.stderr, /^packages: zod@3\.23\.8: .*deno task packages add zod@3\.23\.8` again$/m);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("cli packages: with the default data dir (./data, relative), add and list work from any directory", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "agentos-cli-packages-cwd-" });
+  try {
+    const added = await packages(["add", "ms@2.1.3"], {}, dir);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /^added ms@2\.1\.3 /);
+    const listed = await packages(["list", "--verify"], {}, dir);
+    assert.match(listed.stdout, /^ms\s+2\.1\.3\s.*\sok$/m);
+    assert.ok((await Deno.stat(`${dir}/data/packages/index.json`)).isFile);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,7 +1,8 @@
 /**
  * The Hono app: middleware (tracing, authentication and rate before any
  * body, the body cap) and the route groups of `api/routes/`. Routes parse
- * and validate (zod), call the service, and format. Every error is
+ * and validate (zod), call the service, and format; `/mcp` is the MCP
+ * server over the same service (`api/mcp/`). Every error is
  * `{error:{code, message, issues?}}` with a 4xx status for bad input and a
  * 503 for a store failure (`api/store_errors.ts`); nothing a client sends
  * can produce a 500.
@@ -25,6 +26,7 @@ import {
   uploadPathPattern,
   volumeRoutes,
 } from "./routes/mod.ts";
+import { mcpRoutes } from "./mcp/mod.ts";
 import { openApiDocument } from "./schemas.ts";
 import { ApiError, type Principal, type Service } from "./service.ts";
 
@@ -104,6 +106,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   sessionRoutes(app, service.sessions);
   traceRoutes(app, service);
   packageRoutes(app, service);
+  mcpRoutes(app, service, guard);
   return app;
 }
 

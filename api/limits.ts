@@ -451,3 +451,12 @@ if (traceEventsPerAgentMaxDefault > traceEventsBufferedMax) {
 if (traceCharsPerAgentMax > traceBufferedCharsMax) {
   throw new RangeError("limits: one agent's trace characters above what may be buffered for all");
 }
+
+/**
+ * Largest file the MCP tools and resources hand back whole (`read_file`,
+ * `resources/read`), bytes; a bigger one is refused with the files API's
+ * route to download it (`Range`). @default 1 MiB
+ */
+export const mcpFileBytesMax = 1024 * 1024;
+/** Files one MCP `resources/list` answer names (of every open session of the tenant, breadth first). @default 200 */
+export const mcpResourcesListMax = 200;

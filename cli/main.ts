@@ -6,6 +6,7 @@
 
 import { agentCommand, eventsCommand, psCommand, schedCommand, spawnCommand } from "./client.ts";
 import { escapeLine } from "./escape.ts";
+import { mcpCommand } from "./mcp.ts";
 import { runsOnServer } from "./options.ts";
 import { replCommand, sessionCommand } from "./repl.ts";
 import { runCommand } from "./run.ts";
@@ -23,6 +24,8 @@ const verbs: Record<string, (argv: string[]) => Promise<number>> = {
   /** Local (a real cell, no server) unless `--server` is given. */
   repl: replCommand,
   session: sessionCommand,
+  /** Print the MCP client configuration for this server (no server is called). */
+  mcp: mcpCommand,
 };
 
 if (import.meta.main) {

@@ -58,6 +58,12 @@ export const verbOptions = {
   session: { allow: { type: "string" }, lang: { type: "string" }, label: { type: "string", multiple: true } },
 } as const;
 
+/** Flags of `mcp` (it prints a configuration: no server is called). */
+export const mcpCliOptions = {
+  ...clientOptions,
+  help: { type: "boolean", default: false },
+} as const;
+
 /** Does a `run` command line go to a server (`--server` given)? */
 export function runsOnServer(argv: readonly string[]): boolean {
   return argv.some((a) => a === "--server" || a.startsWith("--server="));

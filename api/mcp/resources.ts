@@ -49,12 +49,15 @@ export function registerResources(server: McpServer, service: Service, p: Princi
     }));
 }
 
-/** An `ApiError` as the MCP error a client sees (`code: message`); a 404 is "resource not found". */
+/** An `ApiError` as the MCP error a client sees (`code: message`; a 404 is "resource not found"); a bug is logged. */
 async function mcpErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
+    if (!(err instanceof ApiError)) {
+      console.error(`mcp resource failed: ${err instanceof Error ? err.stack : err}`);
+      throw new McpError(ErrorCode.InternalError, "internal: internal error");
+    }
     const code = err.status === 404 || err.code === "session_ended" ? resourceNotFound : ErrorCode.InvalidParams;
     throw new McpError(code, `${err.code}: ${err.message}`);
   }

@@ -207,7 +207,7 @@ Deno.test("mcp: bad arguments are MCP errors carrying the validation message; th
   });
 });
 
-Deno.test("mcp: raw HTTP: no key or a wrong key is 401; GET is 405 with Allow; bad JSON is a JSON-RPC parse error", async () => {
+Deno.test("mcp: raw HTTP: no key or a wrong key is 401; the README's curl; GET is 405 with Allow; bad JSON is a parse error", async () => {
   await withServer(async (s) => {
     const t = await createTenant(s, "acme");
     const init = { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} };
@@ -226,6 +226,18 @@ Deno.test("mcp: raw HTTP: no key or a wrong key is 401; GET is 405 with Allow; b
       ),
       /unauthorized/,
     );
+    // The README's curl, byte for byte.
+    const readme = await s.req("/mcp", {
+      method: "POST",
+      key: t.apiKey,
+      headers: { ...headers, "content-type": "application/json" },
+      body:
+        `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"run_code","arguments":{"code":"export default () => 6 * 7;"}}}`,
+    });
+    assert.equal(readme.status, 200);
+    const answered = await readme.json();
+    assert.equal(answered.id, 1);
+    assert.equal(answered.result.content[0].text, "result: 42\n--- stdout ---\n--- stderr ---\n");
     const get = await s.req("/mcp", { key: t.apiKey, headers });
     assert.equal(get.status, 405);
     assert.equal(get.headers.get("allow"), "POST");

@@ -250,6 +250,19 @@ Deno.test("mcp: raw HTTP: no key or a wrong key is 401; the README's curl; GET i
     });
     assert.equal(bad.status, 400);
     assert.equal((await bad.json()).error.code, -32700);
+    // A chunked body (no Content-Length) is cut at the cap as it is read.
+    const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+    let sent = 0;
+    const chunked = await s.req("/mcp", {
+      method: "POST",
+      key: t.apiKey,
+      headers: { ...headers, "content-type": "application/json" },
+      body: new ReadableStream<Uint8Array>({
+        pull: (ctl) => sent++ < 48 ? ctl.enqueue(chunk) : ctl.close(),
+      }),
+    });
+    assert.equal(chunked.status, 413);
+    assert.match((await chunked.json()).error.message, /bodyBytesMax/);
   });
 });
 

@@ -93,7 +93,8 @@ export const responseSchemas = {
   }),
   VolumeList: object({ volumes: { type: "array", items: { $ref: "#/components/schemas/Volume" } } }),
   Deleted: { type: "object", properties: { name: str, path: str, deleted: bool }, required: ["deleted"] },
-  FileEntries: object({ entries: { type: "array", items: fileEntry } }),
+  FileEntry: fileEntry,
+  FileEntries: object({ entries: { type: "array", items: { $ref: "#/components/schemas/FileEntry" } } }),
   FileWritten: object({ path: str, size: { type: "integer", description: "bytes written" } }),
   Session: object({
     id: str,

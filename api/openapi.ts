@@ -152,6 +152,12 @@ export function openApiDocument(serverUrl = "/"): Record<string, unknown> {
       responses: {
         Error: {
           description: "an error: `{error: {code, message}}`, the message says what to do",
+          headers: {
+            "Retry-After": {
+              description: "on a 429 and a 503 that will pass: seconds to wait before trying again",
+              schema: { type: "integer" },
+            },
+          },
           content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
         },
       },

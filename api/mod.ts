@@ -17,6 +17,7 @@ export type {
   explainSchema,
   policyPutSchema,
   quotasSchema,
+  schedulerSchema,
   spawnSchema,
   tenantCreateSchema,
   tenantPatchSchema,

@@ -19,6 +19,7 @@ import type {
   ExplainRequest,
   PolicyDocument,
   Quotas,
+  SchedulerPolicy,
   StoredPackage,
   TenantCreate,
   TenantInfo,
@@ -180,5 +181,33 @@ export class Packages {
   /** Remove a package by name (`lodash`, `@scope/name`). */
   remove(name: string): Promise<{ name: string; removed: boolean }> {
     return this.#http.json("DELETE", `/v1/packages/${seg(name)}`);
+  }
+}
+
+/**
+ * The scheduler (admin key): its policy and each tenant's service.
+ *
+ * @example
+ * ```ts
+ * await admin.scheduler.set("priority");
+ * console.log((await admin.scheduler.get()).policy); // "priority"
+ * ```
+ */
+export class Scheduler {
+  readonly #http: Http;
+
+  /** @param http the transport */
+  constructor(http: Http) {
+    this.#http = http;
+  }
+
+  /** The policy and per-tenant service. */
+  get(): Promise<{ policy: SchedulerPolicy; [more: string]: unknown }> {
+    return this.#http.json("GET", "/v1/scheduler");
+  }
+
+  /** Switch the scheduling policy, live. */
+  set(policy: SchedulerPolicy): Promise<{ policy: SchedulerPolicy; [more: string]: unknown }> {
+    return this.#http.json("PUT", "/v1/scheduler", { json: { policy } });
   }
 }

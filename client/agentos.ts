@@ -11,11 +11,12 @@
  * @module
  */
 
-import { Packages, Policies, Tenants, Volumes } from "./admin.ts";
+import { Packages, Policies, Scheduler, Tenants, Volumes } from "./admin.ts";
 import { Agent, Agents, type RunOptions } from "./agents.ts";
 import { type ClientOptions, Http } from "./http.ts";
 import { Sessions } from "./sessions.ts";
-import type { AgentRecord } from "./types.ts";
+import { type DroppedEvent, type EventsOptions, tenantEvents } from "./sse.ts";
+import type { AgentEvent, AgentRecord } from "./types.ts";
 
 /**
  * The agentos client: agents, sessions, volumes, policies, and (with the
@@ -43,6 +44,9 @@ export class AgentOS {
   readonly tenants: Tenants;
   /** The package store (admin key): add, list, remove. */
   readonly packages: Packages;
+  /** The scheduler (admin key): get, set. */
+  readonly scheduler: Scheduler;
+  readonly #http: Http;
 
   /**
    * @param options `url` of the server, `apiKey`, and optionally a `fetch`
@@ -50,12 +54,14 @@ export class AgentOS {
    */
   constructor(options: ClientOptions) {
     const http = new Http(options);
+    this.#http = http;
     this.agents = new Agents(http);
     this.sessions = new Sessions(http);
     this.volumes = new Volumes(http);
     this.policies = new Policies(http);
     this.tenants = new Tenants(http);
     this.packages = new Packages(http);
+    this.scheduler = new Scheduler(http);
   }
 
   /**
@@ -82,5 +88,18 @@ export class AgentOS {
   /** A handle on an existing agent by id (no request is made). */
   agent(id: string): Agent {
     return this.agents.get(id);
+  }
+
+  /**
+   * The tenant's live event stream (an admin key: every tenant's), from now
+   * (or after `after`) until `signal` aborts; reconnects with `Last-Event-ID`.
+   *
+   * @example
+   * ```ts
+   * for await (const e of os.events({ errors: true })) console.log(e.type, e.agentId);
+   * ```
+   */
+  events(options: Omit<EventsOptions, "types"> & { types?: string[] } = {}): AsyncGenerator<AgentEvent | DroppedEvent> {
+    return tenantEvents(this.#http, options);
   }
 }

@@ -50,12 +50,15 @@ export class Agent {
   readonly id: string;
   /** Upload, download and list files in the running agent's workspace. */
   readonly files: Files;
+  /** The state the spawn answered (`Running`), undefined for a handle made from an id. */
+  readonly state?: string;
   readonly #http: Http;
 
-  /** @param http the transport @param id the agent */
-  constructor(http: Http, id: string) {
+  /** @param http the transport @param id the agent @param state its state when spawned */
+  constructor(http: Http, id: string, state?: string) {
     this.#http = http;
     this.id = id;
+    this.state = state;
     this.files = new Files(http, `/v1/agents/${seg(id)}`);
   }
 
@@ -142,11 +145,11 @@ export class Agents {
    */
   async spawn(code: string, options: RunOptions = {}): Promise<Agent> {
     const { signal, ...body } = options;
-    const answer = await this.#http.json<{ id: string }>("POST", "/v1/agents", {
+    const answer = await this.#http.json<{ id: string; state: string }>("POST", "/v1/agents", {
       json: { ...body, code, wait: false },
       signal,
     });
-    return new Agent(this.#http, answer.id);
+    return new Agent(this.#http, answer.id, answer.state);
   }
 
   /**

@@ -161,15 +161,63 @@ export async function* agentEvents(
   }
 }
 
+/**
+ * The tenant's live stream (an admin key: every tenant's), from now (or
+ * after `after`), until `signal` aborts; a dropped connection reconnects
+ * with `Last-Event-ID` (the `hello` message's position when nothing came yet).
+ *
+ * @param http the transport
+ * @param options filters, a start, a signal
+ * @returns the events, each once, in order
+ * @throws {ConnectionError} after `reconnectsMax` failed reconnects in a row
+ * @example
+ * ```ts
+ * import { Http } from "./http.ts";
+ * import { tenantEvents } from "./sse.ts";
+ * const http = new Http({ url: "http://127.0.0.1:8787", apiKey: "tk_..." });
+ * for await (const e of tenantEvents(http, { errors: true })) console.log(e);
+ * ```
+ */
+export async function* tenantEvents(
+  http: Http,
+  options: EventsOptions = {},
+): AsyncGenerator<AgentEvent | DroppedEvent> {
+  let last = options.after;
+  let failures = 0;
+  const reconnectsMax = options.reconnectsMax ?? 5;
+  while (true) {
+    try {
+      const res = await http.request("GET", "/v1/events", {
+        query: filterQuery(options),
+        headers: { accept: "text/event-stream", ...(last === undefined ? {} : { "last-event-id": String(last) }) },
+        signal: options.signal,
+      });
+      for await (const m of sseMessages(res.body!)) {
+        if (m.event === "hello" && last === undefined) last = Number(JSON.parse(m.data).seq);
+        if (m.event === "dropped") yield { type: "dropped", count: Number(JSON.parse(m.data).count) };
+        if (m.id === undefined || !/^\d+$/.test(m.id) || (last !== undefined && Number(m.id) <= last)) continue;
+        last = Number(m.id);
+        failures = 0;
+        yield JSON.parse(m.data) as AgentEvent;
+      }
+      throw new ConnectionError(0, "connection_failed", "the server ended the stream");
+    } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (!retryable(err)) throw err;
+      if (++failures > reconnectsMax) throw gaveUp("the tenant", reconnectsMax, err);
+      await delay(backoffMs(failures, err), options.signal);
+    }
+  }
+}
+
+function filterQuery(o: EventsOptions): Record<string, string | undefined> {
+  return { types: o.types?.join(","), calls: o.calls?.join(","), errors: o.errors ? "true" : undefined };
+}
+
 function connect(http: Http, id: string, o: EventsOptions, last: number, finalPass: boolean): Promise<Response> {
   return http.request("GET", `/v1/agents/${seg(id)}/events`, {
-    query: {
-      types: o.types?.join(","),
-      calls: o.calls?.join(","),
-      errors: o.errors ? "true" : undefined,
-      // The last pass sends what is stored and ends.
-      follow: finalPass ? "false" : undefined,
-    },
+    // The last pass sends what is stored and ends.
+    query: { ...filterQuery(o), follow: finalPass ? "false" : undefined },
     headers: { accept: "text/event-stream", "last-event-id": String(last) },
     signal: o.signal,
   });

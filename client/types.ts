@@ -22,6 +22,7 @@ import type {
   FileEntry,
   policyPutSchema,
   quotasSchema,
+  schedulerSchema,
   sessionCreateSchema,
   sessionExecSchema,
   sessionListQuery,
@@ -58,6 +59,8 @@ export type PolicyDocument = z.input<typeof policyPutSchema>;
 export type ExplainRequest = z.input<typeof explainSchema>;
 /** `POST /v1/tenants` body. */
 export type TenantCreate = z.input<typeof tenantCreateSchema>;
+/** A scheduling policy (`fair`, `round-robin`, `priority`). */
+export type SchedulerPolicy = z.input<typeof schedulerSchema>["policy"];
 /** Tenant quotas. */
 export type Quotas = z.input<typeof quotasSchema>;
 

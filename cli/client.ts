@@ -12,7 +12,14 @@ import { type AgentEvent, AgentOS, type AgentStatus, type DroppedEvent, type Spa
 import { escapeLine, escapeStream, safeJson } from "./escape.ts";
 import { clientOptions, serverUrlDefault, spawnOptions, verbOptions } from "./options.ts";
 
-/** `--server` and `--key`, defaulting to `AGENTOS_URL` and `AGENTOS_KEY`. */
+/**
+ * `--server` and `--key`, defaulting to `AGENTOS_URL` and `AGENTOS_KEY`.
+ *
+ * @example
+ * ```ts
+ * parseArgs({ args: ["--key", "tk_1"], options: { ...common } }).values.server; // AGENTOS_URL or the default
+ * ```
+ */
 export const common = {
   server: { ...clientOptions.server, default: Deno.env.get("AGENTOS_URL") ?? serverUrlDefault },
   key: { ...clientOptions.key, default: Deno.env.get("AGENTOS_KEY") ?? "" },
@@ -22,19 +29,38 @@ export const common = {
  * The SDK client of a command line's `--server` and `--key`.
  *
  * @throws {TypeError} (a usage error) without a key
+ * @example
+ * ```ts
+ * const os = clientOf({ server: "http://127.0.0.1:8787", key: "tk_1" });
+ * ```
  */
 export function clientOf(values: { server: string; key: string }): AgentOS {
   if (values.key === "") throw new TypeError("no API key: pass --key KEY or set AGENTOS_KEY");
   return new AgentOS({ url: values.server, apiKey: values.key });
 }
 
-/** Print an API answer: JSON whose agent-controlled strings cannot act on the terminal. */
+/**
+ * Print an API answer: JSON whose agent-controlled strings cannot act on the terminal.
+ *
+ * @returns 0 (the exit code)
+ * @example
+ * ```ts
+ * print({ id: "ag_1", state: "Running" }); // prints it indented, returns 0
+ * ```
+ */
 export function print(json: unknown): number {
   console.log(safeJson(json, 2));
   return 0;
 }
 
-/** Write all of `text` to a stream. */
+/**
+ * Write all of `text` to a stream (a pipe may take less than a whole chunk per write).
+ *
+ * @example
+ * ```ts
+ * await writeAll(Deno.stdout, "hi\n");
+ * ```
+ */
 export async function writeAll(stream: { write(p: Uint8Array): Promise<number> }, text: string): Promise<void> {
   let bytes = new TextEncoder().encode(text);
   while (bytes.length > 0) bytes = bytes.subarray(await stream.write(bytes));
@@ -44,6 +70,10 @@ export async function writeAll(stream: { write(p: Uint8Array): Promise<number> }
  * The spawn body of a command line's flags.
  *
  * @throws {TypeError} for a limit that is not an integer
+ * @example
+ * ```ts
+ * limitsOf({ "wall-ms": "5000" }); // { wallMs: 5000 }
+ * ```
  */
 export function limitsOf(values: Record<string, unknown>): Record<string, number> {
   const limits: Record<string, number> = {};
@@ -60,12 +90,26 @@ export function limitsOf(values: Record<string, unknown>): Record<string, number
   return limits;
 }
 
-/** `--allow fs.read,fs.write` as a spawn's capabilities (the server checks each and names an unknown one). */
+/**
+ * `--allow fs.read,fs.write` as a spawn's capabilities (the server checks each and names an unknown one).
+ *
+ * @example
+ * ```ts
+ * capabilitiesOf("fs.read, fs.write"); // ["fs.read", "fs.write"]
+ * ```
+ */
 export function capabilitiesOf(allow: string): SpawnOptions["capabilities"] {
   return allow.split(",").map((c) => c.trim()).filter((c) => c !== "") as SpawnOptions["capabilities"];
 }
 
-/** `spawn <file>`: start it on the server, print `{id, state}`. */
+/**
+ * `spawn <file>`: start it on the server, print `{id, state}`.
+ *
+ * @example
+ * ```ts
+ * await spawnCommand(["worker.js", "--allow", "fs.read", "--server", "http://127.0.0.1:8787", "--key", "tk_1"]);
+ * ```
+ */
 export async function spawnCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -82,7 +126,14 @@ export async function spawnCommand(argv: string[]): Promise<number> {
   return print({ id: agent.id, state: agent.state });
 }
 
-/** `ps [--state Running] [--limit N] [--json]`: an aligned table (ID, STATE, REASON, CPU MS, AGE). */
+/**
+ * `ps [--state Running] [--limit N] [--json]`: an aligned table (ID, STATE, REASON, CPU MS, AGE).
+ *
+ * @example
+ * ```ts
+ * await psCommand(["--state", "Running", "--key", "tk_1"]);
+ * ```
+ */
 export async function psCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...verbOptions.ps, ...common } });
   if (values.state !== undefined && values.state !== "Running" && values.state !== "Zombie") {
@@ -134,7 +185,14 @@ function age(ms: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** `status|logs|kill <id>`. */
+/**
+ * `status|kill <id>` print the API's JSON; `logs <id> [--follow]` the agent's output.
+ *
+ * @example
+ * ```ts
+ * await agentCommand("logs", ["ag_1", "--follow", "--key", "tk_1"]);
+ * ```
+ */
 export async function agentCommand(verb: "status" | "logs" | "kill", argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -169,7 +227,14 @@ async function writeOutput(e: AgentEvent | DroppedEvent): Promise<void> {
   await writeAll(e.data.fd === 2 ? Deno.stderr : Deno.stdout, text);
 }
 
-/** `events [<id>] [--calls fs.*] [--errors]`: follow the SSE stream, one line per event. */
+/**
+ * `events [<id>] [--calls fs.*] [--errors]`: follow the SSE stream, one line per event.
+ *
+ * @example
+ * ```ts
+ * await eventsCommand(["ag_1", "--calls", "fs.*", "--key", "tk_1"]);
+ * ```
+ */
 export async function eventsCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -183,7 +248,14 @@ export async function eventsCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** One line per event; every field is escaped (call names, summaries and messages are the agent's). */
+/**
+ * One line per event; every field is escaped (call names, summaries and messages are the agent's).
+ *
+ * @example
+ * ```ts
+ * eventLine({ seq: 9, type: "exit", pid: 1, data: { reason: "exit", exitCode: 0 } }); // "9 [1] exit reason=exit code=0"
+ * ```
+ */
 export function eventLine(
   e: { seq?: number; type?: string; pid?: number; data?: Record<string, unknown>; count?: number },
 ): string {
@@ -204,7 +276,14 @@ export function eventLine(
   }
 }
 
-/** `sched [--policy fair|round-robin|priority]`: show or switch the scheduler (admin key). */
+/**
+ * `sched [--policy fair|round-robin|priority]`: show or switch the scheduler (admin key).
+ *
+ * @example
+ * ```ts
+ * await schedCommand(["--policy", "priority", "--key", "admin_..."]);
+ * ```
+ */
 export async function schedCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...verbOptions.sched, ...common } });
   const os = clientOf(values);

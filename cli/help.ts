@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { usageOf } from "./help.ts";
- * console.log(usageOf("ps")); // "usage: deno task agent ps [--state Running|Zombie] ..."
+ * console.log(usageOf("ps")); // "usage: deno task agent ps [--server URL] [--key KEY] [--state ..."
  * ```
  *
  * @module
@@ -15,7 +15,14 @@
 const client = "[--server URL] [--key KEY]";
 const env = "--server and --key default to AGENTOS_URL and AGENTOS_KEY (server: http://127.0.0.1:8787).";
 
-/** Usage text of each verb. */
+/**
+ * Usage text of each verb.
+ *
+ * @example
+ * ```ts
+ * verbUsage.logs.startsWith("usage: deno task agent logs"); // true
+ * ```
+ */
 export const verbUsage: Record<string, string> = {
   run: `usage: deno task agent run <file> [--allow caps] [--wall-ms N] [--cpu-ms N] [--memory-mb N]
                              [--output-bytes N] [--trace] [--json] [--data-dir DIR]
@@ -102,6 +109,10 @@ examples:
  *
  * @param verb the verb
  * @returns the text, ending with the environment note
+ * @example
+ * ```ts
+ * usageOf("nope").startsWith("usage: deno task agent <verb>"); // true
+ * ```
  */
 export function usageOf(verb?: string): string {
   const text = verb === undefined ? undefined : verbUsage[verb];

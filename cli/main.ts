@@ -36,6 +36,10 @@ const verbs: Record<string, (argv: string[]) => Promise<number>> = {
  *
  * @param args the verb and its arguments
  * @returns the process exit code
+ * @example
+ * ```ts
+ * await main(["ps", "--help"]); // prints the usage of ps, returns 0
+ * ```
  */
 export async function main(args: string[]): Promise<number> {
   const [verb, ...rest] = args;

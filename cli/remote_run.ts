@@ -14,7 +14,14 @@ import { capabilitiesOf, clientOf, common, limitsOf } from "./client.ts";
 import { escapeLine, escapeStream, LineTracker, safeJson } from "./escape.ts";
 import { remoteRunOptions } from "./options.ts";
 
-/** Parse flags, run the agent on the server, stream, and return the process exit code. */
+/**
+ * Parse flags, run the agent on the server, stream, and return the process exit code.
+ *
+ * @example
+ * ```ts
+ * await remoteRunCommand(["job.js", "--server", "http://127.0.0.1:8787", "--key", "tk_1", "--json"]);
+ * ```
+ */
 export async function remoteRunCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,

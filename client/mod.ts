@@ -10,7 +10,7 @@
  * const os = new AgentOS({ url: "http://127.0.0.1:8787", apiKey: Deno.env.get("AGENTOS_KEY")! });
  * const run = await os.run("console.log('hi'); export default () => 6 * 7");
  * console.log(run.stdout, run.result); // "hi\n" 42
- * const session = await os.sessions.create();
+ * const session = await os.sessions.create({ capabilities: ["fs.read"] });
  * await session.files.upload("in.txt", "hello");
  * console.log((await session.exec("await sys.fs.readText('in.txt')")).result);
  * await session.close();

@@ -4,7 +4,14 @@
  * lost, none repeated (checked by seq against an uninterrupted read).
  */
 import assert from "node:assert/strict";
-import { type AgentEvent, AgentOS, type DroppedEvent, NotFound } from "../../client/mod.ts";
+import {
+  type AgentEvent,
+  AgentOS,
+  ConnectionError,
+  type DroppedEvent,
+  NotFound,
+  RateLimited,
+} from "../../client/mod.ts";
 import { createTenant, withServer } from "../api/helpers.ts";
 
 /** Writes 5 files, waits for go.txt (uploaded by the test), writes 5 more and exits. */
@@ -117,4 +124,24 @@ Deno.test("sdk events: filters; a filter without exit ends when the agent has; 4
     const missing = os.agent("ag_nope").events();
     await assert.rejects(() => missing.next(), NotFound);
   });
+});
+
+Deno.test("sdk events: a 429 is retried, then given up as ConnectionError caused by RateLimited(retryAfter)", async () => {
+  await withServer(async (s) => {
+    const t = await createTenant(s, "sdk-events-429");
+    const os = new AgentOS({ url: s.url, apiKey: t.apiKey });
+    const done = await os.run(`export default () => 1`);
+    // The key's only stream slot is held by this request.
+    const holder = await s.req("/v1/events", { key: t.apiKey });
+    assert.equal(holder.status, 200);
+    try {
+      const err = await os.agent(done.id).events({ reconnectsMax: 0 }).next().catch((e) => e);
+      assert.ok(err instanceof ConnectionError, String(err));
+      assert.ok(err.cause instanceof RateLimited, String(err.cause));
+      assert.equal(err.cause.code, "too_many_streams");
+      assert.equal(err.cause.retryAfter, 1);
+    } finally {
+      await holder.body?.cancel();
+    }
+  }, { limits: { sseStreamsPerKeyMax: 1 } });
 });

@@ -135,10 +135,33 @@ Deno.test("cli: logs --follow streams a running agent's output until it exits", 
       );
       const spawned = await agent(["spawn", `${dir}/gated.js`, "--allow", "fs.read", "--wall-ms", "60000", ...auth]);
       const { id } = JSON.parse(spawned.stdout);
-      const follow = agent(["logs", id, "--follow", ...auth]);
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "logs", id, "--follow", ...auth],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stderrText = new Response(child.stderr).text();
+      // The first line arrives while the agent still runs (it waits for go.txt): streamed, not dumped at the end.
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let stdout = "";
+      const deadline = setTimeout(() => child.kill(), 60_000);
+      while (!stdout.includes("first\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        stdout += value;
+      }
+      assert.equal(stdout, "first\n");
+      assert.equal((await s.req(`/v1/agents/${id}`, { key: t.apiKey }).then((res) => res.json())).state, "Running");
       const upload = await s.req(`/v1/agents/${id}/files/go.txt`, { method: "PUT", key: t.apiKey, body: "go" });
       assert.equal(upload.status, 201);
-      const r = await follow;
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        stdout += value;
+      }
+      const status = await child.status;
+      clearTimeout(deadline);
+      const r = { code: status.code, stdout, stderr: await stderrText };
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, "first\nsecond\n");
       assert.equal(r.stderr, "to stderr\n");

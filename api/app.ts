@@ -27,7 +27,7 @@ import {
   volumeRoutes,
 } from "./routes/mod.ts";
 import { mcpRoutes } from "./mcp/mod.ts";
-import { openApiDocument } from "./schemas.ts";
+import { openApiDocument } from "./openapi.ts";
 import { ApiError, type Principal, type Service } from "./service.ts";
 
 export { bodyBytesMax, sseHeartbeatMs } from "./limits.ts";
@@ -69,7 +69,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
         ? c.json({ ready: true })
         : c.json({ error: { code: "not_ready", message: "starting or shutting down" } }, 503),
   );
-  app.get("/openapi.json", (c) => c.json(openApiDocument()));
+  app.get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
 
   // Order matters: who is calling, then their rate, then (only then) the body.
   const guard = authenticateAndRate(service, limits, edge);

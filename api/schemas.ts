@@ -1,6 +1,6 @@
 /**
  * zod schemas of every HTTP body and query: the same objects validate
- * requests and generate `/openapi.json`.
+ * requests and generate `/openapi.json` (`api/openapi.ts`).
  *
  * @module
  */
@@ -12,8 +12,6 @@ import { limitInt, limitsSchema, spawnRequestSchema } from "../sandbox/mod.ts";
 import { priorityMax, priorityMin } from "../kernel/sched/mod.ts";
 import { volumeNamePattern } from "../sandbox/fs/mod.ts";
 import { volumesSchema } from "./mount_schema.ts";
-import { sessionPaths } from "./session_schemas.ts";
-import { packagePaths } from "./package_schemas.ts";
 import { volumeQuotaBytesMax, volumeQuotaFilesMax } from "./limits.ts";
 
 export { limitsSchema };
@@ -124,108 +122,3 @@ export const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).optional(),
   action: z.string().max(64).optional(),
 });
-
-const errorRef = "#/components/schemas/Error";
-
-/** The paths of an agent's events: its SSE stream and its stored trace. */
-function tracePaths(responses: unknown): Record<string, unknown> {
-  return {
-    "/v1/agents/{id}/events": { get: { summary: "SSE of one agent: its trace, then live until exit", responses } },
-    "/v1/agents/{id}/trace": { get: { summary: "one agent's stored trace as JSON lines", responses } },
-  };
-}
-
-/** The OpenAPI document, generated from the schemas above. */
-export function openApiDocument(): Record<string, unknown> {
-  const body = (schema: z.ZodType) => ({
-    required: true,
-    content: { "application/json": { schema: z.toJSONSchema(schema, { io: "input" }) } },
-  });
-  const error = { description: "error", content: { "application/json": { schema: { $ref: errorRef } } } };
-  const responses = { 400: error, 401: error, 404: error, 413: error, 429: error, 503: error };
-  return {
-    openapi: "3.1.0",
-    info: { title: "agentos", version: "0.1.0" },
-    components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-      schemas: {
-        Error: {
-          type: "object",
-          properties: {
-            error: {
-              type: "object",
-              properties: { code: { type: "string" }, message: { type: "string" }, issues: { type: "array" } },
-              required: ["code", "message"],
-            },
-          },
-        },
-      },
-    },
-    security: [{ bearer: [] }],
-    paths: {
-      "/v1/agents": {
-        post: {
-          summary: "spawn an agent (wait:true runs it to completion)",
-          requestBody: body(spawnSchema),
-          responses,
-        },
-        get: { summary: "list agents", responses },
-      },
-      "/v1/agents/{id}": { get: { summary: "agent status", responses }, delete: { summary: "kill", responses } },
-      "/v1/agents/{id}/output": { get: { summary: "captured stdout/stderr", responses } },
-      ...tracePaths(responses),
-      "/v1/events": { get: { summary: "SSE stream of the tenant", responses } },
-      ...filePaths(body, responses),
-      "/v1/tenants": {
-        post: { summary: "create tenant (admin)", requestBody: body(tenantCreateSchema), responses },
-        get: { summary: "list tenants (admin)", responses },
-      },
-      "/v1/tenants/{id}": {
-        patch: { summary: "update quotas (admin)", requestBody: body(tenantPatchSchema), responses },
-      },
-      "/v1/tenants/{id}/keys": { post: { summary: "rotate the tenant's API key (admin)", responses } },
-      "/v1/audit": { get: { summary: "audit log", responses } },
-      "/v1/tenants/{id}/policy": {
-        put: { summary: "set the tenant's policy, live (admin)", requestBody: body(policyPutSchema), responses },
-      },
-      "/v1/agents/{id}/policy": {
-        put: { summary: "set an agent's own policy, live", requestBody: body(policyPutSchema), responses },
-      },
-      "/v1/scheduler": {
-        get: { summary: "scheduler policy and per-tenant service (admin)", responses },
-        put: { summary: "switch scheduling policy at run time (admin)", requestBody: body(schedulerSchema), responses },
-      },
-      "/v1/policy/explain": {
-        post: { summary: "would this call be allowed, and why", requestBody: body(explainSchema), responses },
-      },
-      ...sessionPaths(body, responses),
-      ...packagePaths(body, responses, error),
-      "/metrics": { get: { summary: "Prometheus text exposition", responses } },
-      "/healthz": { get: { summary: "liveness", security: [], responses: {} } },
-      "/readyz": { get: { summary: "readiness", security: [], responses: {} } },
-    },
-  };
-}
-
-/** The OpenAPI paths of volumes and files. */
-function filePaths(body: (schema: z.ZodType) => unknown, responses: unknown): Record<string, unknown> {
-  return {
-    "/v1/volumes": {
-      post: { summary: "create a volume", requestBody: body(volumeCreateSchema), responses },
-      get: { summary: "list the tenant's volumes", responses },
-    },
-    "/v1/volumes/{name}": { get: { summary: "a volume", responses }, delete: { summary: "delete", responses } },
-    "/v1/volumes/{name}/files": { get: { summary: "list a directory (?dir=)", responses } },
-    "/v1/volumes/{name}/files/{path}": {
-      put: { summary: "upload (binary body, streamed, atomic)", responses },
-      get: { summary: "download (Range)", responses },
-      delete: { summary: "delete (?recursive=true)", responses },
-    },
-    "/v1/agents/{id}/files": { get: { summary: "list a running agent's directory (?dir=)", responses } },
-    "/v1/agents/{id}/files/{path}": {
-      put: { summary: "upload into a running agent's workspace", responses },
-      get: { summary: "download from a running agent's workspace", responses },
-      delete: { summary: "delete in a running agent's workspace", responses },
-    },
-  };
-}

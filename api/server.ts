@@ -70,6 +70,8 @@ export interface RunningServer {
   limits: EdgeLimits;
   /** The retention timer (its `options`, `stats`, and `run()` to run it now). */
   retention: Retention;
+  /** The routes the app registers (method, Hono path; middleware left out): what `/openapi.json` must describe. */
+  routes: readonly { method: string; path: string }[];
   /** Graceful shutdown: stop accepting, kill agents (`killed`), flush, close. */
   close(): Promise<void>;
 }
@@ -128,7 +130,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   service.traces.start();
   retention.start();
   ready = true;
-  return { url, service, runtime, store, gate, limits, retention, close };
+  const routes = app.routes.filter((r) => r.method !== "ALL").map(({ method, path }) => ({ method, path }));
+  return { url, service, runtime, store, gate, limits, retention, routes, close };
 }
 
 /**

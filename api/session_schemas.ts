@@ -1,6 +1,6 @@
 /**
  * Request bodies and queries of the session routes (zod, strict: unknown
- * keys are a 400), and their OpenAPI paths.
+ * keys are a 400); their operations are in `api/openapi_files.ts`.
  *
  * @module
  */
@@ -61,33 +61,3 @@ export type SessionCreate = z.infer<typeof sessionCreateSchema>;
 export type SessionPatch = z.infer<typeof sessionPatchSchema>;
 /** An exec body, as validated. */
 export type SessionExec = z.infer<typeof sessionExecSchema>;
-
-/** The OpenAPI paths of sessions. */
-export function sessionPaths(body: (schema: z.ZodType) => unknown, responses: unknown): Record<string, unknown> {
-  return {
-    "/v1/sessions": {
-      post: { summary: "open a session (a stateful code context)", requestBody: body(sessionCreateSchema), responses },
-      get: { summary: "the tenant's sessions (?label=k=v, repeatable; ?state=)", responses },
-    },
-    "/v1/sessions/{id}": {
-      get: { summary: "a session", responses },
-      patch: {
-        summary: "extend the TTL, change idle timeout or labels",
-        requestBody: body(sessionPatchSchema),
-        responses,
-      },
-      delete: { summary: "close", responses },
-    },
-    "/v1/sessions/{id}/exec": {
-      post: { summary: "run one cell (?stream=true: NDJSON)", requestBody: body(sessionExecSchema), responses },
-    },
-    "/v1/sessions/{id}/interrupt": { post: { summary: "interrupt the running cell", responses } },
-    "/v1/sessions/{id}/restart": { post: { summary: "a fresh context (files kept)", responses } },
-    "/v1/sessions/{id}/files": { get: { summary: "list a directory of the session's workspace (?dir=)", responses } },
-    "/v1/sessions/{id}/files/{path}": {
-      put: { summary: "upload into the session's workspace", responses },
-      get: { summary: "download (Range)", responses },
-      delete: { summary: "delete", responses },
-    },
-  };
-}

@@ -22,11 +22,11 @@
 import { parseArgs } from "node:util";
 import {
   clientOptions,
+  remoteRunOptions,
   runDataDirDefault,
   runOptions,
   runsOnServer,
   serverUrlDefault,
-  spawnOptions,
   verbOptions,
 } from "./options.ts";
 import { runForwarding } from "./launch.ts";
@@ -77,7 +77,7 @@ export function agentCommand(launch: AgentLaunch): AgentCommand {
   const env = `--allow-env=${agentEnv.join(",")}`;
   if ((verb === "run" || verb === "repl") && !runsOnServer(rest)) return localRun(launch, rest, base, env);
   const options = verb === "run" || verb === "spawn"
-    ? { ...spawnOptions, ...clientOptions }
+    ? { ...remoteRunOptions, ...clientOptions }
     : { ...(verbOptions[verb as keyof typeof verbOptions] ?? {}), ...clientOptions };
   const { values, positionals } = parseArgs({ args: rest, options, allowPositionals: true, strict: false });
   const server = typeof values.server === "string" ? values.server : launch.serverUrl ?? serverUrlDefault;

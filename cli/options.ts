@@ -44,24 +44,26 @@ export const spawnOptions = {
   "wall-ms": { type: "string" },
   "cpu-ms": { type: "string" },
   "memory-mb": { type: "string" },
+  "output-bytes": { type: "string" },
+} as const;
+
+/** Flags of `run <file> --server URL`: a spawn's, and how to print (as the local `run`'s). */
+export const remoteRunOptions = {
+  ...spawnOptions,
+  trace: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
 } as const;
 
 /** Extra flags of the other client verbs. */
 export const verbOptions = {
-  ps: { state: { type: "string" } },
-  status: { signal: { type: "string", default: "KILL" } },
-  logs: { signal: { type: "string", default: "KILL" } },
+  ps: { state: { type: "string" }, limit: { type: "string" }, json: { type: "boolean", default: false } },
+  status: {},
+  logs: { follow: { type: "boolean", short: "f", default: false } },
   kill: { signal: { type: "string", default: "KILL" } },
   events: { calls: { type: "string" }, errors: { type: "boolean", default: false } },
   sched: { policy: { type: "string" } },
   repl: { allow: { type: "string" }, lang: { type: "string" }, "timeout-ms": { type: "string" } },
   session: { allow: { type: "string" }, lang: { type: "string" }, label: { type: "string", multiple: true } },
-} as const;
-
-/** Flags of `mcp` (it prints a configuration: no server is called). */
-export const mcpCliOptions = {
-  ...clientOptions,
-  help: { type: "boolean", default: false },
 } as const;
 
 /** Does a `run` command line go to a server (`--server` given)? */

@@ -1,7 +1,8 @@
 /**
  * `deno task agent repl [--server URL]`: an interactive REPL over a session
  * — a local one (a real cell in this process's runtime, no server) or a
- * remote one (`POST /v1/sessions`, cells streamed as NDJSON). A line is a
+ * remote one (a session on a server through the client SDK, cells streamed
+ * as NDJSON). A line is a
  * cell; a line ending in `\` or with brackets left open continues it.
  * `.exit` or end of input closes the session.
  *
@@ -14,13 +15,14 @@
 import { parseArgs } from "node:util";
 import { capabilities as allCapabilities, type Capability } from "../kernel/process/mod.ts";
 import { type CellOutcome, Runtime, typeScriptHint } from "../sandbox/mod.ts";
-import { escapeLine, escapeStream, safeJson } from "./escape.ts";
+import { clientOf } from "./client.ts";
+import { escapeStream, safeJson } from "./escape.ts";
 import { clientOptions, runDataDirDefault, runsOnServer, serverUrlDefault } from "./options.ts";
 
 const replOptions = {
   ...clientOptions,
   allow: { type: "string", default: "" },
-  lang: { type: "string", default: "js" },
+  lang: { type: "string" },
   "timeout-ms": { type: "string" },
   "data-dir": { type: "string", default: runDataDirDefault },
 } as const;
@@ -40,7 +42,7 @@ type CellAnswer = Omit<CellOutcome, "text"> & { resultText: string; executionCou
 /** `repl`: read cells from stdin until `.exit` or its end; returns the exit code. */
 export async function replCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: replOptions });
-  const lang = values.lang === "ts" ? "ts" : "js";
+  const lang = langOf(values.lang) ?? "js";
   const caps = capabilityList(values.allow);
   const timeoutMs = values["timeout-ms"] === undefined ? 30_000 : Number(values["timeout-ms"]);
   const runner = runsOnServer(argv)
@@ -108,36 +110,23 @@ async function localRunner(dataDir: string, lang: "js" | "ts", caps: Capability[
   return runner;
 }
 
-/** A session on a server: created here, closed at the end. */
+/** A session on a server (through the client SDK): created here, closed at the end. */
 async function remoteRunner(server: string, key: string, lang: "js" | "ts", caps: Capability[], timeoutMs: number) {
-  const api = sessionApi(server, key);
-  const created = await api("POST", "/v1/sessions", { capabilities: caps, lang });
-  const id = String((created as { id: string }).id);
+  const session = await clientOf({ server, key }).sessions.create({ capabilities: caps, lang });
   const runner: CellRunner = {
-    run: async (code, onOutput) => {
-      const res = await fetch(`${server.replace(/\/$/, "")}/v1/sessions/${id}/exec?stream=true`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: JSON.stringify({ code, lang, timeoutMs }),
-      });
-      if (!res.ok || res.body === null) throw new Error(await errorText(res));
-      let answer: CellAnswer | undefined;
-      for await (const line of lines(res.body)) {
-        if (line === "") continue;
-        const msg = JSON.parse(line);
-        if (msg.type === "stdout" || msg.type === "stderr") onOutput(msg.type === "stdout" ? 1 : 2, String(msg.data));
-        else if (msg.type === "result") answer = msg;
-        else if (msg.type === "error") throw new Error(`${msg.error.code}: ${msg.error.message}`);
-      }
-      if (answer === undefined) throw new Error("the server ended the answer early");
-      return answer;
-    },
-    close: async () => void await api("DELETE", `/v1/sessions/${id}`).catch(() => {}),
+    run: (code, onOutput) =>
+      session.exec(code, {
+        lang,
+        timeoutMs,
+        onStdout: (data) => onOutput(1, data),
+        onStderr: (data) => onOutput(2, data),
+      }),
+    close: async () => void await session.close().catch(() => {}),
   };
   return runner;
 }
 
-/** `session create|exec|close|ls` against a server; prints the API's JSON. */
+/** `session create|exec|close|ls` against a server (through the client SDK); prints the API's JSON. */
 export async function sessionCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const { values, positionals } = parseArgs({
@@ -145,48 +134,34 @@ export async function sessionCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { ...replOptions, label: { type: "string", multiple: true } },
   });
-  const api = sessionApi(values.server ?? env("AGENTOS_URL") ?? serverUrlDefault, values.key ?? env("AGENTOS_KEY"));
+  const sessions = clientOf({
+    server: values.server ?? env("AGENTOS_URL") ?? serverUrlDefault,
+    key: values.key ?? env("AGENTOS_KEY") ?? "",
+  }).sessions;
   const labels = Object.fromEntries(
     (values.label ?? []).map((l) => [l.split("=")[0], l.split("=").slice(1).join("=")]),
   );
-  const id = encodeURIComponent(positionals[0] ?? "");
-  const usage = "usage: deno task agent session create|exec <id> <file|->|close <id>|ls [--server URL] [--key KEY]";
+  const id = positionals[0] ?? "";
   let answer: unknown;
   if (sub === "create") {
-    answer = await api("POST", "/v1/sessions", { capabilities: capabilityList(values.allow), labels });
+    answer = (await sessions.create({ capabilities: capabilityList(values.allow), labels, lang: langOf(values.lang) }))
+      .info;
   } else if (sub === "exec" && positionals.length === 2) {
     const code = positionals[1] === "-"
       ? await new Response(Deno.stdin.readable).text()
       : await Deno.readTextFile(positionals[1]);
     const lang = values.lang === "ts" || positionals[1].endsWith(".ts") ? "ts" : "js";
-    answer = await api("POST", `/v1/sessions/${id}/exec`, { code, lang });
-  } else if (sub === "close" && positionals.length === 1) answer = await api("DELETE", `/v1/sessions/${id}`);
-  else if (sub === "ls") answer = await api("GET", "/v1/sessions");
-  else throw new TypeError(usage);
+    answer = await (await sessions.get(id)).exec(code, { lang });
+  } else if (sub === "close" && positionals.length === 1) answer = await (await sessions.get(id)).close();
+  else if (sub === "ls") answer = { sessions: await sessions.list() };
+  else throw new TypeError(`session ${sub === undefined ? "needs a subcommand" : `${sub}: wrong arguments`}`);
   console.log(safeJson(answer, 2));
   return (answer as { error?: unknown }).error === null || !("error" in (answer as object)) ? 0 : 1;
 }
 
-/** A JSON call; a non-2xx answer throws with the API's code and message. */
-function sessionApi(server: string, key: string | undefined) {
-  return async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const res = await fetch(`${server.replace(/\/$/, "")}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key ?? ""}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(await errorText(res));
-    return await res.json();
-  };
-}
-
-async function errorText(res: Response): Promise<string> {
-  const json = await res.json().catch(() => ({}));
-  const e = (json as { error?: { code?: string; message?: string } }).error;
-  return `${res.status} ${escapeLine(e?.code ?? res.statusText)}: ${escapeLine(e?.message ?? "")}`;
+function langOf(lang: string | undefined): "js" | "ts" | undefined {
+  if (lang === undefined || lang === "js" || lang === "ts") return lang;
+  throw new TypeError(`--lang is js or ts, got ${JSON.stringify(lang)}`);
 }
 
 function capabilityList(allow: string): Capability[] {

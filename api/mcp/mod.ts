@@ -4,9 +4,9 @@
  * `POST`, answered as JSON), behind the same authentication and rate
  * buckets as `/v1/*` (a tenant's Bearer key; 401 otherwise). The body is
  * read here under `bodyBytesMax` and parsed as every API body is (depth
- * checked, no prototype keys); refusals are JSON-RPC errors. `GET` and
- * `DELETE` (server-sent streams, session ends) are 405: there is no MCP
- * session to stream to or end.
+ * checked, no prototype keys); refusals are JSON-RPC errors. Every other
+ * method (`GET`: a server-sent stream, `DELETE`: end a session) is 405
+ * `Allow: POST`: there is no MCP session to stream to or end.
  *
  * @module
  */
@@ -25,6 +25,7 @@ import { registerTools } from "./tools.ts";
 
 export { mcpToolNames } from "./tools.ts";
 export { fileUri, fileUriTemplate } from "./files.ts";
+export { jsonRpcMessageSchema, mcpOperations } from "./openapi.ts";
 
 /** The path the MCP server answers at. */
 export const mcpPath = "/mcp";
@@ -39,6 +40,13 @@ export const mcpPath = "/mcp";
  */
 export function mcpRoutes(app: Hono<Env>, service: Service, guard: MiddlewareHandler<Env>): void {
   app.use(mcpPath, guard);
+  // A middleware, not routes: GET and DELETE are no operations of this server (none in /openapi.json).
+  app.use(mcpPath, async (c, next) => {
+    if (c.req.method === "POST") return await next();
+    const why =
+      `this MCP server is stateless and answers POST only (${c.req.method} has no stream or session to serve)`;
+    return rpcError(c, 405, -32000, why, { allow: "POST" });
+  });
   app.post(mcpPath, async (c) => {
     const body = await readBody(c);
     if (body instanceof Response) return body;
@@ -54,10 +62,6 @@ export function mcpRoutes(app: Hono<Env>, service: Service, guard: MiddlewareHan
       await server.close();
     }
   });
-  const noStream = (c: Context<Env>) =>
-    rpcError(c, 405, -32000, "this MCP server is stateless: POST JSON-RPC messages to /mcp", { allow: "POST" });
-  app.get(mcpPath, noStream);
-  app.delete(mcpPath, noStream);
 }
 
 /**

@@ -55,7 +55,8 @@ export function sessionRoutes(app: Hono<Env>, sessions: Sessions): void {
 /**
  * A cell answered as NDJSON: `{"type":"stdout"|"stderr","data"}` lines as
  * the agent writes, then one `{"type":"result",...}` line with the whole
- * answer (or `{"type":"error","error":{code,message}}`).
+ * answer (or `{"type":"error","status","error":{code,message}}`, `status`
+ * being the HTTP status the error would have had).
  */
 function execStream(c: Context<Env>, sessions: Sessions, body: Parameters<Sessions["exec"]>[2]): Response {
   const encoder = new TextEncoder();
@@ -70,8 +71,10 @@ function execStream(c: Context<Env>, sessions: Sessions, body: Parameters<Sessio
         });
         line({ type: "result", ...answer });
       } catch (err) {
-        const e = err as { code?: string; message?: string };
-        line({ type: "error", error: { code: e.code ?? "internal", message: e.message ?? String(err) } });
+        // The 200 is already sent: the line carries the status the error would have had.
+        const e = err as { status?: number; code?: string; message?: string };
+        const status = err instanceof ApiError ? e.status : 500;
+        line({ type: "error", status, error: { code: e.code ?? "internal", message: e.message ?? String(err) } });
       }
       controller.close();
     },

@@ -64,7 +64,7 @@ interface InfoJson {
  * ```ts
  * import { resolveTree } from "./resolve.ts";
  * const tree = await resolveTree({ name: "lodash", range: "^4" }, { denoDir: "/tmp/s/.cache", cwd: "/tmp/s" });
- * tree.root.version; // e.g. "4.17.21"
+ * tree.root.version; // the newest 4.x.y, exact
  * ```
  */
 export async function resolveTree(spec: PackageSpec, options: ResolveOptions): Promise<ResolvedTree> {

@@ -200,7 +200,7 @@ export class PackageStore {
    * ```ts
    * import { PackageStore } from "./store.ts";
    * const pkg = await new PackageStore("./data/packages").add("lodash@^4");
-   * pkg.version; // "4.17.21"
+   * pkg.version; // the newest 4.x.y, exact
    * ```
    */
   async add(spec: string, options: AddOptions = {}): Promise<StoredPackage> {

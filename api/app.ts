@@ -25,6 +25,7 @@ import {
   uploadPathPattern,
   volumeRoutes,
 } from "./routes/mod.ts";
+import { allowedMethods } from "./method_not_allowed.ts";
 import { openApiDocument } from "./schemas.ts";
 import { ApiError, type Principal, type Service } from "./service.ts";
 
@@ -50,7 +51,8 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   app.edge = edge;
 
   app.onError((err, c) => onError(service, err, c));
-  app.notFound((c) => c.json({ error: { code: "not_found", message: "no such route" } }, 404));
+  const allowed = allowedMethods(() => app.routes);
+  app.notFound((c) => notFound(c, allowed(c.req.path)));
 
   app.use("*", async (c, next) => {
     await httpSpan(c.req.method, c.req.path, async () => {
@@ -115,6 +117,13 @@ function onError(service: Service, err: Error, c: Context<Env>): Response {
   if (refused !== undefined) return errorResponse(c, refused);
   console.error(`unhandled: ${err instanceof Error ? err.stack : err}`);
   return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+}
+
+/** An unknown path is a 404; a known path asked with another method a 405 naming the methods it has. */
+function notFound(c: Context<Env>, methods: string[]): Response {
+  if (methods.length === 0) return c.json({ error: { code: "not_found", message: "no such route" } }, 404);
+  const message = `${c.req.method} is not served at ${c.req.path}; use ${methods.join(", ")}`;
+  return c.json({ error: { code: "method_not_allowed", message } }, 405, { allow: methods.join(", ") });
 }
 
 function hasBody(c: Context<Env>): boolean {

@@ -19,6 +19,7 @@ import type { Agent, ExitSummary } from "../sandbox/mod.ts";
 import { ApiError } from "./api_error.ts";
 import type { AuditLog } from "./audit_log.ts";
 import { now } from "./ids.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { type FinalRecord, type PendingRecords, writeFinal } from "./pending_records.ts";
 import type { AgentRow, Store } from "./store.ts";
 import type { StoreErrors } from "./store_errors.ts";
@@ -199,13 +200,14 @@ export class AgentTable {
     q: { state?: string; limit?: number; cursor?: string },
   ): { agents: AgentRow[]; next: string | null } {
     const limit = q.limit ?? 50;
-    const rows = this.#store.agents(p.tenant.admin ? null : p.tenant.id, { state: q.state, limit, before: q.cursor });
+    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const rows = this.#store.agents(p.tenant.admin ? null : p.tenant.id, { state: q.state, limit, before });
     const merged = rows.map((r) => {
       const live = this.#live.get(r.id);
       return live ? liveRow(live) : this.#pending.get(r.id)?.row ?? r;
     });
     const last = rows.at(-1);
-    return { agents: merged, next: rows.length === limit && last ? last.createdAt + last.id : null };
+    return { agents: merged, next: rows.length === limit && last ? encodeCursor(last.createdAt, last.id) : null };
   }
 
   /** Live agent count per tenant (for metrics). */

@@ -26,6 +26,7 @@ import {
   volumeRoutes,
 } from "./routes/mod.ts";
 import { allowedMethods } from "./method_not_allowed.ts";
+import { queryGuard } from "./queries.ts";
 import { openApiDocument } from "./schemas.ts";
 import { ApiError, type Principal, type Service } from "./service.ts";
 
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   const guard = authenticateAndRate(service, limits, edge);
   app.use("/v1/*", guard);
   app.use("/metrics", guard);
+  app.use("/v1/*", queryGuard());
   const jsonBodyLimit = bodyLimit({
     maxSize: bodyBytesMax,
     onError: (c) => {

@@ -15,6 +15,8 @@ import { volumesSchema } from "./mount_schema.ts";
 import { sessionPaths } from "./session_schemas.ts";
 import { packagePaths } from "./package_schemas.ts";
 import { volumeQuotaBytesMax, volumeQuotaFilesMax } from "./limits.ts";
+import { auditActions } from "./audit_actions.ts";
+import { decodeCursor } from "./cursor.ts";
 
 export { limitsSchema };
 
@@ -105,7 +107,11 @@ export const tenantPatchSchema = z.strictObject({ quotas: quotasSchema });
 export const agentListQuery = z.strictObject({
   state: z.enum(["Running", "Zombie"]).optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
-  cursor: z.string().max(200).optional(),
+  /** The `next` of the previous page (opaque; `api/cursor.ts`). */
+  cursor: z.string().max(200).refine(
+    (s) => decodeCursor(s) !== undefined,
+    "not a cursor this server issued: pass the `next` of a previous page",
+  ).optional(),
 });
 
 /** `GET /v1/events` and `/v1/agents/:id/events` query. */
@@ -122,7 +128,7 @@ export const eventsQuery = z.strictObject({
 export const auditQuery = z.strictObject({
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
-  action: z.string().max(64).optional(),
+  action: z.enum(auditActions, { error: `one of ${auditActions.join(", ")}` }).optional(),
 });
 
 const errorRef = "#/components/schemas/Error";

@@ -44,6 +44,7 @@ import { AdmissionQueue, type AdmissionStats, type SchedPolicy, type SchedStats 
 import { type AgentAnswer, AgentTable, type LiveAgent } from "./agent_table.ts";
 import { ApiError, policyOr400 } from "./api_error.ts";
 import { DenialAuditGate } from "./audit_denials.ts";
+import type { AuditAction } from "./audit_actions.ts";
 import { AuditLog } from "./audit_log.ts";
 import { EventFeed } from "./events.ts";
 import { agentFileScope, filesCalls, type FileScope } from "./files.ts";
@@ -304,7 +305,7 @@ export class Service {
    */
   commit(
     write: () => void,
-    audit: { tenantId: string; actor: string; action: string; subject: string; detail: unknown },
+    audit: { tenantId: string; actor: string; action: AuditAction; subject: string; detail: unknown },
   ) {
     try {
       this.#store.transaction(() => {

@@ -21,6 +21,7 @@ import type { CellOutcome } from "../sandbox/mod.ts";
 import type { Runtime } from "../sandbox/mod.ts";
 import type { LiveAgent } from "./agent_table.ts";
 import { ApiError } from "./api_error.ts";
+import type { AuditAction } from "./audit_actions.ts";
 import { agentFileScope, type FileScope } from "./files.ts";
 import { newId } from "./ids.ts";
 import {
@@ -360,7 +361,7 @@ export class Sessions {
     return n;
   }
 
-  #auditOf(p: Principal, row: SessionRow, action: string, detail: unknown) {
+  #auditOf(p: Principal, row: SessionRow, action: AuditAction, detail: unknown) {
     return { tenantId: row.tenantId, actor: p.tenant.id, action, subject: row.id, detail };
   }
 }

@@ -6,9 +6,10 @@
  */
 
 import type { Context, Hono } from "hono";
-import { type AgentAnswer, ApiError } from "../service.ts";
+import type { AgentAnswer } from "../service.ts";
 import { type Env, errorResponse, parseBody, parseQuery } from "../http.ts";
 import { agentListQuery, spawnSchema } from "../schemas.ts";
+import { agentKillQuery } from "../queries.ts";
 import type { Service } from "../service.ts";
 import type { AgentRow } from "../store.ts";
 
@@ -28,10 +29,7 @@ export function agentRoutes(app: Hono<Env>, service: Service): void {
   });
   app.get("/v1/agents/:id", (c) => c.json(agentView(service.agent(c.get("principal"), c.req.param("id")), false)));
   app.delete("/v1/agents/:id", (c) => {
-    const signal = c.req.query("signal") ?? "KILL";
-    if (signal !== "KILL" && signal !== "TERM") {
-      throw new ApiError(400, "validation_failed", "signal must be TERM or KILL");
-    }
+    const signal = parseQuery(c, agentKillQuery).signal ?? "KILL";
     const row = service.kill(c.get("principal"), c.req.param("id"), signal);
     return c.json({ id: row.id, state: row.state, killed: row.endedAt === null }, 202);
   });

@@ -9,6 +9,7 @@ import type { Context, Hono } from "hono";
 import { ApiError } from "../api_error.ts";
 import { fileRoutes } from "./files.ts";
 import { type Env, parseBody, parseQuery } from "../http.ts";
+import { execQuery } from "../queries.ts";
 import { sessionLabelsMax } from "../limits.ts";
 import { sessionCreateSchema, sessionExecSchema, sessionListQuery, sessionPatchSchema } from "../session_schemas.ts";
 import type { SessionRow } from "../session_rows.ts";
@@ -38,7 +39,7 @@ export function sessionRoutes(app: Hono<Env>, sessions: Sessions): void {
   });
   app.post("/v1/sessions/:id/exec", async (c) => {
     const body = await parseBody(c, sessionExecSchema);
-    const stream = c.req.query("stream") === "true" ||
+    const stream = parseQuery(c, execQuery).stream === "true" ||
       (c.req.header("accept") ?? "").includes("application/x-ndjson");
     if (stream) return execStream(c, sessions, body);
     return c.json(await sessions.exec(c.get("principal"), c.req.param("id"), body));

@@ -209,6 +209,12 @@ export class Service {
     const tenantId = p.tenant.admin && body.tenantId ? body.tenantId : p.tenant.id;
     const request = body.request;
     if ("import" in request) return await this.#explainImport(tenantId, request, body.policy);
+    const calls = this.#runtime.dispatcher.calls();
+    if (!calls.includes(request.call)) {
+      const near = calls.filter((c) => c.split(".")[0] === request.call.split(".")[0]).slice(0, 12);
+      const hint = near.length > 0 ? `; calls of ${request.call.split(".")[0]}: ${near.join(", ")}` : "";
+      throw new ApiError(400, "unknown_call", `${request.call} is not a syscall of this server${hint}`);
+    }
     return policyOr400(() => this.#runtime.policy.explain(tenantId, request, body.policy));
   }
 

@@ -13,7 +13,7 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { httpSpan } from "../observability/mod.ts";
 import { RateLimiter, StreamSlots } from "./edge/mod.ts";
-import { type AppEdge, authenticateAndRate, type Env, errorResponse } from "./http.ts";
+import { type AppEdge, authenticateAndRate, type Env, errorResponse, hasBody } from "./http.ts";
 import { bodyBytesMax, type EdgeLimits, edgeLimits, rateBucketsMax } from "./limits.ts";
 import {
   agentRoutes,
@@ -126,10 +126,6 @@ function notFound(c: Context<Env>, methods: string[]): Response {
   if (methods.length === 0) return c.json({ error: { code: "not_found", message: "no such route" } }, 404);
   const message = `${c.req.method} is not served at ${c.req.path}; use ${methods.join(", ")}`;
   return c.json({ error: { code: "method_not_allowed", message } }, 405, { allow: methods.join(", ") });
-}
-
-function hasBody(c: Context<Env>): boolean {
-  return c.req.header("content-length") !== undefined || c.req.header("transfer-encoding") !== undefined;
 }
 
 /** The edge's rate limiters and stream slots. */

@@ -33,6 +33,19 @@ export interface AppEdge {
   streams: StreamSlots;
 }
 
+/**
+ * Whether a request has a body (HTTP/1.1: a length above 0, or chunks).
+ *
+ * @example
+ * ```ts
+ * const body = hasBody(c) ? await parseBody(c, schema) : {};
+ * ```
+ */
+export function hasBody(c: Context<Env>): boolean {
+  const length = c.req.header("content-length");
+  return (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
+}
+
 export async function parseBody<S extends z.ZodType>(c: Context<Env>, schema: S): Promise<z.output<S>> {
   const type = c.req.header("content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/json")) {

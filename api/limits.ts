@@ -451,3 +451,10 @@ if (traceEventsPerAgentMaxDefault > traceEventsBufferedMax) {
 if (traceCharsPerAgentMax > traceBufferedCharsMax) {
   throw new RangeError("limits: one agent's trace characters above what may be buffered for all");
 }
+
+/** Live (not revoked) API keys one tenant may hold. Past it: 409 `too_many_keys` (revoke one first). */
+export const apiKeysPerTenantMax = 20;
+/** Longest `expiresInSec` and `overlapSec` of a new key, s. @default 10 years */
+export const apiKeyLifetimeSecMax = 10 * 366 * 24 * 3600;
+/** A key's `lastUsedAt` is written at most this often per key, ms (a request is not a write). */
+export const apiKeyTouchMs = 60_000;

@@ -14,7 +14,7 @@ import { volumeNamePattern } from "../sandbox/fs/mod.ts";
 import { volumesSchema } from "./mount_schema.ts";
 import { sessionPaths } from "./session_schemas.ts";
 import { packagePaths } from "./package_schemas.ts";
-import { volumeQuotaBytesMax, volumeQuotaFilesMax } from "./limits.ts";
+import { apiKeyLifetimeSecMax, volumeQuotaBytesMax, volumeQuotaFilesMax } from "./limits.ts";
 import { auditActions } from "./audit_actions.ts";
 import { decodeCursor } from "./cursor.ts";
 
@@ -98,6 +98,15 @@ export const quotasSchema = z.strictObject({
 export const tenantCreateSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, _ and -, 1–63 chars"),
   quotas: quotasSchema.optional(),
+});
+
+/** `POST /v1/tenants/:id/keys` (every field optional; a request without a body is `{}`). */
+export const keyCreateSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "letters, digits, _ . and -, 1–63 chars").optional(),
+  /** The new key stops working after this, s (default: until revoked). */
+  expiresInSec: z.int().min(1).max(apiKeyLifetimeSecMax).optional(),
+  /** The tenant's other keys stop working after this, s (0: now; default: they stay until revoked). */
+  overlapSec: z.int().min(0).max(apiKeyLifetimeSecMax).optional(),
 });
 
 /** `PATCH /v1/tenants/:id`. */

@@ -46,6 +46,7 @@ import { ApiError, policyOr400 } from "./api_error.ts";
 import { DenialAuditGate } from "./audit_denials.ts";
 import type { AuditAction } from "./audit_actions.ts";
 import { AuditLog } from "./audit_log.ts";
+import { ApiKeys } from "./api_keys.ts";
 import { EventFeed } from "./events.ts";
 import { agentFileScope, filesCalls, type FileScope } from "./files.ts";
 import { now } from "./ids.ts";
@@ -95,6 +96,8 @@ export class Service {
   #audit: AuditLog;
   #agents: AgentTable;
   #tenants: TenantKeys;
+  /** Tenants' API keys (`api/api_keys.ts`). */
+  readonly keys: ApiKeys;
   #errors = new StoreErrors();
   #pending: PendingRecords;
 
@@ -117,6 +120,7 @@ export class Service {
     this.#pending = new PendingRecords(store, this.#errors, { traces: this.traces });
     this.#agents = new AgentTable(store, this.#audit, this.#errors, this.#pending, this.traces);
     this.#tenants = new TenantKeys(runtime, store, this.#audit);
+    this.keys = new ApiKeys(store, this.#audit, this.#tenants);
     this.volumes = new VolumeService(runtime, store, this.#audit);
     runtime.obs.knownCalls(filesCalls);
     runtime.subscribe((event) => this.#onRuntimeEvent(event));
@@ -280,11 +284,6 @@ export class Service {
   /** Replace quotas (admin). */
   patchTenant(p: Principal, id: string, quotas: Quotas): TenantRow {
     return this.#tenants.patch(p, id, quotas);
-  }
-
-  /** Issue a new key for a tenant and revoke its others (admin). */
-  rotateKey(p: Principal, id: string): Promise<{ id: string; apiKey: string }> {
-    return this.#tenants.rotateKey(p, id);
   }
 
   /**

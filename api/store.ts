@@ -14,6 +14,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { openDatabase } from "./store_open.ts";
 import { VolumeRows, volumeSchema } from "./volume_rows.ts";
 import { TraceRows, traceSchema } from "./trace_rows.ts";
+import { type KeyRow, KeyRows, migrateKeys } from "./key_rows.ts";
 
 export { schemaVersion, StartupError, startupExitCode } from "./store_open.ts";
 export { type TraceRow, TraceRows } from "./trace_rows.ts";
@@ -43,6 +44,7 @@ CREATE INDEX IF NOT EXISTS agents_ended ON agents(ended_at);
 `;
 
 export type { VolumeRow } from "./volume_rows.ts";
+export type { KeyRow } from "./key_rows.ts";
 
 /** The SQLite-backed store. */
 export class Store {
@@ -55,6 +57,8 @@ export class Store {
   readonly traces: TraceRows;
   /** Volumes' records (api/volumes.ts). */
   readonly volumes: VolumeRows;
+  /** API keys' records (api/tenant_keys.ts). */
+  readonly keys: KeyRows;
 
   /**
    * @param path SQLite file path: created (a fresh install) only if missing
@@ -67,7 +71,9 @@ export class Store {
       db.exec(volumeSchema);
       const columns = db.prepare("PRAGMA table_info(tenants)").all() as Row[];
       if (!columns.some((c) => c.name === "policy")) db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
+      migrateKeys(db);
     });
+    this.keys = new KeyRows(this.#db);
     this.traces = new TraceRows(this.#db);
     this.volumes = new VolumeRows(this.#db);
   }
@@ -172,23 +178,14 @@ export class Store {
     return (this.#db.prepare("SELECT * FROM tenants ORDER BY created_at, id").all() as Row[]).map(toTenant);
   }
 
-  /** Store a key hash for a tenant. */
-  insertKey(hash: string, tenantId: string, at: string): void {
-    this.#db.prepare("INSERT INTO keys (hash, tenant_id, created_at) VALUES (?, ?, ?)").run(hash, tenantId, at);
+  /** Store a key (its secret's hash and its record) for a tenant. */
+  insertKey(hash: string, key: Omit<KeyRow, "lastUsedAt">): void {
+    this.keys.insert(hash, key);
   }
 
-  /** Revoke every live key of a tenant except `keep`. */
-  revokeKeys(tenantId: string, keep: string, at: string): void {
-    this.#db.prepare("UPDATE keys SET revoked_at = ? WHERE tenant_id = ? AND hash != ? AND revoked_at IS NULL")
-      .run(at, tenantId, keep);
-  }
-
-  /** The tenant a live key hash belongs to. */
-  tenantForKey(hash: string): TenantRow | undefined {
-    const row = this.#db.prepare(
-      "SELECT t.* FROM keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ? AND k.revoked_at IS NULL",
-    ).get(hash) as Row | undefined;
-    return row && toTenant(row);
+  /** The live key a secret's hash is, with its tenant (expired keys included). */
+  tenantForKey(hash: string): { key: KeyRow; tenant: TenantRow } | undefined {
+    return this.keys.lookup(hash);
   }
 
   /** Insert a new agent record. */

@@ -17,6 +17,7 @@ import { packagePaths } from "./package_schemas.ts";
 import { apiKeyLifetimeSecMax, volumeQuotaBytesMax, volumeQuotaFilesMax } from "./limits.ts";
 import { auditActions } from "./audit_actions.ts";
 import { decodeCursor } from "./cursor.ts";
+import { labelQuery, labelsSchema } from "./labels.ts";
 
 export { limitsSchema };
 
@@ -42,6 +43,8 @@ export const spawnSchema = spawnRequestSchema.extend({
   priority: z.int().min(priorityMin).max(priorityMax).optional(),
   /** `full`: every syscall in the agent's stream and stored trace, none sampled out; each costs one more rate token. */
   trace: z.enum(["sampled", "full"]).optional(),
+  /** `{key: value}` to find it by (`GET /v1/agents?label=k=v`). */
+  labels: labelsSchema.optional(),
 });
 
 /** `POST /v1/volumes`. */
@@ -112,9 +115,18 @@ export const keyCreateSchema = z.strictObject({
 /** `PATCH /v1/tenants/:id`. */
 export const tenantPatchSchema = z.strictObject({ quotas: quotasSchema });
 
+/** `PATCH /v1/agents/:id`: a running agent's wall-clock limit from its start, ms (within the tenant's ceiling). */
+export const agentPatchSchema = z.strictObject({
+  wallMs: limitInt(agentLimitsMax.wallMs).min(1).optional(),
+  /** Replace the agent's labels (a running or an ended agent's). */
+  labels: labelsSchema.optional(),
+});
+
 /** `GET /v1/agents` query. */
 export const agentListQuery = z.strictObject({
   state: z.enum(["Running", "Zombie"]).optional(),
+  /** `key=value` or `key`; repeatable, every one must match. */
+  label: labelQuery.optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
   /** The `next` of the previous page (opaque; `api/cursor.ts`). */
   cursor: z.string().max(200).refine(

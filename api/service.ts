@@ -22,24 +22,8 @@
 import type { TenantQuotas } from "../kernel/tenants/mod.ts";
 import type { Runtime, RuntimeEvent } from "../sandbox/mod.ts";
 import type { Decision, PolicyRequest } from "../sandbox/policy/mod.ts";
-import { importTarget } from "../sandbox/modules/mod.ts";
+import { explainRequest, type ImportAnswer, type ImportQuestion } from "./explain.ts";
 
-/** An import question for `POST /v1/policy/explain`. */
-export interface ImportQuestion {
-  import: string;
-  dynamic?: boolean;
-}
-
-/** Its answer: allowed, or refused by the store (not there) or by an imports rule. */
-export interface ImportAnswer {
-  effect: "allow" | "deny";
-  layer: "imports" | "store";
-  ruleId: string | null;
-  reason?: "rule" | "not_in_store";
-  message?: string;
-  /** The package it was decided for, `name@version`. */
-  package?: string;
-}
 import { AdmissionQueue, type AdmissionStats, type SchedPolicy, type SchedStats } from "../kernel/sched/mod.ts";
 import { type AgentAnswer, AgentTable, type LiveAgent } from "./agent_table.ts";
 import { ApiError, policyOr400 } from "./api_error.ts";
@@ -47,6 +31,8 @@ import { DenialAuditGate } from "./audit_denials.ts";
 import type { AuditAction } from "./audit_actions.ts";
 import { AuditLog } from "./audit_log.ts";
 import { ApiKeys } from "./api_keys.ts";
+import type { LabelFilter } from "./labels.ts";
+import { type AgentPatch, patchAgent } from "./agent_patch.ts";
 import { EventFeed } from "./events.ts";
 import { agentFileScope, filesCalls, type FileScope } from "./files.ts";
 import { now } from "./ids.ts";
@@ -66,6 +52,7 @@ export { type AgentAnswer, agentIdsMax } from "./agent_table.ts";
 export { ApiError } from "./api_error.ts";
 export { admissionQueueMax, serverAgentsMax } from "./spawn.ts";
 export { hashKey, type Principal, quotasDefault } from "./tenant_keys.ts";
+export type { ImportAnswer, ImportQuestion } from "./explain.ts";
 
 /** What the store refused so far and what the service holds because of it (for `/metrics`). */
 export interface StoreStats {
@@ -210,45 +197,7 @@ export class Service {
     p: Principal,
     body: { tenantId?: string; policy?: unknown; request: PolicyRequest | ImportQuestion },
   ): Promise<Decision | ImportAnswer> {
-    const tenantId = p.tenant.admin && body.tenantId ? body.tenantId : p.tenant.id;
-    const request = body.request;
-    if ("import" in request) return await this.#explainImport(tenantId, request, body.policy);
-    const calls = this.#runtime.dispatcher.calls();
-    if (!calls.includes(request.call)) {
-      const near = calls.filter((c) => c.split(".")[0] === request.call.split(".")[0]).slice(0, 12);
-      const hint = near.length > 0 ? `; calls of ${request.call.split(".")[0]}: ${near.join(", ")}` : "";
-      throw new ApiError(400, "unknown_call", `${request.call} is not a syscall of this server${hint}`);
-    }
-    return policyOr400(() => this.#runtime.policy.explain(tenantId, request, body.policy));
-  }
-
-  async #explainImport(tenantId: string, q: ImportQuestion, agentDoc: unknown): Promise<ImportAnswer> {
-    let target;
-    try {
-      target = importTarget(q.import);
-    } catch (err) {
-      throw new ApiError(400, "invalid_import", err instanceof Error ? err.message : String(err));
-    }
-    if (target.kind !== "package") {
-      throw new ApiError(
-        400,
-        "invalid_import",
-        `${JSON.stringify(q.import)} is not a package specifier ("lodash", "npm:zod@^3")`,
-      );
-    }
-    const pkg = await this.#runtime.packages.find(target.name, target.range);
-    if (!pkg.ok) return { effect: "deny", layer: "store", reason: "not_in_store", ruleId: null, message: pkg.message };
-    const req = { name: pkg.found.name, version: pkg.found.version, dynamic: q.dynamic === true };
-    const refused = policyOr400(() => this.#runtime.policy.explainImport(tenantId, req, agentDoc));
-    const name = `${req.name}@${req.version}`;
-    return refused === null ? { effect: "allow", layer: "imports", ruleId: null, package: name } : {
-      effect: "deny",
-      layer: "imports",
-      reason: "rule",
-      ruleId: refused.ruleId,
-      message: refused.message,
-      package: name,
-    };
+    return await explainRequest(this.#runtime, p, body);
   }
 
   /** After a restart: agents that were running are recorded as `crash` (with their audit rows, one transaction). */
@@ -351,9 +300,20 @@ export class Service {
   /** A page of agents. */
   agents(
     p: Principal,
-    q: { state?: string; limit?: number; cursor?: string },
+    q: { state?: string; limit?: number; cursor?: string; labels?: LabelFilter[] },
   ): { agents: AgentRow[]; next: string | null } {
     return this.#agents.page(p, q);
+  }
+
+  /**
+   * Change a running agent's `wallMs` (within its tenant's ceiling) or labels (`api/agent_patch.ts`).
+   *
+   * @throws {ApiError} 404, 409 `agent_not_running`, 400 `limit_above_ceiling`
+   */
+  patchAgent(p: Principal, id: string, body: AgentPatch): AgentRow {
+    const d = { runtime: this.#runtime, store: this.#store, audit: this.#audit };
+    patchAgent({ ...d, row: this.agent(p, id), live: this.#agents.live(id) }, p, body);
+    return this.agent(p, id);
   }
 
   /** Signal an agent: `KILL` (default, reason `killed`) or `TERM` (graceful, then `KILL`). */
@@ -483,6 +443,8 @@ export class Service {
   }
 
   #onRuntimeEvent(event: RuntimeEvent): void {
+      this.#egress.add(event.tenant, event.bytes);
+    }
     if (event.type === "denial") this.#audit.denial(event, this.#agents.byPid(event.pid)?.id);
     if (event.type === "import") {
       this.#audit.record(event.tenant, "kernel", "import", this.#agents.byPid(event.pid)?.id ?? null, {

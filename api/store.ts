@@ -15,6 +15,7 @@ import { openDatabase } from "./store_open.ts";
 import { VolumeRows, volumeSchema } from "./volume_rows.ts";
 import { TraceRows, traceSchema } from "./trace_rows.ts";
 import { type KeyRow, KeyRows, migrateKeys } from "./key_rows.ts";
+import { type LabelFilter, labelSql } from "./labels.ts";
 
 export { schemaVersion, StartupError, startupExitCode } from "./store_open.ts";
 export { type TraceRow, TraceRows } from "./trace_rows.ts";
@@ -71,6 +72,10 @@ export class Store {
       db.exec(volumeSchema);
       const columns = db.prepare("PRAGMA table_info(tenants)").all() as Row[];
       if (!columns.some((c) => c.name === "policy")) db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
+      const agentColumns = db.prepare("PRAGMA table_info(agents)").all() as Row[];
+      if (!agentColumns.some((c) => c.name === "labels")) {
+        db.exec("ALTER TABLE agents ADD COLUMN labels TEXT NOT NULL DEFAULT '{}'");
+      }
       migrateKeys(db);
     });
     this.keys = new KeyRows(this.#db);
@@ -188,12 +193,31 @@ export class Store {
     return this.keys.lookup(hash);
   }
 
+  /** Replace an agent's labels (`PATCH /v1/agents/:id`). */
+  setAgentLabels(id: string, labels: Record<string, string>): void {
+    this.#db.prepare("UPDATE agents SET labels = ? WHERE id = ?").run(JSON.stringify(labels), id);
+  }
+
+  /** Replace a live agent's recorded limits (`PATCH /v1/agents/:id`). */
+  setAgentLimits(id: string, limits: unknown): void {
+    this.#db.prepare("UPDATE agents SET limits = ? WHERE id = ?").run(JSON.stringify(limits), id);
+  }
+
   /** Insert a new agent record. */
   insertAgent(a: AgentRow): void {
     this.#db.prepare(
-      `INSERT INTO agents (id, tenant_id, pid, state, capabilities, limits, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(a.id, a.tenantId, a.pid, a.state, JSON.stringify(a.capabilities), JSON.stringify(a.limits), a.createdAt);
+      `INSERT INTO agents (id, tenant_id, pid, state, capabilities, limits, labels, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      a.id,
+      a.tenantId,
+      a.pid,
+      a.state,
+      JSON.stringify(a.capabilities),
+      JSON.stringify(a.limits),
+      JSON.stringify(a.labels),
+      a.createdAt,
+    );
   }
 
   /** Record how an agent ended. */
@@ -230,12 +254,17 @@ export class Store {
   }
 
   /** A page of agent records, newest first. */
-  agents(tenantId: string | null, filter: { state?: string; limit: number; before?: string }): AgentRow[] {
+  agents(
+    tenantId: string | null,
+    filter: { state?: string; limit: number; before?: string; labels?: LabelFilter[] },
+  ): AgentRow[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (tenantId !== null) where.push("tenant_id = ?"), params.push(tenantId);
     if (filter.state) where.push("state = ?"), params.push(filter.state);
     if (filter.before) where.push("(created_at || id) < ?"), params.push(filter.before);
+    const labels = labelSql(filter.labels ?? []);
+    if (labels.sql !== "") where.push(labels.sql.replace(/^ AND /, "")), params.push(...labels.params);
     const sql = `SELECT * FROM agents ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY created_at DESC, id DESC LIMIT ?`;
     return (this.#db.prepare(sql).all(...params, filter.limit) as Row[]).map(toAgent);

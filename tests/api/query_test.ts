@@ -34,7 +34,7 @@ Deno.test("query: unknown parameters and bad values are 400s naming the paramete
     ];
     for (const [path, named] of cases) await refused(await s.req(path, { key }), named);
     const unknown = await refused(await s.req("/v1/agents?sort=asc", { key }), "sort");
-    assert.match(unknown, /this route takes state, limit, cursor/);
+    assert.match(unknown, /this route takes state, label, limit, cursor/);
     const none = await refused(await s.req("/v1/volumes?page=2", { key }), "page");
     assert.match(none, /takes no query parameters/);
     // A cursor made by hand of something that is not a row is refused too (opaque, not a passthrough to SQL).

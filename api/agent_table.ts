@@ -219,6 +219,11 @@ export class AgentTable {
     return { agents: merged, next: rows.length === limit && last ? encodeCursor(last.createdAt, last.id) : null };
   }
 
+  /** A tenant's agents whose end is not decided yet (an ended one counts in its record). */
+  liveOf(tenantId: string): LiveAgent[] {
+    return [...this.#live.values()].filter((a) => a.tenantId === tenantId && a.final === undefined);
+  }
+
   /** Live agent count per tenant (for metrics). */
   liveCounts(): Map<string, number> {
     const counts = new Map<string, number>();

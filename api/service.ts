@@ -32,6 +32,7 @@ import type { AuditAction } from "./audit_actions.ts";
 import { AuditLog } from "./audit_log.ts";
 import { ApiKeys } from "./api_keys.ts";
 import type { LabelFilter } from "./labels.ts";
+import { EgressMeter, type TenantUsage, tenantUsage } from "./usage.ts";
 import { type AgentPatch, patchAgent } from "./agent_patch.ts";
 import { EventFeed } from "./events.ts";
 import { agentFileScope, filesCalls, type FileScope } from "./files.ts";
@@ -86,6 +87,7 @@ export class Service {
   /** Tenants' API keys (`api/api_keys.ts`). */
   readonly keys: ApiKeys;
   #errors = new StoreErrors();
+  #egress = new EgressMeter();
   #pending: PendingRecords;
 
   /**
@@ -442,7 +444,20 @@ export class Service {
     }
   }
 
+  /**
+   * A tenant's usage in the current UTC day (`api/usage.ts`): admin or the tenant itself.
+   *
+   * @throws {ApiError} 404 for a tenant the caller may not see
+   */
+  usage(p: Principal, id: string): TenantUsage {
+    const tenant = p.tenant.admin || p.tenant.id === id ? this.#store.tenant(id) : undefined;
+    if (!tenant) throw new ApiError(404, "not_found", "no such tenant");
+    const volumeBytes = this.volumes.list({ tenant, keyHash: "" }).reduce((n, v) => n + v.usedBytes, 0);
+    return tenantUsage({ store: this.#store, live: this.#agents.liveOf(id), volumeBytes, egress: this.#egress }, id);
+  }
+
   #onRuntimeEvent(event: RuntimeEvent): void {
+    if (event.type === "syscall" && event.call === "net.fetch" && event.bytes > 0) {
       this.#egress.add(event.tenant, event.bytes);
     }
     if (event.type === "denial") this.#audit.denial(event, this.#agents.byPid(event.pid)?.id);

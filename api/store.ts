@@ -193,6 +193,20 @@ export class Store {
     return this.keys.lookup(hash);
   }
 
+  /**
+   * A tenant's agents of a period: how many were created since `start`, and the CPU ms and syscalls of those that
+   * ended since then (live ones are counted by the caller).
+   */
+  agentUsageSince(tenantId: string, start: string): { spawns: number; cpuMs: number; syscalls: number } {
+    const row = this.#db.prepare(
+      `SELECT SUM(created_at >= ?2) AS spawns,
+              SUM(CASE WHEN ended_at >= ?2 THEN coalesce(json_extract(usage, '$.cpuMs'), 0) ELSE 0 END) AS cpu,
+              SUM(CASE WHEN ended_at >= ?2 THEN coalesce(json_extract(usage, '$.syscalls'), 0) ELSE 0 END) AS calls
+       FROM agents WHERE tenant_id = ?1 AND (created_at >= ?2 OR ended_at >= ?2)`,
+    ).get(tenantId, start) as Row;
+    return { spawns: Number(row.spawns ?? 0), cpuMs: Number(row.cpu ?? 0), syscalls: Number(row.calls ?? 0) };
+  }
+
   /** Replace an agent's labels (`PATCH /v1/agents/:id`). */
   setAgentLabels(id: string, labels: Record<string, string>): void {
     this.#db.prepare("UPDATE agents SET labels = ? WHERE id = ?").run(JSON.stringify(labels), id);

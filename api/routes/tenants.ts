@@ -50,6 +50,7 @@ export function tenantRoutes(app: Hono<Env>, service: Service): void {
     const body = hasBody(c) ? await parseBody(c, keyCreateSchema) : {};
     return c.json(await service.keys.create(c.get("principal"), c.req.param("id"), body), 201);
   });
+  app.get("/v1/tenants/:id/usage", (c) => c.json(service.usage(c.get("principal"), c.req.param("id"))));
   app.get("/v1/tenants/:id/keys", (c) => c.json({ keys: service.keys.list(c.get("principal"), c.req.param("id")) }));
   app.delete("/v1/tenants/:id/keys/:keyId", (c) => {
     const key = service.keys.revoke(c.get("principal"), c.req.param("id"), c.req.param("keyId"));

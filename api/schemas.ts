@@ -198,7 +198,15 @@ export function openApiDocument(): Record<string, unknown> {
         },
         get: { summary: "list agents", responses },
       },
-      "/v1/agents/{id}": { get: { summary: "agent status", responses }, delete: { summary: "kill", responses } },
+      "/v1/agents/{id}": {
+        get: { summary: "agent status", responses },
+        delete: { summary: "kill", responses },
+        patch: {
+          summary: "extend a running agent's wallMs, replace its labels",
+          requestBody: body(agentPatchSchema),
+          responses,
+        },
+      },
       "/v1/agents/{id}/output": { get: { summary: "captured stdout/stderr", responses } },
       ...tracePaths(responses),
       "/v1/events": { get: { summary: "SSE stream of the tenant", responses } },
@@ -210,7 +218,16 @@ export function openApiDocument(): Record<string, unknown> {
       "/v1/tenants/{id}": {
         patch: { summary: "update quotas (admin)", requestBody: body(tenantPatchSchema), responses },
       },
-      "/v1/tenants/{id}/keys": { post: { summary: "rotate the tenant's API key (admin)", responses } },
+      "/v1/tenants/{id}/keys": {
+        post: {
+          summary: "create a key (overlapSec: the others expire after it)",
+          requestBody: body(keyCreateSchema),
+          responses,
+        },
+        get: { summary: "the tenant's keys (never the secrets)", responses },
+      },
+      "/v1/tenants/{id}/keys/{keyId}": { delete: { summary: "revoke one key", responses } },
+      "/v1/tenants/{id}/usage": { get: { summary: "usage in the current UTC day", responses } },
       "/v1/audit": { get: { summary: "audit log", responses } },
       "/v1/tenants/{id}/policy": {
         put: { summary: "set the tenant's policy, live (admin)", requestBody: body(policyPutSchema), responses },

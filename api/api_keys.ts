@@ -12,7 +12,7 @@
 
 import { ApiError } from "./api_error.ts";
 import type { AuditLog } from "./audit_log.ts";
-import { apiKeysPerTenantMax } from "./limits.ts";
+import { apiKeyExpiredKeptSec, apiKeysPerTenantMax } from "./limits.ts";
 import type { KeyRow, Store } from "./store.ts";
 import { hashKey, keyRecord, newKey, type Principal, type TenantKeys } from "./tenant_keys.ts";
 
@@ -51,7 +51,8 @@ export class ApiKeys {
   /**
    * Create a key for a tenant; with `overlapSec`, its other keys expire after that window (0: now).
    *
-   * @throws {ApiError} 404 for a tenant the caller may not see; 409 `too_many_keys` past `apiKeysPerTenantMax`
+   * @throws {ApiError} 404 for a tenant the caller may not see; 409 `too_many_keys` past `apiKeysPerTenantMax` (keys
+   *   expired more than `apiKeyExpiredKeptSec` ago are revoked and do not count)
    * @example
    * ```ts
    * const { apiKey } = await keys.create(p, tenantId, { name: "ci", overlapSec: 3600 });
@@ -59,9 +60,11 @@ export class ApiKeys {
    */
   async create(p: Principal, tenantId: string, body: KeyCreate): Promise<KeyCreated> {
     this.#allowed(p, tenantId);
-    const live = this.#store.keys.list(tenantId);
     const expiresAtOf = (sec: number) => new Date(Date.now() + sec * 1000).toISOString();
-    if (live.length >= apiKeysPerTenantMax && body.overlapSec === undefined) {
+    // Keys expired for a while only answer `key_expired`: they stop counting (revoked) so rotations do not pile up.
+    const stale = new Date(Date.now() - apiKeyExpiredKeptSec * 1000).toISOString();
+    const live = this.#store.keys.list(tenantId).filter((k) => k.expiresAt === null || k.expiresAt > stale);
+    if (live.length >= apiKeysPerTenantMax) {
       throw new ApiError(
         409,
         "too_many_keys",
@@ -74,6 +77,7 @@ export class ApiKeys {
     const key = keyRecord(apiKey, tenantId, body.name ?? "default", expiresAt);
     let expiring = 0;
     this.#store.transaction(() => {
+      this.#store.keys.revokeExpired(tenantId, stale, key.createdAt);
       this.#store.insertKey(hash, key);
       if (body.overlapSec !== undefined) {
         expiring = this.#store.keys.expireOthers(tenantId, key.id, expiresAtOf(body.overlapSec));

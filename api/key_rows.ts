@@ -118,6 +118,14 @@ export class KeyRows {
     return Number(r.changes);
   }
 
+  /** Revoke the keys of a tenant that expired before `before`; how many. */
+  revokeExpired(tenantId: string, before: string, at: string): number {
+    const r = this.#db.prepare(
+      "UPDATE keys SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at < ?",
+    ).run(at, tenantId, before);
+    return Number(r.changes);
+  }
+
   /** Record a key's use. */
   touch(id: string, at: string): void {
     this.#db.prepare("UPDATE keys SET last_used_at = ? WHERE id = ?").run(at, id);

@@ -456,5 +456,7 @@ if (traceCharsPerAgentMax > traceBufferedCharsMax) {
 export const apiKeysPerTenantMax = 20;
 /** Longest `expiresInSec` and `overlapSec` of a new key, s. @default 10 years */
 export const apiKeyLifetimeSecMax = 10 * 366 * 24 * 3600;
+/** How long an expired key is kept (answering `key_expired`) before a new key of its tenant revokes it, s. @default 1 day */
+export const apiKeyExpiredKeptSec = 24 * 3600;
 /** A key's `lastUsedAt` is written at most this often per key, ms (a request is not a write). */
 export const apiKeyTouchMs = 60_000;

@@ -100,6 +100,10 @@ Deno.test("keys: admin or the tenant itself; another tenant gets 404; bad bodies
       assert.equal(res.status, 400, JSON.stringify(json));
       await res.body?.cancel();
     }
+    for (let i = 1; i < 20; i++) await newKey(s, a.id, a.apiKey, { name: `k${i}` });
+    const full = await s.req(`/v1/tenants/${a.id}/keys`, { method: "POST", key: a.apiKey, json: { overlapSec: 60 } });
+    assert.equal(full.status, 409);
+    assert.equal((await full.json()).error.code, "too_many_keys");
     const adminTenant = (await (await s.req("/v1/tenants", { key: adminKey })).json()).tenants
       .find((t: { admin: boolean }) => t.admin);
     const [only] = await keys(s, adminTenant.id, adminKey);

@@ -41,6 +41,8 @@ Deno.test("keys: several per tenant with names; the old ones stay valid by defau
     const listed = await keys(s, t.id, ci.apiKey);
     assert.deepEqual(listed.map((k) => k.name), ["default", "ci"]);
     assert.deepEqual(listed.map((k) => k.current), [false, true]);
+    const used = listed as (Key & { lastUsedAt: string | null })[];
+    assert.ok(used.every((k) => k.lastUsedAt !== null), "both keys authenticated a request");
     assert.ok(listed.every((k) => typeof (k as Record<string, unknown>).createdAt === "string"));
     assert.ok(!JSON.stringify(listed).includes(ci.apiKey), "never the secret");
     const first = listed[0];

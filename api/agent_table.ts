@@ -19,6 +19,8 @@ import type { Agent, ExitSummary } from "../sandbox/mod.ts";
 import { ApiError } from "./api_error.ts";
 import type { AuditLog } from "./audit_log.ts";
 import { now } from "./ids.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
+import type { LabelFilter } from "./labels.ts";
 import { type FinalRecord, type PendingRecords, writeFinal } from "./pending_records.ts";
 import type { AgentRow, Store } from "./store.ts";
 import type { StoreErrors } from "./store_errors.ts";
@@ -36,6 +38,8 @@ export interface LiveAgent {
   createdAt: string;
   capabilities: string[];
   limits: AgentLimits;
+  /** Its labels (`PATCH /v1/agents/:id` replaces them). */
+  labels: Record<string, string>;
   /** The agent's own policy document now (what a failed policy change goes back to). */
   policy: unknown | null;
   /** The record of the agent's end, once decided (what status and wait answer from then on). */
@@ -115,7 +119,7 @@ export class AgentTable {
    */
   track(
     tenantId: string,
-    spawned: { capabilities: string[]; policy: unknown | null },
+    spawned: { capabilities: string[]; policy: unknown | null; labels: Record<string, string> },
     id: string,
     agent: Agent,
     release: () => void,
@@ -127,6 +131,7 @@ export class AgentTable {
       createdAt: now(),
       capabilities: spawned.capabilities,
       policy: spawned.policy,
+      labels: spawned.labels,
       limits: agent.proc.limits,
       recorded: undefined as unknown as Promise<AgentRow>,
       finished: undefined as unknown as Promise<AgentRow>,
@@ -196,16 +201,27 @@ export class AgentTable {
   /** A page of agents. */
   page(
     p: Principal,
-    q: { state?: string; limit?: number; cursor?: string },
+    q: { state?: string; limit?: number; cursor?: string; labels?: LabelFilter[] },
   ): { agents: AgentRow[]; next: string | null } {
     const limit = q.limit ?? 50;
-    const rows = this.#store.agents(p.tenant.admin ? null : p.tenant.id, { state: q.state, limit, before: q.cursor });
+    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const rows = this.#store.agents(p.tenant.admin ? null : p.tenant.id, {
+      state: q.state,
+      limit,
+      before,
+      labels: q.labels,
+    });
     const merged = rows.map((r) => {
       const live = this.#live.get(r.id);
       return live ? liveRow(live) : this.#pending.get(r.id)?.row ?? r;
     });
     const last = rows.at(-1);
-    return { agents: merged, next: rows.length === limit && last ? last.createdAt + last.id : null };
+    return { agents: merged, next: rows.length === limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  /** A tenant's agents whose end is not decided yet (an ended one counts in its record). */
+  liveOf(tenantId: string): LiveAgent[] {
+    return [...this.#live.values()].filter((a) => a.tenantId === tenantId && a.final === undefined);
   }
 
   /** Live agent count per tenant (for metrics). */
@@ -304,6 +320,7 @@ function liveRow(live: LiveAgent): AgentRow {
     stderr: live.agent.stderr.text(),
     capabilities: live.capabilities,
     limits: { ...live.limits },
+    labels: live.labels,
     createdAt: live.createdAt,
     endedAt: null,
   };

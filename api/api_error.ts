@@ -10,7 +10,7 @@ import { describeProblem, issueList } from "../lib/mod.ts";
 
 /** An HTTP-facing error with a machine-readable code. */
 export class ApiError extends Error {
-  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 416 | 422 | 429 | 502 | 503 | 507;
+  readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 416 | 422 | 429 | 502 | 503 | 507;
   readonly code: string;
   readonly issues?: unknown[];
   readonly retryAfterSec?: number;

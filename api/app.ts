@@ -14,7 +14,7 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { httpSpan } from "../observability/mod.ts";
 import { RateLimiter, StreamSlots } from "./edge/mod.ts";
-import { type AppEdge, authenticateAndRate, type Env, errorResponse } from "./http.ts";
+import { type AppEdge, authenticateAndRate, type Env, errorResponse, hasBody } from "./http.ts";
 import { bodyBytesMax, type EdgeLimits, edgeLimits, rateBucketsMax } from "./limits.ts";
 import {
   agentRoutes,
@@ -28,6 +28,8 @@ import {
 } from "./routes/mod.ts";
 import { mcpRoutes } from "./mcp/mod.ts";
 import { openApiDocument } from "./openapi.ts";
+import { allowedMethods } from "./method_not_allowed.ts";
+import { queryGuard } from "./queries.ts";
 import { ApiError, type Principal, type Service } from "./service.ts";
 
 export { bodyBytesMax, sseHeartbeatMs } from "./limits.ts";
@@ -52,7 +54,8 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   app.edge = edge;
 
   app.onError((err, c) => onError(service, err, c));
-  app.notFound((c) => c.json({ error: { code: "not_found", message: "no such route" } }, 404));
+  const allowed = allowedMethods(() => app.routes);
+  app.notFound((c) => notFound(c, allowed(c.req.path)));
 
   app.use("*", async (c, next) => {
     await httpSpan(c.req.method, c.req.path, async () => {
@@ -75,6 +78,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   const guard = authenticateAndRate(service, limits, edge);
   app.use("/v1/*", guard);
   app.use("/metrics", guard);
+  app.use("/v1/*", queryGuard());
   const jsonBodyLimit = bodyLimit({
     maxSize: bodyBytesMax,
     onError: (c) => {
@@ -120,8 +124,11 @@ function onError(service: Service, err: Error, c: Context<Env>): Response {
   return c.json({ error: { code: "internal", message: "internal error" } }, 500);
 }
 
-function hasBody(c: Context<Env>): boolean {
-  return c.req.header("content-length") !== undefined || c.req.header("transfer-encoding") !== undefined;
+/** An unknown path is a 404; a known path asked with another method a 405 naming the methods it has. */
+function notFound(c: Context<Env>, methods: string[]): Response {
+  if (methods.length === 0) return c.json({ error: { code: "not_found", message: "no such route" } }, 404);
+  const message = `${c.req.method} is not served at ${c.req.path}; use ${methods.join(", ")}`;
+  return c.json({ error: { code: "method_not_allowed", message } }, 405, { allow: methods.join(", ") });
 }
 
 /** The edge's rate limiters and stream slots. */

@@ -18,6 +18,7 @@ import { auditDenialMessageCharsMax, auditFlushMs } from "./limits.ts";
 import { now } from "./ids.ts";
 import { auditBufferRowsMax } from "./limits.ts";
 import type { AuditRow, Store } from "./store.ts";
+import type { AuditAction } from "./audit_actions.ts";
 import type { StoreErrors } from "./store_errors.ts";
 
 /** A denied syscall, as the runtime tells it. */
@@ -57,7 +58,7 @@ export class AuditLog {
   }
 
   /** Buffer a record: written by the next flush. */
-  record(tenantId: string | null, actor: string, action: string, subject: string | null, detail: unknown): void {
+  record(tenantId: string | null, actor: string, action: AuditAction, subject: string | null, detail: unknown): void {
     this.#buffer.push({ at: now(), tenantId, actor, action, subject, detail });
     this.#bound();
   }
@@ -68,7 +69,7 @@ export class AuditLog {
    *
    * @throws what the store throws
    */
-  write(tenantId: string | null, actor: string, action: string, subject: string | null, detail: unknown): void {
+  write(tenantId: string | null, actor: string, action: AuditAction, subject: string | null, detail: unknown): void {
     this.#store.audit([{ at: now(), tenantId, actor, action, subject, detail }]);
   }
 

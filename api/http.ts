@@ -33,6 +33,19 @@ export interface AppEdge {
   streams: StreamSlots;
 }
 
+/**
+ * Whether a request has a body (HTTP/1.1: a length above 0, or chunks).
+ *
+ * @example
+ * ```ts
+ * const body = hasBody(c) ? await parseBody(c, schema) : {};
+ * ```
+ */
+export function hasBody(c: Context<Env>): boolean {
+  const length = c.req.header("content-length");
+  return (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
+}
+
 export async function parseBody<S extends z.ZodType>(c: Context<Env>, schema: S): Promise<z.output<S>> {
   const type = c.req.header("content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/json")) {
@@ -106,11 +119,34 @@ function rateOrThrow(decision: RateDecision, cap: string, rates: RateLimiter): v
   );
 }
 
-export function parseQuery<S extends z.ZodType>(c: Context<Env>, schema: S): z.output<S> {
-  return validate(schema, c.req.query());
+/**
+ * A request's query parameters, validated: an unknown one is a 400 naming it and those the route takes, a bad
+ * value a 400 naming the parameter. A repeated parameter is checked by its first value here (a route that takes
+ * several, like `label`, checks the others itself).
+ *
+ * @param c the request
+ * @param schema the route's strict object schema (`api/queries.ts`)
+ * @returns the parsed query
+ * @throws {ApiError} 400 `validation_failed`
+ * @example
+ * ```ts
+ * const q = parseQuery(c, agentListQuery);
+ * ```
+ */
+export function parseQuery<S extends z.ZodObject>(c: Context<Env>, schema: S): z.output<S> {
+  const query = c.req.query();
+  const known = Object.keys(schema.shape);
+  const unknown = Object.keys(query).find((k) => !known.includes(k));
+  if (unknown !== undefined) {
+    const takes = known.length === 0 ? "this route takes no query parameters" : `this route takes ${known.join(", ")}`;
+    throw new ApiError(400, "validation_failed", `query parameter ${unknown} is unknown: ${takes}`, {
+      issues: [{ path: [unknown], code: "unrecognized_keys", message: "unknown query parameter" }],
+    });
+  }
+  return validate(schema, query, "query");
 }
 
-function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+function validate<S extends z.ZodType>(schema: S, value: unknown, what = "body"): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issues = issueList(parsed.error);
@@ -118,7 +154,11 @@ function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
     throw new ApiError(
       400,
       "validation_failed",
-      first ? `${first.path.join(".") || "body"}: ${first.message}` : "invalid",
+      first
+        ? `${
+          first.path.length > 0 ? `${what === "query" ? "query parameter " : ""}${first.path.join(".")}` : what
+        }: ${first.message}`
+        : "invalid",
       {
         issues,
       },

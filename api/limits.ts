@@ -460,3 +460,11 @@ if (traceCharsPerAgentMax > traceBufferedCharsMax) {
 export const mcpFileBytesMax = 1024 * 1024;
 /** Files one MCP `resources/list` answer names (of every open session of the tenant, breadth first). @default 200 */
 export const mcpResourcesListMax = 200;
+/** Live (not revoked) API keys one tenant may hold. Past it: 409 `too_many_keys` (revoke one first). */
+export const apiKeysPerTenantMax = 20;
+/** Longest `expiresInSec` and `overlapSec` of a new key, s. @default 10 years */
+export const apiKeyLifetimeSecMax = 10 * 366 * 24 * 3600;
+/** How long an expired key is kept (answering `key_expired`) before a new key of its tenant revokes it, s. @default 1 day */
+export const apiKeyExpiredKeptSec = 24 * 3600;
+/** A key's `lastUsedAt` is written at most this often per key, ms (a request is not a write). */
+export const apiKeyTouchMs = 60_000;

@@ -12,9 +12,11 @@ import { type Answer, json, type Operation } from "./openapi_operation.ts";
 import { packageAddSchema } from "./package_schemas.ts";
 import {
   agentListQuery,
+  agentPatchSchema,
   auditQuery,
   eventsQuery,
   explainSchema,
+  keyCreateSchema,
   policyPutSchema,
   schedulerSchema,
   spawnSchema,
@@ -76,6 +78,15 @@ export function agentOperations(): Operation[] {
       operationId: "getAgent",
       tag: "agents",
       summary: "an agent's status",
+      responses: { 200: json("the agent", "Agent") },
+    },
+    {
+      method: "patch",
+      path: "/v1/agents/{id}",
+      operationId: "patchAgent",
+      tag: "agents",
+      summary: "extend (or shorten) a running agent's wallMs within its tenant's ceiling; replace its labels",
+      body: agentPatchSchema,
       responses: { 200: json("the agent", "Agent") },
     },
     {
@@ -211,7 +222,7 @@ export function tenantOperations(): Operation[] {
 }
 
 function adminOperations(): Operation[] {
-  const tenant = (method: "post" | "get" | "patch", path: string, operationId: string, summary: string) => ({
+  const tenant = (method: "post" | "get" | "patch" | "delete", path: string, operationId: string, summary: string) => ({
     method,
     path,
     operationId,
@@ -234,8 +245,26 @@ function adminOperations(): Operation[] {
       responses: { 200: json("the tenant", "Tenant") },
     },
     {
-      ...tenant("post", "/v1/tenants/{id}/keys", "rotateTenantKey", "rotate the tenant's API key (admin)"),
+      ...tenant(
+        "post",
+        "/v1/tenants/{id}/keys",
+        "createTenantKey",
+        "a new API key (admin or the tenant); `overlapSec` makes the other keys expire after that window",
+      ),
+      body: keyCreateSchema,
       responses: { 201: json("the new key (shown once)", "TenantKey") },
+    },
+    {
+      ...tenant("get", "/v1/tenants/{id}/keys", "listTenantKeys", "the tenant's API keys, without secrets"),
+      responses: { 200: json("the keys", "ApiKeyList") },
+    },
+    {
+      ...tenant("delete", "/v1/tenants/{id}/keys/{keyId}", "revokeTenantKey", "revoke one API key"),
+      responses: { 200: json("the revoked key", "ApiKeyRevoked") },
+    },
+    {
+      ...tenant("get", "/v1/tenants/{id}/usage", "getTenantUsage", "the tenant's usage this UTC day"),
+      responses: { 200: json("live agents, spawns, CPU ms, syscalls, disk and egress bytes", "TenantUsage") },
     },
     {
       method: "put",

@@ -39,6 +39,7 @@ const agent = object({
   result: { description: "what the agent's default export returned (JSON)" },
   usage: { ...nullable("object"), additionalProperties: { type: "number" } },
   capabilities: { type: "array", items: str },
+  labels: { type: "object", additionalProperties: str, description: "the agent's labels (`?label=k=v` filters)" },
   limits: numbers,
   createdAt: time,
   endedAt: nullable("string", { format: "date-time" }),
@@ -76,6 +77,17 @@ export const responseSchemas = {
   PolicySet: { type: "object", properties: { id: str, tenantId: str, epoch: int }, required: ["epoch"] },
   Tenant: object({ id: str, name: str, admin: bool, quotas: numbers, createdAt: time }),
   TenantList: object({ tenants: { type: "array", items: { $ref: "#/components/schemas/Tenant" } } }),
+  ApiKeyList: {
+    type: "object",
+    properties: { keys: { type: "array", items: { type: "object", additionalProperties: true } } },
+    required: ["keys"],
+  },
+  ApiKeyRevoked: {
+    type: "object",
+    properties: { revoked: bool, key: { type: "object", additionalProperties: true } },
+    required: ["revoked"],
+  },
+  TenantUsage: { type: "object", description: "the tenant's usage this UTC day", additionalProperties: true },
   TenantKey: {
     type: "object",
     description: "a tenant and its API key (shown once: store it now)",

@@ -12,7 +12,10 @@ import { limitInt, limitsSchema, spawnRequestSchema } from "../sandbox/mod.ts";
 import { priorityMax, priorityMin } from "../kernel/sched/mod.ts";
 import { volumeNamePattern } from "../sandbox/fs/mod.ts";
 import { volumesSchema } from "./mount_schema.ts";
-import { volumeQuotaBytesMax, volumeQuotaFilesMax } from "./limits.ts";
+import { apiKeyLifetimeSecMax, volumeQuotaBytesMax, volumeQuotaFilesMax } from "./limits.ts";
+import { auditActions } from "./audit_actions.ts";
+import { decodeCursor } from "./cursor.ts";
+import { labelQuery, labelsSchema } from "./labels.ts";
 
 export { limitsSchema };
 
@@ -38,6 +41,8 @@ export const spawnSchema = spawnRequestSchema.extend({
   priority: z.int().min(priorityMin).max(priorityMax).optional(),
   /** `full`: every syscall in the agent's stream and stored trace, none sampled out; each costs one more rate token. */
   trace: z.enum(["sampled", "full"]).optional(),
+  /** `{key: value}` to find it by (`GET /v1/agents?label=k=v`). */
+  labels: labelsSchema.optional(),
 });
 
 /** `POST /v1/volumes`. */
@@ -96,14 +101,36 @@ export const tenantCreateSchema = z.strictObject({
   quotas: quotasSchema.optional(),
 });
 
+/** `POST /v1/tenants/:id/keys` (every field optional; a request without a body is `{}`). */
+export const keyCreateSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "letters, digits, _ . and -, 1–63 chars").optional(),
+  /** The new key stops working after this, s (default: until revoked). */
+  expiresInSec: z.int().min(1).max(apiKeyLifetimeSecMax).optional(),
+  /** The tenant's other keys stop working after this, s (0: now; default: they stay until revoked). */
+  overlapSec: z.int().min(0).max(apiKeyLifetimeSecMax).optional(),
+});
+
 /** `PATCH /v1/tenants/:id`. */
 export const tenantPatchSchema = z.strictObject({ quotas: quotasSchema });
+
+/** `PATCH /v1/agents/:id`: a running agent's wall-clock limit from its start, ms (within the tenant's ceiling). */
+export const agentPatchSchema = z.strictObject({
+  wallMs: limitInt(agentLimitsMax.wallMs).min(1).optional(),
+  /** Replace the agent's labels (a running or an ended agent's). */
+  labels: labelsSchema.optional(),
+});
 
 /** `GET /v1/agents` query. */
 export const agentListQuery = z.strictObject({
   state: z.enum(["Running", "Zombie"]).optional(),
+  /** `key=value` or `key`; repeatable, every one must match. */
+  label: labelQuery.optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
-  cursor: z.string().max(200).optional(),
+  /** The `next` of the previous page (opaque; `api/cursor.ts`). */
+  cursor: z.string().max(200).refine(
+    (s) => decodeCursor(s) !== undefined,
+    "not a cursor this server issued: pass the `next` of a previous page",
+  ).optional(),
 });
 
 /** `GET /v1/events` and `/v1/agents/:id/events` query. */
@@ -120,5 +147,5 @@ export const eventsQuery = z.strictObject({
 export const auditQuery = z.strictObject({
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
-  action: z.string().max(64).optional(),
+  action: z.enum(auditActions, { error: `one of ${auditActions.join(", ")}` }).optional(),
 });

@@ -22,6 +22,7 @@ import { Retention, type RetentionOptions, retentionOptions } from "./retention.
 import { Service } from "./service.ts";
 import type { TracesOptions } from "./traces.ts";
 import { StartupError, Store } from "./store.ts";
+import { type AdminKeyFile, writeAdminKeyFile } from "./admin_key_file.ts";
 
 export { StartupError, startupExitCode } from "./store.ts";
 
@@ -107,6 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   service.loadPolicies();
   await service.volumes.load();
   const generated = await service.bootstrap(options.adminKey);
+  const keyFile = generated === undefined ? undefined : await writeAdminKeyFile(options.dataDir, generated);
   const metrics = serverMetrics(runtime, () => service, new Set(runtime.dispatcher.calls()));
   let ready = false;
   const app = createApp({
@@ -124,7 +126,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (log) {
     console.log(`agentos listening on ${url} (data: ${options.dataDir})`);
     if (recovered > 0) console.log(`recorded ${recovered} agent(s) from the previous run as crash`);
-    if (generated) console.log(`admin API key (shown once, store it now): ${generated}`);
+    if (generated) console.log(adminKeyLine(generated, keyFile));
   }
   await runtime.start();
   service.traces.start();
@@ -301,4 +303,16 @@ export function serverOptionsFromEnv(
     limits,
     retention,
   };
+}
+
+/** The one log line of a generated admin key: the key and where its file is (or why there is none). */
+function adminKeyLine(key: string, file: AdminKeyFile | undefined): string {
+  const where = file === undefined
+    ? ""
+    : file.written
+    ? `; also written to ${file.path} (mode 0600)`
+    : file.why === "exists"
+    ? `; ${file.message} (not overwritten: it holds an older key)`
+    : `; could not write ${file.path} (${file.message})`;
+  return `admin API key (shown once, store it now): ${key}${where}`;
 }

@@ -22,29 +22,18 @@
 import type { TenantQuotas } from "../kernel/tenants/mod.ts";
 import type { Runtime, RuntimeEvent } from "../sandbox/mod.ts";
 import type { Decision, PolicyRequest } from "../sandbox/policy/mod.ts";
-import { importTarget } from "../sandbox/modules/mod.ts";
+import { explainRequest, type ImportAnswer, type ImportQuestion } from "./explain.ts";
 
-/** An import question for `POST /v1/policy/explain`. */
-export interface ImportQuestion {
-  import: string;
-  dynamic?: boolean;
-}
-
-/** Its answer: allowed, or refused by the store (not there) or by an imports rule. */
-export interface ImportAnswer {
-  effect: "allow" | "deny";
-  layer: "imports" | "store";
-  ruleId: string | null;
-  reason?: "rule" | "not_in_store";
-  message?: string;
-  /** The package it was decided for, `name@version`. */
-  package?: string;
-}
 import { AdmissionQueue, type AdmissionStats, type SchedPolicy, type SchedStats } from "../kernel/sched/mod.ts";
 import { type AgentAnswer, AgentTable, type LiveAgent } from "./agent_table.ts";
 import { ApiError, policyOr400 } from "./api_error.ts";
 import { DenialAuditGate } from "./audit_denials.ts";
+import type { AuditAction } from "./audit_actions.ts";
 import { AuditLog } from "./audit_log.ts";
+import { ApiKeys } from "./api_keys.ts";
+import type { LabelFilter } from "./labels.ts";
+import { EgressMeter, type TenantUsage, tenantUsage } from "./usage.ts";
+import { type AgentPatch, patchAgent } from "./agent_patch.ts";
 import { EventFeed } from "./events.ts";
 import { agentFileScope, filesCalls, type FileScope } from "./files.ts";
 import { now } from "./ids.ts";
@@ -64,6 +53,7 @@ export { type AgentAnswer, agentIdsMax } from "./agent_table.ts";
 export { ApiError } from "./api_error.ts";
 export { admissionQueueMax, serverAgentsMax } from "./spawn.ts";
 export { hashKey, type Principal, quotasDefault } from "./tenant_keys.ts";
+export type { ImportAnswer, ImportQuestion } from "./explain.ts";
 
 /** What the store refused so far and what the service holds because of it (for `/metrics`). */
 export interface StoreStats {
@@ -94,7 +84,10 @@ export class Service {
   #audit: AuditLog;
   #agents: AgentTable;
   #tenants: TenantKeys;
+  /** Tenants' API keys (`api/api_keys.ts`). */
+  readonly keys: ApiKeys;
   #errors = new StoreErrors();
+  #egress = new EgressMeter();
   #pending: PendingRecords;
 
   /**
@@ -116,6 +109,7 @@ export class Service {
     this.#pending = new PendingRecords(store, this.#errors, { traces: this.traces });
     this.#agents = new AgentTable(store, this.#audit, this.#errors, this.#pending, this.traces);
     this.#tenants = new TenantKeys(runtime, store, this.#audit);
+    this.keys = new ApiKeys(store, this.#audit, this.#tenants);
     this.volumes = new VolumeService(runtime, store, this.#audit);
     runtime.obs.knownCalls(filesCalls);
     runtime.subscribe((event) => this.#onRuntimeEvent(event));
@@ -205,39 +199,7 @@ export class Service {
     p: Principal,
     body: { tenantId?: string; policy?: unknown; request: PolicyRequest | ImportQuestion },
   ): Promise<Decision | ImportAnswer> {
-    const tenantId = p.tenant.admin && body.tenantId ? body.tenantId : p.tenant.id;
-    const request = body.request;
-    if ("import" in request) return await this.#explainImport(tenantId, request, body.policy);
-    return policyOr400(() => this.#runtime.policy.explain(tenantId, request, body.policy));
-  }
-
-  async #explainImport(tenantId: string, q: ImportQuestion, agentDoc: unknown): Promise<ImportAnswer> {
-    let target;
-    try {
-      target = importTarget(q.import);
-    } catch (err) {
-      throw new ApiError(400, "invalid_import", err instanceof Error ? err.message : String(err));
-    }
-    if (target.kind !== "package") {
-      throw new ApiError(
-        400,
-        "invalid_import",
-        `${JSON.stringify(q.import)} is not a package specifier ("lodash", "npm:zod@^3")`,
-      );
-    }
-    const pkg = await this.#runtime.packages.find(target.name, target.range);
-    if (!pkg.ok) return { effect: "deny", layer: "store", reason: "not_in_store", ruleId: null, message: pkg.message };
-    const req = { name: pkg.found.name, version: pkg.found.version, dynamic: q.dynamic === true };
-    const refused = policyOr400(() => this.#runtime.policy.explainImport(tenantId, req, agentDoc));
-    const name = `${req.name}@${req.version}`;
-    return refused === null ? { effect: "allow", layer: "imports", ruleId: null, package: name } : {
-      effect: "deny",
-      layer: "imports",
-      reason: "rule",
-      ruleId: refused.ruleId,
-      message: refused.message,
-      package: name,
-    };
+    return await explainRequest(this.#runtime, p, body);
   }
 
   /** After a restart: agents that were running are recorded as `crash` (with their audit rows, one transaction). */
@@ -275,11 +237,6 @@ export class Service {
     return this.#tenants.patch(p, id, quotas);
   }
 
-  /** Issue a new key for a tenant and revoke its others (admin). */
-  rotateKey(p: Principal, id: string): Promise<{ id: string; apiKey: string }> {
-    return this.#tenants.rotateKey(p, id);
-  }
-
   /**
    * Spawn an agent for the caller's tenant. Its slot in the tenant's quotas
    * (concurrent agents, RSS, spawn rate — the kernel's ledger, which
@@ -304,7 +261,7 @@ export class Service {
    */
   commit(
     write: () => void,
-    audit: { tenantId: string; actor: string; action: string; subject: string; detail: unknown },
+    audit: { tenantId: string; actor: string; action: AuditAction; subject: string; detail: unknown },
   ) {
     try {
       this.#store.transaction(() => {
@@ -345,9 +302,20 @@ export class Service {
   /** A page of agents. */
   agents(
     p: Principal,
-    q: { state?: string; limit?: number; cursor?: string },
+    q: { state?: string; limit?: number; cursor?: string; labels?: LabelFilter[] },
   ): { agents: AgentRow[]; next: string | null } {
     return this.#agents.page(p, q);
+  }
+
+  /**
+   * Change a running agent's `wallMs` (within its tenant's ceiling) or labels (`api/agent_patch.ts`).
+   *
+   * @throws {ApiError} 404, 409 `agent_not_running`, 400 `limit_above_ceiling`
+   */
+  patchAgent(p: Principal, id: string, body: AgentPatch): AgentRow {
+    const d = { runtime: this.#runtime, store: this.#store, audit: this.#audit };
+    patchAgent({ ...d, row: this.agent(p, id), live: this.#agents.live(id) }, p, body);
+    return this.agent(p, id);
   }
 
   /** Signal an agent: `KILL` (default, reason `killed`) or `TERM` (graceful, then `KILL`). */
@@ -476,7 +444,22 @@ export class Service {
     }
   }
 
+  /**
+   * A tenant's usage in the current UTC day (`api/usage.ts`): admin or the tenant itself.
+   *
+   * @throws {ApiError} 404 for a tenant the caller may not see
+   */
+  usage(p: Principal, id: string): TenantUsage {
+    const tenant = p.tenant.admin || p.tenant.id === id ? this.#store.tenant(id) : undefined;
+    if (!tenant) throw new ApiError(404, "not_found", "no such tenant");
+    const volumeBytes = this.volumes.list({ tenant, keyHash: "" }).reduce((n, v) => n + v.usedBytes, 0);
+    return tenantUsage({ store: this.#store, live: this.#agents.liveOf(id), volumeBytes, egress: this.#egress }, id);
+  }
+
   #onRuntimeEvent(event: RuntimeEvent): void {
+    if (event.type === "syscall" && event.call === "net.fetch" && event.bytes > 0) {
+      this.#egress.add(event.tenant, event.bytes);
+    }
     if (event.type === "denial") this.#audit.denial(event, this.#agents.byPid(event.pid)?.id);
     if (event.type === "import") {
       this.#audit.record(event.tenant, "kernel", "import", this.#agents.byPid(event.pid)?.id ?? null, {

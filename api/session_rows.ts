@@ -9,6 +9,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
+import { labelSql } from "./labels.ts";
 
 /** A session's record. */
 export interface SessionRow {
@@ -85,13 +86,9 @@ export class SessionRows {
       sql += " AND state = ?";
       params.push(q.state);
     }
-    for (const [key, value] of q.labels) {
-      const path = `$.${JSON.stringify(key)}`;
-      if (value === null) sql += " AND json_type(labels, ?) IS NOT NULL";
-      else sql += " AND json_extract(labels, ?) = ?";
-      params.push(path);
-      if (value !== null) params.push(value);
-    }
+    const labels = labelSql(q.labels);
+    sql += labels.sql;
+    params.push(...labels.params);
     sql += " ORDER BY created_at DESC, id DESC LIMIT ?";
     return (this.#db.prepare(sql).all(...params, q.limit) as Row[]).map(toSession);
   }

@@ -9,13 +9,10 @@ import { z } from "zod";
 import { limitsSchema, replCellCharsMax } from "../sandbox/mod.ts";
 import { spawnRequestSchema } from "../sandbox/mod.ts";
 import { volumesSchema } from "./mount_schema.ts";
-import { cellTimeoutMsMax, sessionIdleMsMin, sessionLabelsMax, sessionTtlMsMax } from "./limits.ts";
+import { labelQuery, labelsSchema } from "./labels.ts";
+import { cellTimeoutMsMax, sessionIdleMsMin, sessionTtlMsMax } from "./limits.ts";
 
-const labels = z.record(
-  z.string().min(1).max(64).regex(/^[\w.\-/:]+$/, "letters, digits, _ . - / :"),
-  z.string().max(256),
-)
-  .refine((l) => Object.keys(l).length <= sessionLabelsMax, `at most ${sessionLabelsMax} labels`);
+const labels = labelsSchema;
 
 /** `POST /v1/sessions`. */
 export const sessionCreateSchema = z.strictObject({
@@ -50,7 +47,7 @@ export const sessionExecSchema = z.strictObject({
 /** `GET /v1/sessions` query (`label` may repeat: every one must match). */
 export const sessionListQuery = z.strictObject({
   /** `key=value` or `key`; repeatable (the route checks every value). */
-  label: z.string().min(1).max(330).optional(),
+  label: labelQuery.optional(),
   state: z.enum(["open", "ended"]).optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });

@@ -21,6 +21,8 @@ import type { CellOutcome } from "../sandbox/mod.ts";
 import type { Runtime } from "../sandbox/mod.ts";
 import type { LiveAgent } from "./agent_table.ts";
 import { ApiError } from "./api_error.ts";
+import type { AuditAction } from "./audit_actions.ts";
+import type { LabelFilter } from "./labels.ts";
 import { agentFileScope, type FileScope } from "./files.ts";
 import { newId } from "./ids.ts";
 import {
@@ -145,11 +147,8 @@ export class Sessions {
   }
 
   /** The caller's sessions, newest first, filtered by labels (`key=value` or `key`) and state. */
-  list(p: Principal, q: { label: string[]; state?: "open" | "ended"; limit?: number }): SessionRow[] {
-    const labels = q.label.map((l): [string, string | null] => {
-      const eq = l.indexOf("=");
-      return eq < 0 ? [l, null] : [l.slice(0, eq), l.slice(eq + 1)];
-    });
+  list(p: Principal, q: { label: LabelFilter[]; state?: "open" | "ended"; limit?: number }): SessionRow[] {
+    const labels = q.label;
     const rows = this.#rows.list(p.tenant.id, { labels, state: q.state, limit: q.limit ?? 100 });
     return rows.map((r) => this.#open.get(r.id)?.row ?? r);
   }
@@ -360,7 +359,7 @@ export class Sessions {
     return n;
   }
 
-  #auditOf(p: Principal, row: SessionRow, action: string, detail: unknown) {
+  #auditOf(p: Principal, row: SessionRow, action: AuditAction, detail: unknown) {
     return { tenantId: row.tenantId, actor: p.tenant.id, action, subject: row.id, detail };
   }
 }

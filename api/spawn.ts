@@ -114,7 +114,7 @@ async function spawnReserved(
   }
   const id = newId("ag");
   let live: LiveAgent | undefined;
-  const spawned = { capabilities: body.capabilities ?? [], policy: body.policy ?? null };
+  const spawned = { capabilities: body.capabilities ?? [], policy: body.policy ?? null, labels: body.labels ?? {} };
   const track = (agent: Agent) => live = deps.agents.track(tenant.id, spawned, id, agent, release);
   try {
     const agent = await deps.runtime.spawn({

@@ -14,6 +14,8 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { openDatabase } from "./store_open.ts";
 import { VolumeRows, volumeSchema } from "./volume_rows.ts";
 import { TraceRows, traceSchema } from "./trace_rows.ts";
+import { type KeyRow, KeyRows, migrateKeys } from "./key_rows.ts";
+import { type LabelFilter, labelSql } from "./labels.ts";
 
 export { schemaVersion, StartupError, startupExitCode } from "./store_open.ts";
 export { type TraceRow, TraceRows } from "./trace_rows.ts";
@@ -43,6 +45,7 @@ CREATE INDEX IF NOT EXISTS agents_ended ON agents(ended_at);
 `;
 
 export type { VolumeRow } from "./volume_rows.ts";
+export type { KeyRow } from "./key_rows.ts";
 
 /** The SQLite-backed store. */
 export class Store {
@@ -55,6 +58,8 @@ export class Store {
   readonly traces: TraceRows;
   /** Volumes' records (api/volumes.ts). */
   readonly volumes: VolumeRows;
+  /** API keys' records (api/tenant_keys.ts). */
+  readonly keys: KeyRows;
 
   /**
    * @param path SQLite file path: created (a fresh install) only if missing
@@ -67,7 +72,13 @@ export class Store {
       db.exec(volumeSchema);
       const columns = db.prepare("PRAGMA table_info(tenants)").all() as Row[];
       if (!columns.some((c) => c.name === "policy")) db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
+      const agentColumns = db.prepare("PRAGMA table_info(agents)").all() as Row[];
+      if (!agentColumns.some((c) => c.name === "labels")) {
+        db.exec("ALTER TABLE agents ADD COLUMN labels TEXT NOT NULL DEFAULT '{}'");
+      }
+      migrateKeys(db);
     });
+    this.keys = new KeyRows(this.#db);
     this.traces = new TraceRows(this.#db);
     this.volumes = new VolumeRows(this.#db);
   }
@@ -172,31 +183,55 @@ export class Store {
     return (this.#db.prepare("SELECT * FROM tenants ORDER BY created_at, id").all() as Row[]).map(toTenant);
   }
 
-  /** Store a key hash for a tenant. */
-  insertKey(hash: string, tenantId: string, at: string): void {
-    this.#db.prepare("INSERT INTO keys (hash, tenant_id, created_at) VALUES (?, ?, ?)").run(hash, tenantId, at);
+  /** Store a key (its secret's hash and its record) for a tenant. */
+  insertKey(hash: string, key: Omit<KeyRow, "lastUsedAt">): void {
+    this.keys.insert(hash, key);
   }
 
-  /** Revoke every live key of a tenant except `keep`. */
-  revokeKeys(tenantId: string, keep: string, at: string): void {
-    this.#db.prepare("UPDATE keys SET revoked_at = ? WHERE tenant_id = ? AND hash != ? AND revoked_at IS NULL")
-      .run(at, tenantId, keep);
+  /** The live key a secret's hash is, with its tenant (expired keys included). */
+  tenantForKey(hash: string): { key: KeyRow; tenant: TenantRow } | undefined {
+    return this.keys.lookup(hash);
   }
 
-  /** The tenant a live key hash belongs to. */
-  tenantForKey(hash: string): TenantRow | undefined {
+  /**
+   * A tenant's agents of a period: how many were created since `start`, and the CPU ms and syscalls of those that
+   * ended since then (live ones are counted by the caller).
+   */
+  agentUsageSince(tenantId: string, start: string): { spawns: number; cpuMs: number; syscalls: number } {
     const row = this.#db.prepare(
-      "SELECT t.* FROM keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ? AND k.revoked_at IS NULL",
-    ).get(hash) as Row | undefined;
-    return row && toTenant(row);
+      `SELECT SUM(created_at >= ?2) AS spawns,
+              SUM(CASE WHEN ended_at >= ?2 THEN coalesce(json_extract(usage, '$.cpuMs'), 0) ELSE 0 END) AS cpu,
+              SUM(CASE WHEN ended_at >= ?2 THEN coalesce(json_extract(usage, '$.syscalls'), 0) ELSE 0 END) AS calls
+       FROM agents WHERE tenant_id = ?1 AND (created_at >= ?2 OR ended_at >= ?2)`,
+    ).get(tenantId, start) as Row;
+    return { spawns: Number(row.spawns ?? 0), cpuMs: Number(row.cpu ?? 0), syscalls: Number(row.calls ?? 0) };
+  }
+
+  /** Replace an agent's labels (`PATCH /v1/agents/:id`). */
+  setAgentLabels(id: string, labels: Record<string, string>): void {
+    this.#db.prepare("UPDATE agents SET labels = ? WHERE id = ?").run(JSON.stringify(labels), id);
+  }
+
+  /** Replace a live agent's recorded limits (`PATCH /v1/agents/:id`). */
+  setAgentLimits(id: string, limits: unknown): void {
+    this.#db.prepare("UPDATE agents SET limits = ? WHERE id = ?").run(JSON.stringify(limits), id);
   }
 
   /** Insert a new agent record. */
   insertAgent(a: AgentRow): void {
     this.#db.prepare(
-      `INSERT INTO agents (id, tenant_id, pid, state, capabilities, limits, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(a.id, a.tenantId, a.pid, a.state, JSON.stringify(a.capabilities), JSON.stringify(a.limits), a.createdAt);
+      `INSERT INTO agents (id, tenant_id, pid, state, capabilities, limits, labels, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      a.id,
+      a.tenantId,
+      a.pid,
+      a.state,
+      JSON.stringify(a.capabilities),
+      JSON.stringify(a.limits),
+      JSON.stringify(a.labels),
+      a.createdAt,
+    );
   }
 
   /** Record how an agent ended. */
@@ -233,12 +268,17 @@ export class Store {
   }
 
   /** A page of agent records, newest first. */
-  agents(tenantId: string | null, filter: { state?: string; limit: number; before?: string }): AgentRow[] {
+  agents(
+    tenantId: string | null,
+    filter: { state?: string; limit: number; before?: string; labels?: LabelFilter[] },
+  ): AgentRow[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (tenantId !== null) where.push("tenant_id = ?"), params.push(tenantId);
     if (filter.state) where.push("state = ?"), params.push(filter.state);
     if (filter.before) where.push("(created_at || id) < ?"), params.push(filter.before);
+    const labels = labelSql(filter.labels ?? []);
+    if (labels.sql !== "") where.push(labels.sql.replace(/^ AND /, "")), params.push(...labels.params);
     const sql = `SELECT * FROM agents ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY created_at DESC, id DESC LIMIT ?`;
     return (this.#db.prepare(sql).all(...params, filter.limit) as Row[]).map(toAgent);

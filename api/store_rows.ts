@@ -49,6 +49,8 @@ export interface AgentRow {
   stderr: string;
   capabilities: string[];
   limits: Record<string, number>;
+  /** Set at spawn or by `PATCH /v1/agents/:id`; `?label=k=v` filters the list. */
+  labels: Record<string, string>;
   createdAt: string;
   endedAt: string | null;
 }
@@ -114,6 +116,7 @@ export function toAgent(r: Row): AgentRow {
     stderr: String(r.stderr),
     capabilities: JSON.parse(String(r.capabilities)),
     limits: JSON.parse(String(r.limits)),
+    labels: r.labels === undefined || r.labels === null ? {} : JSON.parse(String(r.labels)),
     createdAt: String(r.created_at),
     endedAt: r.ended_at === null ? null : String(r.ended_at),
   };

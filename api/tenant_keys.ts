@@ -15,7 +15,8 @@ import type { Runtime } from "../sandbox/mod.ts";
 import { ApiError } from "./api_error.ts";
 import type { AuditLog } from "./audit_log.ts";
 import { newId, now } from "./ids.ts";
-import type { Quotas, Store, TenantRow } from "./store.ts";
+import type { KeyRow, Quotas, Store, TenantRow } from "./store.ts";
+import { apiKeyTouchMs } from "./limits.ts";
 import { sqliteCode } from "./store_errors.ts";
 
 /** SQLite's primary result code of a constraint violation (a unique name taken meanwhile). */
@@ -36,6 +37,16 @@ export interface Principal {
   tenant: TenantRow;
   /** SHA-256 (hex) of the API key the caller used: the HTTP edge's rate and stream buckets. */
   keyHash: string;
+  /** The id of that key (`GET /v1/tenants/:id/keys`). */
+  keyId?: string;
+}
+
+/** What the key cache holds of a key. */
+interface CachedKey {
+  tenant: TenantRow;
+  key: KeyRow;
+  /** When its `lastUsedAt` was last written, epoch ms. */
+  touchedMs: number;
 }
 
 /**
@@ -68,8 +79,28 @@ export async function hashKey(key: string): Promise<string> {
   return new Uint8Array(digest).toHex();
 }
 
-function newKey(): string {
+/** A fresh secret. */
+export function newKey(): string {
   return `aos_${crypto.getRandomValues(new Uint8Array(24)).toHex()}`;
+}
+
+/**
+ * A key's record for a secret: a fresh id, the secret's first characters as its prefix (a third of a short
+ * operator-chosen key at most).
+ *
+ * @param secret the key
+ * @param tenantId its tenant
+ * @param name its name
+ * @param expiresAt when it stops working, or null
+ * @returns the record to store
+ * @example
+ * ```ts
+ * keyRecord(newKey(), "tn_1", "ci", null).prefix; // "aos_" and 8 hex digits
+ * ```
+ */
+export function keyRecord(secret: string, tenantId: string, name: string, expiresAt: string | null): KeyRow {
+  const prefix = secret.slice(0, Math.min(12, Math.floor(secret.length / 3)));
+  return { id: newId("key"), tenantId, name, prefix, createdAt: now(), expiresAt, lastUsedAt: null };
 }
 
 /** The tenant and key operations of the service; the kernel's tenant table follows every quota change. */
@@ -77,7 +108,7 @@ export class TenantKeys {
   #runtime: Runtime;
   #store: Store;
   #audit: AuditLog;
-  #keyCache = new Map<string, TenantRow>();
+  #keyCache = new Map<string, CachedKey>();
 
   /** @param runtime whose tenant table gets the quotas, @param store durable state, @param audit the audit log */
   constructor(runtime: Runtime, store: Store, audit: AuditLog) {
@@ -97,7 +128,7 @@ export class TenantKeys {
     const hash = await hashKey(key);
     this.#store.transaction(() => {
       this.#store.insertTenant(tenant);
-      this.#store.insertKey(hash, tenant.id, tenant.createdAt);
+      this.#store.insertKey(hash, keyRecord(key, tenant.id, "admin", null));
       this.#audit.write(tenant.id, "system", "tenant.created", tenant.id, { name: "admin", admin: true });
     });
     return adminKey === undefined ? key : undefined;
@@ -113,20 +144,49 @@ export class TenantKeys {
   /**
    * Resolve a bearer header to a principal.
    *
-   * @throws {ApiError} 401 `unauthorized` for a missing, malformed, unknown or revoked key
+   * @throws {ApiError} 401 `unauthorized` for a missing, malformed, unknown or revoked key; 401 `key_expired` for
+   *   an expired one
    */
   async authenticate(header: string | undefined): Promise<Principal> {
     const match = /^Bearer ([A-Za-z0-9_\-]{16,128})$/.exec(header ?? "");
     if (!match) throw new ApiError(401, "unauthorized", "missing or malformed Authorization: Bearer <key>");
     const hash = await hashKey(match[1]);
-    let tenant = this.#keyCache.get(hash);
-    if (tenant === undefined) {
-      tenant = this.#store.tenantForKey(hash);
-      if (tenant === undefined) throw new ApiError(401, "unauthorized", "unknown or revoked API key");
+    let cached = this.#keyCache.get(hash);
+    if (cached === undefined) {
+      const found = this.#store.tenantForKey(hash);
+      if (found === undefined) throw new ApiError(401, "unauthorized", "unknown or revoked API key");
       if (this.#keyCache.size > keyCacheMax) this.#keyCache.clear();
-      this.#keyCache.set(hash, tenant);
+      cached = { ...found, touchedMs: 0 };
+      this.#keyCache.set(hash, cached);
     }
-    return { tenant, keyHash: hash };
+    const { key, tenant } = cached;
+    if (key.expiresAt !== null && Date.parse(key.expiresAt) <= Date.now()) {
+      throw new ApiError(
+        401,
+        "key_expired",
+        `API key ${key.name} (${key.prefix}…) expired at ${key.expiresAt}: use a newer key of this tenant, or ask ` +
+          `its admin for one (POST /v1/tenants/${tenant.id}/keys)`,
+      );
+    }
+    this.#touch(cached);
+    return { tenant, keyHash: hash, keyId: key.id };
+  }
+
+  /** Record a key's use, at most once per `apiKeyTouchMs`; a store that refuses it does not fail the request. */
+  #touch(cached: CachedKey): void {
+    const nowMs = Date.now();
+    if (nowMs - cached.touchedMs < apiKeyTouchMs) return;
+    cached.touchedMs = nowMs;
+    try {
+      this.#store.keys.touch(cached.key.id, new Date(nowMs).toISOString());
+    } catch {
+      // `lastUsedAt` is a hint, not a record: the next minute writes it again.
+    }
+  }
+
+  /** Forget every resolved key (after a key or quota change). */
+  forgetKeys(): void {
+    this.#keyCache.clear();
   }
 
   /** Create a tenant and its first key (shown once; admin). */
@@ -139,7 +199,7 @@ export class TenantKeys {
     try {
       this.#store.transaction(() => {
         this.#store.insertTenant(tenant);
-        this.#store.insertKey(hash, tenant.id, tenant.createdAt);
+        this.#store.insertKey(hash, keyRecord(apiKey, tenant.id, "default", null));
         this.#audit.write(tenant.id, p.tenant.id, "tenant.created", tenant.id, { name, quotas });
         this.#audit.write(tenant.id, p.tenant.id, "key.issued", tenant.id, {});
       });
@@ -172,21 +232,5 @@ export class TenantKeys {
     this.#keyCache.clear();
     this.#runtime.tenants.setQuotas(id, kernelQuotas(quotas));
     return { ...tenant, quotas };
-  }
-
-  /** Issue a new key for a tenant and revoke its others (admin). */
-  async rotateKey(p: Principal, id: string): Promise<{ id: string; apiKey: string }> {
-    requireAdmin(p);
-    if (!this.#store.tenant(id)) throw new ApiError(404, "not_found", "no such tenant");
-    const apiKey = newKey();
-    const hash = await hashKey(apiKey);
-    const at = now();
-    this.#store.transaction(() => {
-      this.#store.insertKey(hash, id, at);
-      this.#store.revokeKeys(id, hash, at);
-      this.#audit.write(id, p.tenant.id, "key.rotated", id, {});
-    });
-    this.#keyCache.clear();
-    return { id, apiKey };
   }
 }

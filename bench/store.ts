@@ -45,6 +45,7 @@ function agentRow(i: number): AgentRow {
     stderr: "",
     capabilities: [],
     limits: { heapMb: 128, rssMb: 256, wallMs: 30000, cpuMs: 10000, outputBytes: 1048576 },
+    labels: {},
     createdAt: at,
     endedAt: null,
   };

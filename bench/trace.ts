@@ -50,6 +50,7 @@ function writerCost(dir: string, events: number, batch: number): { usPerEvent: n
     stderr: "",
     capabilities: [],
     limits: {},
+    labels: {},
     createdAt: new Date().toISOString(),
     endedAt: null,
   });

@@ -256,6 +256,20 @@ export class Runtime {
   }
 
   /**
+   * Change a running agent's wall-clock limit, from its start (a shorter one already past ends it at once, reason
+   * `timeout`). The caller checks the tenant's ceiling.
+   *
+   * @returns false for an unknown pid or an agent that is not running (starting, ending, ended)
+   * @example
+   * ```ts
+   * runtime.setWallMs(agent.pid, 120_000);
+   * ```
+   */
+  setWallMs(pid: number, wallMs: number): boolean {
+    return this.#agents.get(pid)?.setWallMs(wallMs) ?? false;
+  }
+
+  /**
    * Signal an agent. `KILL` ends it at once (reason `killed`). `TERM` is
    * delivered to its `sys.onSignal` handlers (an agent without one exits),
    * and it is killed after `termGraceMs` if it is still running.

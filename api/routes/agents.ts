@@ -6,9 +6,11 @@
  */
 
 import type { Context, Hono } from "hono";
-import { type AgentAnswer, ApiError } from "../service.ts";
+import type { AgentAnswer } from "../service.ts";
 import { type Env, errorResponse, parseBody, parseQuery } from "../http.ts";
-import { agentListQuery, spawnSchema } from "../schemas.ts";
+import { agentListQuery, agentPatchSchema, spawnSchema } from "../schemas.ts";
+import { agentKillQuery } from "../queries.ts";
+import { labelFilters } from "../labels.ts";
 import type { Service } from "../service.ts";
 import type { AgentRow } from "../store.ts";
 
@@ -23,15 +25,16 @@ export function agentRoutes(app: Hono<Env>, service: Service): void {
   });
   app.get("/v1/agents", (c) => {
     const q = parseQuery(c, agentListQuery);
-    const page = service.agents(c.get("principal"), q);
+    const page = service.agents(c.get("principal"), { ...q, labels: labelFilters(c) });
     return c.json({ agents: page.agents.map((a) => agentView(a, false)), next: page.next });
+  });
+  app.patch("/v1/agents/:id", async (c) => {
+    const body = await parseBody(c, agentPatchSchema);
+    return c.json(agentView(service.patchAgent(c.get("principal"), c.req.param("id"), body), false));
   });
   app.get("/v1/agents/:id", (c) => c.json(agentView(service.agent(c.get("principal"), c.req.param("id")), false)));
   app.delete("/v1/agents/:id", (c) => {
-    const signal = c.req.query("signal") ?? "KILL";
-    if (signal !== "KILL" && signal !== "TERM") {
-      throw new ApiError(400, "validation_failed", "signal must be TERM or KILL");
-    }
+    const signal = parseQuery(c, agentKillQuery).signal ?? "KILL";
     const row = service.kill(c.get("principal"), c.req.param("id"), signal);
     return c.json({ id: row.id, state: row.state, killed: row.endedAt === null }, 202);
   });
@@ -70,6 +73,7 @@ export function agentView(a: AgentRow, full: boolean): Record<string, unknown> {
     usage: a.usage,
     capabilities: a.capabilities,
     limits: a.limits,
+    labels: a.labels,
     createdAt: a.createdAt,
     endedAt: a.endedAt,
   };

@@ -16,7 +16,8 @@
 import type { Context, Hono } from "hono";
 import type { FileScope } from "../files.ts";
 import { ApiError } from "../service.ts";
-import type { Env } from "../http.ts";
+import { type Env, parseQuery } from "../http.ts";
+import { filesDeleteQuery, filesListQuery } from "../queries.ts";
 import { bodyTokenBytes, fileUploadBytesMax } from "../limits.ts";
 
 /** Finds the scope of a request (throws an `ApiError` 404/409 when there is none for the caller). */
@@ -55,8 +56,9 @@ export function fileRoutes(app: Hono<Env>, prefix: string, scopeOf: FileScopeOf)
     return c.json({ path, size }, 201);
   });
   app.get(`${prefix}/files`, async (c) => {
+    const dir = parseQuery(c, filesListQuery).dir ?? ".";
     const scope = await scopeOf(c);
-    return c.json({ entries: await scope.list(c.req.query("dir") ?? ".") });
+    return c.json({ entries: await scope.list(dir) });
   });
   app.get(`${prefix}/files/*`, async (c) => {
     const scope = await scopeOf(c);
@@ -65,10 +67,7 @@ export function fileRoutes(app: Hono<Env>, prefix: string, scopeOf: FileScopeOf)
     return new Response(got.body, { status: got.status, headers: got.headers });
   });
   app.delete(`${prefix}/files/*`, async (c) => {
-    const recursive = c.req.query("recursive");
-    if (recursive !== undefined && recursive !== "true" && recursive !== "false") {
-      throw new ApiError(400, "validation_failed", "recursive must be true or false");
-    }
+    const recursive = parseQuery(c, filesDeleteQuery).recursive;
     const scope = await scopeOf(c);
     const path = pathOf(c);
     await scope.remove(path, recursive === "true");

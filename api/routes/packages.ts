@@ -16,6 +16,7 @@
  */
 
 import type { Hono } from "hono";
+import type { AuditAction } from "../audit_actions.ts";
 import { PackageError, type PackageErrorCode } from "../../sandbox/packages/mod.ts";
 import { ApiError } from "../api_error.ts";
 import { type Env, parseBody } from "../http.ts";
@@ -52,7 +53,7 @@ export async function packageOr4xx<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function audit(service: Service, p: Principal, action: string, subject: string, detail: unknown): void {
+function audit(service: Service, p: Principal, action: AuditAction, subject: string, detail: unknown): void {
   service.commit(() => {}, { tenantId: p.tenant.id, actor: p.tenant.id, action, subject, detail });
 }
 

@@ -9,7 +9,8 @@ import type { Context, Hono } from "hono";
 import { ApiError } from "../api_error.ts";
 import { fileRoutes } from "./files.ts";
 import { type Env, parseBody, parseQuery } from "../http.ts";
-import { sessionLabelsMax } from "../limits.ts";
+import { execQuery } from "../queries.ts";
+import { labelFilters } from "../labels.ts";
 import { sessionCreateSchema, sessionExecSchema, sessionListQuery, sessionPatchSchema } from "../session_schemas.ts";
 import type { SessionRow } from "../session_rows.ts";
 import type { Sessions } from "../sessions.ts";
@@ -23,10 +24,7 @@ export function sessionRoutes(app: Hono<Env>, sessions: Sessions): void {
   app.get("/v1/sessions", (c) => {
     // `label` may repeat: the query's first value is checked by the schema, every value here.
     const q = parseQuery(c, sessionListQuery);
-    const label = c.req.queries("label") ?? [];
-    if (label.length > sessionLabelsMax || label.some((l) => l.length > 330)) {
-      throw new ApiError(400, "validation_failed", `label: at most ${sessionLabelsMax} filters of 330 characters`);
-    }
+    const label = labelFilters(c);
     const rows = sessions.list(c.get("principal"), { ...q, label });
     return c.json({ sessions: rows.map(sessionView) });
   });
@@ -38,7 +36,7 @@ export function sessionRoutes(app: Hono<Env>, sessions: Sessions): void {
   });
   app.post("/v1/sessions/:id/exec", async (c) => {
     const body = await parseBody(c, sessionExecSchema);
-    const stream = c.req.query("stream") === "true" ||
+    const stream = parseQuery(c, execQuery).stream === "true" ||
       (c.req.header("accept") ?? "").includes("application/x-ndjson");
     if (stream) return execStream(c, sessions, body);
     return c.json(await sessions.exec(c.get("principal"), c.req.param("id"), body));

@@ -6,10 +6,11 @@
  */
 
 import type { Hono } from "hono";
-import { type Env, parseBody, parseQuery } from "../http.ts";
+import { type Env, hasBody, parseBody, parseQuery } from "../http.ts";
 import {
   auditQuery,
   explainSchema,
+  keyCreateSchema,
   policyPutSchema,
   schedulerSchema,
   tenantCreateSchema,
@@ -45,10 +46,16 @@ export function tenantRoutes(app: Hono<Env>, service: Service): void {
     const body = await parseBody(c, explainSchema);
     return c.json(await service.explain(c.get("principal"), body));
   });
-  app.post(
-    "/v1/tenants/:id/keys",
-    async (c) => c.json(await service.rotateKey(c.get("principal"), c.req.param("id")), 201),
-  );
+  app.post("/v1/tenants/:id/keys", async (c) => {
+    const body = hasBody(c) ? await parseBody(c, keyCreateSchema) : {};
+    return c.json(await service.keys.create(c.get("principal"), c.req.param("id"), body), 201);
+  });
+  app.get("/v1/tenants/:id/usage", (c) => c.json(service.usage(c.get("principal"), c.req.param("id"))));
+  app.get("/v1/tenants/:id/keys", (c) => c.json({ keys: service.keys.list(c.get("principal"), c.req.param("id")) }));
+  app.delete("/v1/tenants/:id/keys/:keyId", (c) => {
+    const key = service.keys.revoke(c.get("principal"), c.req.param("id"), c.req.param("keyId"));
+    return c.json({ revoked: true, key });
+  });
 
   app.get("/v1/audit", (c) => {
     const q = parseQuery(c, auditQuery);

@@ -139,6 +139,19 @@ export class ProcessTable {
   }
 
   /**
+   * Replace some limits of a row (a running agent's wall-clock time, extended or shortened); the supervisor
+   * re-arms what enforces them.
+   *
+   * @example
+   * ```ts
+   * table.relimit(proc, { wallMs: 60_000 });
+   * ```
+   */
+  relimit(proc: Process, patch: Partial<AgentLimits>): void {
+    (proc as { limits: Readonly<AgentLimits> }).limits = Object.freeze({ ...proc.limits, ...patch });
+  }
+
+  /**
    * Create a row in state `Creating` with a recycled or fresh pid.
    *
    * @throws {KernelError} `EAGAIN` when the table is full.

@@ -40,6 +40,7 @@ import { AgentChannel } from "./channel.ts";
 import { ChildRecords } from "./children.ts";
 import type { RuntimeEvent } from "./events.ts";
 import { decide, type EndInput, type Shutdown } from "./shutdown.ts";
+import { WallTimer } from "./wall_timer.ts";
 
 /** Share of one core above which a cell counts as CPU-bound. */
 export const busyCpuShare = 0.5;
@@ -169,6 +170,7 @@ export class AgentSupervisor implements AgentState {
   #demoted = false;
   /** Aborted when the agent ends: a start still waiting for its cell gives up. */
   #abort = new AbortController();
+  #wall: WallTimer;
 
   /** @param deps the runtime's parts, @param proc the row, @param slot its tenant quota slot, @param inflight its budget, @param priority 0..39 */
   constructor(
@@ -187,6 +189,15 @@ export class AgentSupervisor implements AgentState {
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
     this.exited = new Promise((resolve) => this.#resolveExited = resolve);
     this.agent = new Agent(this);
+    this.#wall = new WallTimer(deps.orchestrator, proc.pid, () => this.end({ kind: "wall" }));
+  }
+
+  /** Change the wall-clock limit of a running agent (from its start); false unless it is running. */
+  setWallMs(wallMs: number): boolean {
+    if (this.ending || this.proc.state !== "Running" || !this.#wall.armed) return false;
+    this.#d.table.relimit(this.proc, { wallMs });
+    this.#wall.rearm(wallMs);
+    return true;
   }
 
   /** Whether the exit is decided. */
@@ -247,7 +258,7 @@ export class AgentSupervisor implements AgentState {
         throw new StartRefused(err);
       }
       d.table.transition(proc, "Running");
-      d.orchestrator.acquire(proc.pid, "timer", setTimeout(() => this.end({ kind: "wall" }), proc.limits.wallMs));
+      this.#wall.arm(proc.limits.wallMs);
       this.#send?.(JSON.stringify(start));
     } catch (err) {
       if (err instanceof StartRefused) {

@@ -96,10 +96,10 @@ Deno.test("api: tenants never see each other (404, never 403)", async () => {
   });
 });
 
-Deno.test("api: key rotation revokes the old key", async () => {
+Deno.test("api: key rotation with overlapSec 0 retires the old key at once", async () => {
   await withServer(async (s) => {
     const t = await createTenant(s, "rot");
-    const res = await s.req(`/v1/tenants/${t.id}/keys`, { method: "POST", key: adminKey });
+    const res = await s.req(`/v1/tenants/${t.id}/keys`, { method: "POST", key: adminKey, json: { overlapSec: 0 } });
     assert.equal(res.status, 201);
     const { apiKey } = await res.json();
     assert.equal((await s.req("/v1/agents", { key: t.apiKey })).status, 401);

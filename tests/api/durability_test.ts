@@ -202,7 +202,10 @@ Deno.test("durability: kill, tenants, quotas, keys, policy and scheduler changes
     assert.notEqual(s.runtime.tenants.quotas(t.id).agentsConcurrentMax, 1);
 
     // Key rotation: no new key; the old one still works.
-    await refused(`/v1/tenants/${t.id}/keys`, { method: "POST", key: adminKey }, "audit:key.rotated");
+    const keys = `/v1/tenants/${t.id}/keys`;
+    await refused(keys, { method: "POST", key: adminKey, json: { overlapSec: 0 } }, "audit:key.rotated");
+    assert.equal(view.keyCount(t.id), 1);
+    await refused(keys, { method: "POST", key: adminKey, json: { name: "second" } }, "audit:key.created");
     assert.equal(view.keyCount(t.id), 1);
     assert.equal((await s.req("/v1/agents", { key: t.apiKey })).status, 200);
 

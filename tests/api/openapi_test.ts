@@ -98,7 +98,7 @@ Deno.test("openapi: operations have unique camelCase ids, their path parameters,
     const query = (id: string) =>
       Object.values(doc.paths).flatMap((item) => Object.values(item)).find((op) => op.operationId === id)!;
     const names = (id: string) => ((query(id).parameters ?? []) as { name: string }[]).map((p) => p.name);
-    assert.deepEqual(names("listAgents"), ["state", "limit", "cursor"]);
+    assert.deepEqual(names("listAgents"), ["state", "label", "limit", "cursor"]);
     assert.ok(names("streamAgentEvents").includes("Last-Event-ID"));
     const download = query("downloadVolumeFile").responses as Record<string, { headers?: object; content?: object }>;
     assert.ok("application/octet-stream" in download[206].content! && "ETag" in download[200].headers!);

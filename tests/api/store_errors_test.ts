@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { DenialAuditGate } from "../../api/audit_denials.ts";
 import { AuditLog } from "../../api/audit_log.ts";
+import { auditActions } from "../../api/audit_actions.ts";
 import { storeApiError, StoreErrors } from "../../api/store_errors.ts";
 import { storeErrorLogMs } from "../../api/limits.ts";
 import { adminKey, createTenant, withServer } from "./helpers.ts";
@@ -109,18 +110,19 @@ Deno.test("audit buffer: rows the store refuses stay, bounded (oldest dropped, c
   await withStore((store) => {
     const audit = new AuditLog(store, new DenialAuditGate(), new StoreErrors(() => {}), { rowsMax: 3 });
     try {
-      store.failAt("audit:a0");
-      audit.record(null, "test", "a0", null, {});
-      audit.record(null, "test", "a1", null, {});
+      const [a0, a1, a2, a3, a4] = auditActions;
+      store.failAt(`audit:${a0}`);
+      audit.record(null, "test", a0, null, {});
+      audit.record(null, "test", a1, null, {});
       assert.equal(audit.flush(), false);
       assert.equal(audit.flush(), false, "kept and tried again");
       assert.deepEqual([audit.buffered, audit.dropped], [2, 0]);
-      for (const action of ["a2", "a3", "a4"]) audit.record(null, "test", action, null, {});
+      for (const action of [a2, a3, a4]) audit.record(null, "test", action, null, {});
       assert.deepEqual([audit.buffered, audit.dropped], [3, 2], "the oldest dropped past the bound");
       store.heal();
       assert.equal(audit.flush(), true);
       assert.equal(audit.buffered, 0);
-      assert.deepEqual(store.auditLog(null, 0, 10).map((r) => r.action), ["a2", "a3", "a4"]);
+      assert.deepEqual(store.auditLog(null, 0, 10).map((r) => r.action), [a2, a3, a4]);
     } finally {
       audit.stop();
     }

@@ -125,9 +125,9 @@ export class FaultyStore extends Store {
     super.updateQuotas(id, quotas);
   }
 
-  override insertKey(hash: string, tenantId: string, at: string): void {
+  override insertKey(hash: string, key: Parameters<Store["insertKey"]>[1]): void {
     this.#check("insertKey");
-    super.insertKey(hash, tenantId, at);
+    super.insertKey(hash, key);
   }
 
   override setPolicy(id: string, policy: unknown | null): void {
@@ -145,7 +145,7 @@ export class FaultyStore extends Store {
     super.finishAgent(a);
   }
 
-  override tenantForKey(hash: string): TenantRow | undefined {
+  override tenantForKey(hash: string): ReturnType<Store["tenantForKey"]> {
     this.#check("tenantForKey");
     return super.tenantForKey(hash);
   }

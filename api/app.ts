@@ -24,6 +24,7 @@ import {
   traceRoutes,
   uploadPathPattern,
   volumeRoutes,
+  webhookRoutes,
 } from "./routes/mod.ts";
 import { openApiDocument } from "./schemas.ts";
 import { ApiError, type Principal, type Service } from "./service.ts";
@@ -104,6 +105,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   sessionRoutes(app, service.sessions);
   traceRoutes(app, service);
   packageRoutes(app, service);
+  webhookRoutes(app, service);
   return app;
 }
 

@@ -14,6 +14,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { openDatabase } from "./store_open.ts";
 import { VolumeRows, volumeSchema } from "./volume_rows.ts";
 import { TraceRows, traceSchema } from "./trace_rows.ts";
+import { WebhookRows, webhookSchema } from "./webhooks/mod.ts";
 
 export { schemaVersion, StartupError, startupExitCode } from "./store_open.ts";
 export { type TraceRow, TraceRows } from "./trace_rows.ts";
@@ -55,6 +56,8 @@ export class Store {
   readonly traces: TraceRows;
   /** Volumes' records (api/volumes.ts). */
   readonly volumes: VolumeRows;
+  /** Webhook endpoints and their delivery log (api/webhooks/). */
+  readonly webhooks: WebhookRows;
 
   /**
    * @param path SQLite file path: created (a fresh install) only if missing
@@ -65,11 +68,13 @@ export class Store {
       db.exec(schema);
       db.exec(traceSchema);
       db.exec(volumeSchema);
+      db.exec(webhookSchema);
       const columns = db.prepare("PRAGMA table_info(tenants)").all() as Row[];
       if (!columns.some((c) => c.name === "policy")) db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
     });
     this.traces = new TraceRows(this.#db);
     this.volumes = new VolumeRows(this.#db);
+    this.webhooks = new WebhookRows(this.#db);
   }
 
   /**

@@ -8,7 +8,8 @@
  * other event types.
  */
 import assert from "node:assert/strict";
-import { createTenant, type TestServer, withServer } from "./helpers.ts";
+import { serverOptionsFromEnv, StartupError } from "../../api/server.ts";
+import { adminKey, createTenant, type TestServer, withServer } from "./helpers.ts";
 
 type Received = { headers: Headers; body: string };
 type Answer = number | "hang";
@@ -62,6 +63,18 @@ async function verify(secret: string, headers: Headers, body: string): Promise<b
   ]);
   const mac = await crypto.subtle.sign("HMAC", key, enc.encode(`${headers.get("x-agentos-timestamp")}.${body}`));
   return headers.get("x-agentos-signature") === `v1=${new Uint8Array(mac).toHex()}`;
+}
+
+/** The README's verification snippet (section "Webhooks"), run as it is written: null for a good request. */
+async function readmeVerify(secret: string, headers: Headers, body: string): Promise<Response | null> {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("### Webhooks"));
+  const code = section.slice(section.indexOf("```ts\n") + 6, section.indexOf("```", section.indexOf("```ts\n") + 6));
+  const AsyncFunction = (async () => {}).constructor as new (
+    ...args: string[]
+  ) => (...a: unknown[]) => Promise<unknown>;
+  const req = new Request("http://receiver/hook", { method: "POST", headers, body });
+  return await new AsyncFunction("req", "secret", `${code}\nreturn null;`)(req, secret) as Response | null;
 }
 
 async function register(s: TestServer, key: string, json: Record<string, unknown>) {
@@ -120,6 +133,8 @@ Deno.test("webhooks: an agent exits → one signed delivery whose signature veri
       const { headers, body } = r.received[0];
       assert.ok(await verify(hook.secret, headers, body), "the signature verifies");
       assert.ok(!(await verify(hook.secret.replace(/.$/, "0"), headers, body + " ")), "a changed body does not");
+      assert.equal(await readmeVerify(hook.secret, headers, body), null, "the README's snippet accepts it");
+      assert.equal((await readmeVerify(hook.secret, headers, body + " "))?.status, 401, "and refuses a changed body");
       assert.equal(headers.get("x-agentos-event"), "agent.exited");
       assert.equal(headers.get("content-type"), "application/json");
       assert.ok(Math.abs(Number(headers.get("x-agentos-timestamp")) - Date.now() / 1000) < 600);
@@ -136,6 +151,9 @@ Deno.test("webhooks: an agent exits → one signed delivery whose signature veri
       assert.equal(rows[0].attempt, 1);
       assert.equal(rows[0].deliveryId, headers.get("x-agentos-delivery"));
       assert.equal(rows[0].nextRetryAt, null);
+      const metrics = await (await s.req("/metrics", { key: adminKey })).text();
+      assert.match(metrics, /agentos_webhook_deliveries_total\{outcome="delivered"\} 1/);
+      assert.match(metrics, /agentos_webhook_deliveries_pending 0/);
     }, { webhooks: fast });
   });
 });
@@ -385,4 +403,45 @@ Deno.test("webhooks: session.ended and quota.hit; a rotated secret signs from th
     assert.deepEqual(list.webhooks.map((w: { id: string }) => w.id), [hookId]);
     assert.equal((await log(s, key, hookId)).length, 2, "the delivery log is durable too");
   }, { dataDir, webhooks: fast });
+});
+
+Deno.test("webhooks: AGENTOS_WEBHOOK_ALLOW_HOSTS is read, and an entry that is no IP or CIDR stops the start", () => {
+  const env = (value: string) => (name: string) => name === "AGENTOS_WEBHOOK_ALLOW_HOSTS" ? value : undefined;
+  assert.deepEqual(serverOptionsFromEnv(env("127.0.0.1, 10.0.0.0/8")).webhooks?.allowHosts, [
+    "127.0.0.1",
+    "10.0.0.0/8",
+  ]);
+  assert.equal(serverOptionsFromEnv(() => undefined).webhooks?.allowHosts, undefined);
+  assert.throws(() => serverOptionsFromEnv(env("127.0.0.1,hooks.example")), (err: Error) => {
+    assert.ok(err instanceof StartupError);
+    assert.match(err.message, /AGENTOS_WEBHOOK_ALLOW_HOSTS: .*"hooks\.example" is not an IP address or CIDR/);
+    return true;
+  });
+});
+
+Deno.test("webhooks: the README's curl commands work as written", async () => {
+  await withServer(async (s) => {
+    const t = await createTenant(s, "acme");
+    const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+    const section = readme.slice(readme.indexOf("### Webhooks"));
+    const block = section.slice(section.indexOf("```sh\n") + 6, section.indexOf("```", section.indexOf("```sh\n") + 6));
+    const commands = block.replace(/\\\n\s*/g, "").split("\n").filter((line) => line.trim() !== "");
+    assert.equal(commands.length, 4);
+    const env: Record<string, string> = { URL: s.url, AUTH: `authorization: Bearer ${t.apiKey}`, HOOK: "" };
+    const outputs: unknown[] = [];
+    for (const command of commands) {
+      const out = await new Deno.Command("bash", { args: ["-c", `curl -sS ${command.slice("curl ".length)}`], env })
+        .output();
+      assert.equal(out.code, 0, `${command}: ${new TextDecoder().decode(out.stderr)}`);
+      const answer = JSON.parse(new TextDecoder().decode(out.stdout));
+      assert.equal(answer.error, undefined, `${command}: ${JSON.stringify(answer)}`);
+      outputs.push(answer);
+      env.HOOK ||= answer.id;
+    }
+    const [created, log, rotated, deleted] = outputs as Record<string, unknown>[];
+    assert.match(String(created.secret), /^whsec_/);
+    assert.ok(Array.isArray(log.deliveries));
+    assert.match(String(rotated.secret), /^whsec_/);
+    assert.deepEqual(deleted, { id: created.id, deleted: true });
+  });
 });

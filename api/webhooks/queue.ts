@@ -3,7 +3,8 @@
  * pool. `push` never blocks and never waits on I/O, so an agent's exit or an
  * API request that raises an event is never held up by a receiver. A full
  * queue drops its oldest pending delivery and logs the drop (nothing is lost
- * silently). Each attempt is one POST with a timeout; timeouts, connection
+ * silently). One tenant holds at most a quarter of the queue and half the
+ * workers, so its flood or its hanging receiver cannot starve the others. Each attempt is one POST with a timeout; timeouts, connection
  * errors, 5xx and 429 are retried with exponential backoff and jitter up to
  * `attemptsMax`; any other answer ends the delivery. Every attempt is a row
  * of the delivery log.
@@ -43,6 +44,8 @@ export const deliveryDefaults: DeliveryOptions = {
 /** One delivery: an event for one endpoint. */
 export interface Delivery {
   deliveryId: string;
+  /** Whose endpoint (the queue's shares are per tenant). */
+  tenantId: string;
   webhookId: string;
   eventId: string;
   eventType: string;
@@ -80,6 +83,8 @@ export class DeliveryQueue {
   readonly #deps: DeliveryDeps;
   #pending: Delivery[] = [];
   #inFlight = new Set<Promise<void>>();
+  /** Attempts in flight per tenant. */
+  #busy = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAtMs = Infinity;
   #stop = new AbortController();
@@ -99,19 +104,34 @@ export class DeliveryQueue {
     this.#deps = deps;
   }
 
-  /** Queue a delivery (never blocks). A full queue drops its oldest pending delivery, logged. */
+  /**
+   * Queue a delivery (never blocks). A full queue drops its oldest pending
+   * delivery, and a tenant over its share (a quarter of `queueMax`) its own
+   * oldest, both logged.
+   */
   push(d: Delivery): void {
     if (this.#stop.signal.aborted) return this.#drop(d, "server stopping: delivery not attempted");
-    if (this.#pending.length >= this.options.queueMax) {
-      let oldest = 0;
-      for (let i = 1; i < this.#pending.length; i++) {
-        if (this.#pending[i].queuedAtMs < this.#pending[oldest].queuedAtMs) oldest = i;
-      }
-      const [gone] = this.#pending.splice(oldest, 1);
-      this.#drop(gone, `queue full (webhooks.queueMax ${this.options.queueMax}): oldest pending delivery dropped`);
+    const { queueMax } = this.options;
+    const share = Math.max(1, Math.floor(queueMax / 4));
+    if (this.#pending.length >= queueMax) {
+      this.#dropOldest(() => true, `queue full (webhooks.queueMax ${queueMax}): oldest pending delivery dropped`);
+    } else if (this.#pending.filter((p) => p.tenantId === d.tenantId).length >= share) {
+      this.#dropOldest(
+        (p) => p.tenantId === d.tenantId,
+        `the tenant's share of the queue is full (a quarter of webhooks.queueMax, ${share}): its oldest pending delivery dropped`,
+      );
     }
     this.#pending.push(d);
     this.#pump();
+  }
+
+  #dropOldest(whose: (d: Delivery) => boolean, why: string): void {
+    let oldest = -1;
+    for (let i = 0; i < this.#pending.length; i++) {
+      const p = this.#pending[i];
+      if (whose(p) && (oldest < 0 || p.queuedAtMs < this.#pending[oldest].queuedAtMs)) oldest = i;
+    }
+    if (oldest >= 0) this.#drop(this.#pending.splice(oldest, 1)[0], why);
   }
 
   /** Counters. */
@@ -132,31 +152,42 @@ export class DeliveryQueue {
     this.#deps.log([row(d, d.attempts, "dropped", null, why, 0, null)]);
   }
 
-  /** Start every due delivery a free worker can take; otherwise wake at the next due time. */
+  /**
+   * Start every due delivery a free worker can take, at most half the
+   * workers for one tenant (so one tenant's hanging receiver cannot hold
+   * them all); wake at the next due time. A due delivery left waiting
+   * starts when an attempt ends (which pumps again), so nothing spins.
+   */
   #pump(): void {
     if (this.#stop.signal.aborted) return;
+    const nowMs = Date.now();
+    const perTenantMax = Math.max(1, Math.floor(this.options.workers / 2));
     while (this.#inFlight.size < this.options.workers) {
-      const nowMs = Date.now();
       let next = -1;
       for (let i = 0; i < this.#pending.length; i++) {
-        if (this.#pending[i].dueAtMs <= nowMs && (next < 0 || this.#pending[i].dueAtMs < this.#pending[next].dueAtMs)) {
-          next = i;
-        }
+        const p = this.#pending[i];
+        if (p.dueAtMs > nowMs || (this.#busy.get(p.tenantId) ?? 0) >= perTenantMax) continue;
+        if (next < 0 || p.dueAtMs < this.#pending[next].dueAtMs) next = i;
       }
       if (next < 0) break;
       const [d] = this.#pending.splice(next, 1);
+      this.#busy.set(d.tenantId, (this.#busy.get(d.tenantId) ?? 0) + 1);
       const run: Promise<void> = this.#attempt(d).finally(() => {
+        const left = (this.#busy.get(d.tenantId) ?? 1) - 1;
+        if (left > 0) this.#busy.set(d.tenantId, left);
+        else this.#busy.delete(d.tenantId);
         this.#inFlight.delete(run);
         this.#pump();
       });
       this.#inFlight.add(run);
     }
-    this.#wake();
+    this.#wake(nowMs);
   }
 
-  #wake(): void {
+  /** Arm the timer for the first delivery not yet due at `nowMs`. */
+  #wake(nowMs: number): void {
     let dueMs = Infinity;
-    for (const d of this.#pending) dueMs = Math.min(dueMs, d.dueAtMs);
+    for (const d of this.#pending) if (d.dueAtMs > nowMs) dueMs = Math.min(dueMs, d.dueAtMs);
     if (dueMs === Infinity || dueMs >= this.#timerAtMs) return;
     clearTimeout(this.#timer);
     this.#timerAtMs = dueMs;

@@ -175,6 +175,7 @@ export class WebhookService {
       for (const h of hooks) {
         this.queue.push({
           deliveryId: newId("dl"),
+          tenantId,
           webhookId: h.id,
           eventId: event.id,
           eventType: type,

@@ -247,6 +247,26 @@ Deno.test("webhooks: a full queue drops its oldest pending delivery and logs the
   });
 });
 
+Deno.test("webhooks: one tenant's hanging receiver holds at most half the workers; another tenant's is delivered", async () => {
+  await withReceiver(["hang"], async (slow) => {
+    await withReceiver([200], async (quick) => {
+      await withServer(async (s) => {
+        const a = await createTenant(s, "a");
+        const b = await createTenant(s, "b");
+        await register(s, a.apiKey, { url: slow.url, events: ["agent.exited"] });
+        const hook = await register(s, b.apiKey, { url: quick.url, events: ["agent.exited"] });
+        for (let i = 0; i < 3; i++) assert.equal((await run(s, a.apiKey, `${i}`)).status, 200);
+        await slow.count(1, "a's first attempt hangs");
+        assert.equal((await run(s, b.apiKey)).status, 200);
+        await quick.count(1, "b's delivery, while a's receiver hangs");
+        const rows = await logUntil(s, b.apiKey, hook.id, (l) => l.length === 1, "b delivered");
+        assert.equal(rows[0].outcome, "delivered");
+        assert.equal(slow.received.length, 1, "a holds one of the two workers, never both");
+      }, { webhooks: { ...fast, workers: 2, timeoutMs: 60_000 } });
+    });
+  });
+});
+
 Deno.test("webhooks: loopback is refused without the allowlist, at registration and at delivery", async () => {
   await withReceiver([200], async (r) => {
     const resolve = (name: string) => Promise.resolve(name === "hooks.test" ? [Uint8Array.of(127, 0, 0, 1)] : []);

@@ -15,6 +15,7 @@ import { volumesSchema } from "./mount_schema.ts";
 import { sessionPaths } from "./session_schemas.ts";
 import { packagePaths } from "./package_schemas.ts";
 import { volumeQuotaBytesMax, volumeQuotaFilesMax } from "./limits.ts";
+import { webhookPaths } from "./webhooks/mod.ts";
 
 export { limitsSchema };
 
@@ -200,6 +201,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       ...sessionPaths(body, responses),
       ...packagePaths(body, responses, error),
+      ...webhookPaths(body, responses),
       "/metrics": { get: { summary: "Prometheus text exposition", responses } },
       "/healthz": { get: { summary: "liveness", security: [], responses: {} } },
       "/readyz": { get: { summary: "readiness", security: [], responses: {} } },

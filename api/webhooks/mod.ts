@@ -30,3 +30,4 @@ export {
 } from "./schemas.ts";
 export { type WebhookEvent, type WebhookOptions, WebhookService, type WebhookView } from "./service.ts";
 export { newSecret, sign } from "./sign.ts";
+export { webhookPaths } from "./openapi.ts";

@@ -30,7 +30,7 @@ export type WebhookEventType = typeof webhookEventTypes[number];
 export const webhookCreateSchema = z.strictObject({
   url: z.string().min(1).max(webhookUrlCharsMax),
   events: z.union([
-    z.tuple([z.literal("*")]),
+    z.array(z.literal("*")).length(1),
     z.array(z.enum(webhookEventTypes)).min(1).max(webhookEventTypes.length)
       .refine((list) => new Set(list).size === list.length, "each event type once"),
   ]),

@@ -341,6 +341,12 @@ Deno.test("webhooks: bad input → 400, another tenant's id → 404, 16 endpoint
       const { error } = await res.json();
       assert.ok(error.code && error.message, JSON.stringify(error));
     }
+    const doc = await (await fetch(`${s.url}/openapi.json`)).json();
+    assert.equal(doc.paths["/v1/webhooks/{id}/deliveries"].get.operationId, "listWebhookDeliveries");
+    assert.equal(
+      doc.paths["/v1/webhooks"].post.requestBody.content["application/json"].schema.properties.url.maxLength,
+      2048,
+    );
     const notJson = await s.req("/v1/webhooks", {
       method: "POST",
       key: a.apiKey,

@@ -25,6 +25,7 @@ import {
   traceRoutes,
   uploadPathPattern,
   volumeRoutes,
+  webhookRoutes,
 } from "./routes/mod.ts";
 import { mcpRoutes } from "./mcp/mod.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -111,6 +112,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   traceRoutes(app, service);
   packageRoutes(app, service);
   mcpRoutes(app, service, guard);
+  webhookRoutes(app, service);
   return app;
 }
 

@@ -34,6 +34,9 @@ export const auditActions = [
   "volume.deleted",
   "package.added",
   "package.removed",
+  "webhook.created",
+  "webhook.deleted",
+  "webhook.secret_rotated",
 ] as const;
 
 /**

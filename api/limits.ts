@@ -468,3 +468,17 @@ export const apiKeyLifetimeSecMax = 10 * 366 * 24 * 3600;
 export const apiKeyExpiredKeptSec = 24 * 3600;
 /** A key's `lastUsedAt` is written at most this often per key, ms (a request is not a write). */
 export const apiKeyTouchMs = 60_000;
+
+// Webhooks (api/webhooks/): registrations and their delivery log. The queue's bounds are options
+// (`ServerOptions.webhooks`, defaults `deliveryDefaults` in api/webhooks/queue.ts).
+
+/** Longest webhook URL, characters. @default 2048 */
+export const webhookUrlCharsMax = 2048;
+/** Longest description, characters. @default 256 */
+export const webhookDescriptionCharsMax = 256;
+/** Endpoints one tenant may register; past it `POST /v1/webhooks` is 409 `quota_webhooks`. @default 16 */
+export const webhooksPerTenantMax = 16;
+/** Delivery-log rows kept per endpoint (the oldest go first). @default 1000 */
+export const deliveryRowsPerWebhookMax = 1000;
+/** Largest page of `GET /v1/webhooks/:id/deliveries`. @default 200 */
+export const deliveriesPageMax = 200;

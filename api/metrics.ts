@@ -156,12 +156,33 @@ function serviceSeries(r: Registry, catchUp: CatchUp): (s: Service) => void {
   const subscribers = r.gauge("agentos_event_subscribers", "Open event stream subscribers.", []);
   const store = storeSeries(r, catchUp);
   const traces = traceSeries(r, catchUp);
+  const webhooks = webhookSeries(r, catchUp);
   return (s) => {
     catchUp("events", s.feed.published, (n) => events.inc(undefined, n));
     subscribers.set(s.feed.subscribers);
     for (const [tenant, n] of s.liveCounts()) tenantLive.set({ tenant }, n);
     store(s);
     traces(s);
+    webhooks(s);
+  };
+}
+
+/** Webhook deliveries (api/webhooks/): attempts by outcome, and the queue. */
+function webhookSeries(r: Registry, catchUp: CatchUp): (s: Service) => void {
+  const attempts = r.counter(
+    "agentos_webhook_deliveries_total",
+    "Webhook deliveries ended, by outcome (delivered, failed: refused or out of attempts, dropped: queue full or server stopping), and attempts retried (retried).",
+    ["outcome"],
+  );
+  const pending = r.gauge("agentos_webhook_deliveries_pending", "Webhook deliveries queued or waiting to retry.", []);
+  const inFlight = r.gauge("agentos_webhook_deliveries_in_flight", "Webhook POSTs in flight.", []);
+  return (s) => {
+    const w = s.webhooks.stats();
+    for (const outcome of ["delivered", "failed", "retried", "dropped"] as const) {
+      catchUp(`webhook:${outcome}`, w[outcome], (n) => attempts.inc({ outcome }, n));
+    }
+    pending.set(w.pending);
+    inFlight.set(w.inFlight);
   };
 }
 

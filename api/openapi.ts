@@ -11,10 +11,11 @@
  * @module
  */
 
+import { webhookOperations } from "./webhooks/mod.ts";
 import { z } from "zod";
 import { errorSchema, responseSchemas } from "./openapi_schemas.ts";
 import { type Operation, type RawBody, tags } from "./openapi_operation.ts";
-import { agentOperations, eventOperations, tenantOperations } from "./openapi_paths.ts";
+import { agentOperations, agentPatchOperations, eventOperations, tenantOperations } from "./openapi_paths.ts";
 import { fileOperations, sessionOperations } from "./openapi_files.ts";
 import { mcpOperations } from "./mcp/mod.ts";
 
@@ -107,11 +108,13 @@ function operationObject(op: Operation): Record<string, unknown> {
 export function operations(): Operation[] {
   return [
     ...agentOperations(),
+    ...agentPatchOperations(),
     ...eventOperations(),
     ...sessionOperations(),
     ...fileOperations(),
     ...tenantOperations(),
     ...mcpOperations(),
+    ...webhookOperations(),
   ];
 }
 

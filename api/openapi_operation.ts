@@ -58,6 +58,7 @@ export const tags = {
   system: "scheduler, audit, metrics, health and this document",
   packages: "the npm package store agents import from (admin)",
   mcp: "the Model Context Protocol server (JSON-RPC over Streamable HTTP)",
+  webhooks: "signed lifecycle-event deliveries to the tenant's endpoints",
 } as const;
 
 /** A tag of {@linkcode tags}. */

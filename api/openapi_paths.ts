@@ -81,15 +81,6 @@ export function agentOperations(): Operation[] {
       responses: { 200: json("the agent", "Agent") },
     },
     {
-      method: "patch",
-      path: "/v1/agents/{id}",
-      operationId: "patchAgent",
-      tag: "agents",
-      summary: "extend (or shorten) a running agent's wallMs within its tenant's ceiling; replace its labels",
-      body: agentPatchSchema,
-      responses: { 200: json("the agent", "Agent") },
-    },
-    {
       method: "delete",
       path: "/v1/agents/{id}",
       operationId: "killAgent",
@@ -188,6 +179,7 @@ export function eventOperations(): Operation[] {
 export function tenantOperations(): Operation[] {
   return [
     ...adminOperations(),
+    ...keyOperations(),
     {
       method: "post",
       path: "/v1/policy/explain",
@@ -253,18 +245,6 @@ function adminOperations(): Operation[] {
       ),
       body: keyCreateSchema,
       responses: { 201: json("the new key (shown once)", "TenantKey") },
-    },
-    {
-      ...tenant("get", "/v1/tenants/{id}/keys", "listTenantKeys", "the tenant's API keys, without secrets"),
-      responses: { 200: json("the keys", "ApiKeyList") },
-    },
-    {
-      ...tenant("delete", "/v1/tenants/{id}/keys/{keyId}", "revokeTenantKey", "revoke one API key"),
-      responses: { 200: json("the revoked key", "ApiKeyRevoked") },
-    },
-    {
-      ...tenant("get", "/v1/tenants/{id}/usage", "getTenantUsage", "the tenant's usage this UTC day"),
-      responses: { 200: json("live agents, spawns, CPU ms, syscalls, disk and egress bytes", "TenantUsage") },
     },
     {
       method: "put",
@@ -363,6 +343,46 @@ function packageOperations(): Operation[] {
       tag: "packages",
       summary: "remove a scoped package given as two segments (admin; `/v1/packages/@scope/name`)",
       responses: removed,
+    },
+  ];
+}
+
+/** `PATCH /v1/agents/:id`: a running agent's wall-clock limit and labels. */
+export function agentPatchOperations(): Operation[] {
+  return [
+    {
+      method: "patch",
+      path: "/v1/agents/{id}",
+      operationId: "patchAgent",
+      tag: "agents",
+      summary: "extend (or shorten) a running agent's wallMs within its tenant's ceiling; replace its labels",
+      body: agentPatchSchema,
+      responses: { 200: json("the agent", "Agent") },
+    },
+  ];
+}
+
+/** The tenant's API keys and usage. */
+function keyOperations(): Operation[] {
+  const tenant = (method: "get" | "delete", path: string, operationId: string, summary: string) => ({
+    method,
+    path,
+    operationId,
+    tag: "tenants" as const,
+    summary,
+  });
+  return [
+    {
+      ...tenant("get", "/v1/tenants/{id}/keys", "listTenantKeys", "the tenant's API keys, without secrets"),
+      responses: { 200: json("the keys", "ApiKeyList") },
+    },
+    {
+      ...tenant("delete", "/v1/tenants/{id}/keys/{keyId}", "revokeTenantKey", "revoke one API key"),
+      responses: { 200: json("the revoked key", "ApiKeyRevoked") },
+    },
+    {
+      ...tenant("get", "/v1/tenants/{id}/usage", "getTenantUsage", "the tenant's usage this UTC day"),
+      responses: { 200: json("live agents, spawns, CPU ms, syscalls, disk and egress bytes", "TenantUsage") },
     },
   ];
 }

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { deliveriesQuery } from "./webhooks/mod.ts";
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { z } from "zod";
@@ -45,6 +46,7 @@ const queryTable: [string, string, z.ZodObject][] = [
   ["POST", "/v1/sessions/:id/exec", execQuery],
   ["GET", "*/files", filesListQuery],
   ["DELETE", "*/files/*", filesDeleteQuery],
+  ["GET", "/v1/webhooks/:id/deliveries", deliveriesQuery],
 ];
 
 /**

@@ -21,6 +21,7 @@ import { serverMetrics } from "./metrics.ts";
 import { Retention, type RetentionOptions, retentionOptions } from "./retention.ts";
 import { Service } from "./service.ts";
 import type { TracesOptions } from "./traces.ts";
+import { WebhookEgress, type WebhookOptions } from "./webhooks/mod.ts";
 import { StartupError, Store } from "./store.ts";
 import { type AdminKeyFile, writeAdminKeyFile } from "./admin_key_file.ts";
 
@@ -55,6 +56,11 @@ export interface ServerOptions {
   traces?: TracesOptions;
   /** Open the store at `path` (default `new Store(path)`; tests hand in a subclass that fails on purpose). */
   openStore?: (path: string) => Store;
+  /**
+   * Webhook deliveries: queue, workers, timeout, retry schedule (defaults: `deliveryDefaults` in
+   * api/webhooks/queue.ts) and `allowHosts`, the IPs/CIDRs of non-public receivers (default none).
+   */
+  webhooks?: WebhookOptions;
   /** Cell starts at once and how long a spawn waits for one (defaults: `RuntimeOptions.cellStartsMax` and `cellStartWaitMsMax`). */
   cells?: { startsMax?: number; startWaitMsMax?: number };
 }
@@ -101,6 +107,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     packages,
     agentsMax: options.agentsMax,
     traces: { eventsPerAgentMax: kept.traceEventsPerAgentMax, ...options.traces },
+    webhooks: options.webhooks,
   });
   const recovered = service.recover();
   // The kernel knows tenants' quotas and policies because the API pushes them in (now, and on every change).
@@ -300,6 +307,7 @@ export function serverOptionsFromEnv(
     dataDir: get("AGENTOS_DATA_DIR") ?? "./data",
     poolSize: num("AGENTOS_POOL_SIZE") ?? 2,
     adminKey: get("AGENTOS_ADMIN_KEY"),
+    webhooks: { allowHosts: webhookAllowHosts(get("AGENTOS_WEBHOOK_ALLOW_HOSTS")) },
     limits,
     retention,
   };
@@ -315,4 +323,17 @@ function adminKeyLine(key: string, file: AdminKeyFile | undefined): string {
     ? `; ${file.message} (not overwritten: it holds an older key)`
     : `; could not write ${file.path} (${file.message})`;
   return `admin API key (shown once, store it now): ${key}${where}`;
+}
+
+/** `AGENTOS_WEBHOOK_ALLOW_HOSTS`: comma-separated IPs/CIDRs. @throws {StartupError} for an entry that is neither */
+function webhookAllowHosts(text: string | undefined): string[] | undefined {
+  const hosts = text?.split(",").map((h) => h.trim()).filter(Boolean);
+  try {
+    new WebhookEgress({ allowHosts: hosts });
+  } catch (err) {
+    throw new StartupError(
+      `AGENTOS_WEBHOOK_ALLOW_HOSTS: ${err instanceof Error ? err.message : err}: fix it or unset it`,
+    );
+  }
+  return hosts;
 }

@@ -46,6 +46,8 @@ import { Traces, type TracesOptions } from "./traces.ts";
 import { kernelQuotas, type Principal, requireAdmin, TenantKeys } from "./tenant_keys.ts";
 import { VolumeService } from "./volumes.ts";
 import { PackageStore } from "../sandbox/packages/mod.ts";
+import { webhookEvents } from "./webhook_events.ts";
+import { type WebhookOptions, WebhookService } from "./webhooks/mod.ts";
 
 /** Denial-audit caps live with the gate; `auditFlushMs` is re-exported where it always was. */
 export { auditFlushMs } from "./limits.ts";
@@ -79,6 +81,8 @@ export class Service {
   readonly sessions: Sessions;
   /** The operator-curated npm packages agents may import (see `sandbox/packages/`). */
   readonly packages: PackageStore;
+  /** Tenants' webhook endpoints and the delivery queue (see `api/webhooks/`). */
+  readonly webhooks: WebhookService;
   #runtime: Runtime;
   #store: Store;
   #audit: AuditLog;
@@ -97,7 +101,13 @@ export class Service {
   constructor(
     runtime: Runtime,
     store: Store,
-    options: { agentsMax?: number; traces?: TracesOptions; packages?: PackageStore; dataDir?: string } = {},
+    options: {
+      agentsMax?: number;
+      traces?: TracesOptions;
+      packages?: PackageStore;
+      dataDir?: string;
+      webhooks?: WebhookOptions;
+    } = {},
   ) {
     this.packages = options.packages ?? new PackageStore(PackageStore.defaultDir(options.dataDir ?? "./data"));
     this.#runtime = runtime;
@@ -113,6 +123,9 @@ export class Service {
     this.volumes = new VolumeService(runtime, store, this.#audit);
     runtime.obs.knownCalls(filesCalls);
     runtime.subscribe((event) => this.#onRuntimeEvent(event));
+    const reserved = (addr: Uint8Array, port: number) => runtime.policy.reservedEndpoint(addr, port);
+    this.webhooks = new WebhookService(store, this.#audit, reserved, options.webhooks);
+    runtime.subscribe((event) => webhookEvents(event, (pid) => this.#agents.byPid(pid), this.webhooks));
     this.admission = new AdmissionQueue({ slots: options.agentsMax ?? serverAgentsMax, queueMax: admissionQueueMax });
     this.sessions = new Sessions(this, runtime, store);
   }
@@ -251,6 +264,7 @@ export class Service {
       agents: this.#agents,
       audit: this.#audit,
       errors: this.#errors,
+      quotaHit: (tenantId: string, quota: string) => this.webhooks.quotaHit(tenantId, { agentId: null, quota }),
     };
     return await spawnAgent(deps, p.tenant, body, options);
   }
@@ -411,6 +425,7 @@ export class Service {
     const finished = this.#agents.finished();
     await this.#runtime.close();
     await Promise.all(finished);
+    await this.webhooks.stop();
     this.#pending.retry();
     this.#pending.close();
     this.traces.stop();

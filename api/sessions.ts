@@ -340,6 +340,7 @@ export class Sessions {
         this.#rows.put(row);
         this.#rows.prune(row.tenantId, sessionRecordsPerTenantMax);
       }, this.#auditOf(s.principal, row, "session.ended", { reason }));
+      this.#service.webhooks.emit(row.tenantId, "session.ended", { sessionId: row.id, reason, endedAt: row.endedAt });
     } catch {
       // The store refused the end: the record stays `open`, and the next start ends it (`server_restarted`).
     }

@@ -56,6 +56,8 @@ export interface SpawnDeps {
   agents: AgentTable;
   audit: AuditLog;
   errors: StoreErrors;
+  /** A tenant quota refused the spawn (webhooks' `quota.hit`). */
+  quotaHit?: (tenantId: string, quota: string) => void;
 }
 
 /**
@@ -185,4 +187,5 @@ function limitsWithin(quotas: Quotas, request: SpawnBody["limits"] & object): Sp
 function quotaHit(deps: SpawnDeps, tenantId: string, quota: string): void {
   deps.audit.record(tenantId, "api", "quota.exceeded", null, { quota });
   deps.runtime.obs.limit(tenantId, `quota:${quota}`, `spawn refused: ${quota}`);
+  deps.quotaHit?.(tenantId, quota);
 }

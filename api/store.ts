@@ -16,6 +16,7 @@ import { VolumeRows, volumeSchema } from "./volume_rows.ts";
 import { TraceRows, traceSchema } from "./trace_rows.ts";
 import { type KeyRow, KeyRows, migrateKeys } from "./key_rows.ts";
 import { type LabelFilter, labelSql } from "./labels.ts";
+import { WebhookRows, webhookSchema } from "./webhooks/mod.ts";
 
 export { schemaVersion, StartupError, startupExitCode } from "./store_open.ts";
 export { type TraceRow, TraceRows } from "./trace_rows.ts";
@@ -60,6 +61,8 @@ export class Store {
   readonly volumes: VolumeRows;
   /** API keys' records (api/tenant_keys.ts). */
   readonly keys: KeyRows;
+  /** Webhook endpoints and their delivery log (api/webhooks/). */
+  readonly webhooks: WebhookRows;
 
   /**
    * @param path SQLite file path: created (a fresh install) only if missing
@@ -70,6 +73,7 @@ export class Store {
       db.exec(schema);
       db.exec(traceSchema);
       db.exec(volumeSchema);
+      db.exec(webhookSchema);
       const columns = db.prepare("PRAGMA table_info(tenants)").all() as Row[];
       if (!columns.some((c) => c.name === "policy")) db.exec("ALTER TABLE tenants ADD COLUMN policy TEXT");
       const agentColumns = db.prepare("PRAGMA table_info(agents)").all() as Row[];
@@ -81,6 +85,7 @@ export class Store {
     this.keys = new KeyRows(this.#db);
     this.traces = new TraceRows(this.#db);
     this.volumes = new VolumeRows(this.#db);
+    this.webhooks = new WebhookRows(this.#db);
   }
 
   /**

@@ -265,6 +265,11 @@ export class PolicyLayer {
     this.#reserved.add(listen, label);
   }
 
+  /** Which of agentos's own endpoints `addr:port` is, or `null` (webhook deliveries never reach them either). */
+  reservedEndpoint(addr: Uint8Array, port: number): string | null {
+    return this.#reserved.match(addr, port);
+  }
+
   /** The endpoints reserved so far, as text. */
   reservedEndpoints(): string[] {
     return this.#reserved.list();

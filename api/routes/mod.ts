@@ -12,3 +12,4 @@ export { fileRoutes, type FileScopeOf, uploadPathPattern } from "./files.ts";
 export { volumeRoutes } from "./volumes.ts";
 export { traceRoutes } from "./trace.ts";
 export { packageOr4xx, packageRoutes } from "./packages.ts";
+export { webhookRoutes } from "./webhooks.ts";

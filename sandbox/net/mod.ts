@@ -66,6 +66,12 @@ export type { EgressRequest, EgressVerdict, Resolver } from "./destination.ts";
 export { resolveSystem } from "./destination.ts";
 export type { FetchArgs, FetchResult, NetDeps } from "./fetch.ts";
 export { reservedRequestHeaders } from "./headers.ts";
+// One checked HTTP/1.1 exchange, for the server's own egress (webhook deliveries, api/webhooks/): the same
+// target parsing, pinned connection and bounded parser as agents' `net.fetch`.
+export { exchange, HopError, type HopResult } from "./exchange.ts";
+export type { Destination } from "./destination.ts";
+export type { ResponseHead, WireRequest } from "./http1.ts";
+export { parseTarget, type Target } from "./target.ts";
 export * from "./limits.ts";
 
 /** Methods an agent may use. */

@@ -22,6 +22,7 @@ export async function withServer(
     openStore?: ServerOptions["openStore"];
     cells?: ServerOptions["cells"];
     poolSize?: number;
+    webhooks?: ServerOptions["webhooks"];
   } = {},
 ): Promise<void> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "agentos-api-" });
@@ -38,6 +39,7 @@ export async function withServer(
     retention: options.retention,
     openStore: options.openStore,
     cells: options.cells,
+    webhooks: options.webhooks,
   });
   const req: TestServer["req"] = (path, init = {}) => {
     const headers = new Headers(init.headers);

@@ -176,6 +176,11 @@ function webhookSeries(r: Registry, catchUp: CatchUp): (s: Service) => void {
   );
   const pending = r.gauge("agentos_webhook_deliveries_pending", "Webhook deliveries queued or waiting to retry.", []);
   const inFlight = r.gauge("agentos_webhook_deliveries_in_flight", "Webhook POSTs in flight.", []);
+  const lost = r.counter(
+    "agentos_webhook_log_rows_lost_total",
+    "Delivery-log rows not written (buffer full or store refused).",
+    [],
+  );
   return (s) => {
     const w = s.webhooks.stats();
     for (const outcome of ["delivered", "failed", "retried", "dropped"] as const) {
@@ -183,6 +188,7 @@ function webhookSeries(r: Registry, catchUp: CatchUp): (s: Service) => void {
     }
     pending.set(w.pending);
     inFlight.set(w.inFlight);
+    catchUp("webhook:logLost", w.logRowsLost, (n) => lost.inc(undefined, n));
   };
 }
 

@@ -82,6 +82,8 @@ export class DeliveryQueue {
   readonly options: DeliveryOptions;
   readonly #deps: DeliveryDeps;
   #pending: Delivery[] = [];
+  /** Pending deliveries per tenant (its share of the queue). */
+  #pendingOf = new Map<string, number>();
   #inFlight = new Set<Promise<void>>();
   /** Attempts in flight per tenant. */
   #busy = new Map<string, number>();
@@ -115,14 +117,16 @@ export class DeliveryQueue {
     const share = Math.max(1, Math.floor(queueMax / 4));
     if (this.#pending.length >= queueMax) {
       this.#dropOldest(() => true, `queue full (webhooks.queueMax ${queueMax}): oldest pending delivery dropped`);
-    } else if (this.#pending.filter((p) => p.tenantId === d.tenantId).length >= share) {
+    } else if ((this.#pendingOf.get(d.tenantId) ?? 0) >= share) {
       this.#dropOldest(
         (p) => p.tenantId === d.tenantId,
         `the tenant's share of the queue is full (a quarter of webhooks.queueMax, ${share}): its oldest pending delivery dropped`,
       );
     }
     this.#pending.push(d);
-    this.#pump();
+    this.#pendingOf.set(d.tenantId, (this.#pendingOf.get(d.tenantId) ?? 0) + 1);
+    if (d.dueAtMs > Date.now()) this.#arm(d.dueAtMs);
+    else if (this.#inFlight.size < this.options.workers) this.#pump();
   }
 
   #dropOldest(whose: (d: Delivery) => boolean, why: string): void {
@@ -131,7 +135,16 @@ export class DeliveryQueue {
       const p = this.#pending[i];
       if (whose(p) && (oldest < 0 || p.queuedAtMs < this.#pending[oldest].queuedAtMs)) oldest = i;
     }
-    if (oldest >= 0) this.#drop(this.#pending.splice(oldest, 1)[0], why);
+    if (oldest >= 0) this.#drop(this.#take(oldest), why);
+  }
+
+  /** Remove the pending delivery at `i`. */
+  #take(i: number): Delivery {
+    const [d] = this.#pending.splice(i, 1);
+    const left = (this.#pendingOf.get(d.tenantId) ?? 1) - 1;
+    if (left > 0) this.#pendingOf.set(d.tenantId, left);
+    else this.#pendingOf.delete(d.tenantId);
+    return d;
   }
 
   /** Counters. */
@@ -143,6 +156,7 @@ export class DeliveryQueue {
   async stop(): Promise<void> {
     this.#stop.abort();
     clearTimeout(this.#timer);
+    this.#pendingOf.clear();
     for (const d of this.#pending.splice(0)) this.#drop(d, "server stopping: delivery abandoned");
     await Promise.all(this.#inFlight);
   }
@@ -155,8 +169,8 @@ export class DeliveryQueue {
   /**
    * Start every due delivery a free worker can take, at most half the
    * workers for one tenant (so one tenant's hanging receiver cannot hold
-   * them all); wake at the next due time. A due delivery left waiting
-   * starts when an attempt ends (which pumps again), so nothing spins.
+   * them all). A due delivery left waiting starts when an attempt ends
+   * (which pumps again); one not yet due has the timer armed for it.
    */
   #pump(): void {
     if (this.#stop.signal.aborted) return;
@@ -170,7 +184,7 @@ export class DeliveryQueue {
         if (next < 0 || p.dueAtMs < this.#pending[next].dueAtMs) next = i;
       }
       if (next < 0) break;
-      const [d] = this.#pending.splice(next, 1);
+      const d = this.#take(next);
       this.#busy.set(d.tenantId, (this.#busy.get(d.tenantId) ?? 0) + 1);
       const run: Promise<void> = this.#attempt(d).finally(() => {
         const left = (this.#busy.get(d.tenantId) ?? 1) - 1;
@@ -181,19 +195,20 @@ export class DeliveryQueue {
       });
       this.#inFlight.add(run);
     }
-    this.#wake(nowMs);
   }
 
-  /** Arm the timer for the first delivery not yet due at `nowMs`. */
-  #wake(nowMs: number): void {
-    let dueMs = Infinity;
-    for (const d of this.#pending) if (d.dueAtMs > nowMs) dueMs = Math.min(dueMs, d.dueAtMs);
-    if (dueMs === Infinity || dueMs >= this.#timerAtMs) return;
+  /** Have the timer fire by `dueMs` (O(1): an earlier timer stays, and re-arms for the rest when it fires). */
+  #arm(dueMs: number): void {
+    if (this.#stop.signal.aborted || dueMs >= this.#timerAtMs) return;
     clearTimeout(this.#timer);
     this.#timerAtMs = dueMs;
     this.#timer = setTimeout(() => {
       this.#timerAtMs = Infinity;
       this.#pump();
+      const nowMs = Date.now();
+      let nextMs = Infinity;
+      for (const d of this.#pending) if (d.dueAtMs > nowMs) nextMs = Math.min(nextMs, d.dueAtMs);
+      if (nextMs !== Infinity) this.#arm(nextMs);
     }, Math.max(0, dueMs - Date.now()));
   }
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 
 /** A registered endpoint. */
 export interface WebhookRow {
@@ -64,6 +64,9 @@ type Row = Record<string, string | number | null>;
 /** The `webhooks` and `webhook_deliveries` tables. */
 export class WebhookRows {
   #db: DatabaseSync;
+  /** Prepared once: the reads of every event and every attempt. */
+  #listStmt: StatementSync | undefined;
+  #byIdStmt: StatementSync | undefined;
 
   /** @param db the store's connection */
   constructor(db: DatabaseSync) {
@@ -96,14 +99,16 @@ export class WebhookRows {
 
   /** An endpoint by id, whoever's (the delivery worker). */
   byId(id: string): WebhookRow | undefined {
-    const row = this.#db.prepare("SELECT * FROM webhooks WHERE id = ?").get(id);
+    this.#byIdStmt ??= this.#db.prepare("SELECT * FROM webhooks WHERE id = ?");
+    const row = this.#byIdStmt.get(id);
     return row === undefined ? undefined : toWebhook(row as Row);
   }
 
   /** The endpoints of `tenantId` (every tenant's for null), oldest first. */
   list(tenantId: string | null): WebhookRow[] {
     const sql = "SELECT * FROM webhooks WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY created_at, id";
-    return (this.#db.prepare(sql).all(tenantId) as Row[]).map(toWebhook);
+    this.#listStmt ??= this.#db.prepare(sql);
+    return (this.#listStmt.all(tenantId) as Row[]).map(toWebhook);
   }
 
   /** Append log rows, and cut each endpoint's log to `keepMax` rows. */

@@ -49,8 +49,11 @@ export interface WebhookEvent {
   data: Record<string, unknown>;
 }
 
-/** Most tenants whose last `quota.hit` time is kept (past it the map starts over). */
+/** Log rows waiting for their transaction; past it rows are counted in `logRowsLost` (4× the default queue). */
+const logRowsBufferedMax = 4096;
+/** Most tenants whose last `quota.hit` time, or whose endpoints, are kept in memory (past it the map starts over). */
 const quotaTenantsMax = 10_000;
+const tenantsCachedMax = quotaTenantsMax;
 
 /** The webhook half of the service. */
 export class WebhookService {
@@ -60,8 +63,14 @@ export class WebhookService {
   readonly #egress: WebhookEgress;
   readonly #quotaIntervalMs: number;
   readonly #quotaLast = new Map<string, { atMs: number; suppressed: number }>();
-  /** Events or log rows the store refused (never thrown into the kernel). */
+  /** Each tenant's endpoints as last read (dropped at every change): an event reads no SQLite. */
+  #hooksOf = new Map<string, WebhookRow[]>();
+  /** Events or log writes the store refused (never thrown into the kernel). */
   storeErrors = 0;
+  /** Log rows not written: the buffer was full, or the store refused them. */
+  logRowsLost = 0;
+  #logBuffer: Omit<DeliveryRow, "seq">[] = [];
+  #logTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param reserved agentos's own endpoints (`runtime.policy.reservedEndpoint`)
@@ -112,6 +121,7 @@ export class WebhookService {
       this.#store.webhooks.insert(row);
       this.#audit.write(tenantId, p.tenant.id, "webhook.created", row.id, { url, events: row.events });
     });
+    this.#hooksOf.delete(tenantId);
     return { ...view(row), secret: row.secret };
   }
 
@@ -132,6 +142,7 @@ export class WebhookService {
       this.#store.webhooks.delete(row.id);
       this.#audit.write(row.tenantId, p.tenant.id, "webhook.deleted", row.id, { url: row.url });
     });
+    this.#hooksOf.delete(row.tenantId);
   }
 
   /** A new secret for one of the caller's endpoints, answered once; deliveries from now on use it. */
@@ -165,9 +176,12 @@ export class WebhookService {
    */
   emit(tenantId: string, type: WebhookEventType, data: Record<string, unknown>): void {
     try {
-      const hooks = this.#store.webhooks.list(tenantId).filter((h) =>
-        h.events.includes("*") || h.events.includes(type)
-      );
+      let all = this.#hooksOf.get(tenantId);
+      if (all === undefined) {
+        if (this.#hooksOf.size >= tenantsCachedMax) this.#hooksOf.clear();
+        this.#hooksOf.set(tenantId, all = this.#store.webhooks.list(tenantId));
+      }
+      const hooks = all.filter((h) => h.events.includes("*") || h.events.includes(type));
       if (hooks.length === 0) return;
       const event: WebhookEvent = { id: newId("ev"), type, createdAt: now(), tenantId, data };
       const body = JSON.stringify(event);
@@ -204,13 +218,14 @@ export class WebhookService {
   }
 
   /** Delivery counters. */
-  stats(): DeliveryStats {
-    return this.queue.stats();
+  stats(): DeliveryStats & { logRowsLost: number } {
+    return { ...this.queue.stats(), logRowsLost: this.logRowsLost };
   }
 
   /** Stop delivering (pending deliveries are logged as dropped). */
-  stop(): Promise<void> {
-    return this.queue.stop();
+  async stop(): Promise<void> {
+    await this.queue.stop();
+    this.#flushLog();
   }
 
   async #send(d: Delivery, signal: AbortSignal): Promise<PostResult | null> {
@@ -234,13 +249,29 @@ export class WebhookService {
     );
   }
 
+  /** Buffer log rows; one transaction writes them after this turn (a full queue's drops cost no commit each). */
   #log(rows: Omit<DeliveryRow, "seq">[]): void {
+    for (const r of rows) {
+      if (this.#logBuffer.length >= logRowsBufferedMax) this.logRowsLost++;
+      else this.#logBuffer.push(r);
+    }
+    this.#logTimer ??= setTimeout(() => this.#flushLog(), 0);
+  }
+
+  #flushLog(): void {
+    clearTimeout(this.#logTimer);
+    this.#logTimer = undefined;
+    const rows = this.#logBuffer.splice(0);
+    if (rows.length === 0) return;
     try {
-      // An attempt that ended after its endpoint was deleted leaves no row (the log went with the endpoint).
-      const kept = rows.filter((r) => this.#store.webhooks.byId(r.webhookId) !== undefined);
-      this.#store.webhooks.log(kept, deliveryRowsPerWebhookMax);
+      this.#store.transaction(() => {
+        // An attempt that ended after its endpoint was deleted leaves no row (the log went with the endpoint).
+        const live = new Set([...new Set(rows.map((r) => r.webhookId))].filter((id) => this.#store.webhooks.byId(id)));
+        this.#store.webhooks.log(rows.filter((r) => live.has(r.webhookId)), deliveryRowsPerWebhookMax);
+      });
     } catch {
       this.storeErrors++;
+      this.logRowsLost += rows.length;
     }
   }
 

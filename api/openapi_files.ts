@@ -8,7 +8,7 @@
  */
 
 import { z } from "zod";
-import { type Answer, json, type Operation } from "./openapi_operation.ts";
+import { type Answer, json, type Operation, operationOf } from "./openapi_operation.ts";
 import { volumeCreateSchema } from "./schemas.ts";
 import { sessionCreateSchema, sessionExecSchema, sessionListQuery, sessionPatchSchema } from "./session_schemas.ts";
 import { fileUploadBytesMax } from "./limits.ts";
@@ -110,13 +110,7 @@ export function filesOf(prefix: string, noun: string, what: string): Operation[]
  * ```
  */
 export function fileOperations(): Operation[] {
-  const volume = (method: "get" | "post" | "delete", path: string, operationId: string, summary: string) => ({
-    method,
-    path,
-    operationId,
-    tag: "volumes" as const,
-    summary,
-  });
+  const volume = operationOf("volumes");
   return [
     {
       ...volume("post", "/v1/volumes", "createVolume", "create a volume"),
@@ -149,13 +143,7 @@ export function fileOperations(): Operation[] {
  */
 export function sessionOperations(): Operation[] {
   const session = json("the session", "Session");
-  const s = (method: "get" | "post" | "patch" | "delete", path: string, operationId: string, summary: string) => ({
-    method,
-    path,
-    operationId,
-    tag: "sessions" as const,
-    summary,
-  });
+  const s = operationOf("sessions");
   return [
     {
       ...s("post", "/v1/sessions", "createSession", "open a session (a stateful code context)"),

@@ -65,6 +65,21 @@ export const tags = {
 export type Tag = keyof typeof tags;
 
 /**
+ * The head of the operations of one tag: method, path, id and summary.
+ *
+ * @example
+ * ```ts
+ * const volume = operationOf("volumes");
+ * volume("post", "/v1/volumes", "createVolume", "create a volume").tag; // "volumes"
+ * ```
+ */
+export function operationOf(
+  tag: Tag,
+): (method: Method, path: string, operationId: string, summary: string) => Omit<Operation, "responses"> {
+  return (method, path, operationId, summary) => ({ method, path, operationId, tag, summary });
+}
+
+/**
  * A JSON answer whose body is `schema` (a component name or a schema).
  *
  * @example

@@ -8,7 +8,7 @@
  */
 
 import { z } from "zod";
-import { type Answer, json, type Operation } from "./openapi_operation.ts";
+import { type Answer, json, type Operation, operationOf } from "./openapi_operation.ts";
 import { packageAddSchema } from "./package_schemas.ts";
 import {
   agentListQuery,
@@ -23,6 +23,9 @@ import {
   tenantCreateSchema,
   tenantPatchSchema,
 } from "./schemas.ts";
+
+/** The head of a tenants operation. */
+const tenant = operationOf("tenants");
 
 /** An SSE answer. */
 const sse: Answer = {
@@ -214,13 +217,6 @@ export function tenantOperations(): Operation[] {
 }
 
 function adminOperations(): Operation[] {
-  const tenant = (method: "post" | "get" | "patch" | "delete", path: string, operationId: string, summary: string) => ({
-    method,
-    path,
-    operationId,
-    tag: "tenants" as const,
-    summary,
-  });
   return [
     {
       ...tenant("post", "/v1/tenants", "createTenant", "create a tenant (admin); its API key is shown once"),
@@ -364,13 +360,6 @@ export function agentPatchOperations(): Operation[] {
 
 /** The tenant's API keys and usage. */
 function keyOperations(): Operation[] {
-  const tenant = (method: "get" | "delete", path: string, operationId: string, summary: string) => ({
-    method,
-    path,
-    operationId,
-    tag: "tenants" as const,
-    summary,
-  });
   return [
     {
       ...tenant("get", "/v1/tenants/{id}/keys", "listTenantKeys", "the tenant's API keys, without secrets"),

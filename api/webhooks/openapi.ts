@@ -5,7 +5,7 @@
  * @module
  */
 
-import { json, type Operation } from "../openapi_operation.ts";
+import { json, type Operation, operationOf } from "../openapi_operation.ts";
 import { deliveriesQuery, webhookCreateSchema } from "./schemas.ts";
 
 const endpoint = {
@@ -23,13 +23,7 @@ const endpoint = {
  * ```
  */
 export function webhookOperations(): Operation[] {
-  const op = (method: Operation["method"], path: string, operationId: string, summary: string) => ({
-    method,
-    path,
-    operationId,
-    tag: "webhooks" as const,
-    summary,
-  });
+  const op = operationOf("webhooks");
   return [
     {
       ...op("post", "/v1/webhooks", "createWebhook", "register an endpoint for lifecycle events (the secret: once)"),

@@ -100,3 +100,9 @@ export function treeMemory(pid: number, skip: readonly number[] = []): { rss: nu
   }
   return { rss, pss, processes: pids.length };
 }
+
+/** The system's MemAvailable, MB (/proc/meminfo). */
+export async function memAvailableMb(): Promise<number> {
+  const text = await Deno.readTextFile("/proc/meminfo");
+  return Number(/^MemAvailable:\s+(\d+) kB$/m.exec(text)?.[1]) / 1024;
+}

@@ -27,6 +27,8 @@ import { agentLimitsDefault, agentLimitsMax, processesMax } from "../kernel/limi
 import { decodeFrame } from "../kernel/syscall/frame.ts";
 import { resolveLimits } from "../sandbox/limits.ts";
 import { fmt, loadAverage, median, percentile, sleep, table, waitFor } from "./_stats.ts";
+import { memAvailableMb } from "./_proc.ts";
+import { withRuntime } from "./_runtime.ts";
 
 const quick = Deno.args.includes("--quick");
 /** Spawn samples per configuration. */
@@ -278,18 +280,6 @@ async function bareSetup(): Promise<{ dir: string; script: string }> {
 }
 
 // --- runtime helpers ----------------------------------------------------------
-
-async function withRuntime<T>(poolSize: number, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const dataDir = await Deno.makeTempDir({ prefix: "agentos-bench-" });
-  const runtime = new Runtime({ dataDir, poolSize });
-  try {
-    await runtime.start();
-    return await fn(runtime);
-  } finally {
-    await runtime.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
-}
 
 async function runAgent(runtime: Runtime, code: string, limits = {}): Promise<unknown> {
   const r = await runtime.run({ code, limits });
@@ -557,12 +547,6 @@ async function supervisorCostSection(runtime: Runtime): Promise<void> {
 }
 
 // --- memory and idle CPU per live agent ---------------------------------------------
-
-async function memAvailableMb(): Promise<number> {
-  const text = await Deno.readTextFile("/proc/meminfo");
-  const kb = Number(/^MemAvailable:\s+(\d+) kB$/m.exec(text)?.[1]);
-  return kb / 1024;
-}
 
 /** PSS, private anonymous memory (MB) and thread count of an OS process, from /proc. */
 async function procStats(osPid: number): Promise<{ pssMb: number; anonMb: number; threads: number }> {

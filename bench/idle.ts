@@ -17,6 +17,8 @@
 import { Runtime } from "../sandbox/mod.ts";
 import { watchdogIdleMsMax } from "../kernel/mod.ts";
 import { fmt, loadAverage, median, sleep, table, waitFor } from "./_stats.ts";
+import { memAvailableMb } from "./_proc.ts";
+import { withRuntime } from "./_runtime.ts";
 
 const quick = Deno.args.includes("--quick");
 const agentsArg = Deno.args.indexOf("--agents");
@@ -56,23 +58,6 @@ async function smaps(pid: number): Promise<{ pss: number; privateDirty: number }
   const text = await Deno.readTextFile(`/proc/${pid}/smaps_rollup`).catch(() => "");
   const mb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, "m").exec(text)?.[1] ?? NaN) / 1024;
   return { pss: mb("Pss"), privateDirty: mb("Private_Dirty") };
-}
-
-async function memAvailableMb(): Promise<number> {
-  const text = await Deno.readTextFile("/proc/meminfo");
-  return Number(/^MemAvailable:\s+(\d+) kB$/m.exec(text)?.[1]) / 1024;
-}
-
-async function withRuntime<T>(fn: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const dataDir = await Deno.makeTempDir({ prefix: "agentos-bench-idle-" });
-  const runtime = new Runtime({ dataDir, poolSize: 0 });
-  try {
-    await runtime.start();
-    return await fn(runtime);
-  } finally {
-    await runtime.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
 }
 
 interface IdleMeasure {
@@ -155,7 +140,7 @@ async function overshootMs(runtime: Runtime, wake: Wake): Promise<number> {
 
 const load = await loadAverage();
 const cores = navigator.hardwareConcurrency;
-await withRuntime(async (runtime) => {
+await withRuntime(0, async (runtime) => {
   const m = await measureIdle(runtime);
   const cell = median(m.cellMsPerS);
   const cellMean = m.cellMsPerS.reduce((a, b) => a + b, 0) / agentsCount;

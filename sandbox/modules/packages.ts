@@ -17,6 +17,7 @@ import type { Process } from "../../kernel/process/mod.ts";
 import type { ImportRequest } from "../policy/mod.ts";
 import type { PackageError, StoredPackage } from "../packages/mod.ts";
 import { type PreparedModule, prepareModule } from "./prepare.ts";
+import { importTarget } from "./specifier.ts";
 import { satisfies } from "../../lib/mod.ts";
 import { packageModulesCachedMax } from "./limits.ts";
 
@@ -144,9 +145,9 @@ export class Packages {
   }
 }
 
-/** `npm:name[@range]` → its parts. */
+/** The name and range of a package dependency key (`npm:name[@range]`, as `prepareModule` wrote it). */
 function splitDep(dep: string): { name: string; range: string | null } {
-  const text = dep.slice(4);
-  const at = text.indexOf("@", text.startsWith("@") ? 1 : 0);
-  return at < 0 ? { name: text, range: null } : { name: text.slice(0, at), range: text.slice(at + 1) };
+  const target = importTarget(dep);
+  if (target.kind !== "package") throw new KernelError("EINVAL", `not a package dependency: ${dep}`);
+  return target;
 }

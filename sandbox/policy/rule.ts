@@ -46,7 +46,7 @@ export class CompiledRule {
   readonly effect: "allow" | "deny";
   readonly callAny: boolean;
   readonly callNames: ReadonlySet<string>;
-  /** `fs.*` as `fs.`. */
+  /** `fs.*` as `fs.`, `fs.read*` as `fs.read`. */
   readonly callPrefixes: readonly string[];
   readonly globs: readonly Glob[] | null;
   readonly hosts: HostMatcher | null;
@@ -75,7 +75,7 @@ export class CompiledRule {
     const calls = rule.calls ?? [];
     for (const c of calls) {
       if (c === "*") continue;
-      if (c.endsWith(".*")) callPrefixes.push(c.slice(0, -1));
+      if (c.endsWith("*")) callPrefixes.push(c.slice(0, -1));
       else callNames.add(c);
     }
     this.effect = rule.effect;
@@ -95,7 +95,7 @@ export class CompiledRule {
   }
 
   /**
-   * Do the rule's `calls` cover `call`? (`*`, an exact name, or `prefix.*`
+   * Do the rule's `calls` cover `call`? (`*`, an exact name, or `prefix*`
    * for a longer name.)
    *
    * @param call the syscall name

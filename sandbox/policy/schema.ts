@@ -4,7 +4,7 @@
  *
  * ```json
  * { "version": 1, "rules": [
- *   { "id": "read-src", "effect": "allow", "calls": ["fs.read"], "paths": ["src/**"] },
+ *   { "id": "read-src", "effect": "allow", "calls": ["fs.read*"], "paths": ["src/**"] },
  *   { "effect": "deny", "calls": ["fs.*"], "paths": ["secrets/**", ".env"] },
  *   { "effect": "allow", "calls": ["net.fetch"], "hosts": ["*.example.com"],
  *     "ports": [443], "methods": ["GET"], "rate": { "perSec": 5, "burst": 10 } }
@@ -12,8 +12,9 @@
  * ```
  *
  * Pattern grammar (checked here, compiled by `glob.ts` and `host.ts`):
- * - `calls`: `"*"`, an exact name (`"fs.read"`) or a family (`"fs.*"`,
- *   any call starting with `fs.`).
+ * - `calls`: `"*"`, an exact name (`"fs.readText"`) or a prefix ending in
+ *   `*` (`"fs.*"`: any call starting with `fs.`; `"fs.read*"`: `fs.readText`,
+ *   `fs.readBytes`, `fs.readDir`).
  * - `paths`: workspace-relative POSIX globs (segments of at most 255
  *   characters, like file names); segments split on `/`; `*`
  *   is any run of characters within a segment (dotfiles included), `?`
@@ -86,7 +87,9 @@ const forbiddenKeys = new Set(["__proto__", "constructor", "prototype"]);
  * the name (`@scope/*`, `lodash*`); `*` alone is every package.
  */
 const importPattern = /^(\*|(@[a-z0-9*][a-z0-9._*~-]*\/)?[a-z0-9*][a-z0-9._*~-]*)$/;
-const callPattern = /^(\*|[a-z][a-zA-Z0-9_-]*(\.[a-z][a-zA-Z0-9_-]*)*(\.\*)?)$/;
+/** `*`; a name (`fs.readText`); a family `fs.*`; a prefix of names within a family, `fs.read*`. */
+const callPattern =
+  /^(\*|[a-z][a-zA-Z0-9_-]*(\.[a-z][a-zA-Z0-9_-]*)*(\.\*)?|[a-z][a-zA-Z0-9_-]*(\.[a-z][a-zA-Z0-9_-]*)+\*)$/;
 const idPattern = /^[A-Za-z][A-Za-z0-9._:-]*$/;
 const hostNamePattern =
   /^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
@@ -261,7 +264,8 @@ const ruleSchema = z.strictObject({
 
 /** zod schema of a policy document (strict: unknown keys are rejected). */
 export const policyDocumentSchema = z.strictObject({
-  version: z.literal(1),
+  /** The format's version; `1`, the only one, when left out. */
+  version: z.literal(1).default(1),
   rules: z.array(ruleSchema).max(rulesMax),
   /** May an agent import a package by a name computed at run time (`import(name)`)? Default false. */
   dynamicImports: z.boolean().optional(),

@@ -30,7 +30,7 @@ Deno.test("engine: default deny with ruleId default-deny", () => {
   assert.equal(decisionErrno(d), "EPERM");
 });
 
-Deno.test("engine: call patterns: exact, family and *", () => {
+Deno.test("engine: call patterns: exact, family, prefix and *", () => {
   const exact = [{ effect: "allow", calls: ["fs.read"] }];
   assert.equal(effect(exact, { call: "fs.read" }), "allow");
   assert.equal(effect(exact, { call: "fs.readdir" }), "deny");
@@ -41,6 +41,11 @@ Deno.test("engine: call patterns: exact, family and *", () => {
   assert.equal(effect(family, { call: "fs" }), "deny");
   assert.equal(effect(family, { call: "fs." }), "deny");
   assert.equal(effect(family, { call: "fsx.read" }), "deny");
+  const prefix = [{ effect: "allow", calls: ["fs.read*"] }];
+  for (const call of ["fs.readText", "fs.readBytes", "fs.readDir"]) assert.equal(effect(prefix, { call }), "allow");
+  for (const call of ["fs.read", "fs.writeText", "fs.rea", "fsx.readText"]) {
+    assert.equal(effect(prefix, { call }), "deny");
+  }
   assert.equal(
     effect([{ effect: "allow", calls: ["*"] }], { call: "anything.at.all" }),
     "allow",

@@ -54,12 +54,18 @@ Deno.test("schema: strict objects reject unknown keys at every level", () => {
   assert.ok(!ok(doc(rule({ extra: 1 }))));
   assert.ok(!ok(doc(rule({ rate: { perSec: 1, burst: 1, x: 1 } }))));
   assert.ok(!ok({ version: 2, rules: [] }));
-  assert.ok(!ok({ rules: [] }));
+  assert.ok(!ok({ version: "1", rules: [] }));
   assert.ok(!ok(doc(rule({ effect: "maybe" }))));
 });
 
+Deno.test("schema: version may be left out, and is then 1", () => {
+  const parsed = safeParsePolicy({ rules: [] });
+  assert.ok(parsed.success);
+  assert.equal(parsed.data.version, 1);
+});
+
 Deno.test("schema: pattern grammar", () => {
-  for (const good of ["fs.read", "fs.*", "*", "ipc.mq.send", "net.*"]) {
+  for (const good of ["fs.read", "fs.*", "*", "ipc.mq.send", "net.*", "fs.read*", "ipc.mq.re*"]) {
     assert.ok(ok(doc(rule({ calls: [good] }))), good);
   }
   for (
@@ -72,6 +78,8 @@ Deno.test("schema: pattern grammar", () => {
       "fs..read",
       "fs.*.x",
       " fs.read",
+      "fs.read**",
+      "fs.*read",
     ]
   ) {
     assert.ok(!ok(doc(rule({ calls: [bad] }))), bad);

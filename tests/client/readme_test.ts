@@ -5,21 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { createTenant, withServer } from "../api/helpers.ts";
+import { readmeBlock } from "../docs/mod.ts";
 
-const readme = new URL("../../README.md", import.meta.url);
 const sdk = new URL("../../client/mod.ts", import.meta.url).href;
 
-/** The first fenced `ts` block after the heading. */
-function block(markdown: string, heading: string): string {
-  const at = markdown.indexOf(`\n${heading}\n`);
-  assert.ok(at >= 0, `README has no "${heading}" section`);
-  const fence = markdown.slice(at).match(/```ts\n([^]*?)```/);
-  assert.ok(fence, `no ts block under ${heading}`);
-  return fence[1];
-}
-
 Deno.test("readme: the Client SDK example runs as written", async () => {
-  const code = block(await Deno.readTextFile(readme), "## Client SDK");
+  const code = (await readmeBlock("## Client SDK", "ts")).text;
   assert.ok(code.split("\n").filter((l) => l.trim() !== "").length <= 10, "a 10-line example");
   for (const part of ['"./client/mod.ts"', "http://127.0.0.1:8787", "tk_your_key"]) assert.ok(code.includes(part));
   const dir = await Deno.makeTempDir({ prefix: "agentos-readme-" });

@@ -190,7 +190,7 @@ export function tenantOperations(): Operation[] {
       tag: "policy",
       summary: "would this call (or import) be allowed, and by which rule",
       body: explainSchema,
-      responses: { 200: json("the decision and the rule that made it", "Ok") },
+      responses: { 200: json("the decision and the rule that made it", "Decision") },
     },
     {
       method: "get",
@@ -257,7 +257,7 @@ function adminOperations(): Operation[] {
       operationId: "getScheduler",
       tag: "system",
       summary: "the scheduling policy and per-tenant service (admin)",
-      responses: { 200: json("policy, syscall and admission statistics", "Ok") },
+      responses: { 200: json("policy, syscall and admission statistics", "Scheduler") },
     },
     {
       method: "put",
@@ -266,7 +266,7 @@ function adminOperations(): Operation[] {
       tag: "system",
       summary: "switch the scheduling policy at run time (admin)",
       body: schedulerSchema,
-      responses: { 200: json("the policy in force", "Ok") },
+      responses: { 200: json("the policy in force", "SchedulerPolicy") },
     },
   ];
 }
@@ -281,7 +281,7 @@ function publicOperations(): Operation[] {
       tag: "system",
       summary: "liveness",
       public: true,
-      responses: { 200: ok("`{ok: true}`") },
+      responses: { 200: json("the server is up", "Health") },
     },
     {
       method: "get",
@@ -290,7 +290,7 @@ function publicOperations(): Operation[] {
       tag: "system",
       summary: "readiness (503 while starting or shutting down)",
       public: true,
-      responses: { 200: ok("`{ready: true}`") },
+      responses: { 200: json("warm and serving", "Ready") },
     },
     {
       method: "get",

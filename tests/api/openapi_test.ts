@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openApiPathOf } from "../../api/openapi.ts";
 import { readmeBlock, runBlock, withShell } from "../docs/mod.ts";
-import { createTenant, type TestServer, withServer } from "./helpers.ts";
+import { adminKey, createTenant, type TestServer, withServer } from "./helpers.ts";
 import { openapiFetch, openapiTypescript, redoclyCli, toolRunMsMax } from "./openapi_tools.ts";
 
 type Doc = {
@@ -218,6 +218,36 @@ Deno.test("openapi: real answers carry what their schemas require, and nothing t
       await call(`/v1/sessions/${session.id}/exec`, { method: "POST", json: { code: "1" } }),
     );
     conforms(schemas, "Session", await call(`/v1/sessions/${session.id}`, { method: "DELETE" }));
+    const explained = await call("/v1/policy/explain", { method: "POST", json: { request: { call: "fs.readText" } } });
+    conforms(schemas, "Decision", explained);
+    conforms(
+      schemas,
+      "Decision",
+      await call("/v1/policy/explain", { method: "POST", json: { request: { import: "x" } } }),
+    );
+    const admin = async (path: string, init: RequestInit & { json?: unknown } = {}) => {
+      const res = await s.req(path, { ...init, key: adminKey });
+      assert.ok(res.ok, `${init.method ?? "GET"} ${path}: ${res.status}`);
+      return await res.json() as Record<string, unknown>;
+    };
+    const scheduler = await admin("/v1/scheduler");
+    conforms(schemas, "Scheduler", scheduler);
+    conforms(
+      schemas.Scheduler.properties as Record<string, Schema>,
+      "syscalls",
+      scheduler.syscalls as Record<string, unknown>,
+    );
+    conforms(
+      schemas.Scheduler.properties as Record<string, Schema>,
+      "admission",
+      scheduler.admission as Record<string, unknown>,
+    );
+    conforms(schemas, "SchedulerPolicy", await admin("/v1/scheduler", { method: "PUT", json: { policy: "fair" } }));
+    conforms(schemas, "Health", await (await s.req("/healthz")).json());
+    conforms(schemas, "Ready", await (await s.req("/readyz")).json());
+    const audit = await admin("/v1/audit?limit=5");
+    conforms(schemas, "AuditPage", audit);
+    for (const record of audit.records as Record<string, unknown>[]) conforms(schemas, "AuditRecord", record);
   });
 });
 

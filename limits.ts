@@ -16,6 +16,8 @@ import { writeBytesMax } from "./kernel/syscall/mod.ts";
 import { arenaBytesPerAgentMax } from "./kernel/memory/limits.ts";
 import { tenantQuotasDefault, tenantQuotasMax } from "./kernel/tenants/mod.ts";
 import { outputHeadCharsMax, outputTailCharsMax, storedOutputCharsMax } from "./sandbox/limits.ts";
+import { approvalsPerAgentMax, approvalsPerTenantMax, approvalsServerMax } from "./sandbox/limits.ts";
+import { agentInflightMaxDefault, inflightMaxDefault } from "./kernel/sched/mod.ts";
 import { policyBytesMax } from "./sandbox/policy/limits.ts";
 import { replCellCharsMax } from "./sandbox/code/limits.ts";
 import { packageBytesMax } from "./sandbox/packages/limits.ts";
@@ -45,6 +47,11 @@ export { tenantQuotasDefault, tenantQuotasMax } from "./kernel/tenants/mod.ts";
  */
 export function assertLimitRelations(): void {
   const quotas = tenantQuotasDefault;
+  assert(
+    approvalsPerAgentMax < agentInflightMaxDefault && approvalsPerTenantMax <= approvalsServerMax &&
+      approvalsServerMax <= inflightMaxDefault / 4,
+    "limits: calls waiting for approvals leave an agent syscall slots, and other tenants three quarters of the server's",
+  );
   assert(
     agentInflightBytesMax <= quotas.inflightBytesMax && quotas.inflightBytesMax <= serverInflightBytesMax,
     "limits: a tenant's in-flight quota sits between one agent's budget and the server's",

@@ -18,6 +18,7 @@ import { type AppEdge, authenticateAndRate, type Env, errorResponse, hasBody } f
 import { bodyBytesMax, type EdgeLimits, edgeLimits, rateBucketsMax } from "./limits.ts";
 import {
   agentRoutes,
+  approvalRoutes,
   eventRoutes,
   packageRoutes,
   sessionRoutes,
@@ -113,6 +114,7 @@ export function createApp(deps: AppDeps): Hono<Env> & { edge: AppEdge } {
   packageRoutes(app, service);
   mcpRoutes(app, service, guard);
   webhookRoutes(app, service);
+  approvalRoutes(app, service);
   return app;
 }
 

@@ -26,6 +26,8 @@ export const auditActions = [
   "denial",
   "denial.suppressed",
   "import",
+  "approval.requested",
+  "approval.decided",
   "session.created",
   "session.updated",
   "session.restarted",

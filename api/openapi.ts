@@ -12,6 +12,7 @@
  */
 
 import { webhookOperations } from "./webhooks/mod.ts";
+import { approvalOperations } from "./approvals.ts";
 import { z } from "zod";
 import { errorSchema, responseSchemas } from "./openapi_schemas.ts";
 import { type Operation, type RawBody, tags } from "./openapi_operation.ts";
@@ -115,6 +116,7 @@ export function operations(): Operation[] {
     ...tenantOperations(),
     ...mcpOperations(),
     ...webhookOperations(),
+    ...approvalOperations(),
   ];
 }
 

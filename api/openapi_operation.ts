@@ -59,6 +59,7 @@ export const tags = {
   packages: "the npm package store agents import from (admin)",
   mcp: "the Model Context Protocol server (JSON-RPC over Streamable HTTP)",
   webhooks: "signed lifecycle-event deliveries to the tenant's endpoints",
+  approvals: "calls a policy `ask` rule holds until a person allows or denies them",
 } as const;
 
 /** A tag of {@linkcode tags}. */

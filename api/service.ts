@@ -48,6 +48,7 @@ import { VolumeService } from "./volumes.ts";
 import { PackageStore } from "../sandbox/packages/mod.ts";
 import { webhookEvents } from "./webhook_events.ts";
 import { type WebhookOptions, WebhookService } from "./webhooks/mod.ts";
+import { ApprovalService } from "./approvals.ts";
 
 /** Denial-audit caps live with the gate; `auditFlushMs` is re-exported where it always was. */
 export { auditFlushMs } from "./limits.ts";
@@ -83,6 +84,8 @@ export class Service {
   readonly packages: PackageStore;
   /** Tenants' webhook endpoints and the delivery queue (see `api/webhooks/`). */
   readonly webhooks: WebhookService;
+  /** Calls waiting for a person's decision (policy `ask` rules). */
+  readonly approvals: ApprovalService;
   #runtime: Runtime;
   #store: Store;
   #audit: AuditLog;
@@ -126,6 +129,7 @@ export class Service {
     const reserved = (addr: Uint8Array, port: number) => runtime.policy.reservedEndpoint(addr, port);
     this.webhooks = new WebhookService(store, this.#audit, reserved, options.webhooks);
     runtime.subscribe((event) => webhookEvents(event, (pid) => this.#agents.byPid(pid), this.webhooks));
+    this.approvals = new ApprovalService(runtime, this.#audit, this.webhooks, (pid) => this.#agents.byPid(pid)?.id);
     this.admission = new AdmissionQueue({ slots: options.agentsMax ?? serverAgentsMax, queueMax: admissionQueueMax });
     this.sessions = new Sessions(this, runtime, store);
   }

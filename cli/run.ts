@@ -118,6 +118,9 @@ export function traceLine(event: RuntimeEvent): string | undefined {
         (event.message ? ` (${escapeLine(event.message)})` : "");
     case "import":
       return `[${event.pid}] import ${escapeLine(`${event.name}@${event.version}`)} (${escapeLine(event.specifier)})`;
+    case "approval":
+      return `[${event.pid}] approval ${event.approval.state} ${escapeLine(event.approval.call)} ` +
+        `(rule ${escapeLine(event.approval.ruleId)})`;
     case "denial":
     case "output":
       return undefined;

@@ -36,7 +36,7 @@ import type { Interner } from "./interner.ts";
 import type { EventData, EventSink, KindCodec, KindContext, KindSpec, Meter, MeterOptions } from "./kind_spec.ts";
 import { anomalyKind, limitKind, policyKind } from "./kinds_policy.ts";
 import { cleanupKind, exitKind, lifecycleKind, outputKind } from "./kinds_process.ts";
-import { denialKind, importKind, syscallKind } from "./kinds_syscall.ts";
+import { approvalKind, denialKind, importKind, syscallKind } from "./kinds_syscall.ts";
 import type { Registry } from "./metrics.ts";
 import type { EventView } from "./ring.ts";
 
@@ -68,6 +68,7 @@ export const eventKinds = {
   policy: policyKind,
   exit: exitKind,
   import: importKind,
+  approval: approvalKind,
 };
 
 /** The table's rows. */

@@ -310,6 +310,13 @@ export class ObservabilityHub {
     this.#count();
   }
 
+  /** An approval opened or reached its final state (`detail`: the approval as JSON). */
+  approval(s: Subject, state: string, detail: string): void {
+    if (!this.#enabled) return;
+    this.kinds.of.approval.encode(this.#toRing, Date.now(), s, state, detail);
+    this.#count();
+  }
+
   /** How an agent ended; limit reasons are also `limit` events (written first). */
   exit(s: Subject, reason: ExitReason, exitCode: number, message: string | undefined): void {
     if (!this.#enabled) return;

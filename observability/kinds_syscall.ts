@@ -155,3 +155,45 @@ export const importKind = kind({
     },
   }),
 });
+
+/**
+ * A call waiting for a person (a policy `ask` rule matched), then its
+ * outcome: one event when it opens (`pending`) and one at its final state
+ * (`allowed`, `denied`, `expired`, `cancelled`).
+ */
+export const approvalKind = kind({
+  id: 10,
+  name: "approval",
+  columns: {
+    nameId: "the approval's state",
+    detail: "the approval as JSON: id, call, paths/host/port/method, ruleId, expiresAt, decidedBy, note",
+  },
+  attach: ({ names }, id) => ({
+    encode(sink: EventSink, now: number, s: Subject, state: string, detail: string): void {
+      sink.put(now, id, s, names.intern(state), 0, 0, 0, detail);
+    },
+    decode: (view) => {
+      let approval: unknown = {};
+      try {
+        approval = JSON.parse(view.detail ?? "{}");
+      } catch {
+        // a detail cut by the ring's cap: the state alone is still the event
+      }
+      return { state: names.name(view.nameId), approval };
+    },
+    error: () => false,
+    meter(registry) {
+      const approvals = registry.counter(
+        "agentos_approvals_total",
+        "Approvals opened (state pending) and their outcomes, by state.",
+        ["state"],
+      );
+      const by = new Map<number, BoundCounter>();
+      return (view) => {
+        let c = by.get(view.nameId);
+        if (c === undefined) by.set(view.nameId, c = approvals.labels({ state: names.name(view.nameId) }));
+        c.inc();
+      };
+    },
+  }),
+});

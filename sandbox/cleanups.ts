@@ -14,6 +14,7 @@ import type { Dispatcher } from "../kernel/syscall/mod.ts";
 import type { AgentSupervisor } from "./agent/mod.ts";
 import type { CellHost, CellPool } from "./cell/mod.ts";
 import type { Workspaces } from "./fs/mod.ts";
+import type { Approvals } from "./approvals.ts";
 import type { PolicyLayer } from "./policy_layer.ts";
 
 /**
@@ -25,7 +26,7 @@ import type { PolicyLayer } from "./policy_layer.ts";
  */
 export const resourceTypes = ["memory", "workspace", "cell", "ipc", "timer", "child"] as const;
 /** The kernel's per-pid tables, dropped after every resource of an exited pid. */
-export const kernelTables = ["policy", "plans", "sched"] as const;
+export const kernelTables = ["approvals", "policy", "plans", "sched"] as const;
 
 /** The parts of a runtime that hold per-pid state. */
 export interface CleanupParts {
@@ -33,6 +34,7 @@ export interface CleanupParts {
   workspaces: Workspaces;
   ipc: Ipc;
   policy: PolicyLayer;
+  approvals: Approvals;
   dispatcher: Dispatcher;
   scheduler: SyscallScheduler;
   /** The supervisor of a live pid (a child to end with its parent). */
@@ -74,6 +76,8 @@ export function registerCleanups(o: ResourceOrchestrator, parts: CleanupParts): 
     await sup.done;
     return 0;
   });
+  // An ended agent's open approvals are cancelled: its waiting calls are answered, nobody is asked any more.
+  o.registerTable("approvals", (pid) => parts.approvals.dropPid(pid));
   o.registerTable("policy", (pid) => parts.policy.dropPid(pid));
   o.registerTable("plans", (pid) => parts.dispatcher.forget(pid));
   o.registerTable("sched", (pid) => parts.scheduler.remove(pid));

@@ -180,3 +180,36 @@ export const cellRecycleMsMax = 2000;
  * @default 96
  */
 export const cellRecycleRssMbMax = 96;
+
+/**
+ * How long a call an `ask` rule matched waits for someone to decide
+ * (`POST /v1/approvals/:id`) before it expires and fails with `EPERM`, ms.
+ * The agent's own wall-clock limit still ends it sooner.
+ * @default 5 min
+ */
+export const approvalWaitMsDefault = 5 * 60 * 1000;
+/**
+ * Approvals one agent may have pending at once; past it the call is
+ * `EAGAIN`. A waiting call holds one of the agent's in-flight syscall slots
+ * (`agentInflightMaxDefault`, 4), so this leaves the agent slots for its
+ * other calls.
+ * @default 2
+ */
+export const approvalsPerAgentMax = 2;
+/** Approvals one tenant may have pending at once; past it the call is `EAGAIN`. @default 64 */
+export const approvalsPerTenantMax = 64;
+/**
+ * Approvals pending on the server at once; past it the call is `EAGAIN`.
+ * At most a quarter of the scheduler's in-flight slots (`inflightMaxDefault`,
+ * 1024) ever wait for people, so waiting never starves other tenants.
+ * @default 256
+ */
+export const approvalsServerMax = 256;
+/** Decided approvals remembered (a second decision answers 409 `approval_decided`). @default 1024 */
+export const approvalsRecentMax = 1024;
+/**
+ * How long an allowed `net.fetch` may connect to the approved host and port
+ * (the fetch's own deadline is at most 30 s), ms.
+ * @default 35 s
+ */
+export const approvalGrantMs = 35_000;

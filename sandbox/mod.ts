@@ -9,6 +9,7 @@
 export { limitInt, limitsSchema, resolveLimits, spawnRequestSchema, storedOutputCharsMax } from "./limits.ts";
 export { mountsPerAgentMax } from "./limits.ts";
 export { Runtime } from "./runtime.ts";
+export type { Approval, ApprovalState } from "./approvals.ts";
 export { CellsBusyError } from "./cell/mod.ts";
 export type { Agent, ExitSummary, RuntimeEvent } from "./runtime.ts";
 export { CodeError, looksLikeTypeScript, replCell, replCellCharsMax, typeScriptHint } from "./code/mod.ts";

@@ -14,7 +14,7 @@ export function egressCidrs(doc: unknown): Cidr[] {
   const rules = (doc as { rules?: { effect?: string; calls?: string[]; hosts?: string[] }[] }).rules ?? [];
   const out: Cidr[] = [];
   for (const rule of rules) {
-    if (rule.effect !== "allow") continue;
+    if (rule.effect !== "allow" && rule.effect !== "ask") continue; // an ask rule opens its CIDR once approved
     if (!rule.calls?.some((c) => c === "*" || c === "net.*" || c === "net.fetch")) continue;
     for (const host of rule.hosts ?? []) {
       const cidr = host.includes("/") ? parseCidr(host) : null;

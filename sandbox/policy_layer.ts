@@ -46,8 +46,8 @@
 
 import type { Errno } from "../kernel/mod.ts";
 import type { Process } from "../kernel/process/mod.ts";
-import type { PolicyVerdict } from "../kernel/syscall/mod.ts";
-import type { CheckedPath } from "../kernel/syscall/mod.ts";
+import type { CheckedPath, PendingVerdict, PolicyVerdict } from "../kernel/syscall/mod.ts";
+import type { Approvals } from "./approvals.ts";
 import {
   CompiledPolicy,
   compilePolicy,
@@ -70,12 +70,12 @@ import {
 import { type Cidr, type ListenAddress, ReservedEndpoints } from "./egress/mod.ts";
 import type { EgressRequest, EgressVerdict } from "./net/mod.ts";
 import { egressCidrs } from "./policy_egress.ts";
+import { overBudget, StepAccounts } from "./policy_steps.ts";
 import {
   decisionEntriesMax,
   decisionTtlMs,
   policyStepsPerAgentPerSecMax,
   policyStepsPerTenantPerSecMax,
-  stepAccountsMax,
 } from "./limits.ts";
 
 /** The policy of a tenant that has not set one. */
@@ -115,11 +115,6 @@ interface PolicyNode {
 /** Why an import is refused: the message for the agent, and the deciding rule. */
 type ImportVerdict = { message: string; ruleId: string };
 
-interface StepAccount {
-  steps: number;
-  atMs: number;
-}
-
 /**
  * Tenant and agent policies, the epoch, the cache and the step accounts.
  *
@@ -148,10 +143,11 @@ export class PolicyLayer {
   #nodes = new Map<number, PolicyNode>();
   #effective = new Map<number, { epoch: number; policy: CompiledPolicy }>();
   #fields = new Map<string, RequestFields>();
-  #agentSteps = new Map<number, StepAccount>();
-  #tenantSteps = new Map<string, StepAccount>();
+  #agentSteps = new StepAccounts<number>(policyStepsPerAgentPerSecMax);
+  #tenantSteps = new StepAccounts<string>(policyStepsPerTenantPerSecMax);
   #meter: StepMeter = { stepsMax: 0, steps: 0, exhausted: false };
   #clock: () => number;
+  #approvals: Approvals | null = null;
 
   /**
    * @param _rootOf unused: checked paths carry their workspace-relative form (kept so callers need not change)
@@ -164,6 +160,11 @@ export class PolicyLayer {
   /** The current epoch; bumped by every policy change. */
   get epoch(): number {
     return this.#epoch;
+  }
+
+  /** Where calls an `ask` rule matches wait for a person (without: they are refused). */
+  useApprovals(approvals: Approvals): void {
+    this.#approvals = approvals;
   }
 
   /** Teach the layer which policy fields a call's args carry. */
@@ -285,20 +286,34 @@ export class PolicyLayer {
   }
 
   /** The dispatcher's policy hook: decide every path (or the bare call) through the cache. */
-  check(proc: Process, call: string, args: unknown, paths: readonly CheckedPath[]): PolicyVerdict | null {
+  check(
+    proc: Process,
+    call: string,
+    args: unknown,
+    paths: readonly CheckedPath[],
+  ): PolicyVerdict | PendingVerdict | null {
     const fields = this.#fields.get(call)?.(args) ?? {};
     const base: PolicyRequest = { call, ...fields, rateKey: rateKeyOf(proc) };
-    if (paths.length === 0) return this.#decide(proc, base);
-    for (const checked of paths) {
-      const path = checked.mount === undefined
-        ? checked.relative
-        : checked.relative === "."
-        ? checked.mount
-        : `${checked.mount}/${checked.relative}`;
-      const verdict = this.#decide(proc, { ...base, path });
-      if (verdict !== null) return verdict;
+    // Every path is decided first: a deny of any of them refuses the call before anyone is asked.
+    let asked: string | null = null;
+    const named = paths.map((c) =>
+      c.mount === undefined ? c.relative : c.relative === "." ? c.mount : `${c.mount}/${c.relative}`
+    );
+    for (let i = 0; i < Math.max(1, paths.length); i++) {
+      const verdict = this.#decide(proc, paths.length === 0 ? base : { ...base, path: named[i] });
+      if (verdict === null) continue;
+      if (!("ask" in verdict)) return verdict;
+      asked ??= verdict.ask;
     }
-    return null;
+    if (asked === null) return null;
+    if (this.#approvals === null) {
+      return {
+        errno: "EPERM",
+        layer: "policy",
+        message: `${call} needs an approval (rule ${asked}); none can be given here`,
+      };
+    }
+    return { pending: this.#approvals.request(proc, { call, paths: named, ...fields, ruleId: asked }) };
   }
 
   /**
@@ -322,6 +337,15 @@ export class PolicyLayer {
     if (!("effect" in decision)) return decision;
     if (decision.effect === "allow") return null;
     const request = { call: "net.fetch", host: req.host, port: req.port, method: req.method };
+    if (decision.effect === "ask") {
+      // The call's own check asked for this host and port; any other hop (a redirect) was approved by nobody.
+      if (this.#approvals?.granted(proc.pid, req.host, req.port)) return null;
+      return {
+        errno: "EPERM",
+        message: `${req.method} ${req.host}:${req.port} needs an approval (rule ${decision.ruleId}), ` +
+          "and a redirect is not approved: fetch that URL itself",
+      };
+    }
     return { errno: decisionErrno(decision) ?? "EPERM", message: denialMessage(decision, request) };
   }
 
@@ -383,8 +407,8 @@ export class PolicyLayer {
   /** Steps an agent may still spend right now (for tests and diagnostics). */
   stepsLeft(proc: Process): number {
     const now = this.#clock();
-    const agent = this.#account(this.#agentSteps, proc.pid, policyStepsPerAgentPerSecMax, now);
-    const tenant = this.#account(this.#tenantSteps, proc.tenant, policyStepsPerTenantPerSecMax, now);
+    const agent = this.#agentSteps.of(proc.pid, now);
+    const tenant = this.#tenantSteps.of(proc.tenant, now);
     return Math.min(agent.steps, tenant.steps);
   }
 
@@ -400,7 +424,7 @@ export class PolicyLayer {
     return policy;
   }
 
-  #decide(proc: Process, request: PolicyRequest): PolicyVerdict | null {
+  #decide(proc: Process, request: PolicyRequest): PolicyVerdict | { ask: string } | null {
     const key = resourceKey(request);
     let decision = this.cache.get(proc.pid, request.call, key, this.#epoch);
     if (decision === undefined) {
@@ -410,6 +434,7 @@ export class PolicyLayer {
       this.cache.set(proc.pid, request.call, key, this.#epoch, decision);
     }
     if (decision.effect === "allow") return null;
+    if (decision.effect === "ask") return { ask: decision.ruleId };
     const errno: Errno = decisionErrno(decision) ?? "EPERM";
     return { errno, layer: "policy", message: denialMessage(decision, request) };
   }
@@ -424,8 +449,8 @@ export class PolicyLayer {
     decide: typeof evaluate = evaluate,
   ): Decision | { errno: Errno; message: string } {
     const now = this.#clock();
-    const agent = this.#account(this.#agentSteps, proc.pid, policyStepsPerAgentPerSecMax, now);
-    const tenant = this.#account(this.#tenantSteps, proc.tenant, policyStepsPerTenantPerSecMax, now);
+    const agent = this.#agentSteps.of(proc.pid, now);
+    const tenant = this.#tenantSteps.of(proc.tenant, now);
     const available = Math.min(agent.steps, tenant.steps);
     if (available < 1) return overBudget(agent.steps < 1);
     const meter = this.#meter;
@@ -438,40 +463,11 @@ export class PolicyLayer {
     if (meter.exhausted && available < matchStepsMax && !ruled) return overBudget(agent.steps < 1);
     return decision;
   }
-
-  /** The refilled account of `key`. */
-  #account<K>(accounts: Map<K, StepAccount>, key: K, perSec: number, now: number): StepAccount {
-    let account = accounts.get(key);
-    if (account === undefined) {
-      if (accounts.size >= stepAccountsMax) sweep(accounts, perSec, now);
-      accounts.set(key, account = { steps: perSec, atMs: now });
-      return account;
-    }
-    if (now > account.atMs) {
-      account.steps = Math.min(perSec, account.steps + ((now - account.atMs) * perSec) / 1000);
-      account.atMs = now;
-    }
-    return account;
-  }
 }
 
 /** The rate key of an agent's own (and its ancestors' own) rate buckets: its spawn id, never its pid. */
 function rateKeyOf(proc: Process): string {
   return String(proc.uid);
-}
-
-function overBudget(agent: boolean): { errno: Errno; message: string } {
-  const which = agent
-    ? `this agent's policy step budget (policyStepsPerAgentPerSecMax = ${policyStepsPerAgentPerSecMax}/s)`
-    : `its tenant's policy step budget (policyStepsPerTenantPerSecMax = ${policyStepsPerTenantPerSecMax}/s)`;
-  return { errno: "EAGAIN", message: `policy evaluation over ${which}; retry later` };
-}
-
-/** Drop accounts that have refilled completely (they equal a fresh one). */
-function sweep<K>(accounts: Map<K, StepAccount>, perSec: number, now: number): void {
-  for (const [key, account] of accounts) {
-    if (account.steps + ((now - account.atMs) * perSec) / 1000 >= perSec) accounts.delete(key);
-  }
 }
 
 /** Documents a chain combines: the tenant's plus every own policy from `node` up. */

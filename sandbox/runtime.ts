@@ -16,7 +16,7 @@
 import { KernelError } from "../kernel/mod.ts";
 import { Ipc } from "../kernel/ipc/mod.ts";
 import { Arena, arenaBytesDefault, arenaBytesPerAgentMax } from "../kernel/memory/mod.ts";
-import { type Process, ProcessTable } from "../kernel/process/mod.ts";
+import { isLive, type Process, ProcessTable } from "../kernel/process/mod.ts";
 import { ResourceOrchestrator } from "../kernel/resources/mod.ts";
 import { priorityDefault, SyscallScheduler } from "../kernel/sched/mod.ts";
 import { Dispatcher } from "../kernel/syscall/mod.ts";
@@ -30,6 +30,7 @@ import { CellHost, leanCellEntry } from "./cell/mod.ts";
 import { CellPool } from "./cell/mod.ts";
 import { releaseMounts, takeMounts, Workspaces } from "./fs/mod.ts";
 import { blockingSliceMs, resolveLimits } from "./limits.ts";
+import { Approvals } from "./approvals.ts";
 import { PolicyLayer } from "./policy_layer.ts";
 import { egressFields } from "./policy_egress.ts";
 import { registerCleanups } from "./cleanups.ts";
@@ -58,6 +59,8 @@ export class Runtime {
   /** Packages of the store in agents' module graphs (resolution, policy, `import` events). */
   readonly packages: Packages;
   readonly policy: PolicyLayer;
+  /** Calls an `ask` rule matched, waiting for a person (`sandbox/approvals.ts`). */
+  readonly approvals: Approvals;
   readonly arena: Arena;
   readonly ipc: Ipc;
   readonly scheduler: SyscallScheduler;
@@ -85,6 +88,11 @@ export class Runtime {
     this.workspaces = new Workspaces(options.dataDir);
     this.policy = new PolicyLayer((pid) => this.workspaces.root(pid));
     this.policy.fieldsFor("net.fetch", egressFields);
+    this.approvals = new Approvals({
+      waitMs: options.approvalWaitMs,
+      listener: (approval) => this.#emit({ type: "approval", pid: approval.pid, tenant: approval.tenant, approval }),
+    });
+    this.policy.useApprovals(this.approvals);
     this.arena = new Arena({ capacityBytes: options.arenaBytes ?? arenaBytesDefault });
     this.ipc = new Ipc({ arena: this.arena });
     this.scheduler = new SyscallScheduler({ policy: options.schedPolicy, shareWindowMs: options.schedShareWindowMs });
@@ -122,14 +130,18 @@ export class Runtime {
       workspaces: this.workspaces,
       ipc: this.ipc,
       policy: this.policy,
+      approvals: this.approvals,
       dispatcher: this.dispatcher,
       scheduler: this.scheduler,
       get: (pid) => this.#agents.get(pid),
       pool: this.pool,
     });
-    this.table.onTransition((proc, from, to) =>
-      this.#emit({ type: "lifecycle", pid: proc.pid, tenant: proc.tenant, from, to })
-    );
+    this.table.onTransition((proc, from, to) => {
+      // An agent on its way out is asked nothing more: its waiting calls are answered now, not at cleanup
+      // (the exit waits for them).
+      if (!isLive(to)) this.approvals.dropPid(proc.pid);
+      this.#emit({ type: "lifecycle", pid: proc.pid, tenant: proc.tenant, from, to });
+    });
   }
 
   /**
@@ -425,6 +437,11 @@ export class Runtime {
       case "syscall":
         this.obs.syscall(s, event.call, event.errno, event.latencyUs, event.bytes, event.args);
         break;
+      case "approval": {
+        const { tenant: _t, pid: _p, state, ...detail } = event.approval;
+        this.obs.approval(s, state, JSON.stringify(detail));
+        break;
+      }
       default: {
         const never: never = event;
         throw new Error(`unknown event ${never}`);

@@ -85,6 +85,12 @@ export interface RuntimeOptions {
   leanCell?: boolean;
   /** Keep a cell whose agent ended by itself for its tenant's next agent (default true). */
   cellReuse?: boolean;
+  /**
+   * How long a call an `ask` rule matched waits for a decision before it
+   * expires, ms (`sandbox/approvals.ts`).
+   * @default approvalWaitMsDefault (5 min)
+   */
+  approvalWaitMs?: number;
   /** Extra syscall rows (IPC, net, ...). */
   syscalls?: SyscallDef[];
   /** Use the dispatcher's hot-syscall fast path (default true). */

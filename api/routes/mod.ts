@@ -13,3 +13,4 @@ export { volumeRoutes } from "./volumes.ts";
 export { traceRoutes } from "./trace.ts";
 export { packageOr4xx, packageRoutes } from "./packages.ts";
 export { webhookRoutes } from "./webhooks.ts";
+export { approvalRoutes } from "./approvals.ts";

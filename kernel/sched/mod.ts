@@ -21,7 +21,13 @@ export type { AdmissionQueueOptions, AdmissionStats, AdmissionTenantStats, Relea
 export type { SchedJob } from "./job_queue.ts";
 export { isSchedPolicy, schedPolicies, schedPolicyDefault } from "./policy.ts";
 export type { SchedPolicy } from "./policy.ts";
-export { inflightMaxDefault, quantumCallsDefault, queueCallsMaxDefault, SyscallScheduler } from "./scheduler.ts";
+export {
+  agentInflightMaxDefault,
+  inflightMaxDefault,
+  quantumCallsDefault,
+  queueCallsMaxDefault,
+  SyscallScheduler,
+} from "./scheduler.ts";
 export type { SchedEntity, SchedStats, SchedTenantStats, SyscallSchedulerOptions } from "./scheduler.ts";
 export { priorityDefault, priorityMax, priorityMin, weightNice0, weightOf } from "./weight.ts";
 

@@ -45,7 +45,12 @@ export interface Confinement {
    * Decide a call on its validated args and checked paths; return a verdict
    * to deny it (`EPERM` for policy, `EAGAIN` for rate or quota), null to allow.
    */
-  checkPolicy?(proc: Process, call: string, args: unknown, paths: readonly CheckedPath[]): PolicyVerdict | null;
+  checkPolicy?(
+    proc: Process,
+    call: string,
+    args: unknown,
+    paths: readonly CheckedPath[],
+  ): PolicyVerdict | PendingVerdict | null;
   /**
    * For the fast path: if a path-less `call` of `proc` is allowed by policy
    * whatever its args, and that allow can be reused (no rate rule), the
@@ -61,6 +66,11 @@ export interface PolicyVerdict {
   errno: Errno;
   layer: Extract<DenialLayer, "policy" | "quota">;
   message: string;
+}
+
+/** A verdict that waits for a person: a policy `ask` rule matched (the sandbox's approvals decide). */
+export interface PendingVerdict {
+  pending: Promise<PolicyVerdict | null>;
 }
 
 /**
@@ -238,7 +248,11 @@ export class Dispatcher {
       }
     }
     if (!(plan?.policyAllowed && paths.length === 0)) {
-      const verdict = this.#confine.checkPolicy?.(proc, row.name, args, paths) ?? null;
+      let verdict = this.#confine.checkPolicy?.(proc, row.name, args, paths) ?? null;
+      if (verdict !== null && "pending" in verdict) {
+        verdict = await verdict.pending;
+        if (verdict === null && !isLive(proc.state)) throw new KernelError("ECANCELED", "agent is exiting");
+      }
       if (verdict !== null) this.#deny(proc, row.name, verdict.layer, verdict.errno, `${row.name}: ${verdict.message}`);
     }
     return await row.handler({

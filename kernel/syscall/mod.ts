@@ -8,7 +8,7 @@
 
 export { builtinSyscalls, writeBytesMax } from "./builtin.ts";
 export { Dispatcher, toErrno } from "./dispatch.ts";
-export type { DenialLayer, PolicyVerdict } from "./dispatch.ts";
+export type { DenialLayer, PendingVerdict, PolicyVerdict } from "./dispatch.ts";
 export { controlLineCode, decodeLine, JsonDepthError, jsonTooDeep, parseJsonNullProto } from "./frame.ts";
 export type { CallFrame, Completion, Decoded } from "./frame.ts";
 export { LineFramer } from "./framer.ts";

@@ -8,6 +8,7 @@
 import type { Errno } from "../../kernel/mod.ts";
 import type { ExitReason, ProcState } from "../../kernel/process/mod.ts";
 import type { DenialLayer } from "../../kernel/syscall/mod.ts";
+import type { Approval } from "../approvals.ts";
 
 /** One runtime event. */
 export type RuntimeEvent =
@@ -26,6 +27,13 @@ export type RuntimeEvent =
   | { type: "denial"; pid: number; tenant: string; call: string; layer: DenialLayer; errno: Errno; message: string }
   | { type: "output"; pid: number; tenant: string; fd: 1 | 2; data: string }
   | { type: "exit"; pid: number; tenant: string; reason: ExitReason; exitCode: number; message?: string }
+  | {
+    /** An `ask` rule made a call wait (state `pending`), or that approval reached its final state. */
+    type: "approval";
+    pid: number;
+    tenant: string;
+    approval: Readonly<Approval>;
+  }
   | {
     /** A package of the store was loaded into the agent's module graph. */
     type: "import";

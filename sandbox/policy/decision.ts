@@ -6,7 +6,9 @@
  * `reason` one of `"rule"` (a deny rule matched → `EPERM`), `"default"`
  * (nothing allowed it; `ruleId` is `"default-deny"` → `EPERM`), `"rate"`
  * (`ruleId` names the exhausted rule → `EAGAIN`) or `"invalid"` (→
- * `EINVAL`). Decisions are frozen and shared. `cacheable` is false whenever
+ * `EINVAL`), or `{effect:"ask", ruleId, layer:"policy", cacheable}`: an
+ * `ask` rule matched and nothing denied, so the call waits for a person's
+ * approval (`sandbox/approvals.ts`). Decisions are frozen and shared. `cacheable` is false whenever
  * a rate rule was involved: caching such a decision would bypass the rate
  * limit.
  *
@@ -27,6 +29,14 @@ export type Decision =
     readonly ruleId: string;
     readonly layer: "policy";
     /** May this decision go into a `DecisionCache`? */
+    readonly cacheable: boolean;
+  }
+  | {
+    /** Allowed only once a person approves this call. */
+    readonly effect: "ask";
+    /** The matching ask rule's id or index. */
+    readonly ruleId: string;
+    readonly layer: "policy";
     readonly cacheable: boolean;
   }
   | {
@@ -76,6 +86,17 @@ export function allowDecision(ruleId: string, cacheable: boolean): Decision {
  * });
  * ```
  */
+/**
+ * A frozen ask decision: the call waits for an approval. Cacheable: the
+ * same request under the same epoch asks again, each call on its own.
+ *
+ * @param ruleId the ask rule's id
+ * @returns the decision
+ */
+export function askDecision(ruleId: string): Decision {
+  return Object.freeze({ effect: "ask", ruleId, layer: "policy", cacheable: true });
+}
+
 export function denyDecision(ruleId: string, reason: DenyReason, cacheable: boolean): Decision {
   return Object.freeze({ effect: "deny", ruleId, layer: "policy", reason, cacheable });
 }
@@ -100,7 +121,7 @@ export const denyInvalid: Decision = denyDecision(defaultDenyRuleId, "invalid", 
  * ```
  */
 export function decisionErrno(decision: Decision): Errno | null {
-  if (decision.effect === "allow") return null;
+  if (decision.effect !== "deny") return null;
   switch (decision.reason) {
     case "rate":
       return "EAGAIN";

@@ -7,13 +7,15 @@
  *    matches the request (`rule.ts`; the caller must pass every field its
  *    call has).
  * 3. In every document of the policy: any matching `deny` wins (the first
- *    in document order names the decision); else the first matching
- *    `allow` names it; else `"default-deny"`. A document that allows
- *    nothing decides for all.
+ *    in document order names the decision); else a matching `ask` rule
+ *    lets the document pass, asking; else the first matching `allow` names
+ *    it; else `"default-deny"`. A document that allows nothing decides for
+ *    all. When every document passes and one of them asked, the decision
+ *    is `ask` (the first ask rule names it): the call waits for a person.
  * 4. Rate limits are constraints: every matching allow rule that has a
  *    `rate` must have a token, or the request is denied with reason
  *    `"rate"` (map it to `EAGAIN`). Tokens are taken only when the whole
- *    decision is an allow, all or none (`rate.ts`).
+ *    decision is an allow, all or none (`rate.ts`); an `ask` takes none.
  *
  * Cost: every evaluation runs within a {@linkcode StepBudget} of at most
  * `matchStepsMax` steps (or the caller's `meter.stepsMax`, if
@@ -108,12 +110,16 @@ function decide(policy: CompiledPolicy, request: PolicyRequest, steps: StepBudge
   }
   if (req === null) return denyInvalid;
   let first: CompiledRule | null = null;
+  let asked: CompiledRule | null = null;
   let rated: CompiledRule[] | null = null;
   for (const part of CompiledPolicy.partsOf(policy)) {
     const c = part.candidates(req.call);
     for (const rule of c.denies) {
       if (rule.matches(req, steps)) return rule.decision;
     }
+    const ask = c.asks.find((rule) => rule.matches(req, steps)) ?? null;
+    asked ??= ask;
+    if (ask !== null) continue;
     let allow: CompiledRule | null = null;
     for (const rule of c.allows) {
       if (!rule.matches(req, steps)) continue;
@@ -124,8 +130,9 @@ function decide(policy: CompiledPolicy, request: PolicyRequest, steps: StepBudge
     if (allow === null) return denyDefault;
     first ??= allow;
   }
-  if (first === null) return denyDefault;
   if (steps.left < 0) return denyInvalid;
+  if (asked !== null) return asked.decision;
+  if (first === null) return denyDefault;
   if (rated === null) return first.decision;
   return takeTokens(rated, req.rateKey, take)?.rateDecision ?? first.uncachedAllow;
 }

@@ -40,7 +40,7 @@ class ImportRule {
   readonly #versions: string | undefined;
 
   constructor(rule: PolicyRule, index: number) {
-    this.effect = rule.effect;
+    this.effect = rule.effect === "deny" ? "deny" : "allow"; // the schema refuses "ask" on imports rules
     this.ruleId = rule.id ?? String(index);
     this.#names = (rule.imports ?? []).map(namePattern);
     this.#versions = rule.versions;

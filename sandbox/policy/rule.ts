@@ -7,7 +7,7 @@
  * @module
  */
 
-import { allowDecision, type Decision, denyDecision } from "./decision.ts";
+import { allowDecision, askDecision, type Decision, denyDecision } from "./decision.ts";
 import { Glob } from "./glob.ts";
 import { HostMatcher } from "./host.ts";
 import { RateLimit } from "./rate.ts";
@@ -43,7 +43,7 @@ export interface RuleRate {
  * ```
  */
 export class CompiledRule {
-  readonly effect: "allow" | "deny";
+  readonly effect: "allow" | "deny" | "ask";
   readonly callAny: boolean;
   readonly callNames: ReadonlySet<string>;
   /** `fs.*` as `fs.`, `fs.read*` as `fs.read`. */
@@ -89,7 +89,11 @@ export class CompiledRule {
     this.rate = rule.rate === undefined
       ? null
       : new RateLimit(rule.rate.perSec, rule.rate.burst, rate.clock, rate.sharedKey);
-    this.decision = rule.effect === "allow" ? allowDecision(ruleId, true) : denyDecision(ruleId, "rule", true);
+    this.decision = rule.effect === "allow"
+      ? allowDecision(ruleId, true)
+      : rule.effect === "ask"
+      ? askDecision(ruleId)
+      : denyDecision(ruleId, "rule", true);
     this.uncachedAllow = allowDecision(ruleId, false);
     this.rateDecision = denyDecision(ruleId, "rate", false);
   }

@@ -13,6 +13,8 @@ import { callIndexEntriesMax } from "./limits.ts";
 /** The rules of one document that a call can match. */
 export interface Candidates {
   readonly denies: readonly CompiledRule[];
+  /** Ask rules: a match (and no deny) makes the call wait for an approval. */
+  readonly asks: readonly CompiledRule[];
   readonly allows: readonly CompiledRule[];
   /** Does any allow candidate carry a rate limit? */
   readonly rated: boolean;
@@ -68,6 +70,7 @@ export class RuleSet {
     const allows = matching.filter((r) => r.effect === "allow");
     const found: Candidates = {
       denies: matching.filter((r) => r.effect === "deny"),
+      asks: matching.filter((r) => r.effect === "ask"),
       allows,
       rated: allows.some((r) => r.rate !== null),
     };

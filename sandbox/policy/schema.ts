@@ -28,6 +28,9 @@
  *   suffix wildcard (`"*.example.com"`: subdomains at any depth, not the
  *   apex), or an IP/CIDR (`"10.0.0.0/8"`, `"::1"`; host bits must be 0).
  * - `ports`: 1–65535. `methods`: HTTP tokens, compared upper-cased.
+ * - `effect`: `allow`, `deny`, or `ask` (calls only): a call it matches
+ *   waits until a person approves or denies it (`sandbox/approvals.ts`).
+ *   Precedence in a document: deny, then ask, then allow.
  * - `rate`: only on `allow` rules; a token bucket of `burst` tokens
  *   refilled at `perSec` per second.
  * - `imports` (instead of `calls`): package-name patterns (`"lodash"`,
@@ -208,7 +211,7 @@ const ruleSchema = z.strictObject({
     (id) => id !== defaultDenyRuleId,
     "reserved rule id",
   ).optional(),
-  effect: z.enum(["allow", "deny"]),
+  effect: z.enum(["allow", "deny", "ask"]),
   calls: z.array(z.string().max(callCharsMax).regex(callPattern)).min(1)
     .max(callsPerRuleMax).optional(),
   imports: z.array(z.string().max(importPatternCharsMax).regex(importPattern, "bad package name pattern")).min(1)
@@ -244,6 +247,13 @@ const ruleSchema = z.strictObject({
       code: "custom",
       path: [has("calls") ? "imports" : "calls"],
       message: 'a rule has either "calls" (syscalls) or "imports" (packages), not both and not neither',
+    });
+  }
+  if (has("imports") && rule.effect === "ask") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["effect"],
+      message: 'an imports rule is "allow" or "deny": imports are decided before the agent runs, with no one to ask',
     });
   }
   if (has("imports")) {

@@ -41,6 +41,7 @@ Deno.test("event kinds: one dense table; kinds nobody produces are gone", () => 
     "policy",
     "exit",
     "import",
+    "approval",
   ]);
   eventKindNames.forEach((name, id) => assert.equal(EventKind[name], id));
   for (const gone of ["ipc", "arena", "sched", "dropped"]) assert.equal(gone in eventKinds, false, gone);
@@ -110,6 +111,7 @@ const producers: Record<EventKindName, (hub: ObservabilityHub) => void> = {
   limit: (hub) => hub.limit("t", "quota:x", "refused"),
   output: (hub) => hub.output(subject, 2, "err"),
   cleanup: (hub) => hub.cleanup(subject, 3, 4096, 1),
+  approval: (hub) => hub.approval(subject, "pending", '{"id":"ap_1","call":"fs.writeText"}'),
   anomaly: (hub) => {
     // The detector needs a history: feed the rate series of one agent, then a burst.
     let now = 0;

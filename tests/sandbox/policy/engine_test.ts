@@ -612,3 +612,25 @@ Deno.test("engine: resourceKey is injective over request fields", () => {
   );
   assert.equal(resourceKey({ call: "x" }), "\x00------");
 });
+
+Deno.test("engine: ask rules: deny beats ask, ask beats allow, and an ask anywhere in the chain asks", () => {
+  const ask = { id: "review", effect: "ask", calls: ["fs.writeText"], paths: ["out/**"] };
+  const all = { effect: "allow", calls: ["*"] };
+  const d = evaluate(policyOf([ask, all]), { call: "fs.writeText", path: "out/a" });
+  assert.deepEqual([d.effect, d.ruleId], ["ask", "review"]);
+  assert.equal(decisionErrno(d), null, "an ask is not an errno: the call waits");
+  assert.equal(effect([ask, all], { call: "fs.writeText", path: "src/a" }), "allow");
+  assert.equal(
+    effect([ask, { effect: "deny", calls: ["fs.*"] }, all], { call: "fs.writeText", path: "out/a" }),
+    "deny",
+  );
+  assert.equal(
+    effect([ask], { call: "fs.writeText", path: "out/a" }),
+    "ask",
+    "an ask rule alone lets its document pass",
+  );
+  const chain = intersect(policyOf([ask, all]), policyOf([all]));
+  assert.equal(evaluate(chain, { call: "fs.writeText", path: "out/a" }).effect, "ask");
+  const denied = intersect(policyOf([ask, all]), policyOf([{ effect: "deny", calls: ["fs.writeText"] }, all]));
+  assert.equal(evaluate(denied, { call: "fs.writeText", path: "out/a" }).effect, "deny");
+});

@@ -356,3 +356,9 @@ Deno.test("schema property: arbitrary JSON never throws anything but a ZodError"
     { numRuns: 2000 },
   );
 });
+
+Deno.test("schema: ask is for calls only, and carries no rate", () => {
+  assert.ok(ok(doc({ effect: "ask", calls: ["net.fetch"], hosts: ["*.example.com"] })));
+  assert.ok(!ok(doc({ effect: "ask", imports: ["lodash"] })), "imports are decided before anyone could be asked");
+  assert.ok(!ok(doc({ effect: "ask", calls: ["*"], rate: { perSec: 1, burst: 1 } })));
+});

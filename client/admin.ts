@@ -13,6 +13,7 @@
  * @module
  */
 
+import type { ApprovalView } from "../api/approvals.ts";
 import { Files } from "./files.ts";
 import { type Http, seg } from "./http.ts";
 import type {
@@ -209,5 +210,41 @@ export class Scheduler {
   /** Switch the scheduling policy, live. */
   set(policy: SchedulerPolicy): Promise<{ policy: SchedulerPolicy; [more: string]: unknown }> {
     return this.#http.json("PUT", "/v1/scheduler", { json: { policy } });
+  }
+}
+
+/**
+ * Approvals: the calls a policy `ask` rule holds until a person decides.
+ *
+ * @example
+ * ```ts
+ * for (const a of await os.approvals.list()) {
+ *   await os.approvals.decide(a.id, a.paths.every((p) => p.startsWith("out/")) ? "allow" : "deny");
+ * }
+ * ```
+ */
+export class Approvals {
+  readonly #http: Http;
+
+  /** @param http the transport */
+  constructor(http: Http) {
+    this.#http = http;
+  }
+
+  /** The tenant's open approvals (an admin's: every tenant's), oldest first. */
+  async list(): Promise<ApprovalView[]> {
+    return (await this.#http.json<{ approvals: ApprovalView[] }>("GET", "/v1/approvals")).approvals;
+  }
+
+  /** One approval, open or recently decided. */
+  get(id: string): Promise<ApprovalView> {
+    return this.#http.json("GET", `/v1/approvals/${seg(id)}`);
+  }
+
+  /** Allow or deny the waiting call (`Conflict` once it is decided). */
+  decide(id: string, decision: "allow" | "deny", note?: string): Promise<ApprovalView> {
+    return this.#http.json("POST", `/v1/approvals/${seg(id)}`, {
+      json: note === undefined ? { decision } : { decision, note },
+    });
   }
 }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { Packages, Policies, Scheduler, Tenants, Volumes } from "./admin.ts";
+import { Approvals, Packages, Policies, Scheduler, Tenants, Volumes } from "./admin.ts";
 import { Agent, Agents, type RunOptions } from "./agents.ts";
 import { type ClientOptions, Http } from "./http.ts";
 import { Sessions } from "./sessions.ts";
@@ -44,6 +44,8 @@ export class AgentOS {
   readonly tenants: Tenants;
   /** The package store (admin key): add, list, remove. */
   readonly packages: Packages;
+  /** Calls policy `ask` rules hold for a person: list, get, decide. */
+  readonly approvals: Approvals;
   /** The scheduler (admin key): get, set. */
   readonly scheduler: Scheduler;
   readonly #http: Http;
@@ -62,6 +64,7 @@ export class AgentOS {
     this.tenants = new Tenants(http);
     this.packages = new Packages(http);
     this.scheduler = new Scheduler(http);
+    this.approvals = new Approvals(http);
   }
 
   /**

@@ -25,7 +25,7 @@ export { AgentOS } from "./agentos.ts";
 export { Agent, Agents, type ListOptions, type RunOptions } from "./agents.ts";
 export { type ExecOptions, Session, Sessions } from "./sessions.ts";
 export { type FileData, Files } from "./files.ts";
-export { Packages, Policies, Scheduler, Tenants, Volumes } from "./admin.ts";
+export { Approvals, Packages, Policies, Scheduler, Tenants, Volumes } from "./admin.ts";
 export { type DroppedEvent, type EventsOptions, type SseMessage, sseMessages } from "./sse.ts";
 export type { ClientOptions } from "./http.ts";
 export {

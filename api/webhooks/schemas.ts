@@ -18,8 +18,8 @@ export {
 } from "../limits.ts";
 
 /**
- * Lifecycle events a webhook can receive. `approval.pending` is accepted but
- * never fires yet: agentos has no approval flow (docs/design.md, "Webhooks").
+ * Lifecycle events a webhook can receive (`approval.pending`: a call a policy
+ * `ask` rule holds for a person, `api/approvals.ts`).
  */
 export const webhookEventTypes = ["agent.exited", "session.ended", "approval.pending", "quota.hit"] as const;
 

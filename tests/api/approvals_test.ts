@@ -8,6 +8,7 @@
  * agent's trace has both approval events.
  */
 import assert from "node:assert/strict";
+import { AgentOS, Conflict } from "../../client/mod.ts";
 import { adminKey, createTenant, withServer } from "./helpers.ts";
 
 const writer = `export default async () => {
@@ -104,4 +105,33 @@ Deno.test("approvals: a webhook announces the pending call, the tenant allows it
       .map((l) => JSON.parse(l)).filter((e) => e.type === "approval");
     assert.deepEqual(trace.map((e) => e.data.state), ["pending", "allowed"]);
   }, { webhooks: { allowHosts: ["127.0.0.1"] } });
+});
+
+Deno.test("approvals: the SDK lists and denies; the agent gets EPERM naming the note; a second decision is Conflict", async () => {
+  await withServer(async (s) => {
+    const t = await createTenant(s, "sdk");
+    const rules = [{ id: "review", effect: "ask", calls: ["fs.write*"] }, { effect: "allow", calls: ["*"] }];
+    assert.equal(
+      (await s.req(`/v1/tenants/${t.id}/policy`, { method: "PUT", key: adminKey, json: { rules } })).status,
+      200,
+    );
+    const os = new AgentOS({ url: s.url, apiKey: t.apiKey });
+    const code = `export default async () => {
+      try { await sys.fs.writeText("a.txt", "x"); return "written"; } catch (e) { return e.message; }
+    }`;
+    const agent = await os.spawn(code, { capabilities: ["fs.write"] });
+    let open = await os.approvals.list();
+    for (let n = 0; open.length === 0 && n < 500; n++) {
+      await new Promise((r) => setTimeout(r, 20));
+      open = await os.approvals.list();
+    }
+    assert.equal(open.length, 1);
+    assert.equal((await os.approvals.decide(open[0].id, "deny", "not now")).state, "denied");
+    await assert.rejects(os.approvals.decide(open[0].id, "allow"), (err: Error) => err instanceof Conflict);
+    const done = await agent.wait();
+    assert.equal(
+      done.result,
+      `fs.writeText: fs.writeText a.txt needs an approval (rule review): denied by ${t.id} (not now)`,
+    );
+  });
 });

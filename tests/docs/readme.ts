@@ -99,7 +99,10 @@ function allowed(command: string): (status: number) => boolean {
 export async function runBlock(
   b: ReadmeBlock,
   shell: Shell,
-  options: { edit?: (command: string) => string; after?: (i: number, ran: Ran) => string | undefined } = {},
+  options: {
+    edit?: (command: string) => string;
+    after?: (i: number, ran: Ran) => string | undefined | Promise<string | undefined>;
+  } = {},
 ): Promise<Ran[]> {
   const lines = commands(b);
   const out: Ran[] = [];
@@ -114,7 +117,7 @@ export async function runBlock(
     const expected = expectedOutput(lines[i], lines[i + 1]);
     if (expected) assert.match(ran.stdout.trim(), expected, `${where}\nprinted: ${ran.stdout.trim()}`);
     out.push(ran);
-    const next = options.after?.(out.length - 1, ran);
+    const next = await options.after?.(out.length - 1, ran);
     if (next) assert.equal((await shell.run(next)).code, 0);
   }
   return out;

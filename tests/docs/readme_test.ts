@@ -44,6 +44,7 @@ const claims: Record<string, { test: string } | { coveredBy: string } | { notACo
   "## Curating packages (operators) · sh 1": { test: "the package commands" },
   "## Policies · json 1": { test: "the policy example" },
   "## Policies · sh 1": { test: "the policy example" },
+  "### Approvals · sh 1": { test: "the approval commands" },
 };
 
 function keyOf(blocks: ReadmeBlock[], b: ReadmeBlock): string {
@@ -336,6 +337,43 @@ Deno.test("readme: the policy example is valid, set on a tenant, and explained a
     }`;
     const done = await runAgent(s, code, ["fs.read", "fs.write"], t);
     assert.deepEqual(done.result, ["ok", "ok", "EPERM", "EPERM"]);
+  });
+});
+
+Deno.test("readme: the approval commands: an ask rule holds an agent's write until the curl allows it", async () => {
+  await withServer(async (s) => {
+    const t = await createTenant(s, "approvals");
+    const env = { URL: s.url, ADMIN: `Authorization: Bearer ${adminKey}`, AUTH: `Authorization: Bearer ${t.apiKey}` };
+    let agentId = "";
+    await withShell({ ...env, TENANT: t.id }, async (shell) => {
+      const [, listed, decided] = await runBlock(await block("### Approvals · sh 1"), shell, {
+        after: async (i, ran) => {
+          if (i === 0) {
+            // An agent that writes under out/: its write waits for a person.
+            const code =
+              `export default async () => { await sys.fs.mkdir("out"); await sys.fs.writeText("out/r", "ok"); return 1; }`;
+            const res = await s.req("/v1/agents", {
+              method: "POST",
+              key: t.apiKey,
+              json: { code, capabilities: ["fs.write"] },
+            });
+            agentId = (await res.json()).id;
+            for (let n = 0; n < 500; n++) {
+              const open = await (await s.req("/v1/approvals", { key: t.apiKey })).json();
+              if (open.approvals.length > 0) return undefined;
+              await new Promise((r) => setTimeout(r, 20));
+            }
+            assert.fail("the agent's write never waited for an approval");
+          }
+          // The reader sets AP to the id the list answered.
+          return i === 1 ? `AP=${JSON.parse(ran.stdout).approvals[0].id}` : undefined;
+        },
+      });
+      assert.equal(JSON.parse(listed.stdout).approvals[0].ruleId, "review-out");
+      assert.equal(JSON.parse(decided.stdout).state, "allowed");
+    });
+    const done = await (await s.req(`/v1/agents/${agentId}/wait`, { key: t.apiKey })).json();
+    assert.deepEqual([done.reason, done.result], ["exit", 1]);
   });
 });
 

@@ -103,7 +103,7 @@ resources: agentos://sessions/{id}/files/{path}
 
 examples:
   deno task agent mcp
-  AGENTOS_KEY=ak_... deno task agent mcp --server https://sandbox.example.com > .mcp.json`,
+  AGENTOS_KEY=aos_... deno task agent mcp --server https://sandbox.example.com > .mcp.json`,
   session: `usage: deno task agent session create [--allow caps] [--lang js|ts] [--label k=v]... ${client}
        deno task agent session exec <id> <file|-> [--lang js|ts] ${client}
        deno task agent session close <id> ${client}

@@ -12,7 +12,7 @@ const sdk = new URL("../../client/mod.ts", import.meta.url).href;
 Deno.test("readme: the Client SDK example runs as written", async () => {
   const code = (await readmeBlock("## Client SDK", "ts")).text;
   assert.ok(code.split("\n").filter((l) => l.trim() !== "").length <= 10, "a 10-line example");
-  for (const part of ['"./client/mod.ts"', "http://127.0.0.1:8787", "tk_your_key"]) assert.ok(code.includes(part));
+  for (const part of ['"./client/mod.ts"', "http://127.0.0.1:8787", "aos_your_key"]) assert.ok(code.includes(part));
   const dir = await Deno.makeTempDir({ prefix: "agentos-readme-" });
   try {
     await withServer(async (s) => {
@@ -21,7 +21,7 @@ Deno.test("readme: the Client SDK example runs as written", async () => {
       await Deno.writeTextFile(
         file,
         code.replace('"./client/mod.ts"', JSON.stringify(sdk)).replace("http://127.0.0.1:8787", s.url)
-          .replace("tk_your_key", t.apiKey),
+          .replace("aos_your_key", t.apiKey),
       );
       const out = await new Deno.Command(Deno.execPath(), {
         args: ["run", "--no-prompt", `--allow-net=${new URL(s.url).host}`, `--allow-read=${dir}`, file],

@@ -30,6 +30,7 @@ export type {
   sessionPatchSchema,
 } from "./session_schemas.ts";
 export type { packageAddSchema } from "./package_schemas.ts";
+export type { ApprovalView } from "./approvals.ts";
 export type { AgentRow, TenantRow } from "./store_rows.ts";
 export type { SessionRow } from "./session_rows.ts";
 export type { ExecAnswer } from "./sessions.ts";

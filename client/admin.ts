@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { ApprovalView } from "../api/approvals.ts";
+import type { ApprovalView } from "../api/mod.ts";
 import { Files } from "./files.ts";
 import { type Http, seg } from "./http.ts";
 import type {

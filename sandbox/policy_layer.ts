@@ -294,26 +294,29 @@ export class PolicyLayer {
   ): PolicyVerdict | PendingVerdict | null {
     const fields = this.#fields.get(call)?.(args) ?? {};
     const base: PolicyRequest = { call, ...fields, rateKey: rateKeyOf(proc) };
+    if (paths.length === 0) {
+      const verdict = this.#decide(proc, base);
+      return verdict === null || !("ask" in verdict) ? verdict : this.#ask(proc, call, [], fields, verdict.ask);
+    }
     // Every path is decided first: a deny of any of them refuses the call before anyone is asked.
     let asked: string | null = null;
-    const named = paths.map((c) =>
-      c.mount === undefined ? c.relative : c.relative === "." ? c.mount : `${c.mount}/${c.relative}`
-    );
-    for (let i = 0; i < Math.max(1, paths.length); i++) {
-      const verdict = this.#decide(proc, paths.length === 0 ? base : { ...base, path: named[i] });
+    const named: string[] = [];
+    for (const c of paths) {
+      const path = c.mount === undefined ? c.relative : c.relative === "." ? c.mount : `${c.mount}/${c.relative}`;
+      named.push(path);
+      const verdict = this.#decide(proc, { ...base, path });
       if (verdict === null) continue;
       if (!("ask" in verdict)) return verdict;
       asked ??= verdict.ask;
     }
-    if (asked === null) return null;
-    if (this.#approvals === null) {
-      return {
-        errno: "EPERM",
-        layer: "policy",
-        message: `${call} needs an approval (rule ${asked}); none can be given here`,
-      };
-    }
-    return { pending: this.#approvals.request(proc, { call, paths: named, ...fields, ruleId: asked }) };
+    return asked === null ? null : this.#ask(proc, call, named, fields, asked);
+  }
+
+  /** A call an `ask` rule matched: it waits for a person (`sandbox/approvals.ts`), or is refused without approvals. */
+  #ask(proc: Process, call: string, paths: string[], fields: Partial<PolicyRequest>, ruleId: string) {
+    const refused = `${call} needs an approval (rule ${ruleId}); none can be given here`;
+    if (this.#approvals === null) return { errno: "EPERM", layer: "policy", message: refused } as const;
+    return { pending: this.#approvals.request(proc, { call, paths, ...fields, ruleId }) };
   }
 
   /**
